@@ -1,0 +1,48 @@
+"""newsletter: a self-hosted newsletter and mailing-list manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: load config, bind extensions, register blueprints. Nothing else."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    from . import config
+
+    config.load(app, test_config)
+
+    from . import database, models, queue, security  # noqa: F401  (models: tables for Alembic)
+    from .extensions import csrf, db, limiter, login, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login.init_app(app)
+    queue.init_app(app)
+    security.init_app(app)
+
+    from .admin import bp as admin_bp
+    from .archive import bp as archive_bp
+    from .health import bp as health_bp
+    from .subscribers import bp as subscribers_bp
+
+    app.register_blueprint(subscribers_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(archive_bp)
+    app.register_blueprint(health_bp)
+    return app

@@ -1,0 +1,78 @@
+"""The ``newsletter`` command: ``serve``, ``worker``, ``tick`` plus Flask-Migrate's ``db``;
+each area adds its own commands (lists, import, export, issue, send, status, …)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app, database, maintenance
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main() -> None:
+    """Self-hosted newsletter and mailing-list manager."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
+@with_appcontext
+def serve(host: str, port: int, threads: int) -> None:
+    """Run the web app (and, without Redis, the embedded worker) on the embedded server."""
+    from waitress import serve as waitress_serve
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    database.upgrade()
+    maintenance.start_ticker(app)
+    url = f"http://{host}:{port}/"
+    click.echo(f"newsletter is running at {url}")
+    click.echo(f"  database: {_safe_url(app.config['SQLALCHEMY_DATABASE_URI'])}")
+    click.echo(
+        "  queue:    "
+        + ("Redis (run `python worker.py`)" if app.config["REDIS_URL"] else "embedded")
+    )
+    click.echo(
+        "  mail:     "
+        + ("SMTP" if app.config["SMTP_URL"] else f"outbox {app.config['OUTBOX_DIR']}")
+    )
+    _admin_hint()
+    waitress_serve(app, host=host, port=port, threads=threads, ident="newsletter")
+
+
+def _safe_url(url: str) -> str:
+    """A database URL with any password hidden (secrets are never printed)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _admin_hint() -> None:
+    from .extensions import db
+    from .models import AdminUser
+
+    if db.session.query(AdminUser.id).first() is None:
+        click.echo(
+            "  admin:    none yet; create one with `newsletter create-admin you@example.org`"
+        )
+    else:
+        click.echo(f"  admin:    log in at {current_app.config['BASE_URL']}/admin/login")
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker (same as `python worker.py`)."""
+    from .worker import run
+
+    raise SystemExit(run(burst=burst))
+
+
+@main.command()
+@with_appcontext
+def tick() -> None:
+    """Run the periodic chores once (purges, due schedules, stuck batches)."""
+    maintenance.run_now()
+    click.echo("done")

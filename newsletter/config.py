@@ -1,0 +1,113 @@
+"""Settings: defaults, then ``NEWSLETTER_*`` environment variables, then test overrides.
+
+Nothing here runs at import time; :func:`load` is called by the app factory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # -> sqlite:///<instance>/newsletter.db
+    "REDIS_URL": None,  # None -> embedded in-process queue
+    "SMTP_URL": None,  # None -> outbox folder
+    "OUTBOX_DIR": None,  # -> <instance>/outbox
+    "BASE_URL": "http://127.0.0.1:5000",
+    "FROM": "Newsletter <newsletter@localhost>",
+    "POSTAL_ADDRESS": "",
+    "SEND_RATE": 0.0,
+    "DKIM_KEY_FILE": None,
+    "DKIM_SELECTOR": None,
+    "CORS_ORIGINS": "",
+    "SECRET_KEY_FALLBACKS": "",
+    # Subscriber lifecycle
+    "CONFIRM_MAX_AGE_DAYS": 7,
+    "UNCONFIRMED_PURGE_DAYS": 14,
+    "CONSENT_IP": "hash",  # keep | hash | drop
+    "SIGNUP_RATE_LIMIT": "10 per minute",
+    "CONFIRM_MAILS_PER_HOUR": 3,
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "CONSENT_TEXT": (
+        "Join our mailing list to receive the latest news and updates from our team. "
+        "Your information will not be shared. We hate SPAM. "
+        "We will never sell your information, for any reason."
+    ),
+    "SITE_NAME": "Newsletter",
+    # Sending
+    "BATCH_SIZE": 200,
+    "HARD_BOUNCE_LIMIT": 1,
+    "SOFT_BOUNCE_LIMIT": 3,
+    "PAUSE_FAILURE_SHARE": 0.5,
+    "TICK_SECONDS": 5,
+    "BOUNCE_WEBHOOK_SECRET": None,
+    "TRACKING": False,
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+}
+
+# Values that arrive as strings from the environment and must become numbers.
+_NUMERIC = {
+    "SEND_RATE": float,
+    "PAUSE_FAILURE_SHARE": float,
+    "CONFIRM_MAX_AGE_DAYS": int,
+    "UNCONFIRMED_PURGE_DAYS": int,
+    "CONFIRM_MAILS_PER_HOUR": int,
+    "BATCH_SIZE": int,
+    "HARD_BOUNCE_LIMIT": int,
+    "SOFT_BOUNCE_LIMIT": int,
+    "TICK_SECONDS": float,
+    "MAX_CONTENT_LENGTH": int,
+}
+
+
+def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config`` in layers and derive the paths that depend on the instance folder."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("NEWSLETTER", loads=str)
+    if test_config:
+        app.config.from_mapping(test_config)
+    for key, kind in _NUMERIC.items():
+        app.config[key] = kind(app.config[key])
+    if isinstance(app.config["TRACKING"], str):
+        app.config["TRACKING"] = app.config["TRACKING"].lower() in {"1", "true", "yes", "on"}
+
+    instance = Path(app.config.get("INSTANCE_DIR") or app.instance_path).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config["INSTANCE_DIR"] = str(instance)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"] or (
+        f"sqlite:///{instance / 'newsletter.db'}"
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["OUTBOX_DIR"] = app.config["OUTBOX_DIR"] or str(instance / "outbox")
+    app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(instance)
+    fallbacks = app.config["SECRET_KEY_FALLBACKS"]
+    if isinstance(fallbacks, str):
+        app.config["SECRET_KEY_FALLBACKS"] = [k for k in fallbacks.split(",") if k.strip()]
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    secure = app.config["BASE_URL"].startswith("https://")
+    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session instead of a clock
+
+
+def _instance_secret(instance: Path) -> str:
+    """Read the generated secret key, creating it once with mode 600 (never printed)."""
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

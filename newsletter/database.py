@@ -1,0 +1,33 @@
+"""Engine tuning and schema upgrades that are not models."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+
+from .extensions import db
+
+
+def init_app(app: Flask) -> None:
+    """Make SQLite behave under concurrent readers and writers."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets readers proceed while a worker writes; foreign keys make CASCADE real;
+    # busy_timeout makes concurrent writers wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def upgrade() -> None:
+    """Apply Alembic migrations up to head (the only way the schema is made)."""
+    from flask_migrate import upgrade as alembic_upgrade
+
+    alembic_upgrade()

@@ -1,0 +1,338 @@
+"""Typed models. Every state a row can be in is named by an enum here; the changes between
+states happen in the service modules (``subscribers/service.py``, ``delivery/state.py``)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; every timestamp is stored in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """A DateTime that always comes back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    # Store the readable value (not the member name) and skip native DB enums so that adding
+    # a state later is a plain migration on every backend.
+    return Enum(
+        kind,
+        values_callable=lambda k: [m.value for m in k],
+        native_enum=False,
+        length=20,
+        validate_strings=True,
+    )
+
+
+class SubscriberStatus(enum.StrEnum):
+    """A reader's overall state, as shown in the admin and the CSV export."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """A reader's state on one list."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class IssueStatus(enum.StrEnum):
+    """Where an issue is in its life: written, waiting, going out, or done."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """One (issue, reader) pair: queued -> sending -> sent | failed | unknown."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # caught mid-SMTP-transaction by a crash; never resent silently
+    CANCELLED = "cancelled"
+
+
+class SuppressionReason(enum.StrEnum):
+    """Why an address must never be mailed (or silently re-imported) again."""
+
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    ERASED = "erased"
+    ADMIN = "admin"
+
+
+class BounceKind(enum.StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
+    COMPLAINT = "complaint"
+
+
+class AdminUser(UserMixin, db.Model):
+    """Someone who may log in to /admin."""
+
+    __tablename__ = "admin_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Changes on password change so that existing sessions die (Flask-Login alternative id).
+    session_token: Mapped[str] = mapped_column(String(64))
+
+    def get_id(self) -> str:
+        return self.session_token
+
+
+class MailingList(db.Model):
+    """A list readers subscribe to; public ones appear on the signup form."""
+
+    __tablename__ = "mailing_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_public: Mapped[bool] = mapped_column(default=False)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subscriber(db.Model):
+    """A reader. ``email`` is stored normalised (see ``subscribers.addresses``)."""
+
+    __tablename__ = "subscriber"
+    __table_args__ = (
+        Index("ix_subscriber_status_id", "status", "id"),
+        Index("ix_subscriber_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[SubscriberStatus] = mapped_column(
+        _enum(SubscriberStatus), default=SubscriberStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    soft_bounces: Mapped[int] = mapped_column(default=0)
+    hard_bounces: Mapped[int] = mapped_column(default=0)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
+    )
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        back_populates="subscriber",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ConsentEvent.id",
+    )
+
+
+class Subscription(db.Model):
+    """A reader's membership of one list, with its own state."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (Index("ix_subscription_list_status", "list_id", "status", "subscriber_id"),)
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_list.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        _enum(SubscriptionStatus), default=SubscriptionStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    mailing_list: Mapped[MailingList] = relationship()
+
+
+class ConsentEvent(db.Model):
+    """Proof of consent and of its withdrawal: when, where, what text was shown, from where."""
+
+    __tablename__ = "consent_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))  # subscribe, confirm, unsubscribe, import…
+    source: Mapped[str] = mapped_column(String(500), default="")
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str | None] = mapped_column(String(128))
+    lists: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="consent_events")
+
+
+class Suppression(db.Model):
+    """An address that must not be mailed. Erased readers leave only a salted hash here."""
+
+    __tablename__ = "suppression"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+issue_list = Table(
+    "issue_list",
+    db.metadata,
+    Column("issue_id", ForeignKey("issue.id", ondelete="CASCADE"), primary_key=True),
+    Column("list_id", ForeignKey("mailing_list.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Issue(db.Model):
+    """One newsletter issue: what is sent, to which lists, and where its sending stands."""
+
+    __tablename__ = "issue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    preheader: Mapped[str] = mapped_column(String(300), default="")
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    slug: Mapped[str | None] = mapped_column(String(200), unique=True)
+    is_public: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[IssueStatus] = mapped_column(_enum(IssueStatus), default=IssueStatus.DRAFT)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="SET NULL")
+    )
+
+    lists: Mapped[list[MailingList]] = relationship(secondary=issue_list)
+
+
+class Delivery(db.Model):
+    """One reader's copy of one issue. Unique per (issue, subscriber): nobody gets it twice."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
+        Index("ix_delivery_issue_batch", "issue_id", "batch_no", "status"),
+        Index("ix_delivery_issue_status", "issue_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))
+    batch_no: Mapped[int] = mapped_column(default=0)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus), default=DeliveryStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Bounce(db.Model):
+    """A bounce or complaint as received, kept for the admin's bounce page."""
+
+    __tablename__ = "bounce"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[BounceKind] = mapped_column(_enum(BounceKind))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ImportJob(db.Model):
+    """A CSV import running in the background, with progress for the admin's progress bar."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(1000))
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    confirmed: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued/running/done/failed
+    total_bytes: Mapped[int] = mapped_column(default=0)
+    done_bytes: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    report: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):
+    """Who did what in the admin: exports, deletions, imports, sends."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    admin_email: Mapped[str] = mapped_column(String(320), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")

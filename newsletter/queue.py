@@ -1,0 +1,131 @@
+"""Where jobs go: RQ on Redis when ``NEWSLETTER_REDIS_URL`` is set, else an embedded queue.
+
+Both run the same plain job functions, which take ids and are safe to run twice. The
+embedded queue is a priority queue served by one daemon thread in the web process; it keeps
+nothing across restarts, which is fine because every job's real state lives in the
+database and the periodic tick (``maintenance.tick``) re-queues whatever was cut short.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue as stdqueue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+from redis import Redis
+
+log = logging.getLogger(__name__)
+
+# Transactional mail (confirmations, welcomes, test sends) is served before bulk batches.
+TRANSACTIONAL = "transactional"
+BULK = "bulk"
+DEFAULT = "default"
+QUEUE_ORDER = (TRANSACTIONAL, DEFAULT, BULK)
+_PRIORITY = {name: rank for rank, name in enumerate(QUEUE_ORDER)}
+JOB_TIMEOUT = 600
+
+
+class EmbeddedQueue:
+    """In-process stand-in for RQ: one worker thread, priority by queue name."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._jobs: stdqueue.PriorityQueue[tuple[int, int, Callable[..., Any], tuple]] = (
+            stdqueue.PriorityQueue()
+        )
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def enqueue(self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
+        self._idle.clear()
+        self._jobs.put((_PRIORITY[queue], next(self._seq), func, args))
+        self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="newsletter-embedded-worker", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        from .extensions import db
+
+        while True:
+            try:
+                _, _, func, args = self._jobs.get(timeout=1)
+            except stdqueue.Empty:
+                if self._jobs.empty():
+                    self._idle.set()
+                continue
+            with self.app.app_context():
+                try:
+                    func(*args)
+                except Exception:
+                    log.exception("job %s failed", getattr(func, "__name__", func))
+                finally:
+                    db.session.remove()
+            self._jobs.task_done()
+            if self._jobs.empty():
+                self._idle.set()
+
+    def wait_idle(self, timeout: float = 30) -> bool:
+        """Block until every queued job has run (used by the CLI and tests)."""
+        return self._idle.wait(timeout)
+
+    def status(self) -> dict[str, Any]:
+        return {"backend": "embedded", "ok": True, "pending": self._jobs.qsize()}
+
+
+class RedisQueue:
+    """RQ queues on the configured Redis; workers are ``python worker.py`` processes."""
+
+    def __init__(self, url: str) -> None:
+        self.connection = Redis.from_url(url)
+
+    def enqueue(self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
+        from rq import Queue
+
+        Queue(queue, connection=self.connection).enqueue(
+            func, *args, job_timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=86400
+        )
+
+    def status(self) -> dict[str, Any]:
+        from rq import Queue
+
+        try:
+            self.connection.ping()
+            sizes = {n: Queue(n, connection=self.connection).count for n in QUEUE_ORDER}
+        except Exception as exc:  # any failure here is "queue down", never a 500
+            return {"backend": "redis", "ok": False, "error": type(exc).__name__}
+        return {"backend": "redis", "ok": True, "pending": sizes}
+
+
+def init_app(app: Flask) -> None:
+    """Attach the queue backend the configuration asks for."""
+    url = app.config["REDIS_URL"]
+    app.extensions["newsletter.queue"] = RedisQueue(url) if url else EmbeddedQueue(app)
+
+
+def backend() -> EmbeddedQueue | RedisQueue:
+    """The current app's queue backend."""
+    return current_app.extensions["newsletter.queue"]
+
+
+def enqueue(func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
+    """Run ``func(*args)`` in a worker; ``queue`` picks its priority."""
+    backend().enqueue(func, *args, queue=queue)
+
+
+def redis() -> Redis | None:
+    """The shared Redis connection, or None in embedded mode."""
+    qb = backend()
+    return qb.connection if isinstance(qb, RedisQueue) else None

@@ -1,0 +1,5 @@
+"""Subscriber lifecycle services (placeholder)."""
+
+
+def purge_unconfirmed() -> int:
+    return 0

@@ -1,0 +1,102 @@
+"""Signed links for readers. One serializer per purpose, each with its own salt and lifetime.
+
+A token carries the subscriber id and a short hash of the address it was issued for, so a
+token dies as soon as the address it vouched for changes (or the reader is erased).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+
+class TokenError(Exception):
+    """Base of the token failures a view may catch."""
+
+
+class TokenExpired(TokenError):
+    """The signature is good but the link is older than its purpose allows."""
+
+
+class TokenInvalid(TokenError):
+    """Tampered, truncated, for another purpose, or for an address that has changed."""
+
+
+@dataclass(frozen=True)
+class Purpose:
+    salt: str
+    max_age: timedelta | None  # None: valid until the address changes
+
+
+def _confirm_age() -> timedelta:
+    return timedelta(days=current_app.config["CONFIRM_MAX_AGE_DAYS"])
+
+
+# Unsubscribe and preferences links sit in mails people keep for years; RFC 8058 and the
+# bulk-sender rules want them to keep working, so they expire only when the address changes.
+CONFIRM = "confirm"
+UNSUBSCRIBE = "unsubscribe"
+MANAGE = "manage"
+_SALTS = {
+    CONFIRM: "newsletter.confirm.v1",
+    UNSUBSCRIBE: "newsletter.unsubscribe.v1",
+    MANAGE: "newsletter.manage.v1",
+}
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"]]
+    # itsdangerous signs with the last key and accepts all of them: key rotation keeps
+    # links already in inboxes working.
+    return URLSafeTimedSerializer(keys, salt=_SALTS[purpose])
+
+
+def address_hash(email: str) -> str:
+    """Short keyed hash of an address, bound into tokens."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _address_hashes(email: str) -> set[str]:
+    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    return {hmac.new(k.encode(), email.encode(), hashlib.sha256).hexdigest()[:16] for k in keys}
+
+
+def make(purpose: str, subscriber_id: int, email: str) -> str:
+    """Sign a link token for ``purpose`` bound to this subscriber and address."""
+    return _serializer(purpose).dumps([subscriber_id, address_hash(email)])
+
+
+def read(purpose: str, token: str) -> tuple[int, str]:
+    """Return ``(subscriber_id, address_hash)`` or raise TokenExpired / TokenInvalid.
+
+    The caller must still check the hash against the subscriber's current address with
+    :func:`matches`; the model lookup belongs to the service, not here.
+    """
+    max_age = _confirm_age() if purpose == CONFIRM else None
+    try:
+        data = _serializer(purpose).loads(
+            token, max_age=int(max_age.total_seconds()) if max_age else None
+        )
+    except SignatureExpired as exc:
+        raise TokenExpired(str(exc)) from None
+    except (BadSignature, UnicodeError, ValueError):
+        raise TokenInvalid("bad signature") from None
+    if (
+        not isinstance(data, list)
+        or len(data) != 2
+        or not isinstance(data[0], int)
+        or not isinstance(data[1], str)
+    ):
+        raise TokenInvalid("bad payload")
+    return data[0], data[1]
+
+
+def matches(token_hash: str, email: str) -> bool:
+    """True when a token's address hash is for this address (under any current key)."""
+    return any(hmac.compare_digest(token_hash, h) for h in _address_hashes(email))

@@ -1,0 +1,267 @@
+"""Fixtures: real servers only. SQLite per test, PostgreSQL and Redis from the environment
+(``NEWSLETTER_TEST_DATABASE_URL``, ``NEWSLETTER_TEST_REDIS_URL``), a real aiosmtpd server.
+
+Every test gets its own SQLite file or its own PostgreSQL database and its own Redis DB
+number, dropped afterwards, so runs never see each other's data.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import random
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from newsletter import create_app
+from newsletter.extensions import db
+
+PG_URL = os.environ.get(
+    "NEWSLETTER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+# ---------------------------------------------------------------- SMTP
+
+
+@dataclass
+class Received:
+    """One message as the SMTP server received it on the wire."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> email.message.EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)
+
+    def part(self, subtype: str) -> str:
+        """The decoded text/<subtype> body."""
+        for p in self.message.walk():
+            if p.get_content_type() == f"text/{subtype}":
+                return p.get_content()
+        raise AssertionError(f"no text/{subtype} part")
+
+
+@dataclass
+class SMTPHandler:
+    """Collects messages; ``replies`` maps a recipient to an SMTP reply to force."""
+
+    messages: list[Received] = field(default_factory=list)
+    replies: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        forced = self.replies.get(address)
+        if forced:
+            return forced
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        with self.lock:
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
+        return "250 Message accepted"
+
+
+class SMTPServer:
+    """A real aiosmtpd server on 127.0.0.1 with helpers to wait for mail."""
+
+    def __init__(self) -> None:
+        self.handler = SMTPHandler()
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=0, server_kwargs={"data_size_limit": 0}
+        )
+
+    def start(self) -> None:
+        self.controller.start()
+        self.port = self.controller.server.sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def wait_for(self, count: int = 1, timeout: float = 15) -> list[Received]:
+        """Wait until at least ``count`` messages arrived; return them all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.messages) >= count:
+                return self.messages
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+
+    def to(self, address: str) -> list[Received]:
+        return [m for m in self.messages if address in m.rcpt_tos]
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    """A real SMTP server on 127.0.0.1 that records every message it accepts."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+# ---------------------------------------------------------------- databases
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server URL; skips nothing: CI must have it running."""
+    return PG_URL
+
+
+@pytest.fixture
+def postgres_url(pg_server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test, dropped afterwards."""
+    name = f"newsletter_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database a test runs on; parametrize with ``indirect=True`` for PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'newsletter.db'}"
+
+
+# ---------------------------------------------------------------- Redis
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis DB number of our own (1-15), flushed before and after the test."""
+    from redis import Redis
+
+    base = make_url(REDIS_URL.replace("redis://", "redis+x://"))  # parse only
+    number = random.randint(1, 15)
+    url = f"redis://{base.host or '127.0.0.1'}:{base.port or 6379}/{number}"
+    conn = Redis.from_url(url)
+    conn.flushdb()
+    yield url
+    conn.flushdb()
+    conn.close()
+
+
+# ---------------------------------------------------------------- app
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, database_url: str) -> Callable[..., Any]:
+    """Build an app on this test's database, schema made by the migrations."""
+    made = []
+
+    def factory(**overrides: Any):
+        config = {
+            "TESTING": True,
+            "INSTANCE_DIR": str(tmp_path / "instance"),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "BASE_URL": "http://localhost",
+            "FROM": "Test Letter <news@example.org>",
+            "POSTAL_ADDRESS": "1 Test Street, Testville",
+            "TICK_SECONDS": 3600,
+        }
+        config.update(overrides)
+        app = create_app(config)
+        with app.app_context():
+            from newsletter.database import upgrade
+
+            upgrade()
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]):
+    """The app on SQLite with the embedded queue and mail to the outbox folder."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def wait_idle(app, timeout: float = 30) -> None:
+    """Wait until the embedded queue has run every job."""
+    assert app.extensions["newsletter.queue"].wait_idle(timeout), "embedded queue still busy"
+
+
+def outbox_messages(app) -> list[email.message.EmailMessage]:
+    """Messages written to the outbox folder, oldest first."""
+    folder = Path(app.config["OUTBOX_DIR"])
+    if not folder.exists():
+        return []
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where browser tests save screenshots (kept after the run; git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # pragma: no cover - cleanup only
+    shutil.rmtree(Path(__file__).parent / "__pycache__", ignore_errors=True)

@@ -1,0 +1,23 @@
+"""The health endpoint tells an operator whether the database and the queue work."""
+
+
+def test_healthz_reports_database_and_embedded_queue(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["database"] == {"ok": True, "backend": "sqlite"}
+    assert body["queue"]["backend"] == "embedded"
+
+
+def test_healthz_reports_redis_queue_down(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["queue"]["ok"] is False
+
+
+def test_pages_send_a_self_only_content_security_policy(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
