@@ -15,6 +15,7 @@ from flask import Flask
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # -> sqlite:///<instance>/newsletter.db
     "REDIS_URL": None,  # None -> embedded in-process queue
+    "REDIS_PREFIX": "newsletter",  # queue names and our own Redis keys start with this
     "SMTP_URL": None,  # None -> outbox folder
     "OUTBOX_DIR": None,  # -> <instance>/outbox
     "BASE_URL": "http://127.0.0.1:5000",
@@ -93,6 +94,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         app.config["SECRET_KEY_FALLBACKS"] = [k for k in fallbacks.split(",") if k.strip()]
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_PREFIX"]
     secure = app.config["BASE_URL"].startswith("https://")
     app.config.setdefault("SESSION_COOKIE_SECURE", secure)
     app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)

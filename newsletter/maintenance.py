@@ -43,7 +43,7 @@ def _acquire_turn(interval: float) -> bool:
     conn = queue.redis()
     if conn is None:
         return True
-    return bool(conn.set("newsletter:tick-lock", b"1", nx=True, px=max(int(interval * 900), 100)))
+    return bool(conn.set(queue.key("tick-lock"), b"1", nx=True, px=max(int(interval * 900), 100)))
 
 
 def start_ticker(app: Flask) -> threading.Thread:

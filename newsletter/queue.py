@@ -88,22 +88,25 @@ class EmbeddedQueue:
 class RedisQueue:
     """RQ queues on the configured Redis; workers are ``python worker.py`` processes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str) -> None:
         self.connection = Redis.from_url(url)
+        self.prefix = prefix
 
-    def enqueue(self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
+    def queues(self) -> list[Any]:
+        """The RQ queues, highest priority first (a worker serves them in this order)."""
         from rq import Queue
 
-        Queue(queue, connection=self.connection).enqueue(
+        return [Queue(f"{self.prefix}-{n}", connection=self.connection) for n in QUEUE_ORDER]
+
+    def enqueue(self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
+        self.queues()[_PRIORITY[queue]].enqueue(
             func, *args, job_timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=86400
         )
 
     def status(self) -> dict[str, Any]:
-        from rq import Queue
-
         try:
             self.connection.ping()
-            sizes = {n: Queue(n, connection=self.connection).count for n in QUEUE_ORDER}
+            sizes = {q.name: q.count for q in self.queues()}
         except Exception as exc:  # any failure here is "queue down", never a 500
             return {"backend": "redis", "ok": False, "error": type(exc).__name__}
         return {"backend": "redis", "ok": True, "pending": sizes}
@@ -112,7 +115,9 @@ class RedisQueue:
 def init_app(app: Flask) -> None:
     """Attach the queue backend the configuration asks for."""
     url = app.config["REDIS_URL"]
-    app.extensions["newsletter.queue"] = RedisQueue(url) if url else EmbeddedQueue(app)
+    app.extensions["newsletter.queue"] = (
+        RedisQueue(url, app.config["REDIS_PREFIX"]) if url else EmbeddedQueue(app)
+    )
 
 
 def backend() -> EmbeddedQueue | RedisQueue:
@@ -129,3 +134,8 @@ def redis() -> Redis | None:
     """The shared Redis connection, or None in embedded mode."""
     qb = backend()
     return qb.connection if isinstance(qb, RedisQueue) else None
+
+
+def key(*parts: object) -> str:
+    """A Redis key under this installation's prefix, e.g. ``key("issue", 7, "paused")``."""
+    return ":".join([current_app.config["REDIS_PREFIX"], *map(str, parts)])

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
 from . import create_app, maintenance, queue
 from .extensions import db
@@ -30,8 +30,8 @@ def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
         print("NEWSLETTER_REDIS_URL is not set: `newsletter serve` runs jobs in-process.")
         return 2
     with app.app_context():
-        conn = queue.redis()
-        queues = [Queue(name, connection=conn) for name in queue.QUEUE_ORDER]
+        backend = queue.backend()
+        conn, queues = backend.connection, backend.queues()
         maintenance.start_ticker(app)
         name = f"{socket.gethostname()}.{os.getpid()}"
         worker = AppWorker(queues, connection=conn, name=name)

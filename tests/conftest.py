@@ -10,7 +10,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import random
 import shutil
 import threading
 import time
@@ -175,17 +174,21 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis DB number of our own (1-15), flushed before and after the test."""
+def redis_prefix() -> str:
+    """This test's own Redis key prefix (queue names, rate buckets, limiter keys)."""
+    return f"nltest-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def redis_url(redis_prefix: str) -> Iterator[str]:
+    """The test Redis server; every key under this test's prefix is deleted afterwards."""
     from redis import Redis
 
-    base = make_url(REDIS_URL.replace("redis://", "redis+x://"))  # parse only
-    number = random.randint(1, 15)
-    url = f"redis://{base.host or '127.0.0.1'}:{base.port or 6379}/{number}"
-    conn = Redis.from_url(url)
-    conn.flushdb()
-    yield url
-    conn.flushdb()
+    conn = Redis.from_url(REDIS_URL)
+    yield REDIS_URL
+    for pattern in (f"{redis_prefix}*", f"rq:queue:{redis_prefix}*", f"rq:*:{redis_prefix}*"):
+        for k in conn.scan_iter(match=pattern, count=1000):
+            conn.delete(k)
     conn.close()
 
 
@@ -193,7 +196,7 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, database_url: str) -> Callable[..., Any]:
+def make_app(tmp_path: Path, database_url: str, redis_prefix: str) -> Callable[..., Any]:
     """Build an app on this test's database, schema made by the migrations."""
     made = []
 
@@ -207,6 +210,7 @@ def make_app(tmp_path: Path, database_url: str) -> Callable[..., Any]:
             "FROM": "Test Letter <news@example.org>",
             "POSTAL_ADDRESS": "1 Test Street, Testville",
             "TICK_SECONDS": 3600,
+            "REDIS_PREFIX": redis_prefix,
         }
         config.update(overrides)
         app = create_app(config)
