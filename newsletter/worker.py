@@ -15,9 +15,9 @@ from .extensions import db
 class AppWorker(SimpleWorker):
     """A SimpleWorker that hands each job a fresh database session."""
 
-    def perform_job(self, job, queue):  # type: ignore[no-untyped-def, override]
+    def perform_job(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
-            return super().perform_job(job, queue)
+            return super().perform_job(*args, **kwargs)
         finally:
             db.session.remove()
 

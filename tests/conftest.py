@@ -11,6 +11,8 @@ import email
 import email.policy
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -31,7 +33,8 @@ PG_URL = os.environ.get(
     "NEWSLETTER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 # ---------------------------------------------------------------- SMTP
@@ -269,3 +272,66 @@ def artifacts_dir() -> Path:
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # pragma: no cover - cleanup only
     shutil.rmtree(Path(__file__).parent / "__pycache__", ignore_errors=True)
+
+
+# ---------------------------------------------------------------- worker processes
+
+# App settings a worker process must share with the test's app, as environment variables.
+_SHARED_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "REDIS_PREFIX",
+    "SMTP_URL",
+    "SECRET_KEY",
+    "BASE_URL",
+    "FROM",
+    "POSTAL_ADDRESS",
+    "INSTANCE_DIR",
+    "OUTBOX_DIR",
+    "SEND_RATE",
+    "TICK_SECONDS",
+    "BATCH_SIZE",
+    "DKIM_KEY_FILE",
+    "DKIM_SELECTOR",
+)
+
+
+def worker_env(app, **extra: Any) -> dict[str, str]:
+    """The environment a ``python worker.py`` process needs to act for ``app``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    for key in _SHARED_SETTINGS:
+        value = app.config.get(key)
+        if value not in (None, ""):
+            env[f"NEWSLETTER_{key}"] = str(value)
+    env.update({f"NEWSLETTER_{k}": str(v) for k, v in extra.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start real ``python worker.py`` processes for an app; all are killed afterwards.
+
+    Usage: ``proc = start_worker(app)``; the process log is at ``proc.log_path``.
+    """
+    procs: list[subprocess.Popen] = []
+
+    def start(app, **extra: Any) -> subprocess.Popen:
+        log_path = tmp_path / f"worker-{len(procs)}.log"
+        log = open(log_path, "wb")  # noqa: SIM115 - closed when the process is reaped
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            env=worker_env(app, **extra),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        proc.log_path = log_path  # type: ignore[attr-defined]
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
