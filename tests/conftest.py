@@ -305,6 +305,8 @@ def worker_env(app, **extra: Any) -> dict[str, str]:
             env[f"NEWSLETTER_{key}"] = str(value)
     env.update({f"NEWSLETTER_{k}": str(v) for k, v in extra.items()})
     env["PYTHONUNBUFFERED"] = "1"
+    # Lets a worker import small job functions defined in test modules.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), env.get("PYTHONPATH", "")])
     return env
 
 
