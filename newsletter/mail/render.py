@@ -5,14 +5,22 @@ Pure functions over plain values; the Flask Jinja environment supplies the layou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import css_inline
 import html2text
+import jinja2
+import markupsafe
 import nh3
 from flask import render_template
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 
 # What an admin's Markdown may produce. No script, style, iframe, form or event handler; only
@@ -76,3 +84,223 @@ def render_mail(template: str, **context: Any) -> Rendered:
     html = inline_css(render_template(f"email/{template}.html", **context))
     text = render_template(f"email/{template}.txt", **context).strip() + "\n"
     return Rendered(html=html, text=text)
+
+
+# ---------------------------------------------------------------- issues
+
+
+class TemplateProblem(ValueError):
+    """An admin's personalisation expression cannot be compiled or rendered; shown in compose."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who an issue is rendered for: what ``{{ subscriber.* }}`` may read."""
+
+    email: str
+    name: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Links:
+    """A reader's personal links for the mail footer (absent in the archive and previews)."""
+
+    unsubscribe_url: str
+    preferences_url: str
+
+
+# A "{{ … }}" expression in the admin's Markdown; "{% … %}" blocks are refused (see below).
+_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_SAFE_URL = re.compile(r"^\s*(https?:|mailto:)", re.IGNORECASE)
+_URL_ATTRIBUTE_START = re.compile(r"""(?:href|src)=["']$""", re.IGNORECASE)
+_MAX_OUTPUT = 100_000  # characters any one expression may produce
+
+
+def _fallback(value: Any, default: Any = "", boolean: bool = True) -> Any:
+    """``default`` that also replaces empty values: an empty name still gets "reader"."""
+    if isinstance(value, jinja2.Undefined) or (boolean and not value):
+        return default
+    return value
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox for what admins type; refuses arithmetic that would build huge strings."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" or any(isinstance(v, str | list) for v in (left, right)):
+            raise SecurityError(f"the {operator} operator is not allowed here")
+        return super().call_binop(context, operator, left, right)
+
+
+@lru_cache(maxsize=2)
+def _sandbox(autoescape: bool) -> SandboxedEnvironment:
+    env = _Sandbox(autoescape=autoescape, undefined=jinja2.ChainableUndefined)
+    env.filters["default"] = env.filters["d"] = env.filters["fallback"] = _fallback
+    return env
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A hole in a pre-rendered body: a reader's value or personal link goes here."""
+
+    template: jinja2.Template | None  # None: a link, named by ``link``
+    link: str = ""
+    is_url: bool = False  # the value starts an href/src, so only http(s)/mailto may pass
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A mail body rendered once, cut at the places where each reader differs."""
+
+    parts: tuple[str | _Slot, ...]
+
+    def fill(self, context: dict[str, Any], links: Links | None, escape: bool) -> str:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            if part.template is None:
+                value = getattr(links, part.link) if links else ""
+                out.append(str(markupsafe.escape(value)) if escape else value)
+                continue
+            value = _evaluate(part.template, context)
+            if part.is_url and not _SAFE_URL.match(html.unescape(value)):
+                value = "#"
+            out.append(value)
+        return "".join(out)
+
+
+def _evaluate(template: jinja2.Template, context: dict[str, Any]) -> str:
+    try:
+        value = template.render(context)
+    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        raise TemplateProblem(f"A personalisation expression failed: {exc}") from exc
+    if len(value) > _MAX_OUTPUT:
+        raise TemplateProblem("A personalisation expression produced far too much text.")
+    return value
+
+
+class CompiledIssue:
+    """An issue rendered once (Markdown, sanitising, layout, CSS inlining) and then filled in
+    per reader in a few microseconds, which is what the sending engine needs."""
+
+    def __init__(
+        self, subject: str, preheader: str, body_md: str, *, site_name: str, postal_address: str
+    ) -> None:
+        self.subject = subject
+        self.preheader = preheader
+        self.site_name = site_name
+        self.postal_address = postal_address
+        self._marker = f"nlslot{secrets.token_hex(4)}n"
+        self._expressions = _parse_expressions(body_md)
+        self._body_md = _EXPRESSION.sub(self._replace_with_marker(), body_md or "")
+        self.body_html = markdown_to_html(self._body_md)
+        self._bodies: dict[bool, tuple[_Body, _Body]] = {}
+        # Fail now, in compose, rather than per reader while sending.
+        self.render(
+            Reader("reader@example.org"), Links("https://x.invalid/u", "https://x.invalid/p")
+        )
+
+    def _replace_with_marker(self) -> Callable[[re.Match[str]], str]:
+        counter = iter(range(len(self._expressions)))
+        return lambda m: f"{self._marker}{next(counter)}x"
+
+    def render(self, reader: Reader, links: Links | None) -> Rendered:
+        """The reader's HTML and text; ``links=None`` leaves personal links out (archive)."""
+        html_body, text_body = self._compiled(links is not None)
+        context = {"subscriber": reader}
+        return Rendered(
+            html=html_body.fill(context, links, escape=True),
+            text=text_body.fill(context, links, escape=False),
+        )
+
+    def subject_for(self, reader: Reader) -> str:
+        """The subject line; plain text, the same for every reader."""
+        return self.subject
+
+    @property
+    def body_text(self) -> str:
+        """The body alone as plain text with expressions left in place (archive excerpts)."""
+        return html_to_text(self.body_html)
+
+    def _compiled(self, with_links: bool) -> tuple[_Body, _Body]:
+        if with_links not in self._bodies:
+            link_markers = (
+                {"unsubscribe_url": f"{self._marker}u0x", "preferences_url": f"{self._marker}p0x"}
+                if with_links
+                else {"unsubscribe_url": "", "preferences_url": ""}
+            )
+            context = dict(
+                subject=self.subject,
+                preheader=self.preheader,
+                site_name=self.site_name,
+                postal_address=self.postal_address,
+                **link_markers,
+            )
+            html = inline_css(
+                render_template(
+                    "email/issue.html",
+                    content=markupsafe.Markup(self.body_html),  # noqa: S704 (sanitised by nh3)
+                    **context,
+                )
+            )
+            text = (
+                render_template(
+                    "email/issue.txt", body_text=html_to_text(self.body_html), **context
+                ).strip()
+                + "\n"
+            )
+            self._bodies[with_links] = (self._cut(html, True), self._cut(text, False))
+        return self._bodies[with_links]
+
+    def _cut(self, rendered: str, escape: bool) -> _Body:
+        pattern = re.compile(re.escape(self._marker) + r"([0-9]+|u0|p0)x")
+        env = _sandbox(escape)
+        parts: list[str | _Slot] = []
+        last = 0
+        for match in pattern.finditer(rendered):
+            before = rendered[last : match.start()]
+            parts.append(before)
+            key = match.group(1)
+            if key in ("u0", "p0"):
+                link = "unsubscribe_url" if key == "u0" else "preferences_url"
+                parts.append(_Slot(None, link=link))
+            else:
+                template = env.from_string("{{" + self._expressions[int(key)] + "}}")
+                is_url = escape and bool(_URL_ATTRIBUTE_START.search(before))
+                parts.append(_Slot(template, is_url=is_url))
+            last = match.end()
+        parts.append(rendered[last:])
+        return _Body(tuple(parts))
+
+
+def _parse_expressions(body_md: str) -> list[str]:
+    """Every ``{{ … }}`` expression in the body, each checked to compile in the sandbox."""
+    source = body_md or ""
+    if "{%" in source:
+        raise TemplateProblem(
+            "Only {{ … }} expressions are supported, such as "
+            '{{ subscriber.name | default("reader") }}; {% … %} blocks are not.'
+        )
+    expressions = [m.group(1) for m in _EXPRESSION.finditer(source)]
+    if "{{" in _EXPRESSION.sub("", source):
+        raise TemplateProblem("A {{ has no matching }}.")
+    for expression in expressions:
+        try:
+            _sandbox(True).from_string("{{" + expression + "}}")
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(f"Cannot read {{{{{expression}}}}}: {exc.message}") from exc
+    return expressions
+
+
+def compile_issue(
+    subject: str, preheader: str, body_md: str, *, site_name: str, postal_address: str
+) -> CompiledIssue:
+    """Render an issue once for many readers; raises :class:`TemplateProblem` for bad syntax."""
+    return CompiledIssue(
+        subject, preheader, body_md, site_name=site_name, postal_address=postal_address
+    )
