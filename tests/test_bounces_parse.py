@@ -1,0 +1,51 @@
+"""Every report in the corpus (tests/data/bounces/index.json) gets its expected verdict."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from newsletter.bounces.parse import parse
+
+CORPUS = Path(__file__).parent / "data" / "bounces"
+INDEX = json.loads((CORPUS / "index.json").read_text())
+
+
+@pytest.mark.parametrize("case", INDEX, ids=[c["file"] for c in INDEX])
+def test_corpus_report_is_classified_as_expected(case):
+    report = parse((CORPUS / case["file"]).read_bytes())
+
+    if case["kind"] is None:
+        assert report.failures == ()
+        return
+    [failure] = report.failures
+    assert failure.kind == case["kind"]
+    assert failure.recipient == case["recipient"]
+    assert failure.status == case["status"]
+    assert case["message_id"] in report.message_ids
+    if failure.kind != "complaint":
+        assert failure.reason, "the server's own words are kept for the admin"
+
+
+def test_every_corpus_file_is_in_the_index():
+    listed = {c["file"] for c in INDEX}
+    assert {p.name for p in CORPUS.glob("*.eml")} == listed
+
+
+def test_multiline_smtp_reply_reads_as_one_sentence():
+    report = parse((CORPUS / "gmail-address-not-found.eml").read_bytes())
+
+    reason = report.failures[0].reason
+    assert reason.startswith("550-5.1.1 The email account that you tried to reach does not exist.")
+    assert "550-5.1.1 double-checking" not in reason
+
+
+def test_bounce_that_quotes_our_envelope_sender_exposes_it_for_matching():
+    report = parse((CORPUS / "exim-classic-user-unknown.eml").read_bytes())
+
+    assert "bounces+d103.5d1c0b@news.example.org" in report.addresses
+
+
+@pytest.mark.parametrize("raw", [b"", b"\xff\xfe\x00garbage", b"Subject: hi\r\n\r\nhello"])
+def test_anything_that_is_no_report_yields_no_failures(raw):
+    assert parse(raw).failures == ()
