@@ -1,5 +1,393 @@
-"""Subscriber lifecycle services (placeholder)."""
+"""The subscriber lifecycle: signup, confirmation, preferences, unsubscribe, export, erasure.
+
+Views, the CLI and jobs call these with plain values and ids. Every function that completes
+a reader's action commits; ``suppress`` joins the caller's transaction instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from limits import RateLimitItemPerHour
+from sqlalchemy import delete, select
+
+from .. import queue, tokens
+from ..extensions import db, limiter
+from ..links import Links, links_for
+from ..models import (
+    Bounce,
+    ConsentEvent,
+    Delivery,
+    Issue,
+    MailingList,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    SuppressionReason,
+    utcnow,
+)
+from . import jobs
+from .suppression import (
+    email_hash,
+    insert_ignore,
+    is_blocked,
+    is_suppressed,
+    lift_erasure,
+    suppress,
+)
+
+__all__ = [
+    "Links",
+    "SignupError",
+    "allow_confirmation_mail",
+    "confirm",
+    "email_hash",
+    "erase",
+    "export_data",
+    "is_suppressed",
+    "links_for",
+    "public_lists",
+    "purge_unconfirmed",
+    "request_new_link",
+    "resolve_lists",
+    "subscribe",
+    "subscriber_for",
+    "suppress",
+    "unsubscribe",
+    "update_preferences",
+]
+
+# A reader's overall status while they still want mail / after they withdrew it.
+_ACTIVE = (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED, SubscriberStatus.UNSUBSCRIBED)
+
+
+class SignupError(ValueError):
+    """A signup or preferences request that cannot be accepted; says which field and why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# ---------------------------------------------------------------- lists
+
+
+def public_lists() -> list[MailingList]:
+    """Lists a visitor may choose on the signup form: public and not archived."""
+    query = select(MailingList).where(MailingList.is_public, MailingList.archived_at.is_(None))
+    return list(db.session.scalars(query.order_by(MailingList.name, MailingList.id)))
+
+
+def resolve_lists(slugs: list[str] | None) -> list[MailingList]:
+    """The public lists named by ``slugs``; ``None`` means every public list."""
+    offered = public_lists()
+    if slugs is None:
+        return offered
+    by_slug = {ml.slug: ml for ml in offered}
+    unknown = [s for s in slugs if s not in by_slug]
+    if unknown:
+        raise SignupError("lists", f"Unknown list: {unknown[0][:64]}.")
+    if offered and not slugs:
+        raise SignupError("lists", "Please choose at least one list.")
+    return [by_slug[s] for s in dict.fromkeys(slugs)]
+
+
+def recent_issues(limit: int = 5) -> list[Issue]:
+    """The latest sent issues marked public, for the front page."""
+    from ..models import IssueStatus
+
+    query = select(Issue).where(Issue.is_public, Issue.status == IssueStatus.SENT)
+    return list(db.session.scalars(query.order_by(Issue.finished_at.desc()).limit(limit)))
+
+
+# ---------------------------------------------------------------- signup and confirmation
+
+
+def allow_confirmation_mail(email: str) -> bool:
+    """Count one confirmation request for the address; False past CONFIRM_MAILS_PER_HOUR.
+
+    Counted per attempt, not per mail actually sent, so the answer says nothing about
+    whether the address is subscribed.
+    """
+    item = RateLimitItemPerHour(current_app.config["CONFIRM_MAILS_PER_HOUR"])
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    return limiter.limiter.hit(item, prefix, "confirm-mails", email_hash(email))
+
+
+def subscribe(
+    email: str, name: str, lists: list[MailingList], *, source: str, ip: str | None
+) -> None:
+    """Record a signup and queue the confirmation mail.
+
+    The same work happens whatever state the address is in (new, pending, confirmed,
+    unsubscribed, blocked); the job alone decides whether a mail goes out.
+    """
+    subscriber = None if is_blocked(email) else _signup_row(email, name)
+    if subscriber is not None:
+        _request_lists(subscriber, lists)
+        db.session.add(
+            ConsentEvent(
+                subscriber_id=subscriber.id,
+                action="subscribe",
+                source=source[:500],
+                consent_text=current_app.config["CONSENT_TEXT"],
+                ip=_kept_ip(ip),
+                lists=[ml.slug for ml in lists],
+            )
+        )
+    db.session.commit()
+    queue.enqueue(
+        jobs.send_confirmation, subscriber.id if subscriber else None, queue=queue.TRANSACTIONAL
+    )
+
+
+def request_new_link(email: str) -> None:
+    """Send a fresh confirmation link to a pending reader; nothing (silently) otherwise."""
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
+    queue.enqueue(
+        jobs.send_confirmation, subscriber.id if subscriber else None, queue=queue.TRANSACTIONAL
+    )
+
+
+def _signup_row(email: str, name: str) -> Subscriber:
+    # INSERT … ON CONFLICT DO NOTHING: two simultaneous signups for one address are one row.
+    insert_ignore(Subscriber, email=email, name=name, status=SubscriberStatus.PENDING)
+    subscriber = db.session.scalars(select(Subscriber).where(Subscriber.email == email)).one()
+    if subscriber.status == SubscriberStatus.PENDING and name:
+        subscriber.name = name  # a confirmed reader's name changes only on the preferences page
+    return subscriber
+
+
+def _request_lists(subscriber: Subscriber, lists: list[MailingList]) -> None:
+    held = {s.list_id: s for s in subscriber.subscriptions}
+    for ml in lists:
+        current = held.get(ml.id)
+        if current is None:
+            subscriber.subscriptions.append(
+                Subscription(list_id=ml.id, status=SubscriptionStatus.PENDING)
+            )
+        elif current.status == SubscriptionStatus.UNSUBSCRIBED:
+            current.status = SubscriptionStatus.PENDING
+
+
+def _kept_ip(ip: str | None) -> str | None:
+    """The visitor's IP as CONSENT_IP says: kept, hashed (keyed, not reversible) or dropped."""
+    mode = current_app.config["CONSENT_IP"]
+    if not ip or mode == "drop":
+        return None
+    if mode == "keep":
+        return ip[:128]
+    key = current_app.config["SECRET_KEY"].encode()
+    return "hmac-sha256:" + hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def subscriber_for(purpose: str, token: str) -> Subscriber:
+    """The reader a link token is for; TokenInvalid when they are gone or their address changed."""
+    subscriber_id, address = tokens.read(purpose, token)
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None or not tokens.matches(address, subscriber.email):
+        raise tokens.TokenInvalid("no such reader")
+    return subscriber
+
+
+def confirm(subscriber_id: int, *, ip: str | None) -> bool:
+    """Confirm the reader's pending lists (idempotent); True when something changed."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return False
+    pending = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.PENDING]
+    if not pending and subscriber.status != SubscriberStatus.PENDING:
+        return False
+    for subscription in pending:
+        subscription.status = SubscriptionStatus.CONFIRMED
+    if subscriber.status in _ACTIVE:
+        subscriber.status = SubscriberStatus.CONFIRMED
+    subscriber.confirmed_at = utcnow()
+    db.session.add(
+        ConsentEvent(
+            subscriber_id=subscriber.id,
+            action="confirm",
+            source="confirmation link",
+            ip=_kept_ip(ip),
+            lists=[s.mailing_list.slug for s in pending],
+        )
+    )
+    lift_erasure(subscriber.email)
+    db.session.commit()
+    queue.enqueue(jobs.send_welcome, subscriber.id, queue=queue.TRANSACTIONAL)
+    return True
+
+
+# ---------------------------------------------------------------- preferences and leaving
+
+
+def unsubscribe(subscriber_id: int, source: str) -> None:
+    """Unsubscribe the reader from every list (idempotent); ``source`` says how."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return
+    left = [s for s in subscriber.subscriptions if s.status != SubscriptionStatus.UNSUBSCRIBED]
+    for subscription in left:
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+    was_active = subscriber.status in (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED)
+    if was_active:
+        subscriber.status = SubscriberStatus.UNSUBSCRIBED
+    if left or was_active:
+        db.session.add(
+            ConsentEvent(
+                subscriber_id=subscriber.id,
+                action="unsubscribe",
+                source=source[:500],
+                lists=[s.mailing_list.slug for s in left],
+            )
+        )
+    db.session.commit()
+
+
+def preference_lists(subscriber: Subscriber) -> list[tuple[MailingList, bool]]:
+    """Lists the reader may choose on their preferences page, with whether each is chosen."""
+    chosen = {
+        s.list_id: s.status != SubscriptionStatus.UNSUBSCRIBED for s in subscriber.subscriptions
+    }
+    offered = {ml.id: ml for ml in public_lists()}
+    for s in subscriber.subscriptions:
+        if s.mailing_list.archived_at is None:
+            offered.setdefault(s.list_id, s.mailing_list)
+    return [(ml, chosen.get(ml.id, False)) for ml in offered.values()]
+
+
+def update_preferences(subscriber_id: int, *, name: str, slugs: list[str], ip: str | None) -> None:
+    """Set the reader's name and lists. The link came to their inbox, so a list chosen here
+    is confirmed at once (this is how an unsubscribed reader comes back)."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return
+    offered = {ml.slug: ml for ml, _ in preference_lists(subscriber)}
+    unknown = [s for s in slugs if s not in offered]
+    if unknown:
+        raise SignupError("lists", f"Unknown list: {unknown[0][:64]}.")
+    subscriber.name = name
+    held = {s.list_id: s for s in subscriber.subscriptions}
+    changed = []
+    for slug, ml in offered.items():
+        want = SubscriptionStatus.CONFIRMED if slug in slugs else SubscriptionStatus.UNSUBSCRIBED
+        current = held.get(ml.id)
+        if current is None and want == SubscriptionStatus.UNSUBSCRIBED:
+            continue
+        if current is None:
+            subscriber.subscriptions.append(Subscription(list_id=ml.id, status=want))
+        elif current.status != want:
+            current.status = want
+        else:
+            continue
+        changed.append(slug)
+    if changed:
+        _settle_status(subscriber, bool(slugs))
+        db.session.add(
+            ConsentEvent(
+                subscriber_id=subscriber.id,
+                action="preferences",
+                source="preferences page",
+                ip=_kept_ip(ip),
+                lists=sorted(slugs),
+            )
+        )
+    db.session.commit()
+
+
+def _settle_status(subscriber: Subscriber, wants_mail: bool) -> None:
+    if subscriber.status not in _ACTIVE:
+        return  # bounced or complained: only the admin lifts that
+    if wants_mail:
+        subscriber.status = SubscriberStatus.CONFIRMED
+        subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
+    else:
+        subscriber.status = SubscriberStatus.UNSUBSCRIBED
+
+
+def export_data(subscriber_id: int) -> dict[str, Any]:
+    """Everything stored about the reader, as plain JSON-ready values (GDPR Art. 15/20)."""
+    s = db.session.get(Subscriber, subscriber_id)
+    if s is None:
+        return {}
+    deliveries = db.session.execute(
+        select(Delivery, Issue.subject)
+        .join(Issue, Issue.id == Delivery.issue_id)
+        .where(Delivery.subscriber_id == s.id)
+        .order_by(Delivery.id)
+    )
+    bounces = db.session.scalars(select(Bounce).where(Bounce.email == s.email).order_by(Bounce.id))
+    return {
+        "email": s.email,
+        "name": s.name,
+        "status": s.status.value,
+        "created_at": _iso(s.created_at),
+        "confirmed_at": _iso(s.confirmed_at),
+        "attributes": s.attributes or {},
+        "subscriptions": [
+            {
+                "list": sub.mailing_list.slug,
+                "list_name": sub.mailing_list.name,
+                "status": sub.status.value,
+                "since": _iso(sub.updated_at),
+            }
+            for sub in s.subscriptions
+        ],
+        "consent": [
+            {
+                "when": _iso(e.created_at),
+                "action": e.action,
+                "source": e.source,
+                "text": e.consent_text,
+                "ip": e.ip,
+                "lists": e.lists,
+            }
+            for e in s.consent_events
+        ],
+        "deliveries": [
+            {
+                "issue": subject,
+                "status": d.status.value,
+                "sent_at": _iso(d.sent_at),
+                "message_id": d.message_id,
+            }
+            for d, subject in deliveries
+        ],
+        "bounces": [
+            {"when": _iso(b.received_at), "kind": b.kind.value, "reason": b.reason} for b in bounces
+        ],
+    }
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def erase(subscriber_id: int) -> None:
+    """Delete the reader and everything about them; only a salted hash stays, suppressed."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return
+    suppress(subscriber.email, SuppressionReason.ERASED, "erased at the reader's request")
+    db.session.execute(delete(Bounce).where(Bounce.email == subscriber.email))
+    db.session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber.id))
+    db.session.delete(subscriber)  # subscriptions and consent events go with it
+    db.session.commit()
 
 
 def purge_unconfirmed() -> int:
-    return 0
+    """Delete signups never confirmed within UNCONFIRMED_PURGE_DAYS; returns how many."""
+    cutoff = utcnow() - timedelta(days=current_app.config["UNCONFIRMED_PURGE_DAYS"])
+    # ON DELETE CASCADE takes their subscriptions and consent events along.
+    result = db.session.execute(
+        delete(Subscriber).where(
+            Subscriber.status == SubscriberStatus.PENDING, Subscriber.created_at < cutoff
+        )
+    )
+    db.session.commit()
+    return result.rowcount or 0

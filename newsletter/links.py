@@ -1,0 +1,48 @@
+"""A reader's personal links, as absolute URLs for mails (built from ``BASE_URL``, so a job
+without a request can make them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from . import tokens
+
+
+@dataclass(frozen=True)
+class Links:
+    """The two links every mail to a reader carries."""
+
+    unsubscribe_url: str
+    preferences_url: str
+
+    def headers(self, mailto: str | None = None) -> dict[str, str]:
+        """``List-Unsubscribe`` (RFC 2369) and one-click ``List-Unsubscribe-Post`` (RFC 8058)."""
+        targets = f"<{self.unsubscribe_url}>" + (f", <mailto:{mailto}>" if mailto else "")
+        return {
+            "List-Unsubscribe": targets,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+
+
+def absolute(path: str) -> str:
+    """``BASE_URL`` + ``path``."""
+    return current_app.config["BASE_URL"] + path
+
+
+def links_for(subscriber_id: int, email: str) -> Links:
+    """The unsubscribe and preferences links for this reader at this address."""
+    return Links(
+        unsubscribe_url=absolute(
+            "/unsubscribe/" + tokens.make(tokens.UNSUBSCRIBE, subscriber_id, email)
+        ),
+        preferences_url=absolute(
+            "/preferences/" + tokens.make(tokens.MANAGE, subscriber_id, email)
+        ),
+    )
+
+
+def confirm_url(subscriber_id: int, email: str) -> str:
+    """The double opt-in link sent in the confirmation mail."""
+    return absolute("/confirm/" + tokens.make(tokens.CONFIRM, subscriber_id, email))

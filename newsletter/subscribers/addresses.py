@@ -1,0 +1,47 @@
+"""Turning what a visitor typed into a safe address and display name, or a clear refusal."""
+
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+MAX_ADDRESS = 254  # RFC 5321 path limit minus the angle brackets
+MAX_NAME = 200
+
+# C0/C1 controls and the Unicode line/paragraph separators: anything that could end a
+# header line or hide text in a mail client.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class InvalidAddress(ValueError):
+    """The address cannot be used; ``str(exc)`` says why, in words for the visitor."""
+
+
+def normalise_address(raw: str) -> str:
+    """The address as stored: syntax-checked, domain lowercased (IDNA), no control characters.
+
+    Addresses whose local part needs SMTPUTF8 are refused: not every relay carries them, and
+    an address we cannot mail must not be signed up.
+    """
+    value = (raw or "").strip(" \t")
+    if not value:
+        raise InvalidAddress("Please enter your email address.")
+    if _CONTROL.search(value):
+        raise InvalidAddress("The address must not contain line breaks or control characters.")
+    if len(value) > MAX_ADDRESS:
+        raise InvalidAddress(f"The address is too long (at most {MAX_ADDRESS} characters).")
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise InvalidAddress(str(exc)) from None
+    local, _, domain = checked.ascii_email.rpartition("@")
+    address = f"{local}@{domain.lower()}"
+    if len(address) > MAX_ADDRESS:
+        raise InvalidAddress(f"The address is too long (at most {MAX_ADDRESS} characters).")
+    return address
+
+
+def clean_name(raw: str | None) -> str:
+    """A display name without control characters or line breaks, at most 200 characters."""
+    return " ".join(_CONTROL.sub(" ", raw or "").split())[:MAX_NAME]

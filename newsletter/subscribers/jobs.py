@@ -1,0 +1,107 @@
+"""Transactional mail jobs. They take ids, decide for themselves whether a mail is due (so
+the web request does the same work whatever the address's state) and are safe to rerun."""
+
+from __future__ import annotations
+
+import email.utils
+from typing import Any
+
+from flask import current_app
+
+from ..extensions import db
+from ..links import confirm_url, links_for
+from ..mail.message import build, format_recipient
+from ..mail.render import render_mail
+from ..mail.transports import open_transport
+from ..models import Subscriber, SubscriberStatus, SubscriptionStatus
+from .suppression import is_blocked
+
+
+def send_confirmation(subscriber_id: int | None) -> bool:
+    """Mail the double opt-in link if the reader has anything left to confirm."""
+    subscriber = _mailable(subscriber_id)
+    if subscriber is None:
+        return False
+    pending = [
+        s.mailing_list.name
+        for s in subscriber.subscriptions
+        if s.status == SubscriptionStatus.PENDING
+    ]
+    if not pending and subscriber.status != SubscriberStatus.PENDING:
+        return False  # already confirmed on everything asked for: nothing to send
+    site = current_app.config["SITE_NAME"]
+    _send(
+        subscriber,
+        "confirm",
+        subject=f"Please confirm your subscription to {site}",
+        confirm_url=confirm_url(subscriber.id, subscriber.email),
+        lists=pending,
+        max_age_days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
+    )
+    return True
+
+
+def send_welcome(subscriber_id: int) -> bool:
+    """Mail the welcome with the reader's personal preferences and unsubscribe links."""
+    subscriber = _mailable(subscriber_id)
+    if subscriber is None or subscriber.status != SubscriberStatus.CONFIRMED:
+        return False
+    links = links_for(subscriber.id, subscriber.email)
+    lists = [
+        s.mailing_list.name
+        for s in subscriber.subscriptions
+        if s.status == SubscriptionStatus.CONFIRMED
+    ]
+    _send(
+        subscriber,
+        "welcome",
+        subject=f"Welcome to {current_app.config['SITE_NAME']}",
+        headers=links.headers(),
+        lists=lists,
+        preferences_url=links.preferences_url,
+        unsubscribe_url=links.unsubscribe_url,
+    )
+    return True
+
+
+def _mailable(subscriber_id: int | None) -> Subscriber | None:
+    if subscriber_id is None:
+        return None
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None or is_blocked(subscriber.email):
+        return None
+    return subscriber
+
+
+def _send(
+    subscriber: Subscriber,
+    template: str,
+    *,
+    subject: str,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> None:
+    config = current_app.config
+    body = render_mail(
+        template,
+        subject=subject,
+        site_name=config["SITE_NAME"],
+        postal_address=config["POSTAL_ADDRESS"],
+        name=subscriber.name,
+        **context,
+    )
+    message = build(
+        sender=config["FROM"],
+        to=format_recipient(subscriber.email, subscriber.name),
+        subject=subject,
+        body=body,
+        headers=headers,
+    )
+    transport = open_transport()
+    try:
+        # Temporary failures propagate: the job fails visibly and the reader can ask again.
+        transport.send(
+            email.utils.parseaddr(config["FROM"])[1], subscriber.email, message.as_bytes()
+        )
+    finally:
+        transport.close()

@@ -1,0 +1,95 @@
+"""The do-not-mail list. It holds salted hashes only, so an erased reader's address is not
+kept, yet an import or signup can still be checked against it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..models import Subscriber, SubscriberStatus, Suppression, SuppressionReason
+from .addresses import InvalidAddress, normalise_address
+
+# Reasons that stop every mail, even one the reader asks for by signing up again. An erased
+# reader may come back through double opt-in; confirming lifts the erasure entry.
+BLOCKING = (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED, SuppressionReason.ADMIN)
+
+
+def _stored_form(email: str) -> str:
+    try:
+        return normalise_address(email)
+    except InvalidAddress:
+        return email.strip()
+
+
+def _canonical(email: str) -> str:
+    # Case-folded in full: a suppressed reader must not slip back in as Foo@ instead of foo@.
+    return _stored_form(email).lower()
+
+
+def _digest(key: str, email: str) -> str:
+    return hmac.new(key.encode(), _canonical(email).encode(), hashlib.sha256).hexdigest()
+
+
+def email_hash(email: str) -> str:
+    """Salted SHA-256 (HMAC keyed with SECRET_KEY) of the address, for ``Suppression``."""
+    return _digest(current_app.config["SECRET_KEY"], email)
+
+
+def _hashes(email: str) -> list[str]:
+    # Hashes under rotated-out keys too, so key rotation does not empty the list.
+    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    return [_digest(k, email) for k in keys]
+
+
+def is_suppressed(email: str) -> bool:
+    """True when the address is on the do-not-mail list, for any reason."""
+    found = select(Suppression.id).where(Suppression.email_hash.in_(_hashes(email)))
+    return db.session.scalar(found.limit(1)) is not None
+
+
+def is_blocked(email: str) -> bool:
+    """True when no mail at all may go to the address (bounced, complained, admin)."""
+    found = select(Suppression.id).where(
+        Suppression.email_hash.in_(_hashes(email)), Suppression.reason.in_(BLOCKING)
+    )
+    return db.session.scalar(found.limit(1)) is not None
+
+
+def suppress(email: str, reason: SuppressionReason, detail: str = "") -> None:
+    """Put the address on the do-not-mail list (idempotent, safe under concurrent workers).
+
+    For bounces and complaints the reader's status follows. Joins the caller's transaction:
+    bounce handling calls this mid-batch and commits with its own changes.
+    """
+    if not is_suppressed(email):
+        insert_ignore(
+            Suppression, email_hash=email_hash(email), reason=reason, detail=detail[:2000]
+        )
+    if reason in (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED):
+        subscriber = db.session.scalar(
+            select(Subscriber).where(Subscriber.email == _stored_form(email))
+        )
+        if subscriber is not None:
+            subscriber.status = SubscriberStatus(reason.value)
+    db.session.flush()
+
+
+def insert_ignore(model: type[db.Model], **values: object) -> None:
+    """INSERT that does nothing when a unique key already exists (a concurrent twin won)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(model.__table__).values(**values).on_conflict_do_nothing())
+
+
+def lift_erasure(email: str) -> None:
+    """Forget an erasure entry once the reader has opted in again (caller commits)."""
+    db.session.execute(
+        delete(Suppression).where(
+            Suppression.email_hash.in_(_hashes(email)),
+            Suppression.reason == SuppressionReason.ERASED,
+        )
+    )
