@@ -23,6 +23,21 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 
+from ..links import Links
+
+__all__ = [
+    "CompiledIssue",
+    "Links",
+    "Reader",
+    "Rendered",
+    "TemplateProblem",
+    "compile_issue",
+    "html_to_text",
+    "inline_css",
+    "markdown_to_html",
+    "render_mail",
+]
+
 # What an admin's Markdown may produce. No script, style, iframe, form or event handler; only
 # http(s) and mailto links (so no javascript: URL can survive).
 _ALLOWED_TAGS = {
@@ -100,14 +115,6 @@ class Reader:
     email: str
     name: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Links:
-    """A reader's personal links for the mail footer (absent in the archive and previews)."""
-
-    unsubscribe_url: str
-    preferences_url: str
 
 
 # A "{{ … }}" expression in the admin's Markdown; "{% … %}" blocks are refused (see below).
