@@ -46,6 +46,13 @@ DEFAULTS: dict[str, Any] = {
     "PAUSE_FAILURE_SHARE": 0.5,
     "TICK_SECONDS": 5,
     "BOUNCE_WEBHOOK_SECRET": None,
+    # Bounces, privacy and retention
+    "BOUNCE_ADDRESS": None,  # envelope sender base for VERP; None -> the FROM address
+    "BOUNCE_MAX_BYTES": 1024 * 1024,
+    "BOUNCE_WEBHOOK_RATE_LIMIT": "120 per minute",
+    "DELIVERY_RETENTION_DAYS": 180,  # 0 keeps delivery rows forever
+    "CONSENT_IP_RETENTION_DAYS": 90,  # 0 keeps consent IPs forever
+    "FRAME_ANCESTORS": "'self'",  # CSP frame-ancestors: pages that may embed ours
     "TRACKING": False,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
@@ -60,6 +67,9 @@ _NUMERIC = {
     "BATCH_SIZE": int,
     "HARD_BOUNCE_LIMIT": int,
     "SOFT_BOUNCE_LIMIT": int,
+    "BOUNCE_MAX_BYTES": int,
+    "DELIVERY_RETENTION_DAYS": int,
+    "CONSENT_IP_RETENTION_DAYS": int,
     "TICK_SECONDS": float,
     "MAX_CONTENT_LENGTH": int,
 }
