@@ -38,11 +38,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from .admin import bp as admin_bp
     from .archive import bp as archive_bp
+    from .bounces import bp as bounces_bp
     from .health import bp as health_bp
     from .subscribers import bp as subscribers_bp
 
     app.register_blueprint(subscribers_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(archive_bp)
+    app.register_blueprint(bounces_bp)
     app.register_blueprint(health_bp)
     return app

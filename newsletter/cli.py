@@ -76,3 +76,8 @@ def tick() -> None:
     """Run the periodic chores once (purges, due schedules, stuck batches)."""
     maintenance.run_now()
     click.echo("done")
+
+
+from .bounces.commands import bounces  # noqa: E402
+
+main.add_command(bounces)

@@ -1,0 +1,66 @@
+"""``newsletter bounces process PATH``: read bounce reports from a Maildir or an mbox file."""
+
+from __future__ import annotations
+
+import mailbox
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from ..extensions import db
+from . import service
+
+
+@click.group()
+def bounces() -> None:
+    """Bounce and complaint reports."""
+
+
+@bounces.command("process")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@with_appcontext
+def process_command(path: Path) -> None:
+    """Record every report in PATH (a Maildir, or an mbox file).
+
+    Maildir messages are marked seen once recorded, so a later run skips them; running over
+    an mbox twice records nothing twice for reports matched to a delivery.
+    """
+    counts: Counter[str] = Counter()
+    for raw in _reports(path):
+        outcome = service.process(raw)
+        db.session.commit()
+        counts["messages"] += 1
+        counts["ignored"] += outcome.ignored
+        for kind, suppressed in outcome.recorded:
+            counts[kind.value] += 1
+            counts["suppressed"] += suppressed
+    click.echo(
+        ", ".join(
+            f"{label}: {counts[label]}"
+            for label in ("messages", "hard", "soft", "complaint", "suppressed", "ignored")
+        )
+    )
+
+
+def _reports(path: Path) -> Iterator[bytes]:
+    if path.is_dir():
+        yield from _maildir(mailbox.Maildir(path, create=False))
+    else:
+        box = mailbox.mbox(path, create=False)
+        for key in box.iterkeys():
+            yield box.get_bytes(key)
+
+
+def _maildir(box: mailbox.Maildir) -> Iterator[bytes]:
+    for key in box.iterkeys():
+        message = box.get_message(key)
+        if "S" in message.get_flags():
+            continue
+        yield box.get_bytes(key)
+        # Only after the report is recorded (the caller commits between items).
+        message.set_subdir("cur")
+        message.add_flag("S")
+        box[key] = message

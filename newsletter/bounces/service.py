@@ -1,0 +1,132 @@
+"""What a bounce or complaint does: find the delivery it is about, keep it for the admin,
+and put the address on the do-not-mail list when the report calls for it.
+
+Hard bounce (past ``HARD_BOUNCE_LIMIT``, default 1) or complaint: suppressed at once. Soft
+bounces (full mailbox, deferrals, spam blocks): suppressed once ``SOFT_BOUNCE_LIMIT`` of
+them have come in. A report seen twice for the same delivery counts once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from ..extensions import db
+from ..models import (
+    Bounce,
+    BounceKind,
+    Delivery,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    SuppressionReason,
+)
+from ..subscribers import suppression
+from . import verp
+from .parse import Failure, Report, parse
+
+# The reasons an admin may lift from the bounce page (an erasure is the reader's own wish).
+LIFTABLE = (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one report led to, for the webhook's answer and the command's summary."""
+
+    recorded: list[tuple[BounceKind, bool]]  # (kind, suppressed now) per recorded bounce
+    ignored: int  # failures about no reader of ours, or already recorded
+
+
+def process(raw: bytes) -> Outcome:
+    """Record one raw report and apply what it says; the caller commits."""
+    report = parse(raw)
+    recorded, ignored = [], 0
+    for failure in report.failures:
+        delivery = _delivery_for(report)
+        subscriber = (
+            db.session.get(Subscriber, delivery.subscriber_id)
+            if delivery is not None
+            else _subscriber_at(failure.recipient)
+        )
+        if subscriber is None or (delivery is not None and _seen(delivery.id, failure.kind)):
+            ignored += 1
+            continue
+        db.session.add(
+            Bounce(
+                kind=failure.kind,
+                email=subscriber.email,
+                delivery_id=delivery.id if delivery is not None else None,
+                reason=_reason(failure),
+            )
+        )
+        recorded.append((failure.kind, _apply(subscriber, failure)))
+    db.session.flush()
+    return Outcome(recorded, ignored)
+
+
+def _delivery_for(report: Report) -> Delivery | None:
+    """The delivery named by a signed VERP address, else by the quoted Message-ID."""
+    for address in report.addresses:
+        found = verp.delivery_id(address)
+        if found is not None and (delivery := db.session.get(Delivery, found)) is not None:
+            return delivery
+    ids = [*report.message_ids, *(i.strip("<>") for i in report.message_ids)]
+    if not ids:
+        return None
+    return db.session.scalar(select(Delivery).where(Delivery.message_id.in_(ids)).limit(1))
+
+
+def _subscriber_at(address: str) -> Subscriber | None:
+    if not address:
+        return None
+    return db.session.scalar(select(Subscriber).where(func.lower(Subscriber.email) == address))
+
+
+def _seen(delivery_id: int, kind: BounceKind) -> bool:
+    found = select(Bounce.id).where(Bounce.delivery_id == delivery_id, Bounce.kind == kind)
+    return db.session.scalar(found.limit(1)) is not None
+
+
+def _reason(failure: Failure) -> str:
+    return " ".join(filter(None, [failure.status, failure.reason]))[:2000] or failure.kind.value
+
+
+def _apply(subscriber: Subscriber, failure: Failure) -> bool:
+    """Count the bounce on the reader; True when it put the address on the suppression list."""
+    config = current_app.config
+    if failure.kind is BounceKind.COMPLAINT:
+        suppression.suppress(subscriber.email, SuppressionReason.COMPLAINED, _reason(failure))
+        return True
+    if failure.kind is BounceKind.HARD:
+        subscriber.hard_bounces += 1
+        over = subscriber.hard_bounces >= config["HARD_BOUNCE_LIMIT"]
+    else:
+        subscriber.soft_bounces += 1
+        over = subscriber.soft_bounces >= config["SOFT_BOUNCE_LIMIT"]
+    if over:
+        suppression.suppress(subscriber.email, SuppressionReason.BOUNCED, _reason(failure))
+    return over
+
+
+def lift(subscriber_id: int) -> bool:
+    """Take a bounced or complaining reader off the suppression list (an admin's decision).
+
+    The reader's lists are untouched; the bounce counts start again from zero.
+    """
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return False
+    lifted = db.session.execute(
+        delete(Suppression).where(
+            Suppression.email_hash == suppression.email_hash(subscriber.email),
+            Suppression.reason.in_(LIFTABLE),
+        )
+    ).rowcount
+    if subscriber.status in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
+        subscriber.status = (
+            SubscriberStatus.CONFIRMED if subscriber.confirmed_at else SubscriberStatus.PENDING
+        )
+    subscriber.soft_bounces = subscriber.hard_bounces = 0
+    return bool(lifted)
