@@ -210,7 +210,7 @@ class ConsentEvent(db.Model):
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     action: Mapped[str] = mapped_column(String(32))  # subscribe, confirm, unsubscribe, import…
     source: Mapped[str] = mapped_column(String(500), default="")
     consent_text: Mapped[str] = mapped_column(Text, default="")
@@ -289,6 +289,18 @@ class Delivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[str | None] = mapped_column(String(255), index=True)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class IssueTotals(db.Model):
+    """An issue's delivery counts by status, kept when retention purges its delivery rows."""
+
+    __tablename__ = "issue_totals"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issue.id", ondelete="CASCADE"), primary_key=True
+    )
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Bounce(db.Model):
