@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "HARD_BOUNCE_LIMIT": 1,
     "SOFT_BOUNCE_LIMIT": 3,
     "PAUSE_FAILURE_SHARE": 0.5,
+    "RETRY_BASE_SECONDS": 60.0,  # first retry after a 4xx/connection error; doubles each time
+    "RETRY_MAX_ATTEMPTS": 8,  # then the delivery is failed (about 2 hours of backoff)
     "TICK_SECONDS": 5,
     "BOUNCE_WEBHOOK_SECRET": None,
     # Bounces, privacy and retention
@@ -61,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
 _NUMERIC = {
     "SEND_RATE": float,
     "PAUSE_FAILURE_SHARE": float,
+    "RETRY_BASE_SECONDS": float,
+    "RETRY_MAX_ATTEMPTS": int,
     "CONFIRM_MAX_AGE_DAYS": int,
     "UNCONFIRMED_PURGE_DAYS": int,
     "CONFIRM_MAILS_PER_HOUR": int,

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # "module:function" of every chore, run in this order on each tick.
 TASKS = [
     "newsletter.subscribers.service:purge_unconfirmed",
+    "newsletter.delivery.scheduler:start_due",
+    "newsletter.delivery.reaper:reap",
 ]
 
 
