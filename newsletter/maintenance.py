@@ -24,6 +24,8 @@ TASKS = [
     "newsletter.subscribers.service:purge_unconfirmed",
     "newsletter.delivery.scheduler:start_due",
     "newsletter.delivery.reaper:reap",
+    "newsletter.retention:purge_deliveries",
+    "newsletter.retention:purge_consent_ips",
 ]
 
 

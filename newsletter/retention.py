@@ -1,0 +1,88 @@
+"""Data retention: delivery records and consent IPs are kept only as long as configured.
+
+``DELIVERY_RETENTION_DAYS`` after an issue finished, its delivery rows (who got it, when,
+what the server said) and old bounce reports go; the issue's counts by status stay in
+``IssueTotals``. ``CONSENT_IP_RETENTION_DAYS`` after a consent event its IP is blanked; the
+event itself (when, what text was shown) stays as proof of consent. 0 keeps things forever.
+Both run on every maintenance tick and are cheap when there is nothing to do.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from .extensions import db
+from .models import Bounce, ConsentEvent, Delivery, Issue, IssueStatus, IssueTotals, utcnow
+
+CHUNK = 5000  # rows deleted per transaction, so a million-reader issue never locks for long
+FINISHED = (IssueStatus.SENT, IssueStatus.CANCELLED)
+
+
+def _cutoff(setting: str):  # type: ignore[no-untyped-def]
+    days = current_app.config[setting]
+    return utcnow() - timedelta(days=days) if days > 0 else None
+
+
+def purge_deliveries() -> int:
+    """Delete delivery rows of issues finished before the cutoff; return how many went."""
+    cutoff = _cutoff("DELIVERY_RETENTION_DAYS")
+    if cutoff is None:
+        return 0
+    finished = select(Issue.id).where(
+        Issue.status.in_(FINISHED), func.coalesce(Issue.finished_at, Issue.updated_at) < cutoff
+    )
+    issue_ids = db.session.scalars(
+        select(Delivery.issue_id).where(Delivery.issue_id.in_(finished)).distinct()
+    ).all()
+    purged = sum(_purge_issue(issue_id) for issue_id in issue_ids)
+    db.session.execute(delete(Bounce).where(Bounce.received_at < cutoff))
+    db.session.commit()
+    return purged
+
+
+def _purge_issue(issue_id: int) -> int:
+    purged = 0
+    while ids := db.session.scalars(
+        select(Delivery.id).where(Delivery.issue_id == issue_id).limit(CHUNK)
+    ).all():
+        counts = db.session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.id.in_(ids))
+            .group_by(Delivery.status)
+        ).all()
+        totals = db.session.get(IssueTotals, issue_id) or IssueTotals(issue_id=issue_id, counts={})
+        merged = dict(totals.counts)
+        for status, n in counts:
+            merged[status.value] = merged.get(status.value, 0) + n
+        totals.counts, totals.purged_at = merged, utcnow()
+        db.session.add(totals)
+        db.session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
+        db.session.commit()  # the counts and the deletion land together, chunk by chunk
+        purged += len(ids)
+    return purged
+
+
+def purge_consent_ips() -> int:
+    """Blank the IP of consent events older than the cutoff; return how many."""
+    cutoff = _cutoff("CONSENT_IP_RETENTION_DAYS")
+    if cutoff is None:
+        return 0
+    result = db.session.execute(
+        update(ConsentEvent)
+        .where(ConsentEvent.created_at < cutoff, ConsentEvent.ip.is_not(None))
+        .values(ip=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def purged_counts(issue_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Counts by status of the delivery rows already purged, per issue (for the figures)."""
+    if not issue_ids:
+        return {}
+    rows = db.session.scalars(select(IssueTotals).where(IssueTotals.issue_id.in_(issue_ids)))
+    return {t.issue_id: dict(t.counts) for t in rows}
