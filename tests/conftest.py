@@ -83,18 +83,27 @@ class SMTPHandler:
         return "250 Message accepted"
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class SMTPServer:
     """A real aiosmtpd server on 127.0.0.1 with helpers to wait for mail."""
 
     def __init__(self) -> None:
         self.handler = SMTPHandler()
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=0, server_kwargs={"data_size_limit": 0}
+            self.handler, hostname="127.0.0.1", port=_free_port(), data_size_limit=0
         )
 
     def start(self) -> None:
+        # aiosmtpd's start-up self-check connects to the configured port, so port 0 fails.
         self.controller.start()
-        self.port = self.controller.server.sockets[0].getsockname()[1]
+        self.port = self.controller.port
 
     @property
     def url(self) -> str:
