@@ -14,8 +14,19 @@ MAX_NAME = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-class InvalidAddress(ValueError):
-    """The address cannot be used; ``str(exc)`` says why, in words for the visitor."""
+class InvalidInput(ValueError):
+    """A field a visitor filled in cannot be accepted; ``str(exc)`` says why, in their words."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidAddress(InvalidInput):
+    """The address cannot be used; ``str(exc)`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("email", message)
 
 
 def normalise_address(raw: str) -> str:
@@ -45,3 +56,12 @@ def normalise_address(raw: str) -> str:
 def clean_name(raw: str | None) -> str:
     """A display name without control characters or line breaks, at most 200 characters."""
     return " ".join(_CONTROL.sub(" ", raw or "").split())[:MAX_NAME]
+
+
+def strict_name(raw: str) -> str:
+    """A name typed on a form, refused (not repaired) when it smells of header injection."""
+    if _CONTROL.search(raw):
+        raise InvalidInput("name", "The name must not contain line breaks or control characters.")
+    if len(raw) > MAX_NAME:
+        raise InvalidInput("name", f"The name is too long (at most {MAX_NAME} characters).")
+    return clean_name(raw)

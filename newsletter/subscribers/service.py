@@ -23,6 +23,7 @@ from ..models import (
     ConsentEvent,
     Delivery,
     Issue,
+    IssueStatus,
     MailingList,
     Subscriber,
     SubscriberStatus,
@@ -32,6 +33,7 @@ from ..models import (
     utcnow,
 )
 from . import jobs
+from .addresses import InvalidInput
 from .suppression import (
     email_hash,
     insert_ignore,
@@ -43,7 +45,6 @@ from .suppression import (
 
 __all__ = [
     "Links",
-    "SignupError",
     "allow_confirmation_mail",
     "confirm",
     "email_hash",
@@ -66,14 +67,6 @@ __all__ = [
 _ACTIVE = (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED, SubscriberStatus.UNSUBSCRIBED)
 
 
-class SignupError(ValueError):
-    """A signup or preferences request that cannot be accepted; says which field and why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 # ---------------------------------------------------------------- lists
 
 
@@ -91,16 +84,14 @@ def resolve_lists(slugs: list[str] | None) -> list[MailingList]:
     by_slug = {ml.slug: ml for ml in offered}
     unknown = [s for s in slugs if s not in by_slug]
     if unknown:
-        raise SignupError("lists", f"Unknown list: {unknown[0][:64]}.")
+        raise InvalidInput("lists", f"Unknown list: {unknown[0][:64]}.")
     if offered and not slugs:
-        raise SignupError("lists", "Please choose at least one list.")
+        raise InvalidInput("lists", "Please choose at least one list.")
     return [by_slug[s] for s in dict.fromkeys(slugs)]
 
 
 def recent_issues(limit: int = 5) -> list[Issue]:
     """The latest sent issues marked public, for the front page."""
-    from ..models import IssueStatus
-
     query = select(Issue).where(Issue.is_public, Issue.status == IssueStatus.SENT)
     return list(db.session.scalars(query.order_by(Issue.finished_at.desc()).limit(limit)))
 
@@ -270,7 +261,7 @@ def update_preferences(subscriber_id: int, *, name: str, slugs: list[str], ip: s
     offered = {ml.slug: ml for ml, _ in preference_lists(subscriber)}
     unknown = [s for s in slugs if s not in offered]
     if unknown:
-        raise SignupError("lists", f"Unknown list: {unknown[0][:64]}.")
+        raise InvalidInput("lists", f"Unknown list: {unknown[0][:64]}.")
     subscriber.name = name
     held = {s.list_id: s for s in subscriber.subscriptions}
     changed = []

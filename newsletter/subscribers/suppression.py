@@ -7,7 +7,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -72,7 +72,7 @@ def suppress(email: str, reason: SuppressionReason, detail: str = "") -> None:
         )
     if reason in (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED):
         subscriber = db.session.scalar(
-            select(Subscriber).where(Subscriber.email == _stored_form(email))
+            select(Subscriber).where(func.lower(Subscriber.email) == _canonical(email))
         )
         if subscriber is not None:
             subscriber.status = SubscriberStatus(reason.value)

@@ -1,10 +1,297 @@
-"""Public reader pages (placeholder index until the lifecycle lands)."""
+"""Public reader pages: signup, confirmation, unsubscribe (with RFC 8058 one-click) and the
+personal preferences page. Thin: parse the request, call the service, render."""
 
-from flask import render_template
+from __future__ import annotations
 
-from . import bp
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from werkzeug.routing import BuildError
+
+from .. import tokens
+from ..extensions import csrf, limiter
+from ..models import Issue
+from . import bp, cors, service
+from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
+
+SIGNUP_MAX_BYTES = 16 * 1024
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+HONEYPOT = "website"
+CHECK_INBOX = (
+    "Thank you! Please check your inbox: we have sent you a link to confirm your "
+    "subscription. Nothing will be sent to you until you confirm."
+)
+
+
+def _signup_limit() -> str:
+    return current_app.config["SIGNUP_RATE_LIMIT"]
+
+
+def _wants_json() -> bool:
+    return request.mimetype == "application/json" or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _problem(status: int, message: str, field: str | None = None) -> tuple[Any, int]:
+    """An error answer: JSON for API callers, a page for people."""
+    if _wants_json():
+        return jsonify(error=message, field=field), status
+    return render_template("public/notice.html", title="Sorry", message=message), status
+
+
+@bp.errorhandler(413)
+def _too_large(_exc: Exception) -> tuple[Any, int]:
+    return _problem(413, "The request is too large.")
+
+
+@bp.errorhandler(429)
+def _too_many(_exc: Exception) -> tuple[Any, int]:
+    return _problem(429, "Too many attempts. Please wait a while and try again.")
+
+
+@bp.errorhandler(CSRFError)
+def _form_expired(_exc: Exception) -> tuple[Any, int]:
+    return _problem(400, "The form has expired. Please go back, reload the page and try again.")
+
+
+@bp.errorhandler(tokens.TokenError)
+def _bad_link(exc: tokens.TokenError) -> tuple[Any, int]:
+    expired = isinstance(exc, tokens.TokenExpired)
+    return render_template("public/link_invalid.html", expired=expired, errors={}), 400
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    if request.endpoint == "subscribers.subscribe":
+        cors.grant(response)
+    if request.view_args and "token" in request.view_args:
+        response.headers["Cache-Control"] = "no-store"  # personal pages stay out of caches
+    return response
+
+
+# ---------------------------------------------------------------- signup
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
-    return render_template("public/index.html")
+def index() -> Any:
+    """The public page: signup form, the public lists, recent issues."""
+    return _signup_page()
+
+
+def _signup_page(
+    values: Mapping[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    issues = [(issue, _archive_url(issue)) for issue in service.recent_issues()]
+    return render_template(
+        "public/index.html",
+        lists=service.public_lists(),
+        issues=issues,
+        values=values or {},
+        chosen=set(values.getlist("lists")) if values is not None else None,
+        errors=errors or {},
+        notice=notice,
+    ), status
+
+
+def _archive_url(issue: Issue) -> str | None:
+    if "archive.show" not in current_app.view_functions or not issue.slug:
+        return None
+    try:
+        return url_for("archive.show", slug=issue.slug)
+    except BuildError:
+        return None
+
+
+@bp.route("/subscribe", methods=["POST", "OPTIONS"])
+@csrf.exempt  # JSON is checked by origin below; the HTML form's CSRF token is checked by hand
+@limiter.limit(_signup_limit, methods=["POST"])
+def subscribe() -> Any:
+    """Sign up from our form or, as JSON, from an embed; one answer for every address."""
+    if request.method == "OPTIONS":
+        return cors.preflight()
+    as_json = request.mimetype == "application/json"
+    if not as_json and request.mimetype not in FORM_TYPES:
+        return _problem(415, "Send the signup form, or JSON with Content-Type application/json.")
+    request.max_content_length = SIGNUP_MAX_BYTES
+    if as_json:
+        if not cors.request_origin_ok():
+            return _problem(403, "This site may not sign people up here.")
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return _problem(400, 'Send a JSON object like {"email": "you@example.org"}.')
+        slugs = data.get("lists")
+    else:
+        data = request.form
+        try:
+            csrf.protect()
+        except CSRFError:
+            # A form posted from another site (an embed without JavaScript): nothing is stored;
+            # the visitor sees our own form, filled in, and confirms with one more click.
+            notice = "Please check your details and press Subscribe to continue."
+            return _signup_page(data, notice=notice, status=400)
+        slugs = data.getlist("lists")
+    if data.get(HONEYPOT):
+        return _signed_up(as_json)  # a bot: same answer, nothing stored
+    try:
+        email, name, lists = _parse_signup(data, slugs)
+    except InvalidInput as exc:
+        if as_json:
+            return _problem(400, str(exc), exc.field)
+        return _signup_page(data, errors={exc.field: str(exc)}, status=400)
+    if not service.allow_confirmation_mail(email):
+        return _problem(429, "Too many confirmation mails to this address. Try again later.")
+    service.subscribe(email, name, lists, source=_source(data), ip=request.remote_addr)
+    return _signed_up(as_json)
+
+
+def _parse_signup(data: Mapping[str, Any], slugs: Any) -> tuple[str, str, list[Any]]:
+    email, name = data.get("email"), data.get("name") or ""
+    if not isinstance(email, str):
+        raise InvalidAddress("Please enter your email address.")
+    if not isinstance(name, str):
+        raise InvalidInput("name", "The name must be text.")
+    if slugs is not None and (
+        not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs)
+    ):
+        raise InvalidInput("lists", "Lists must be a list of list names (slugs).")
+    return normalise_address(email), strict_name(name), service.resolve_lists(slugs)
+
+
+def _source(data: Mapping[str, Any]) -> str:
+    """Where consent was given: the embed's own ``source`` field, else Referer, else Origin."""
+    for candidate in (data.get("source"), request.referrer, request.headers.get("Origin")):
+        if isinstance(candidate, str) and candidate.startswith(("https://", "http://")):
+            return clean_name(candidate)[:500]
+    return "signup form"
+
+
+def _signed_up(as_json: bool) -> Any:
+    if as_json:
+        return jsonify(ok=True, message=CHECK_INBOX)
+    return render_template("public/notice.html", title="Check your inbox", message=CHECK_INBOX)
+
+
+@bp.post("/resend")
+@limiter.limit(_signup_limit)
+def resend() -> Any:
+    """Send a new confirmation link (from the expired-link page); same answer for everyone."""
+    try:
+        email = normalise_address(request.form.get("email", ""))
+    except InvalidAddress as exc:
+        errors = {"email": str(exc)}
+        return render_template("public/link_invalid.html", expired=False, errors=errors), 400
+    if not service.allow_confirmation_mail(email):
+        return _problem(429, "Too many confirmation mails to this address. Try again later.")
+    service.request_new_link(email)
+    return _signed_up(False)
+
+
+# ---------------------------------------------------------------- confirm and unsubscribe
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str) -> Any:
+    """One Confirm button: link scanners that open the URL confirm nothing."""
+    service.subscriber_for(tokens.CONFIRM, token)
+    return render_template("public/confirm.html", token=token)
+
+
+@bp.post("/confirm/<token>")
+def confirm(token: str) -> Any:
+    """Confirm (idempotent) and say what happens next."""
+    subscriber = service.subscriber_for(tokens.CONFIRM, token)
+    service.confirm(subscriber.id, ip=request.remote_addr)
+    return render_template(
+        "public/notice.html",
+        title="You are subscribed",
+        message="Thank you for confirming. A welcome mail with your personal preferences "
+        "link is on its way.",
+    )
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail providers POST here with no cookie; the token is the authority
+def unsubscribe(token: str) -> Any:
+    """GET: one button. POST: unsubscribe from every list; one-click POSTs get a bare 200."""
+    request.max_content_length = SIGNUP_MAX_BYTES
+    one_click = request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click"
+    try:
+        subscriber = service.subscriber_for(tokens.UNSUBSCRIBE, token)
+    except tokens.TokenError:
+        if one_click:
+            return Response("This unsubscribe link is not valid.\n", 400, mimetype="text/plain")
+        raise
+    if request.method == "GET":
+        return render_template("public/unsubscribe.html", token=token)
+    service.unsubscribe(subscriber.id, source="one-click" if one_click else "unsubscribe page")
+    if one_click:
+        return Response("You are unsubscribed.\n", 200, mimetype="text/plain")
+    manage = tokens.make(tokens.MANAGE, subscriber.id, subscriber.email)
+    return render_template("public/unsubscribed.html", manage_token=manage)
+
+
+# ---------------------------------------------------------------- preferences
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> Any:
+    """Choose lists and change the name; links to export and erase."""
+    subscriber = service.subscriber_for(tokens.MANAGE, token)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            service.update_preferences(
+                subscriber.id,
+                name=strict_name(request.form.get("name", "")),
+                slugs=request.form.getlist("lists"),
+                ip=request.remote_addr,
+            )
+        except InvalidInput as exc:
+            errors[exc.field] = str(exc)
+        else:
+            flash("Your preferences are saved.", "success")
+            return redirect(url_for(".preferences", token=token), code=303)
+    return render_template(
+        "public/preferences.html",
+        subscriber=subscriber,
+        choices=service.preference_lists(subscriber),
+        token=token,
+        unsubscribe_token=tokens.make(tokens.UNSUBSCRIBE, subscriber.id, subscriber.email),
+        errors=errors,
+    ), (400 if errors else 200)
+
+
+@bp.get("/preferences/<token>/export")
+def export(token: str) -> Response:
+    """Everything stored about the reader, as a JSON download."""
+    subscriber = service.subscriber_for(tokens.MANAGE, token)
+    body = json.dumps(service.export_data(subscriber.id), indent=2, ensure_ascii=False)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-newsletter-data.json"'},
+    )
+
+
+@bp.post("/preferences/<token>/erase")
+def erase(token: str) -> Any:
+    """Delete the reader; only a salted hash stays on the do-not-mail list."""
+    subscriber = service.subscriber_for(tokens.MANAGE, token)
+    service.erase(subscriber.id)
+    return render_template("public/erased.html")
