@@ -1,14 +1,77 @@
-"""Admin sessions: Flask-Login loads the admin by a per-account session token."""
+"""Admin sessions: login, logout, and the rule that every other admin page needs a login."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from ..extensions import db, login
+from .. import accounts
+from ..extensions import db, limiter, login
 from ..models import AdminUser
+from . import bp
+from .forms import LoginForm
+
+PUBLIC_ENDPOINTS = {"admin.login"}
 
 
 @login.user_loader
 def load_admin(session_token: str) -> AdminUser | None:
     """Find the admin whose current session token is in the cookie (rotated on password change)."""
     return db.session.scalar(select(AdminUser).where(AdminUser.session_token == session_token))
+
+
+@bp.before_request
+def require_login():  # type: ignore[no-untyped-def]
+    """Send anyone not logged in to the login page, remembering where they wanted to go."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+
+
+@bp.after_request
+def no_store(response):  # type: ignore[no-untyped-def]
+    """Admin pages hold subscriber data: never keep them in a shared cache."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the admin may be a post-login destination (no open redirect)."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/admin/"):
+        return url_for("admin.dashboard")
+    return target or url_for("admin.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"], endpoint="login")
+@limiter.limit(_login_limit, methods=["POST"])
+def login_page():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        admin = accounts.authenticate(form.email.data, form.password.data)
+        if admin is not None:
+            # A fresh session on login: nothing set before (a planted CSRF token or
+            # anything else) survives into the authenticated session.
+            session.clear()
+            login_user(admin)
+            session.permanent = False
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append("That address and password do not match an admin account.")
+    return render_template("admin/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("admin.login"))

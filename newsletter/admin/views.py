@@ -1,1 +1,46 @@
-"""Views (placeholder until implemented)."""
+"""The admin dashboard and the template helpers every admin page uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, url_for
+from flask_login import current_user
+
+from .. import dashboard
+from .. import lists as list_service
+from . import bp
+
+
+@bp.app_template_filter("localtime")
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp in the logged-in admin's time zone."""
+    if value is None:
+        return ""
+    zone = getattr(current_user, "timezone", None) or "UTC"
+    return value.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def progress_url(issue_id: int) -> str | None:
+    """The sending-progress page, once the sending module provides it."""
+    if "admin.issue_progress" in current_app.view_functions:
+        return url_for("admin.issue_progress", issue_id=issue_id)
+    return None
+
+
+@bp.app_context_processor
+def admin_helpers():  # type: ignore[no-untyped-def]
+    return {"progress_url": progress_url}
+
+
+@bp.get("/", endpoint="dashboard")
+def dashboard_page():  # type: ignore[no-untyped-def]
+    return render_template(
+        "admin/dashboard.html",
+        statuses=dashboard.status_counts(),
+        lists=list_service.all_lists(include_archived=False),
+        list_counts=list_service.member_counts(),
+        growth=dashboard.growth(),
+        recent=dashboard.recent_issues(),
+    )

@@ -1,0 +1,71 @@
+"""Admin accounts: argon2 password hashes and the session token Flask-Login keeps."""
+
+from __future__ import annotations
+
+import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import AdminUser, utcnow
+
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+# Verified against when the address is unknown, so a wrong address costs as long as a
+# wrong password and login timing reveals nothing about who has an account.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountProblem(ValueError):
+    """The account cannot be created as asked; ``str(exc)`` says why."""
+
+
+def set_admin(email: str, password: str, timezone: str = "UTC") -> tuple[AdminUser, bool]:
+    """Create the admin, or reset an existing one's password; returns (admin, created)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountProblem("That does not look like an email address.")
+    if len(password) < MIN_PASSWORD:
+        raise AccountProblem(f"The password needs at least {MIN_PASSWORD} characters.")
+    check_timezone(timezone)
+    admin = db.session.scalar(select(AdminUser).where(func.lower(AdminUser.email) == email))
+    created = admin is None
+    if created:
+        admin = AdminUser(email=email)
+        db.session.add(admin)
+    admin.password_hash = _hasher.hash(password)
+    admin.timezone = timezone
+    admin.session_token = secrets.token_urlsafe(32)  # ends every existing session
+    db.session.commit()
+    return admin, created
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """The zone for an IANA name, or :class:`AccountProblem`."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AccountProblem(
+            f"Unknown time zone {name!r}; use a name like Europe/Berlin."
+        ) from None
+
+
+def authenticate(email: str, password: str) -> AdminUser | None:
+    """The admin if the address and password match, else None (same cost either way)."""
+    admin = db.session.scalar(
+        select(AdminUser).where(func.lower(AdminUser.email) == email.strip().lower())
+    )
+    try:
+        _hasher.verify(admin.password_hash if admin else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if admin is None:
+        return None
+    if _hasher.check_needs_rehash(admin.password_hash):
+        admin.password_hash = _hasher.hash(password)
+    admin.last_login_at = utcnow()
+    db.session.commit()
+    return admin

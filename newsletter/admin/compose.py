@@ -1,0 +1,216 @@
+"""Admin pages for issues: compose with live preview, autosave, test send, schedule, send."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import issues
+from .. import lists as list_service
+from ..extensions import db
+from ..mail.render import TemplateProblem
+from ..models import Issue
+from . import bp
+from .forms import ActionForm, IssueForm, ScheduleForm, TestSendForm
+from .views import progress_url
+
+# The rendered mail keeps its own <style> block, which the admin's CSP would block, so the
+# preview frame gets a policy of its own: styles yes, scripts and everything else no.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+)
+
+
+@bp.get("/issues", endpoint="issues")
+def issues_page():  # type: ignore[no-untyped-def]
+    everything = issues.recent()
+    return render_template(
+        "admin/issues.html",
+        issues=everything,
+        figures=issues.delivery_figures([i.id for i in everything]),
+    )
+
+
+def _issue_form(issue: Issue | None = None) -> IssueForm:
+    form = IssueForm(obj=issue)
+    if issue is not None and not form.is_submitted():
+        form.lists.data = [lst.id for lst in issue.lists]
+    chosen = {lst.id for lst in issue.lists} if issue else set()
+    form.lists.choices = [
+        (lst.id, lst.name)
+        for lst in list_service.all_lists()
+        if lst.archived_at is None or lst.id in chosen
+    ]
+    return form
+
+
+def _save(form: IssueForm, issue_id: int | None) -> Issue:
+    return issues.save(
+        issue_id,
+        subject=form.subject.data or "",
+        preheader=form.preheader.data or "",
+        body_md=form.body_md.data or "",
+        list_ids=form.lists.data or [],
+        is_public=form.is_public.data,
+        admin_id=current_user.id,
+    )
+
+
+@bp.route("/issues/new", methods=["GET", "POST"], endpoint="compose")
+@bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"], endpoint="issue_edit")
+def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
+    issue = db.get_or_404(Issue, issue_id) if issue_id else None
+    form = _issue_form(issue)
+    problem = None
+    if form.validate_on_submit():
+        try:
+            issue = _save(form, issue_id)
+        except issues.IssueProblem as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.issue", issue_id=issue_id))
+        problem = _problem(issue)
+        if problem is None:
+            flash("Draft saved.")
+            target = (
+                "admin.issue_preview" if request.form.get("go") == "preview" else "admin.issue_edit"
+            )
+            return redirect(url_for(target, issue_id=issue.id, **_as_arg(form)))
+        form.body_md.errors.append(problem)
+    if issue is not None and request.method == "GET":
+        problem = _problem(issue)
+        if problem:
+            form.body_md.errors.append(problem)
+    return render_template("admin/compose.html", form=form, issue=issue), (
+        400 if form.errors else 200
+    )
+
+
+@bp.post("/issues/autosave", endpoint="issue_autosave_new")
+@bp.post("/issues/<int:issue_id>/autosave", endpoint="issue_autosave")
+def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
+    """Save the form as a draft and answer with what the live preview needs (JSON)."""
+    issue = db.get_or_404(Issue, issue_id) if issue_id else None
+    form = _issue_form(issue)
+    if not form.validate_on_submit():
+        return jsonify(saved=False, errors=form.errors), 400
+    try:
+        issue = _save(form, issue_id)
+    except issues.IssueProblem as exc:
+        return jsonify(saved=False, errors={"subject": [str(exc)]}), 409
+    problem = _problem(issue)
+    preview_as = form.preview_as.data or ""
+    text = None
+    if problem is None:
+        text = issues.compiled(issue).render(issues.reader_for(preview_as), None).text
+    return jsonify(
+        saved=True,
+        id=issue.id,
+        edit_url=url_for("admin.issue_edit", issue_id=issue.id),
+        autosave_url=url_for("admin.issue_autosave", issue_id=issue.id),
+        preview_url=url_for("admin.issue_preview_html", issue_id=issue.id, **{"as": preview_as}),
+        text=text,
+        problem=problem,
+    )
+
+
+@bp.get("/issues/<int:issue_id>/preview")
+def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
+    issue = db.get_or_404(Issue, issue_id)
+    preview_as = request.args.get("as", "")
+    problem = _problem(issue)
+    text = None
+    if problem is None:
+        text = issues.compiled(issue).render(issues.reader_for(preview_as), None).text
+    return render_template(
+        "admin/preview.html", issue=issue, preview_as=preview_as, text=text, problem=problem
+    )
+
+
+@bp.get("/issues/<int:issue_id>/preview.html")
+def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
+    """The mail's HTML exactly as a reader gets it, for the sandboxed preview frame."""
+    issue = db.get_or_404(Issue, issue_id)
+    try:
+        html = issues.compiled(issue).render(issues.reader_for(request.args.get("as")), None).html
+    except TemplateProblem as exc:
+        return render_template("admin/preview_problem.html", problem=str(exc)), 422
+    response = make_response(html)
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return response
+
+
+@bp.get("/issues/<int:issue_id>")
+def issue(issue_id: int):  # type: ignore[no-untyped-def]
+    found = db.get_or_404(Issue, issue_id)
+    return render_template(
+        "admin/issue.html",
+        issue=found,
+        figures=issues.delivery_figures([issue_id])[issue_id],
+        test_form=TestSendForm(),
+        schedule_form=ScheduleForm(),
+        action=ActionForm(),
+        problem=_problem(found),
+    )
+
+
+@bp.post("/issues/<int:issue_id>/test")
+def issue_test(issue_id: int):  # type: ignore[no-untyped-def]
+    form = TestSendForm()
+    if form.validate_on_submit():
+        try:
+            issues.queue_test(issue_id, form.address.data)
+        except TemplateProblem as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"Test mail queued for {form.address.data}.")
+    else:
+        flash("Enter a valid address for the test mail.", "error")
+    return redirect(url_for("admin.issue", issue_id=issue_id))
+
+
+@bp.post("/issues/<int:issue_id>/schedule")
+def issue_schedule(issue_id: int):  # type: ignore[no-untyped-def]
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        flash("Enter a date and time to send at.", "error")
+        return redirect(url_for("admin.issue", issue_id=issue_id))
+    when = form.when.data.replace(tzinfo=ZoneInfo(current_user.timezone or "UTC"))
+    try:
+        issues.schedule(issue_id, when)
+    except issues.IssueProblem as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Scheduled for {form.when.data:%Y-%m-%d %H:%M} ({current_user.timezone}).")
+    return redirect(url_for("admin.issue", issue_id=issue_id))
+
+
+@bp.post("/issues/<int:issue_id>/<any(unschedule, send):verb>")
+def issue_action(issue_id: int, verb: str):  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if verb == "unschedule":
+        issues.unschedule(issue_id)
+        flash("Unscheduled; the issue is a draft again.")
+        return redirect(url_for("admin.issue", issue_id=issue_id))
+    try:
+        issues.send_now(issue_id)
+    except issues.IssueProblem as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.issue", issue_id=issue_id))
+    flash("Sending started.")
+    return redirect(progress_url(issue_id) or url_for("admin.issue", issue_id=issue_id))
+
+
+def _problem(issue: Issue) -> str | None:
+    try:
+        issues.compiled(issue)
+    except TemplateProblem as exc:
+        return str(exc)
+    return None
+
+
+def _as_arg(form: IssueForm) -> dict[str, str]:
+    return {"as": form.preview_as.data} if form.preview_as.data else {}

@@ -1,0 +1,88 @@
+"""The admin's forms. Flask-WTF adds the CSRF token to each."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+
+class ListForm(FlaskForm):
+    slug = StringField(
+        "Short name (in URLs and the CLI)",
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[a-z0-9][a-z0-9-]*$", message="Use lowercase letters, digits and dashes."),
+        ],
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    is_public = BooleanField("Public: offered on the signup form")
+
+
+class ListEditForm(ListForm):
+    slug = None  # a list's slug never changes: scripts and signup forms refer to it
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class IssueForm(FlaskForm):
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=300)])
+    preheader = StringField(
+        "Preheader (the preview line after the subject)", validators=[Optional(), Length(max=300)]
+    )
+    body_md = TextAreaField("Body (Markdown)", validators=[Optional(), Length(max=500_000)])
+    lists = MultiCheckboxField("Send to lists", coerce=int)
+    is_public = BooleanField("Show in the public archive once sent")
+    preview_as = StringField("Preview as subscriber (email)", validators=[Optional()])
+
+
+class TestSendForm(FlaskForm):
+    address = EmailField("Send a test to", validators=[DataRequired(), Email(), Length(max=320)])
+
+
+class ScheduleForm(FlaskForm):
+    when = DateTimeLocalField("Send at", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file (columns: email, name, anything else)", validators=[FileRequired()])
+    list_id = SelectField("Into list", coerce=int)
+    mode = RadioField(
+        "Consent",
+        choices=[
+            ("pending", "Needs confirmation: send each new reader a confirmation mail"),
+            ("confirmed", "Already confirmed: they gave consent elsewhere (note required)"),
+        ],
+        default="pending",
+    )
+    note = StringField("Where and when did they give consent?", validators=[Length(max=500)])
+
+    def validate_note(self, field) -> None:  # type: ignore[no-untyped-def]
+        if self.mode.data == "confirmed" and not (field.data or "").strip():
+            raise ValidationError("Say where these readers gave consent.")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

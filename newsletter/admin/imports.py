@@ -1,0 +1,83 @@
+"""Admin pages for CSV import (upload, progress, report) and export."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import (
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from .. import audit, exporter, import_jobs, importer
+from .. import lists as list_service
+from ..extensions import db
+from ..models import ImportJob, SubscriberStatus
+from . import bp
+from .forms import ImportForm
+
+
+@bp.route("/import", methods=["GET", "POST"], endpoint="import_csv")
+def import_page():  # type: ignore[no-untyped-def]
+    form = ImportForm()
+    form.list_id.choices = [(lst.id, lst.name) for lst in list_service.all_lists(False)]
+    if form.validate_on_submit():
+        folder = Path(current_app.config["INSTANCE_DIR"]) / "imports"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / f"{uuid.uuid4().hex}.csv"
+        form.file.data.save(path)  # streamed to disk by Werkzeug, never held in memory
+        job = import_jobs.start(
+            str(path),
+            form.file.data.filename or "upload.csv",
+            form.list_id.data,
+            confirmed=form.mode.data == "confirmed",
+            note=form.note.data or "",
+        )
+        return redirect(url_for("admin.import_status", job_id=job.id))
+    recent = db.session.scalars(db.select(ImportJob).order_by(ImportJob.id.desc()).limit(10))
+    return render_template("admin/import.html", form=form, recent=list(recent)), (
+        400 if form.errors else 200
+    )
+
+
+@bp.get("/import/<int:job_id>")
+def import_status(job_id: int):  # type: ignore[no-untyped-def]
+    job = db.get_or_404(ImportJob, job_id)
+    return render_template("admin/import_status.html", job=job, reasons=importer.REASONS)
+
+
+@bp.get("/import/<int:job_id>.json")
+def import_progress(job_id: int):  # type: ignore[no-untyped-def]
+    """What the progress bar polls."""
+    job = db.get_or_404(ImportJob, job_id)
+    return jsonify(
+        status=job.status,
+        done=job.done_bytes,
+        total=job.total_bytes,
+        accepted=job.accepted,
+        updated=job.updated,
+        rejected=job.rejected,
+    )
+
+
+@bp.get("/export.csv", endpoint="export_csv")
+def export_page():  # type: ignore[no-untyped-def]
+    list_arg = request.args.get("list", "")
+    list_id = int(list_arg) if list_arg.isdigit() else None
+    status = request.args.get("status") or None
+    if status not in SubscriberStatus._value2member_map_:
+        status = None
+    audit.record("export", f"list={list_id} status={status}")
+    db.session.commit()
+    return Response(
+        stream_with_context(exporter.export_csv(list_id, status)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="subscribers.csv"'},
+    )

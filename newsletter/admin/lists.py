@@ -1,0 +1,63 @@
+"""Admin pages for mailing lists."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+
+from .. import lists as service
+from ..extensions import db
+from ..models import MailingList
+from . import bp
+from .forms import ActionForm, ListEditForm, ListForm
+
+
+@bp.route("/lists", methods=["GET", "POST"])
+def lists():  # type: ignore[no-untyped-def]
+    form = ListForm()
+    if form.validate_on_submit():
+        try:
+            created = service.create(
+                form.slug.data, form.name.data, form.description.data or "", form.is_public.data
+            )
+        except service.ListProblem as exc:
+            form.slug.errors.append(str(exc))
+        else:
+            flash(f"List “{created.name}” created.")
+            return redirect(url_for("admin.lists"))
+    return render_template(
+        "admin/lists.html",
+        form=form,
+        lists=service.all_lists(),
+        counts=service.member_counts(),
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/lists/<int:list_id>", methods=["GET", "POST"])
+def list_edit(list_id: int):  # type: ignore[no-untyped-def]
+    mailing_list = db.get_or_404(MailingList, list_id)
+    form = ListEditForm(obj=mailing_list)
+    if form.validate_on_submit():
+        try:
+            service.update(
+                list_id,
+                name=form.name.data,
+                description=form.description.data or "",
+                is_public=form.is_public.data,
+            )
+        except service.ListProblem as exc:
+            form.name.errors.append(str(exc))
+        else:
+            flash("List saved.")
+            return redirect(url_for("admin.lists"))
+    return render_template(
+        "admin/list_edit.html", form=form, mailing_list=mailing_list, action=ActionForm()
+    ), (400 if form.errors else 200)
+
+
+@bp.post("/lists/<int:list_id>/archive")
+def list_archive(list_id: int):  # type: ignore[no-untyped-def]
+    if ActionForm().validate_on_submit():
+        mailing_list = db.get_or_404(MailingList, list_id)
+        service.set_archived(list_id, mailing_list.archived_at is None)
+        flash("List archived." if mailing_list.archived_at else "List restored.")
+    return redirect(url_for("admin.lists"))

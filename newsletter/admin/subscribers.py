@@ -1,0 +1,115 @@
+"""Admin pages for subscribers: browse, open one, act on one or on a filtered selection."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import audit, browse, queue
+from .. import lists as list_service
+from ..extensions import db
+from ..models import ConsentEvent, Delivery, Issue, Subscriber, SubscriberStatus
+from ..subscribers import jobs
+from ..subscribers import service as lifecycle
+from . import bp
+from .forms import ActionForm
+
+BULK_ACTIONS = {
+    "unsubscribe": "Unsubscribe from every list",
+    "resend": "Resend the confirmation mail (pending only)",
+    "delete": "Delete (only a hash stays, so they are not re-imported)",
+}
+
+
+@bp.get("/subscribers")
+def subscribers():  # type: ignore[no-untyped-def]
+    selection = browse.Selection.from_args(request.args)
+    result = browse.page(selection, request.args.get("after"))
+    return render_template(
+        "admin/subscribers.html",
+        selection=selection,
+        result=result,
+        lists=list_service.all_lists(),
+        statuses=[s.value for s in SubscriberStatus],
+        sorts=browse.SORTS,
+        bulk_actions=BULK_ACTIONS,
+        action=ActionForm(),
+    )
+
+
+@bp.get("/subscribers/<int:subscriber_id>")
+def subscriber(subscriber_id: int):  # type: ignore[no-untyped-def]
+    reader = db.get_or_404(Subscriber, subscriber_id)
+    deliveries = db.session.execute(
+        select(Delivery, Issue.subject)
+        .join(Issue, Issue.id == Delivery.issue_id)
+        .where(Delivery.subscriber_id == subscriber_id)
+        .order_by(Delivery.id.desc())
+        .limit(100)
+    ).all()
+    consent = db.session.scalars(
+        select(ConsentEvent)
+        .where(ConsentEvent.subscriber_id == subscriber_id)
+        .order_by(ConsentEvent.id)
+    ).all()
+    return render_template(
+        "admin/subscriber.html",
+        reader=reader,
+        deliveries=deliveries,
+        consent=consent,
+        action=ActionForm(),
+    )
+
+
+@bp.post("/subscribers/<int:subscriber_id>/<any(unsubscribe, resend, delete):verb>")
+def subscriber_action(subscriber_id: int, verb: str):  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    reader = db.get_or_404(Subscriber, subscriber_id)
+    _apply(verb, [reader.id])
+    audit.record(f"subscriber.{verb}", f"subscriber {reader.id}")
+    db.session.commit()
+    flash(_done_message(verb, 1))
+    if verb == "delete":
+        return redirect(url_for("admin.subscribers"))
+    return redirect(url_for("admin.subscriber", subscriber_id=subscriber_id))
+
+
+@bp.post("/subscribers/bulk")
+def subscribers_bulk():  # type: ignore[no-untyped-def]
+    """Act on the ticked rows, or with scope=all on everything matching the filter."""
+    form = ActionForm()
+    verb = request.form.get("action", "")
+    if not form.validate_on_submit() or verb not in BULK_ACTIONS:
+        abort(400)
+    selection = browse.Selection.from_args(request.form)
+    if request.form.get("scope") == "all":
+        chunks = browse.ids(selection)
+    else:
+        chunks = iter([[int(i) for i in request.form.getlist("id") if i.isdigit()]])
+    done = 0
+    for chunk in chunks:
+        done += _apply(verb, chunk)
+    audit.record(f"subscriber.bulk_{verb}", f"{done} subscribers; filter {selection.as_args()}")
+    db.session.commit()
+    flash(_done_message(verb, done))
+    return redirect(url_for("admin.subscribers", **selection.as_args()))
+
+
+def _apply(verb: str, ids: list[int]) -> int:
+    """Run one action on these subscribers through the lifecycle services; returns how many."""
+    actor = f"admin {current_user.email}"
+    for subscriber_id in ids:
+        if verb == "unsubscribe":
+            lifecycle.unsubscribe(subscriber_id, source=actor)
+        elif verb == "resend":
+            queue.enqueue(jobs.send_confirmation, subscriber_id, queue=queue.TRANSACTIONAL)
+        elif verb == "delete":
+            lifecycle.erase(subscriber_id)
+    return len(ids)
+
+
+def _done_message(verb: str, n: int) -> str:
+    what = {"unsubscribe": "Unsubscribed", "resend": "Confirmation queued for", "delete": "Deleted"}
+    return f"{what[verb]} {n} subscriber{'s' if n != 1 else ''}."

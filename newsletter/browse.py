@@ -1,0 +1,143 @@
+"""Finding subscribers for the admin: search, filters, sorting and keyset pages.
+
+A page is fetched by "what comes after the last row shown" (keyset), never by OFFSET, and
+no page counts the whole selection, so page 2,000 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Select, exists, or_, select
+
+from .extensions import db
+from .models import Subscriber, SubscriberStatus, Subscription
+
+PAGE_SIZE = 50
+SORTS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "email": "Email A–Z",
+    "email_desc": "Email Z–A",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which subscribers: a substring of email or name, a state, a list, and an order."""
+
+    q: str = ""
+    status: str = ""
+    list_id: int | None = None
+    sort: str = "newest"
+
+    @classmethod
+    def from_args(cls, args) -> Selection:  # type: ignore[no-untyped-def]
+        """Read a selection from query or form arguments, ignoring what does not fit."""
+        status = args.get("status", "")
+        sort = args.get("sort", "newest")
+        list_id = args.get("list", "")
+        return cls(
+            q=(args.get("q") or "").strip()[:200],
+            status=status if status in SubscriberStatus._value2member_map_ else "",
+            list_id=int(list_id) if str(list_id).isdigit() else None,
+            sort=sort if sort in SORTS else "newest",
+        )
+
+    def as_args(self) -> dict[str, str | int]:
+        """The selection as query arguments, for links that keep it."""
+        args: dict[str, str | int] = {"sort": self.sort}
+        if self.q:
+            args["q"] = self.q
+        if self.status:
+            args["status"] = self.status
+        if self.list_id:
+            args["list"] = self.list_id
+        return args
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Subscriber]
+    next_cursor: str | None
+
+
+def _filtered(selection: Selection) -> Select:
+    query = select(Subscriber)
+    if selection.q:
+        pattern = "%" + selection.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern += "%"
+        query = query.where(
+            or_(
+                Subscriber.email.ilike(pattern, escape="\\"),
+                Subscriber.name.ilike(pattern, escape="\\"),
+            )
+        )
+    if selection.status:
+        query = query.where(Subscriber.status == SubscriberStatus(selection.status))
+    if selection.list_id:
+        query = query.where(
+            exists().where(
+                Subscription.subscriber_id == Subscriber.id,
+                Subscription.list_id == selection.list_id,
+            )
+        )
+    return query
+
+
+def _ordered(query: Select, sort: str, cursor: str | None) -> Select:
+    """Order by the chosen key (id breaks ties) and start after the cursor's row."""
+    after = _decode(cursor)
+    if sort in ("newest", "oldest"):
+        column = Subscriber.id
+        if after is not None:
+            last = int(after[1])
+            query = query.where(column < last if sort == "newest" else column > last)
+        return query.order_by(column.desc() if sort == "newest" else column.asc())
+    # Email is unique, so it alone orders rows completely.
+    descending = sort == "email_desc"
+    if after is not None:
+        value = after[0]
+        query = query.where(Subscriber.email < value if descending else Subscriber.email > value)
+    return query.order_by(Subscriber.email.desc() if descending else Subscriber.email.asc())
+
+
+def page(selection: Selection, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
+    """One page of the selection, plus the cursor of the next page (None on the last)."""
+    query = _ordered(_filtered(selection), selection.sort, cursor).limit(size + 1)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _encode(rows[-1].email, rows[-1].id) if more and rows else None
+    return Page(rows, next_cursor)
+
+
+def ids(selection: Selection, chunk: int = 1000) -> Iterator[list[int]]:
+    """Every matching subscriber id, in chunks, walking the id index (for bulk actions)."""
+    last = 0
+    base = _filtered(selection).with_only_columns(Subscriber.id).order_by(Subscriber.id)
+    while True:
+        found = list(db.session.scalars(base.where(Subscriber.id > last).limit(chunk)))
+        if not found:
+            return
+        yield found
+        last = found[-1]
+
+
+def _encode(email: str, row_id: int) -> str:
+    raw = f"{row_id}\x1f{email}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> tuple[str, int] | None:
+    """The (email, id) a cursor points after; a damaged cursor starts from the top."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        row_id, _, email = raw.partition("\x1f")
+        return email, int(row_id)
+    except (ValueError, UnicodeDecodeError):
+        return None

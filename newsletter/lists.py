@@ -1,0 +1,86 @@
+"""Mailing lists: create, change, archive. Used by the admin pages and the CLI."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from . import audit
+from .extensions import db
+from .models import MailingList, Subscription, SubscriptionStatus, utcnow
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class ListProblem(ValueError):
+    """The list cannot be created or changed as asked; ``str(exc)`` says why."""
+
+
+def all_lists(include_archived: bool = True) -> list[MailingList]:
+    """Every list, active ones first, then by name."""
+    query = select(MailingList).order_by(MailingList.archived_at.is_not(None), MailingList.name)
+    if not include_archived:
+        query = query.where(MailingList.archived_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+def by_slug(slug: str) -> MailingList:
+    """The list with this slug, or :class:`ListProblem`."""
+    found = db.session.scalar(select(MailingList).where(MailingList.slug == slug))
+    if found is None:
+        raise ListProblem(f"There is no list {slug!r}.")
+    return found
+
+
+def create(slug: str, name: str, description: str = "", is_public: bool = False) -> MailingList:
+    """A new list; the slug is fixed from here on."""
+    slug = slug.strip().lower()
+    if not _SLUG.match(slug):
+        raise ListProblem("A slug is lowercase letters, digits and dashes (at most 64).")
+    if db.session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
+        raise ListProblem(f"A list {slug!r} already exists.")
+    if not name.strip():
+        raise ListProblem("A list needs a name.")
+    mailing_list = MailingList(
+        slug=slug, name=name.strip(), description=description.strip(), is_public=is_public
+    )
+    db.session.add(mailing_list)
+    audit.record("list.create", slug)
+    db.session.commit()
+    return mailing_list
+
+
+def update(list_id: int, *, name: str, description: str, is_public: bool) -> MailingList:
+    """Rename, describe, or make public/private."""
+    mailing_list = db.get_or_404(MailingList, list_id)
+    if not name.strip():
+        raise ListProblem("A list needs a name.")
+    mailing_list.name = name.strip()
+    mailing_list.description = description.strip()
+    mailing_list.is_public = is_public
+    audit.record("list.update", mailing_list.slug)
+    db.session.commit()
+    return mailing_list
+
+
+def set_archived(list_id: int, archived: bool) -> MailingList:
+    """Archive (hide from signup and compose; subscriptions kept) or restore a list."""
+    mailing_list = db.get_or_404(MailingList, list_id)
+    mailing_list.archived_at = utcnow() if archived else None
+    audit.record("list.archive" if archived else "list.restore", mailing_list.slug)
+    db.session.commit()
+    return mailing_list
+
+
+def member_counts() -> dict[int, dict[str, int]]:
+    """Per list id, how many subscriptions are in each state."""
+    rows = db.session.execute(
+        select(Subscription.list_id, Subscription.status, func.count()).group_by(
+            Subscription.list_id, Subscription.status
+        )
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for list_id, status, n in rows:
+        counts.setdefault(list_id, {s.value: 0 for s in SubscriptionStatus})[status.value] = n
+    return counts
