@@ -84,3 +84,8 @@ from .privacy import erase_subscriber, export_subscriber  # noqa: E402
 main.add_command(bounces)
 main.add_command(export_subscriber)
 main.add_command(erase_subscriber)
+
+from .admin.commands import COMMANDS as ADMIN_COMMANDS  # noqa: E402
+
+for _command in ADMIN_COMMANDS:
+    main.add_command(_command)
