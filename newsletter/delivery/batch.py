@@ -1,0 +1,266 @@
+"""Sending one batch: claim its deliveries, personalise each copy, hand it to the SMTP server.
+
+The order of writes is what makes a crash safe. A delivery is marked "sending" and committed
+*before* its SMTP transaction starts, and its result is committed with the next one's
+"sending" mark. A worker killed at any moment therefore leaves at most one delivery in
+"sending"; the reaper turns that one into "unknown" (shown to the admin, never resent
+silently) and hands the rest of the batch, still "queued", to another job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..links import links_for
+from ..mail.bulk import BulkTemplate, Signer, list_id_for
+from ..mail.render import CompiledIssue, Reader, compile_issue
+from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
+from ..models import Issue, IssueStatus, Subscriber, Suppression, SuppressionReason, utcnow
+from ..subscribers.service import email_hash, suppress
+from . import leases, ratelimit, state
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = 0.5  # seconds between reads of the issue's status (pause/cancel reach us)
+BATCH_LEASE = 1800.0  # how long a queued batch job may wait before the reaper doubts it
+# One bad address in a tiny last batch is not an outage: pausing needs at least this many.
+MIN_FAILURES_TO_PAUSE = 3
+# Replies that refuse *us* (authentication), not the recipient: retried, never suppressing.
+_SERVER_REFUSALS = frozenset({530, 534, 535, 538})
+
+
+@dataclass
+class Prepared:
+    """An issue turned into what every copy shares; cached per process, keyed by revision."""
+
+    issue_id: int
+    compiled: CompiledIssue
+    template: BulkTemplate
+
+
+@dataclass
+class Outcome:
+    """What one run of a batch did, for logs and tests."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    skipped: int = 0
+    stopped: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def send_batch(issue_id: int, batch_no: int) -> Outcome:
+    """Send every due queued delivery of one batch that nobody else holds."""
+    claim_id = leases.new_claim_id()
+    leases.touch(leases.claim_key(claim_id), leases.CLAIM_TTL)
+    leases.touch(leases.batch_key(issue_id, batch_no), leases.CLAIM_TTL)
+    outcome = Outcome()
+    try:
+        if state.issue_status(issue_id) != IssueStatus.SENDING:
+            return outcome
+        rows = state.claim_batch(issue_id, batch_no, claim_id)
+        db.session.commit()
+        if rows:
+            _send_rows(issue_id, batch_no, claim_id, rows, outcome)
+        state.release(claim_id)
+        state.finish_if_done(issue_id)
+        db.session.commit()
+    finally:
+        db.session.rollback()
+        leases.drop(leases.batch_key(issue_id, batch_no))
+        leases.drop(leases.claim_key(claim_id))
+    log.info("issue %s batch %s: %s", issue_id, batch_no, outcome)
+    return outcome
+
+
+def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome: Outcome) -> None:
+    prepared = _prepare(issue_id)
+    skip = _suppressed(rows)
+    state.mark_skipped([r.id for r in rows if r.id in skip], "address suppressed")
+    outcome.skipped = len(skip)
+    db.session.commit()
+    config = current_app.config
+    share, limit = config["PAUSE_FAILURE_SHARE"], max(1, len(rows))
+    watch = _Watch(issue_id, batch_no, claim_id)
+    transport = open_transport()
+    try:
+        for row in rows:
+            if row.id in skip:
+                continue
+            if not watch.still_sending():
+                outcome.stopped = "issue no longer sending"
+                break
+            try:
+                data = _personalise(prepared, row)
+            except Exception as exc:  # a reader's data breaks the template: that copy only
+                state.mark_failed(row.id, f"could not render: {exc}")
+                outcome.failed += 1
+                continue
+            ratelimit.wait_turn()
+            if not state.mark_sending(row.id, claim_id):
+                continue  # someone else holds it now
+            db.session.commit()
+            _deliver(transport, prepared, row, data, outcome)
+            failures = outcome.failed + outcome.retried
+            if failures > share * limit and failures >= MIN_FAILURES_TO_PAUSE:
+                db.session.commit()
+                _pause_for_failures(issue_id, batch_no, outcome, len(rows))
+                outcome.stopped = "paused: too many failures"
+                break
+        db.session.commit()
+    finally:
+        transport.close()
+
+
+def _deliver(transport: Transport, prepared: Prepared, row, data: bytes, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+    message_id = prepared.template.message_id(prepared.issue_id, row.id)
+    try:
+        transport.send(_envelope_sender(row.id), row.email, data)
+    except TemporaryFailure as exc:
+        _retry_or_fail(row, str(exc), outcome)
+    except PermanentFailure as exc:
+        if exc.code in _SERVER_REFUSALS:  # our login was refused: not the reader's fault
+            _retry_or_fail(row, str(exc), outcome)
+            return
+        state.mark_failed(row.id, str(exc))
+        outcome.failed += 1
+        outcome.errors.append(str(exc))
+        _count_hard_failure(row, str(exc))
+    else:
+        state.mark_sent(row.id, message_id)
+        outcome.sent += 1
+
+
+def _retry_or_fail(row, error: str, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+    """Back to the queue with exponential backoff, or failed once the attempts run out."""
+    config = current_app.config
+    attempts = row.attempts + 1
+    delay = min(config["RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), 3600)
+    if attempts >= config["RETRY_MAX_ATTEMPTS"]:
+        state.mark_failed(row.id, f"gave up after {attempts} attempts: {error}")
+        outcome.failed += 1
+    else:
+        state.mark_retry(row.id, error, utcnow() + timedelta(seconds=delay))
+        outcome.retried += 1
+    outcome.errors.append(error)
+
+
+def _pause_for_failures(issue_id: int, batch_no: int, outcome: Outcome, size: int) -> None:
+    last = outcome.errors[-1] if outcome.errors else "unknown error"
+    reason = (
+        f"Paused automatically: {outcome.failed + outcome.retried} of {size} messages in "
+        f"batch {batch_no} failed. Last error: {last}. Check the SMTP server, then resume."
+    )
+    if state.pause(issue_id, reason):
+        log.warning("issue %s paused: %s", issue_id, reason)
+    db.session.commit()
+
+
+def _count_hard_failure(row, error: str) -> None:  # type: ignore[no-untyped-def]
+    """A 5xx for this reader: past HARD_BOUNCE_LIMIT the address is suppressed."""
+    db.session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == row.subscriber_id)
+        .values(hard_bounces=Subscriber.hard_bounces + 1)
+    )
+    count = db.session.scalar(
+        select(Subscriber.hard_bounces).where(Subscriber.id == row.subscriber_id)
+    )
+    if (count or 0) >= current_app.config["HARD_BOUNCE_LIMIT"]:
+        suppress(row.email, SuppressionReason.BOUNCED, error)
+
+
+def _envelope_sender(delivery_id: int) -> str:
+    from ..bounces.verp import return_path
+
+    return return_path(delivery_id)
+
+
+def _personalise(prepared: Prepared, row) -> bytes:  # type: ignore[no-untyped-def]
+    reader = Reader(row.email, row.name or "", row.attributes or {})
+    links = links_for(row.subscriber_id, row.email)
+    return prepared.template.personalise(
+        recipient=row.email,
+        name=row.name or "",
+        message_id=prepared.template.message_id(prepared.issue_id, row.id),
+        body=prepared.compiled.render(reader, links),
+        unsubscribe_url=links.unsubscribe_url,
+    )
+
+
+def _suppressed(rows: list) -> set[int]:
+    """Deliveries in this batch whose address is on the do-not-mail list (one query)."""
+    by_hash = {email_hash(r.email): r.id for r in rows}
+    found = db.session.execute(
+        select(Suppression.email_hash).where(Suppression.email_hash.in_(list(by_hash)))
+    ).scalars()
+    return {by_hash[h] for h in found}
+
+
+def _prepare(issue_id: int) -> Prepared:
+    issue = db.session.get(Issue, issue_id)
+    assert issue is not None
+    revision = (issue_id, issue.updated_at.isoformat() if issue.updated_at else "")
+    return _prepared(revision, _issue_fields(issue))
+
+
+def _issue_fields(issue: Issue) -> tuple:
+    config = current_app.config
+    first = min(issue.lists, key=lambda lst: lst.id) if issue.lists else None
+    return (
+        issue.id,
+        issue.subject,
+        issue.preheader,
+        issue.body_md,
+        config["SITE_NAME"],
+        config["POSTAL_ADDRESS"],
+        config["FROM"],
+        first.slug if first else "newsletter",
+        first.name if first else config["SITE_NAME"],
+        config.get("DKIM_KEY_FILE"),
+        config.get("DKIM_SELECTOR"),
+    )
+
+
+@lru_cache(maxsize=4)
+def _prepared(revision: tuple, fields: tuple) -> Prepared:
+    issue_id, subject, preheader, body, site, postal, sender, slug, name, key, selector = fields
+    signer = Signer.from_files(key, selector, sender) if key and selector else None
+    template = BulkTemplate(
+        sender=sender,
+        subject=subject,
+        list_id=list_id_for(slug, sender),
+        list_name=name,
+        signer=signer,
+    )
+    compiled = compile_issue(subject, preheader, body, site_name=site, postal_address=postal)
+    return Prepared(issue_id, compiled, template)
+
+
+class _Watch:
+    """Between messages: every half second, re-read the issue's status (pause and cancel
+    reach every worker within a second) and refresh this job's liveness keys."""
+
+    def __init__(self, issue_id: int, batch_no: int, claim_id: str) -> None:
+        self.issue_id, self.batch_no, self.claim_id = issue_id, batch_no, claim_id
+        self.next_check = 0.0
+
+    def still_sending(self) -> bool:
+        now = time.monotonic()
+        if now < self.next_check:
+            return True
+        self.next_check = now + CHECK_EVERY
+        leases.touch(leases.claim_key(self.claim_id), leases.CLAIM_TTL)
+        leases.touch(leases.batch_key(self.issue_id, self.batch_no), leases.CLAIM_TTL)
+        status = state.issue_status(self.issue_id)
+        db.session.commit()
+        return status == IssueStatus.SENDING

@@ -1,0 +1,162 @@
+"""What the admin pages, the CLI and the scheduler ask of the sending engine.
+
+Plain functions over issue ids; each one commits and returns a plain result or raises
+:class:`SendingError` with a message fit to show the admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from flask import current_app
+
+from .. import audit, queue
+from ..extensions import db
+from ..models import DeliveryStatus, Issue, IssueStatus, utcnow
+from . import fanout, jobs, state
+
+
+class SendingError(ValueError):
+    """The issue is not in a state that allows this action."""
+
+
+def _issue(issue_id: int) -> Issue:
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        raise SendingError(f"There is no issue {issue_id}.")
+    return issue
+
+
+def start_sending(issue_id: int, actor: str | None = None) -> int:
+    """Snapshot the audience into deliveries and queue the batch jobs; returns the audience
+    size. Safe to call twice: the second call finds the issue started and refuses."""
+    issue = _issue(issue_id)
+    if not issue.lists:
+        raise SendingError("Choose at least one list before sending.")
+    if not state.begin(issue_id):
+        raise SendingError(f"This issue is {issue.status.value}; it can only be sent once.")
+    total = fanout.fan_out(issue_id, current_app.config["BATCH_SIZE"])
+    audit.record("issue.send", f"issue {issue_id}: {total} recipients", actor=actor)
+    state.finish_if_done(issue_id)  # an empty audience is done at once
+    db.session.commit()
+    queue.enqueue(jobs.dispatch_issue, issue_id, queue=queue.DEFAULT)
+    return total
+
+
+def pause(issue_id: int) -> None:
+    """Stop sending within a second; messages already handed over are unaffected."""
+    if not state.pause(issue_id, "Paused by an admin."):
+        raise SendingError(f"Only an issue that is sending can be paused ({_status(issue_id)}).")
+    audit.record("issue.pause", f"issue {issue_id}")
+    db.session.commit()
+
+
+def resume(issue_id: int) -> None:
+    """Carry on sending a paused issue; retries waiting out a backoff go now."""
+    if not state.resume(issue_id):
+        raise SendingError(f"Only a paused issue can be resumed ({_status(issue_id)}).")
+    audit.record("issue.resume", f"issue {issue_id}")
+    db.session.commit()
+    queue.enqueue(jobs.dispatch_issue, issue_id, queue=queue.DEFAULT)
+
+
+def cancel(issue_id: int) -> None:
+    """Stop for good: nothing not yet handed to the SMTP server will be sent."""
+    if not state.cancel(issue_id):
+        raise SendingError(f"This issue cannot be cancelled ({_status(issue_id)}).")
+    audit.record("issue.cancel", f"issue {issue_id}")
+    db.session.commit()
+
+
+def retry_failed(issue_id: int) -> int:
+    """Queue the failed deliveries again; returns how many."""
+    return _requeue(issue_id, DeliveryStatus.FAILED, "issue.retry_failed")
+
+
+def resend_unknown(issue_id: int) -> int:
+    """Queue the "unknown" deliveries again, an admin's explicit choice (a reader may get a
+    second copy, with the same Message-ID); returns how many."""
+    return _requeue(issue_id, DeliveryStatus.UNKNOWN, "issue.resend_unknown")
+
+
+def _requeue(issue_id: int, status: DeliveryStatus, action: str) -> int:
+    issue = _issue(issue_id)
+    if issue.status not in (IssueStatus.SENDING, IssueStatus.SENT):
+        raise SendingError(f"Resume the issue first (it is {issue.status.value}).")
+    count = state.requeue(issue_id, status)
+    audit.record(action, f"issue {issue_id}: {count} deliveries")
+    db.session.commit()
+    if count:
+        queue.enqueue(jobs.dispatch_issue, issue_id, queue=queue.DEFAULT)
+    return count
+
+
+def _status(issue_id: int) -> str:
+    status = state.issue_status(issue_id)
+    return f"it is {status.value}" if status else "no such issue"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an issue's sending stands, for the progress page, its JSON and the CLI."""
+
+    issue_id: int
+    status: str
+    status_reason: str
+    total: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    unknown: int
+    cancelled: int
+    remaining: int
+    rate: float  # messages per second since the start
+    eta_seconds: int | None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def progress(issue_id: int) -> Progress:
+    """Delivery counts and pace of one issue."""
+    issue = _issue(issue_id)
+    counts = state.counts(issue_id)
+    db.session.commit()  # end the read transaction: the next poll must see fresh counts
+    remaining = counts["queued"] + counts["sending"]
+    rate = 0.0
+    if issue.started_at is not None:
+        elapsed = ((issue.finished_at or utcnow()) - issue.started_at).total_seconds()
+        rate = counts["sent"] / elapsed if elapsed > 0 else 0.0
+    eta = round(remaining / rate) if rate > 0 and remaining else (0 if not remaining else None)
+    return Progress(
+        issue_id=issue_id,
+        status=issue.status.value,
+        status_reason=issue.status_reason,
+        total=sum(counts.values()),
+        remaining=remaining,
+        rate=round(rate, 1),
+        eta_seconds=eta,
+        **counts,
+    )
+
+
+@dataclass(frozen=True)
+class IssueSummary:
+    """What the progress page shows about the issue itself."""
+
+    id: int
+    subject: str
+    started_at: object
+    finished_at: object
+
+
+def issue_summary(issue_id: int) -> IssueSummary:
+    """The issue's subject and times."""
+    issue = _issue(issue_id)
+    return IssueSummary(issue.id, issue.subject, issue.started_at, issue.finished_at)
+
+
+def deliveries(issue_id: int, status: DeliveryStatus, limit: int = 200) -> list[tuple[str, str]]:
+    """(address, last error) of an issue's deliveries in ``status``, at most ``limit``."""
+    return state.listed(issue_id, status, limit)

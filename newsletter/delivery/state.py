@@ -1,0 +1,303 @@
+"""The one module that changes a Delivery's or an Issue's sending state.
+
+A delivery moves queued -> sending -> sent | failed | unknown (or cancelled). Every move is
+a conditional UPDATE (compare-and-set on the current status and claim), so two workers can
+never both move the same row to "sending": that single rule is what makes sending exactly
+once. Callers own the transaction: they commit after a step (the batch loop commits one
+message's result together with the next message's "sending" mark).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from ..extensions import db
+from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
+
+D = Delivery.__table__
+I = Issue.__table__  # noqa: E741 - the table, as in SQL
+S = Subscriber.__table__
+
+Q, SENDING, SENT = DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.SENT
+FAILED, UNKNOWN, CANCELLED = DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN, DeliveryStatus.CANCELLED
+
+# States an issue may be started from, and the states in which its deliveries still move.
+STARTABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
+ACTIVE = (IssueStatus.SENDING, IssueStatus.PAUSED)
+
+
+def _set_issue(issue_id: int, allowed: Iterable[IssueStatus], **values: object) -> bool:
+    result = db.session.execute(
+        update(I)
+        .where(I.c.id == issue_id, I.c.status.in_(list(allowed)))
+        .values(updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+def begin(issue_id: int) -> bool:
+    """Draft or scheduled -> sending. False when it already started (so fan-out runs once)."""
+    return _set_issue(
+        issue_id, STARTABLE, status=IssueStatus.SENDING, status_reason="", started_at=utcnow()
+    )
+
+
+def pause(issue_id: int, reason: str) -> bool:
+    """Sending -> paused, with the reason the admin will see."""
+    return _set_issue(
+        issue_id, (IssueStatus.SENDING,), status=IssueStatus.PAUSED, status_reason=reason
+    )
+
+
+def resume(issue_id: int) -> bool:
+    """Paused -> sending; messages waiting out a backoff become due now."""
+    if not _set_issue(
+        issue_id, (IssueStatus.PAUSED,), status=IssueStatus.SENDING, status_reason=""
+    ):
+        return False
+    db.session.execute(
+        update(D).where(D.c.issue_id == issue_id, D.c.status == Q).values(next_attempt_at=None)
+    )
+    return True
+
+
+def cancel(issue_id: int) -> bool:
+    """Stop for good: every delivery not yet handed to the SMTP server becomes cancelled."""
+    allowed = (*STARTABLE, *ACTIVE)
+    if not _set_issue(
+        issue_id, allowed, status=IssueStatus.CANCELLED, status_reason="Cancelled by an admin."
+    ):
+        return False
+    db.session.execute(
+        update(D)
+        .where(D.c.issue_id == issue_id, D.c.status == Q)
+        .values(status=CANCELLED, claimed_by=None, error="cancelled")
+    )
+    return True
+
+
+def requeue(issue_id: int, from_status: DeliveryStatus) -> int:
+    """Failed or unknown deliveries -> queued again (an admin's explicit decision); the issue
+    goes back to sending if it had finished. Returns how many were re-queued."""
+    count = db.session.execute(
+        update(D)
+        .where(D.c.issue_id == issue_id, D.c.status == from_status)
+        .values(status=Q, claimed_by=None, next_attempt_at=None, attempts=0, error="")
+    ).rowcount
+    if count:
+        _set_issue(
+            issue_id,
+            (IssueStatus.SENT, IssueStatus.SENDING),
+            status=IssueStatus.SENDING,
+            status_reason="",
+            finished_at=None,
+        )
+    return count
+
+
+def finish_if_done(issue_id: int) -> bool:
+    """Sending -> sent once no delivery is queued or in flight."""
+    open_rows = (
+        select(D.c.id).where(D.c.issue_id == issue_id, D.c.status.in_([Q, SENDING])).limit(1)
+    )
+    if db.session.execute(open_rows).first() is not None:
+        return False
+    return _set_issue(
+        issue_id, (IssueStatus.SENDING,), status=IssueStatus.SENT, finished_at=utcnow()
+    )
+
+
+def issue_status(issue_id: int) -> IssueStatus | None:
+    """The issue's current status, read fresh (workers poll this between messages)."""
+    value = db.session.execute(select(I.c.status).where(I.c.id == issue_id)).scalar()
+    return IssueStatus(value) if value is not None else None
+
+
+# ---------------------------------------------------------------- deliveries
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now)
+
+
+def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
+    """Claim the due, unclaimed queued deliveries of one batch; return them with their readers.
+
+    PostgreSQL locks the rows with SKIP LOCKED so concurrent claimers never wait on each
+    other; SQLite serialises writers, which gives the same result.
+    """
+    now = utcnow()
+    candidates = (
+        select(D.c.id)
+        .where(
+            D.c.issue_id == issue_id,
+            D.c.batch_no == batch_no,
+            D.c.status == Q,
+            D.c.claimed_by.is_(None),
+            _due(now),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    db.session.execute(
+        update(D)
+        .where(D.c.id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=claim_id, claimed_at=now)
+    )
+    return list(
+        db.session.execute(
+            select(D.c.id, D.c.subscriber_id, D.c.attempts, S.c.email, S.c.name, S.c.attributes)
+            .join(S, S.c.id == D.c.subscriber_id)
+            .where(D.c.issue_id == issue_id, D.c.claimed_by == claim_id, D.c.status == Q)
+            .order_by(D.c.id)
+        )
+    )
+
+
+def mark_sending(delivery_id: int, claim_id: str) -> bool:
+    """Queued (claimed by us) -> sending. False when someone else holds it now."""
+    return (
+        db.session.execute(
+            update(D)
+            .where(D.c.id == delivery_id, D.c.status == Q, D.c.claimed_by == claim_id)
+            .values(status=SENDING, claimed_at=utcnow(), attempts=D.c.attempts + 1)
+        ).rowcount
+        == 1
+    )
+
+
+def mark_sent(delivery_id: int, message_id: str) -> None:
+    """The server accepted it. Also wins over "unknown" if a reaper judged us dead too early."""
+    db.session.execute(
+        update(D)
+        .where(D.c.id == delivery_id, D.c.status.in_([SENDING, UNKNOWN]))
+        .values(status=SENT, sent_at=utcnow(), message_id=message_id, claimed_by=None, error="")
+    )
+
+
+def mark_failed(delivery_id: int, error: str) -> None:
+    """Refused for good (5xx) or undeliverable: never retried unless an admin asks."""
+    db.session.execute(
+        update(D)
+        .where(D.c.id == delivery_id, D.c.status.in_([Q, SENDING]))
+        .values(status=FAILED, claimed_by=None, error=error[:2000])
+    )
+
+
+def mark_retry(delivery_id: int, error: str, next_attempt_at: datetime) -> None:
+    """Temporary failure: back to queued, due again at ``next_attempt_at``."""
+    db.session.execute(
+        update(D)
+        .where(D.c.id == delivery_id, D.c.status == SENDING)
+        .values(status=Q, claimed_by=None, next_attempt_at=next_attempt_at, error=error[:2000])
+    )
+
+
+def mark_skipped(delivery_ids: list[int], reason: str) -> None:
+    """Deliveries that must not go out (the address was suppressed after the fan-out)."""
+    if delivery_ids:
+        db.session.execute(
+            update(D)
+            .where(D.c.id.in_(delivery_ids), D.c.status == Q)
+            .values(status=CANCELLED, claimed_by=None, error=reason)
+        )
+
+
+def release(claim_id: str) -> None:
+    """Give back the queued deliveries we claimed but did not start (paused, stopped early)."""
+    db.session.execute(
+        update(D).where(D.c.claimed_by == claim_id, D.c.status == Q).values(claimed_by=None)
+    )
+
+
+# ---------------------------------------------------------------- crash recovery
+
+
+def claims_in_use(issue_id: int) -> list[str]:
+    """Claim ids still holding queued or sending deliveries of an issue."""
+    return list(
+        db.session.execute(
+            select(D.c.claimed_by)
+            .where(D.c.issue_id == issue_id, D.c.status.in_([Q, SENDING]))
+            .where(D.c.claimed_by.is_not(None))
+            .distinct()
+        ).scalars()
+    )
+
+
+def orphan(claim_id: str, grace: timedelta) -> tuple[int, int]:
+    """A dead claim's rows: "sending" ones older than ``grace`` -> unknown (they may or may not
+    have reached the server, so they are never resent silently); queued ones are released.
+    Returns (unknown, released)."""
+    cutoff = utcnow() - grace
+    unknown = db.session.execute(
+        update(D)
+        .where(D.c.claimed_by == claim_id, D.c.status == SENDING, D.c.claimed_at < cutoff)
+        .values(
+            status=UNKNOWN,
+            claimed_by=None,
+            error="The worker stopped while handing this message to the SMTP server.",
+        )
+    ).rowcount
+    released = db.session.execute(
+        update(D)
+        .where(D.c.claimed_by == claim_id, D.c.status == Q, D.c.claimed_at < cutoff)
+        .values(claimed_by=None)
+    ).rowcount
+    return unknown, released
+
+
+def due_batches(issue_id: int) -> list[int]:
+    """Batches of an issue with queued deliveries nobody holds that may be sent now."""
+    return list(
+        db.session.execute(
+            select(D.c.batch_no)
+            .where(
+                D.c.issue_id == issue_id,
+                D.c.status == Q,
+                D.c.claimed_by.is_(None),
+                _due(utcnow()),
+            )
+            .distinct()
+            .order_by(D.c.batch_no)
+        ).scalars()
+    )
+
+
+def counts(issue_id: int) -> dict[str, int]:
+    """Deliveries of an issue by status, every status present (zeros included)."""
+    rows = db.session.execute(
+        select(D.c.status, func.count()).where(D.c.issue_id == issue_id).group_by(D.c.status)
+    )
+    result = {s.value: 0 for s in DeliveryStatus}
+    for status, n in rows:
+        result[DeliveryStatus(status).value] = n
+    return result
+
+
+def issues_in(*statuses: IssueStatus) -> list[int]:
+    """Ids of issues in any of ``statuses``."""
+    return list(db.session.execute(select(I.c.id).where(I.c.status.in_(statuses))).scalars())
+
+
+def due_scheduled(now: datetime) -> list[int]:
+    """Scheduled issues whose time has come."""
+    return list(
+        db.session.execute(
+            select(I.c.id).where(and_(I.c.status == IssueStatus.SCHEDULED, I.c.scheduled_at <= now))
+        ).scalars()
+    )
+
+
+def listed(issue_id: int, status: DeliveryStatus, limit: int) -> list[tuple[str, str]]:
+    """(address, error) of deliveries in ``status``, oldest first."""
+    rows = db.session.execute(
+        select(S.c.email, D.c.error)
+        .join(S, S.c.id == D.c.subscriber_id)
+        .where(D.c.issue_id == issue_id, D.c.status == status)
+        .order_by(D.c.id)
+        .limit(limit)
+    )
+    return [(email, error) for email, error in rows]

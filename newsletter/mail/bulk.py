@@ -1,0 +1,164 @@
+"""Bulk mail bytes: the MIME structure built once per issue, each reader's copy filled in.
+
+Building every copy with ``EmailMessage.as_bytes()`` costs ~2 ms, which alone would cap a
+core near 500 messages/s. Here the email package builds the message once (headers folded
+and encoded, boundary, part headers) around two marker bodies; each reader's copy is those
+bytes with the reader's headers put in front and the reader's two bodies, quoted-printable
+encoded by ``binascii`` (C, lines <= 76), put where the markers were. DKIM signs the finished
+bytes, covering the List-Unsubscribe headers. Pure: no database, no network.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email.utils
+import re
+import secrets
+from dataclasses import dataclass
+from email.header import Header
+from email.message import EmailMessage
+from pathlib import Path
+
+import dkim
+
+from .message import POLICY, domain_of, format_recipient
+from .render import Rendered
+
+# Headers the DKIM signature covers (RFC 8058 asks for both List-Unsubscribe headers).
+SIGNED_HEADERS = [
+    b"From", b"To", b"Subject", b"Date", b"Message-ID", b"MIME-Version", b"Content-Type",
+    b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A DKIM key: ``d=`` domain, ``s=`` selector and the PEM private key."""
+
+    domain: str
+    selector: str
+    private_key: bytes
+
+    @classmethod
+    def from_files(cls, key_file: str, selector: str, sender: str) -> Signer:
+        """The signer for mail from ``sender``, keyed by ``NEWSLETTER_DKIM_KEY_FILE``."""
+        return cls(domain_of(sender), selector, Path(key_file).read_bytes())
+
+    def sign(self, message: bytes) -> bytes:
+        """The ``DKIM-Signature:`` header line(s) for ``message``."""
+        return dkim.sign(
+            message,
+            self.selector.encode(),
+            self.domain.encode(),
+            self.private_key,
+            include_headers=SIGNED_HEADERS,
+            canonicalize=(b"relaxed", b"relaxed"),
+            linesep=b"\r\n",
+        )
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable with CRLF line ends and lines of at most 76 characters."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not lines.endswith("\n"):
+        lines += "\n"
+    return binascii.b2a_qp(lines.replace("\n", "\r\n").encode("utf-8"), istext=True)
+
+
+class BulkTemplate:
+    """One issue's message, ready to be personalised into bytes for each reader."""
+
+    def __init__(
+        self,
+        *,
+        sender: str,
+        subject: str,
+        list_id: str,
+        list_name: str = "",
+        signer: Signer | None = None,
+    ) -> None:
+        self.sender_address = email.utils.parseaddr(sender)[1]
+        self.domain = domain_of(sender)
+        self.signer = signer
+        text_marker, html_marker = (f"nlbody{secrets.token_hex(6)}{n}" for n in "th")
+        msg = EmailMessage(policy=POLICY)
+        msg.set_content(text_marker, charset="utf-8", cte="quoted-printable")
+        msg.add_alternative(html_marker, subtype="html", charset="utf-8", cte="quoted-printable")
+        msg["List-Id"] = f"{list_name} <{list_id}>" if list_name else f"<{list_id}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg["Precedence"] = "bulk"
+        msg["Auto-Submitted"] = "auto-generated"
+        for part in msg.iter_parts():
+            del part["MIME-Version"]  # only the top level carries it
+        raw = msg.as_bytes()
+        head, _, rest = raw.partition(text_marker.encode() + b"\r\n")
+        middle, _, tail = rest.partition(html_marker.encode() + b"\r\n")
+        # From and Subject are encoded here rather than by the email package, whose folding
+        # of long non-ASCII subjects can drop the space between two encoded words.
+        sender_name, _ = email.utils.parseaddr(sender)
+        from_value = _to(self.sender_address, sender_name)
+        self._head = (
+            _header("From", from_value) + _header("Subject", " ".join(subject.split())) + head
+        )
+        self._middle, self._tail = middle, tail
+        self.mailto = f"mailto:{self.sender_address}?subject=unsubscribe"
+
+    def message_id(self, issue_id: int, delivery_id: int) -> str:
+        """Stable per delivery, so a copy resent by an admin is recognisably the same mail."""
+        return f"<issue{issue_id}.delivery{delivery_id}@{self.domain}>"
+
+    def personalise(
+        self,
+        *,
+        recipient: str,
+        name: str,
+        message_id: str,
+        body: Rendered,
+        unsubscribe_url: str,
+        date: str | None = None,
+    ) -> bytes:
+        """The complete message for one reader, signed when a DKIM key is configured."""
+        headers = b"".join(
+            [
+                _header("To", _to(recipient, name)),
+                b"Date: " + (date or email.utils.formatdate(usegmt=True)).encode() + b"\r\n",
+                b"Message-ID: " + message_id.encode() + b"\r\n",
+                # One entry per folded line keeps lines short whatever the token length.
+                b"List-Unsubscribe: <"
+                + unsubscribe_url.encode()
+                + b">,\r\n <"
+                + self.mailto.encode()
+                + b">\r\n",
+            ]
+        )
+        data = b"".join(
+            [headers, self._head, _qp(body.text), self._middle, _qp(body.html), self._tail]
+        )
+        if self.signer is not None:
+            data = self.signer.sign(data) + data
+        return data
+
+
+def _to(recipient: str, name: str) -> str:
+    clean = " ".join(name.split())
+    if not clean:
+        return recipient
+    if clean.isascii():
+        return format_recipient(recipient, clean)
+    return f"{Header(clean, 'utf-8').encode()} <{recipient}>"
+
+
+def _header(name: str, value: str) -> bytes:
+    """``Name: value`` folded to lines of at most 78 characters, RFC 2047-encoded if needed."""
+    if value.isascii():
+        if len(name) + len(value) < 77:
+            return f"{name}: {value}\r\n".encode()
+        return POLICY.header_factory(name, value).fold(policy=POLICY).encode("ascii")
+    folded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {folded}\r\n".encode()
+
+
+def list_id_for(slug: str, sender: str) -> str:
+    """A List-Id like ``weekly.example.org`` (RFC 2919) from a list slug and the From domain."""
+    label = re.sub(r"[^A-Za-z0-9-]+", "-", slug).strip("-") or "newsletter"
+    return f"{label}.{domain_of(sender)}"
