@@ -1,0 +1,161 @@
+"""POST /subscribe from the form and as JSON: refusals, the one answer for every address,
+rate limits, CORS and cross-site form posts."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import outbox_messages, wait_idle
+from subscribe_helpers import counts, csrf_from, make_list
+
+from newsletter.extensions import db
+from newsletter.models import Subscriber, SuppressionReason
+from newsletter.subscribers import service
+
+
+def _json(client, payload, **headers):
+    return client.post("/subscribe", data=json.dumps(payload), headers=headers,
+                       content_type="application/json")  # fmt: skip
+
+
+def test_bad_input_is_refused_clearly_and_leaves_no_trace(make_app):
+    app = make_app(SIGNUP_RATE_LIMIT="100 per minute")
+    client = app.test_client()
+    make_list(app)
+    cases = [
+        ({"email": "not-an-address"}, 400, "@-sign"),
+        ({"email": "reader@localhost"}, 400, "@-sign"),
+        ({"email": "x" * 250 + "@example.org"}, 400, "too long"),
+        ({"email": "jürgen@example.org"}, 400, "before the @-sign"),
+        ({"email": "a@example.org\r\nBcc: victim@example.org"}, 400, "line breaks"),
+        ({"email": "a@example.org", "name": "Ada\r\nBcc: victim@example.org"}, 400, "line breaks"),
+        ({"email": "a@example.org", "name": "n" * 201}, 400, "too long"),
+        ({"email": "a@example.org", "lists": ["no-such-list"]}, 400, "Unknown list"),
+        ({"email": "a@example.org", "lists": "news"}, 400, "Lists must be"),
+        ({"email": "a@example.org", "lists": []}, 400, "at least one list"),
+        ({"email": ["a@example.org"]}, 400, "enter your email"),
+        ([1, 2], 400, "JSON object"),
+    ]
+    for payload, status, words in cases:
+        answer = _json(client, payload)
+        assert answer.status_code == status, payload
+        assert words in answer.get_json()["error"], payload
+
+    raw = [
+        ("text/plain", b'{"email": "a@example.org"}', 415),
+        ("application/json", b'{"email": ', 400),
+        ("application/json", json.dumps({"email": "a@example.org", "pad": "x" * 20000}), 413),
+    ]
+    for content_type, body, status in raw:
+        assert client.post("/subscribe", data=body, content_type=content_type).status_code == status
+
+    # The HTML form gets its errors beside the field, tied to it for screen readers.
+    page = client.get("/")
+    answer = client.post(
+        "/subscribe",
+        data={"email": "nope", "lists": ["news"], "csrf_token": csrf_from(page.data)},
+    )
+    assert answer.status_code == 400
+    assert b'aria-describedby="email-error"' in answer.data and b'value="nope"' in answer.data
+
+    wait_idle(app)
+    assert counts(app) == (0, 0)
+    assert outbox_messages(app) == []
+
+
+def test_every_address_state_gets_the_same_answer(app, client):
+    make_list(app)
+    with app.app_context():
+        news = service.resolve_lists(None)
+        for email in ("pending@example.org", "confirmed@example.org", "left@example.org",
+                      "bounced@example.org"):  # fmt: skip
+            service.subscribe(email, "", news, source="test", ip=None)
+        ids = dict(db.session.execute(db.select(Subscriber.email, Subscriber.id)).all())
+        service.confirm(ids["confirmed@example.org"], ip=None)
+        service.confirm(ids["left@example.org"], ip=None)
+        service.unsubscribe(ids["left@example.org"], "test")
+        service.suppress("bounced@example.org", SuppressionReason.BOUNCED)
+        db.session.commit()
+    wait_idle(app)
+    states = ["new@example.org", "pending@example.org", "confirmed@example.org",
+              "left@example.org", "bounced@example.org"]  # fmt: skip
+
+    json_answers = {(a.status_code, a.data) for a in (_json(client, {"email": e}) for e in states)}
+    token = csrf_from(client.get("/").data)
+    form_answers = {
+        (a.status_code, a.data)
+        for a in (
+            client.post("/subscribe", data={"email": e, "lists": ["news"], "csrf_token": token})
+            for e in states
+        )
+    }
+    assert len(json_answers) == 1 and next(iter(json_answers))[0] == 200
+    assert len(form_answers) == 1 and next(iter(form_answers))[0] == 200
+
+
+def test_honeypot_gets_the_success_answer_and_stores_nothing(app, client):
+    answer = _json(client, {"email": "bot@example.org", "website": "http://spam.example"})
+    assert answer.status_code == 200 and answer.get_json()["ok"] is True
+    wait_idle(app)
+    assert counts(app) == (0, 0) and outbox_messages(app) == []
+
+
+def test_signups_per_ip_are_rate_limited(make_app):
+    client = make_app(SIGNUP_RATE_LIMIT="2 per minute").test_client()
+    answers = [_json(client, {"email": f"r{i}@example.org"}).status_code for i in range(3)]
+    assert answers == [200, 200, 429]
+    other_ip = client.post("/subscribe", data=json.dumps({"email": "r9@example.org"}),
+                           content_type="application/json",
+                           environ_base={"REMOTE_ADDR": "10.0.0.9"})  # fmt: skip
+    assert other_ip.status_code == 200
+
+
+def test_confirmation_mails_per_address_are_rate_limited(make_app):
+    app = make_app(CONFIRM_MAILS_PER_HOUR=2)
+    client = app.test_client()
+
+    def from_ip(n, email="target@example.org"):
+        return client.post("/subscribe", data=json.dumps({"email": email}),
+                           content_type="application/json",
+                           environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})  # fmt: skip
+
+    assert [from_ip(n).status_code for n in range(3)] == [200, 200, 429]
+    assert "Too many" in from_ip(4).get_json()["error"]
+    assert from_ip(5, "someone-else@example.org").status_code == 200
+    wait_idle(app)
+    assert len(outbox_messages(app)) == 3  # two for the target, one for someone else
+
+
+def test_cors_grants_only_configured_origins(make_app):
+    app = make_app(CORS_ORIGINS="https://blog.example, https://shop.example")
+    client = app.test_client()
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}  # fmt: skip
+
+    allowed = client.options("/subscribe", headers={"Origin": "https://blog.example", **preflight})
+    assert allowed.status_code == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://blog.example"
+    assert "content-type" in allowed.headers["Access-Control-Allow-Headers"].lower()
+    denied = client.options("/subscribe", headers={"Origin": "https://evil.example", **preflight})
+    assert "Access-Control-Allow-Origin" not in denied.headers
+
+    ok = _json(client, {"email": "embed@example.org"}, Origin="https://shop.example")
+    assert ok.status_code == 200
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    refused = _json(client, {"email": "evil@example.org"}, Origin="https://evil.example")
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
+    with app.app_context():
+        stored = db.session.scalars(db.select(Subscriber.email)).all()
+    assert stored == ["embed@example.org"]
+
+
+def test_cross_site_form_post_stores_nothing_until_confirmed_on_our_page(app):
+    make_list(app)
+    visitor = app.test_client()
+    form = {"email": "embedded@example.org", "name": "Em", "lists": ["news"]}
+    landed = visitor.post("/subscribe", data=form, headers={"Origin": "https://other.example"})
+    assert landed.status_code == 400
+    assert b'value="embedded@example.org"' in landed.data and b"press Subscribe" in landed.data
+    assert counts(app) == (0, 0)
+    again = visitor.post("/subscribe", data={**form, "csrf_token": csrf_from(landed.data)})
+    assert again.status_code == 200 and counts(app) == (1, 1)
