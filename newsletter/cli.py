@@ -89,3 +89,8 @@ from .admin.commands import COMMANDS as ADMIN_COMMANDS  # noqa: E402
 
 for _command in ADMIN_COMMANDS:
     main.add_command(_command)
+
+from .delivery.commands import COMMANDS as DELIVERY_COMMANDS  # noqa: E402
+
+for _command in DELIVERY_COMMANDS:
+    main.add_command(_command)

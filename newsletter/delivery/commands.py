@@ -1,0 +1,78 @@
+"""``newsletter send|status|pause|resume|cancel|retry-failed|resend-unknown ISSUE_ID``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import click
+from flask.cli import with_appcontext
+
+from .. import queue
+from . import service
+
+# ``newsletter status`` prints these, one ``label: N`` per line (the contract's order).
+STATUS_LABELS = ("total", "queued", "sending", "sent", "failed", "unknown")
+
+
+def _run(action: Callable[[int], object], issue_id: int) -> object:
+    try:
+        return action(issue_id)
+    except service.SendingError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("send")
+@click.argument("issue_id", type=int)
+@click.option("--wait/--no-wait", default=None, help="Wait until sent (default: without Redis).")
+@with_appcontext
+def send_command(issue_id: int, wait: bool | None) -> None:
+    """Start sending an issue (the same as the admin's Send button)."""
+    total = _run(service.start_sending, issue_id)
+    click.echo(f"Sending issue {issue_id} to {total} recipients.")
+    embedded = queue.redis() is None
+    if wait if wait is not None else embedded:
+        if embedded:
+            # Without Redis this process is the worker: stay until its queue is empty.
+            queue.backend().wait_idle(timeout=None)  # type: ignore[union-attr]
+        _print_counts(service.progress(issue_id).as_dict())
+
+
+@click.command("status")
+@click.argument("issue_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of lines.")
+@with_appcontext
+def status_command(issue_id: int, as_json: bool) -> None:
+    """Print an issue's delivery counts: total, queued, sending, sent, failed, unknown."""
+    progress = _run(service.progress, issue_id).as_dict()  # type: ignore[attr-defined]
+    if as_json:
+        click.echo(json.dumps(progress))
+    else:
+        _print_counts(progress)
+
+
+def _print_counts(progress: dict) -> None:
+    for label in STATUS_LABELS:
+        click.echo(f"{label}: {progress[label]}")
+
+
+def _simple(name: str, action: Callable[[int], object], done: str) -> click.Command:
+    @click.command(name, help=action.__doc__)
+    @click.argument("issue_id", type=int)
+    @with_appcontext
+    def command(issue_id: int) -> None:
+        result = _run(action, issue_id)
+        click.echo(done.format(issue=issue_id, n=result))
+
+    return command
+
+
+COMMANDS = [
+    send_command,
+    status_command,
+    _simple("pause", service.pause, "Issue {issue} paused."),
+    _simple("resume", service.resume, "Issue {issue} resumed."),
+    _simple("cancel", service.cancel, "Issue {issue} cancelled."),
+    _simple("retry-failed", service.retry_failed, "{n} failed deliveries queued again."),
+    _simple("resend-unknown", service.resend_unknown, "{n} unknown deliveries queued again."),
+]
