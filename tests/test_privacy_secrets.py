@@ -1,0 +1,185 @@
+"""Tokens and secrets: a link works only for its own purpose, survives key rotation, and
+neither the secret key nor any link token shows up in what the server prints."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from subscribe_helpers import csrf_from, link_path, make_list
+
+from newsletter import tokens
+from newsletter.extensions import db
+from newsletter.models import Subscriber, SubscriberStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVE = "from newsletter.cli import main; main()"
+
+
+def _reader(app, status=SubscriberStatus.CONFIRMED):
+    with app.app_context():
+        reader = Subscriber(email="reader@example.org", status=status)
+        db.session.add(reader)
+        db.session.commit()
+        return reader.id
+
+
+def _token(app, purpose, reader_id):
+    with app.app_context():
+        return tokens.make(purpose, reader_id, "reader@example.org")
+
+
+# Every page a token opens, with the purpose it belongs to.
+PAGES = [
+    ("GET", "/confirm/{}", tokens.CONFIRM),
+    ("POST", "/confirm/{}", tokens.CONFIRM),
+    ("GET", "/unsubscribe/{}", tokens.UNSUBSCRIBE),
+    ("POST", "/unsubscribe/{}", tokens.UNSUBSCRIBE),
+    ("GET", "/preferences/{}", tokens.MANAGE),
+    ("GET", "/preferences/{}/export", tokens.MANAGE),
+    ("POST", "/preferences/{}/erase", tokens.MANAGE),
+]
+
+
+@pytest.mark.parametrize(("method", "page", "owner"), PAGES, ids=[f"{m} {p}" for m, p, _ in PAGES])
+def test_a_token_opens_no_page_of_another_purpose(make_app, method, page, owner):
+    app = make_app(WTF_CSRF_ENABLED=False)
+    reader_id = _reader(app, SubscriberStatus.PENDING)
+    client = app.test_client()
+
+    for purpose in {tokens.CONFIRM, tokens.UNSUBSCRIBE, tokens.MANAGE} - {owner}:
+        answer = client.open(page.format(_token(app, purpose, reader_id)), method=method)
+        assert answer.status_code == 400, (purpose, answer.status_code)
+
+    with app.app_context():
+        reader = db.session.get(Subscriber, reader_id)
+        assert reader is not None and reader.status == SubscriberStatus.PENDING
+
+
+def test_old_unsubscribe_link_still_works_after_the_secret_key_is_rotated(make_app):
+    old_key = "the-old-key-retired-this-spring"
+    old_app = make_app(SECRET_KEY=old_key)
+    reader_id = _reader(old_app)
+    link = "/unsubscribe/" + _token(old_app, tokens.UNSUBSCRIBE, reader_id)
+
+    new_app = make_app(
+        SECRET_KEY="the-new-key", SECRET_KEY_FALLBACKS="the-old-key-retired-this-spring"
+    )
+    without_fallback = make_app(SECRET_KEY="the-new-key")
+
+    assert without_fallback.test_client().post(link).status_code == 400
+    answer = new_app.test_client().post(link, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200
+    with new_app.app_context():
+        assert db.session.get(Subscriber, reader_id).status == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_tampered_token_is_refused(make_app):
+    app = make_app()
+    reader_id = _reader(app)
+    token = _token(app, tokens.UNSUBSCRIBE, reader_id)
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+
+    answer = app.test_client().post(
+        "/unsubscribe/" + forged, data={"List-Unsubscribe": "One-Click"}
+    )
+
+    assert answer.status_code == 400
+
+
+# ---------------------------------------------------------------- logs
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Browser:
+    """A cookie-keeping HTTP client for a real server (no redirects followed)."""
+
+    def __init__(self, base):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path):
+        with self.opener.open(self.base + path, timeout=10) as r:
+            return r.read().decode()
+
+    def post(self, path, fields):
+        data = urllib.parse.urlencode(fields).encode()
+        with self.opener.open(self.base + path, data=data, timeout=10) as r:
+            return r.read().decode()
+
+
+def _wait_for_mails(outbox, count):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        mails = sorted(outbox.glob("*.eml"))
+        if len(mails) >= count:
+            return [m.read_text() for m in mails]
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} mails in the outbox")
+
+
+def test_no_secret_or_token_in_what_the_server_prints_during_a_reader_flow(make_app, tmp_path):
+    secret = "s3cret-key-that-must-never-be-printed-0123456789"
+    instance = tmp_path / "served"
+    app = make_app(INSTANCE_DIR=str(instance), SECRET_KEY=secret)
+    make_list(app)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(
+        NEWSLETTER_INSTANCE_DIR=str(instance),
+        NEWSLETTER_DATABASE_URL=app.config["DATABASE_URL"],
+        NEWSLETTER_SECRET_KEY=secret,
+        NEWSLETTER_BASE_URL=f"http://127.0.0.1:{port}",
+        NEWSLETTER_REDIS_PREFIX=app.config["REDIS_PREFIX"],
+        PYTHONUNBUFFERED="1",
+    )
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+    try:
+        browser = _Browser(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                page = browser.get("/")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+        fields = {"csrf_token": csrf_from(page), "email": "reader@example.org", "lists": "news"}
+        browser.post("/subscribe", fields)
+        outbox = Path(app.config["OUTBOX_DIR"])
+        confirm = link_path(_wait_for_mails(outbox, 1)[0].replace("=\n", ""), "confirm")
+        browser.post(confirm, {"csrf_token": csrf_from(browser.get(confirm))})
+        welcome = _wait_for_mails(outbox, 2)[1].replace("=\n", "")
+        manage = link_path(welcome, "preferences")
+        unsubscribe = link_path(welcome, "unsubscribe")
+        browser.get(manage)
+        browser.get(manage + "/export")
+        browser.post(unsubscribe, {"List-Unsubscribe": "One-Click"})
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    printed = log_path.read_text()
+    assert "running at" in printed  # we did read the server's output
+    assert secret not in printed
+    for path in (confirm, manage, unsubscribe):
+        token = path.rstrip("/").split("/")[2]
+        assert token not in printed
+    assert not re.search(r"/(confirm|unsubscribe|preferences)/[A-Za-z0-9_-]{20,}", printed)
