@@ -110,7 +110,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_PREFIX"]
     secure = app.config["BASE_URL"].startswith("https://")
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    # Flask's own default is False, so setdefault would never apply: upgrade it explicitly.
+    app.config["SESSION_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"] or secure
     app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

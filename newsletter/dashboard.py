@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -51,7 +51,9 @@ def growth(today: date | None = None) -> Growth:
     first = today - timedelta(days=GROWTH_DAYS - 1)
     day = func.date(Subscriber.created_at)
     rows = db.session.execute(
-        select(day, func.count()).where(Subscriber.created_at >= first.isoformat()).group_by(day)
+        select(day, func.count())
+        .where(Subscriber.created_at >= datetime.combine(first, time(), tzinfo=UTC))
+        .group_by(day)
     )
     per_day = {str(d)[:10]: n for d, n in rows}
     counts = [per_day.get((first + timedelta(days=i)).isoformat(), 0) for i in range(GROWTH_DAYS)]

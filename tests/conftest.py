@@ -346,3 +346,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+# The admin's login fixture (tests/admin_helpers.py), available to every test module.
+from admin_helpers import admin_client  # noqa: E402, F401
