@@ -44,7 +44,7 @@ def audience(issue_id: int) -> Select:
 
 
 def fan_out(issue_id: int, batch_size: int) -> int:
-    """Create the issue's deliveries in batches of ``batch_size``; return how many were made."""
+    """Create the issue's deliveries in batches of ``batch_size``; return how many it has."""
     ids = audience(issue_id).subquery()
     # Readers in id order, numbered 0, 1, 2…; integer division gives the batch.
     batch_no = (func.row_number().over(order_by=ids.c.id) - 1) // batch_size
@@ -62,4 +62,6 @@ def fan_out(issue_id: int, batch_size: int) -> int:
     statement = insert.from_select(
         ["issue_id", "subscriber_id", "batch_no", "status", "attempts", "error"], rows
     ).on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"])
-    return db.session.execute(statement).rowcount
+    db.session.execute(statement)
+    # Counted rather than taken from rowcount, which psycopg reports as -1 for INSERT…SELECT.
+    return db.session.scalar(select(func.count()).where(table.c.issue_id == issue_id)) or 0

@@ -1,0 +1,171 @@
+"""Sending an issue: the audience snapshot, retries, hard failures, outages, admin controls.
+
+These run the embedded queue (jobs in this process) against a real SMTP server; the tests
+with real worker processes and Redis are in ``test_delivery_workers.py``.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from admin_helpers import admin_client, post  # noqa: F401
+from conftest import wait_idle
+from send_helpers import add_readers, delivery_counts, make_issue, make_list, subscribe, wait_for
+from sqlalchemy import select
+
+from newsletter.delivery import fanout, reaper, service
+from newsletter.extensions import db
+from newsletter.models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    IssueStatus,
+    Subscriber,
+    SubscriberStatus,
+    SubscriptionStatus,
+)
+from newsletter.subscribers.service import is_suppressed
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_fan_out_gives_each_confirmed_reader_one_delivery(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url, BATCH_SIZE=4)
+    with app.app_context():
+        weekly, monthly = make_list("weekly"), make_list("monthly", "Monthly")
+        add_readers(weekly, 6)
+        add_readers(monthly, 3, start=100)
+        subscribe("reader0@example.net", monthly)  # on both lists: still one copy
+        add_readers(weekly, 2, start=200, status=SubscriberStatus.PENDING)
+        add_readers(weekly, 2, start=300, list_status=SubscriptionStatus.UNSUBSCRIBED)
+        issue_id = make_issue([weekly, monthly])
+
+        assert service.start_sending(issue_id) == 9
+        assert fanout.fan_out(issue_id, 4) == 9  # a repeated fan-out adds nobody twice
+        add_readers(weekly, 1, start=400)  # subscribed after the start: not included
+        with pytest.raises(service.SendingError):
+            service.start_sending(issue_id)
+        batches = db.session.scalars(select(Delivery.batch_no).where(Delivery.issue_id == issue_id))
+        assert sorted(set(batches)) == [0, 1, 2]
+
+    wait_idle(app)
+    received = [m.rcpt_tos[0] for m in smtp_server.wait_for(9)]
+    assert sorted(received) == sorted(
+        [f"reader{n}@example.net" for n in (*range(6), 100, 101, 102)]
+    )
+    with app.app_context():
+        assert service.progress(issue_id).status == "sent"
+
+
+def test_temporary_failure_is_retried_with_backoff_then_delivered(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url, RETRY_BASE_SECONDS=0.2)
+    smtp_server.handler.replies["reader1@example.net"] = "451 4.3.0 Try again later"
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 5)
+        issue_id = make_issue([weekly])
+        service.start_sending(issue_id)
+    wait_idle(app)
+    with app.app_context():
+        assert delivery_counts(issue_id) == {"sent": 4, "queued": 1}
+        retry = db.session.scalar(select(Delivery).where(Delivery.status == "queued"))
+        assert retry.attempts == 1 and "451" in retry.error and retry.next_attempt_at
+
+        smtp_server.handler.replies.clear()  # the server recovers
+        reaper.reap()  # the periodic tick: not yet due, nothing happens
+        wait_for(lambda: retry.next_attempt_at.timestamp() < time.time(), 5)
+        reaper.reap()
+    wait_idle(app)
+    assert len(smtp_server.to("reader1@example.net")) == 1
+    with app.app_context():
+        assert delivery_counts(issue_id) == {"sent": 5}
+        assert service.progress(issue_id).status == "sent"
+
+
+def test_permanent_failure_is_recorded_and_the_address_suppressed(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url)
+    smtp_server.handler.replies["reader2@example.net"] = "550 5.1.1 No such user here"
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 6)
+        issue_id = make_issue([weekly])
+        service.start_sending(issue_id)
+    wait_idle(app)
+    with app.app_context():
+        assert delivery_counts(issue_id) == {"sent": 5, "failed": 1}
+        assert service.deliveries(issue_id, DeliveryStatus.FAILED) == [
+            ("reader2@example.net", "550 5.1.1 No such user here")
+        ]
+        assert is_suppressed("reader2@example.net")
+        bounced = db.session.scalar(
+            select(Subscriber.status).where(Subscriber.email == "reader2@example.net")
+        )
+        assert bounced == SubscriberStatus.BOUNCED
+        assert service.progress(issue_id).status == "sent"
+
+        # A later issue skips the suppressed address without trying it.
+        second = make_issue([weekly], subject="Second")
+        service.start_sending(second)
+    wait_idle(app)
+    assert len(smtp_server.to("reader2@example.net")) == 0
+    with app.app_context():
+        assert delivery_counts(second) in ({"sent": 5}, {"sent": 5, "cancelled": 1})
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_smtp_server_down_pauses_the_issue_and_resume_sends_everything(make_app, smtp_server):
+    app = make_app(SMTP_URL=f"smtp://127.0.0.1:{_closed_port()}", BATCH_SIZE=20)
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 30)
+        issue_id = make_issue([weekly])
+        service.start_sending(issue_id)
+    wait_idle(app)
+    with app.app_context():
+        progress = service.progress(issue_id)
+        assert progress.status == "paused"
+        assert "Paused automatically" in progress.status_reason
+        assert "connect" in progress.status_reason
+        assert progress.sent == 0 and progress.remaining == 30
+
+        app.config["SMTP_URL"] = smtp_server.url  # the admin fixes the server
+        service.resume(issue_id)
+    wait_idle(app)
+    assert len(smtp_server.wait_for(30)) == 30
+    with app.app_context():
+        assert service.progress(issue_id).status == "sent"
+
+
+def test_admin_progress_page_pauses_resumes_and_cancels(app, admin_client):  # noqa: F811
+    app.config["SEND_RATE"] = 1  # slow enough to act on mid-send
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 40)
+        issue_id = make_issue([weekly])
+        service.start_sending(issue_id)
+    url = f"/admin/issues/{issue_id}/sending"
+    wait_for(lambda: admin_client.get(url + ".json").get_json()["sent"] >= 1)
+
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "Pause" in page and "progress.js" in page and "figures as plain text" in page
+    assert post(admin_client, url + "/pause").status_code == 302
+    assert admin_client.get(url + ".json").get_json()["status"] == "paused"
+    assert "status: paused" in admin_client.get(url + ".txt").get_data(as_text=True)
+    assert "Resume" in admin_client.get(url).get_data(as_text=True)
+
+    post(admin_client, url + "/resume")
+    assert admin_client.get(url + ".json").get_json()["status"] == "sending"
+    post(admin_client, url + "/cancel")
+    wait_idle(app)
+    figures = admin_client.get(url + ".json").get_json()
+    assert figures["status"] == "cancelled"
+    assert figures["sent"] + figures["cancelled"] == 40 and figures["cancelled"] > 30
+    assert figures["remaining"] == 0
+    with app.app_context():
+        assert db.session.get(Issue, issue_id).status == IssueStatus.CANCELLED
