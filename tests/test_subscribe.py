@@ -9,7 +9,7 @@ from conftest import outbox_messages, wait_idle
 from subscribe_helpers import counts, csrf_from, make_list
 
 from newsletter.extensions import db
-from newsletter.models import Subscriber, SuppressionReason
+from newsletter.models import ConsentEvent, Subscriber, SuppressionReason
 from newsletter.subscribers import service
 
 
@@ -159,3 +159,20 @@ def test_cross_site_form_post_stores_nothing_until_confirmed_on_our_page(app):
     assert counts(app) == (0, 0)
     again = visitor.post("/subscribe", data={**form, "csrf_token": csrf_from(landed.data)})
     assert again.status_code == 200 and counts(app) == (1, 1)
+
+
+def test_consent_records_the_ip_as_configured(make_app):
+    kept = {}
+    for mode in ("keep", "hash", "drop"):
+        app = make_app(CONSENT_IP=mode)
+        client = app.test_client()
+        client.post("/subscribe", data=json.dumps({"email": f"{mode}@example.org"}),
+                    content_type="application/json",
+                    environ_base={"REMOTE_ADDR": "203.0.113.7"})  # fmt: skip
+        with app.app_context():
+            kept[mode] = db.session.scalar(
+                db.select(ConsentEvent.ip).join(Subscriber).where(Subscriber.email.startswith(mode))
+            )
+    assert kept["keep"] == "203.0.113.7"
+    assert kept["hash"].startswith("hmac-sha256:") and "203.0.113" not in kept["hash"]
+    assert kept["drop"] is None

@@ -59,6 +59,13 @@ def test_signup_and_confirm_in_a_real_browser(app, served, artifacts_dir):
         assert page.get_by_role("heading", name="You are subscribed").is_visible()
         page.screenshot(path=artifacts_dir / "confirmed.png", full_page=True)
 
+        wait_idle(app)
+        for mail in outbox_messages(app):  # how the confirmation and welcome mails look
+            page.goto("about:blank")  # leave our CSP behind: mails carry inline styles
+            page.set_content(mail.get_body(("html",)).get_content())
+            name = "mail-" + mail["Subject"].split()[0].lower() + ".png"
+            page.screenshot(path=artifacts_dir / name, full_page=True)
+
         page.goto(served + "/confirm/tampered-token")
         assert page.get_by_role("heading", name="This link is not valid").is_visible()
         page.screenshot(path=artifacts_dir / "confirm-invalid.png", full_page=True)
