@@ -1,4 +1,6 @@
-"""The subscriber lifecycle: signup, confirmation, preferences, unsubscribe, export, erasure.
+"""The subscriber lifecycle: signup, confirmation, preferences, unsubscribe. The reader's data
+rights (export, erase, purge) live in ``privacy`` and the do-not-mail list in ``suppression``;
+both are re-exported here so callers have one place to import from.
 
 Views, the CLI and jobs call these with plain values and ids. Every function that completes
 a reader's action commits; ``suppress`` joins the caller's transaction instead.
@@ -8,20 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
-from typing import Any
 
 from flask import current_app
 from limits import RateLimitItemPerHour
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from .. import queue, tokens
 from ..extensions import db, limiter
 from ..links import Links, links_for
 from ..models import (
-    Bounce,
     ConsentEvent,
-    Delivery,
     Issue,
     IssueStatus,
     MailingList,
@@ -29,11 +27,11 @@ from ..models import (
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
-    SuppressionReason,
     utcnow,
 )
 from . import jobs
 from .addresses import InvalidInput
+from .privacy import erase, export_data, purge_unconfirmed
 from .suppression import (
     email_hash,
     insert_ignore,
@@ -121,15 +119,13 @@ def subscribe(
     subscriber = None if is_blocked(email) else _signup_row(email, name)
     if subscriber is not None:
         _request_lists(subscriber, lists)
-        db.session.add(
-            ConsentEvent(
-                subscriber_id=subscriber.id,
-                action="subscribe",
-                source=source[:500],
-                consent_text=current_app.config["CONSENT_TEXT"],
-                ip=_kept_ip(ip),
-                lists=[ml.slug for ml in lists],
-            )
+        _record(
+            subscriber,
+            "subscribe",
+            source,
+            [ml.slug for ml in lists],
+            ip=ip,
+            text=current_app.config["CONSENT_TEXT"],
         )
     db.session.commit()
     queue.enqueue(
@@ -166,6 +162,28 @@ def _request_lists(subscriber: Subscriber, lists: list[MailingList]) -> None:
             current.status = SubscriptionStatus.PENDING
 
 
+def _record(
+    subscriber: Subscriber,
+    action: str,
+    source: str,
+    lists: list[str],
+    *,
+    ip: str | None = None,
+    text: str = "",
+) -> None:
+    """Add a consent event: proof of a signup, a confirmation, or its withdrawal."""
+    db.session.add(
+        ConsentEvent(
+            subscriber_id=subscriber.id,
+            action=action,
+            source=source[:500],
+            consent_text=text,
+            ip=_kept_ip(ip),
+            lists=lists,
+        )
+    )
+
+
 def _kept_ip(ip: str | None) -> str | None:
     """The visitor's IP as CONSENT_IP says: kept, hashed (keyed, not reversible) or dropped."""
     mode = current_app.config["CONSENT_IP"]
@@ -199,14 +217,8 @@ def confirm(subscriber_id: int, *, ip: str | None) -> bool:
     if subscriber.status in _ACTIVE:
         subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = utcnow()
-    db.session.add(
-        ConsentEvent(
-            subscriber_id=subscriber.id,
-            action="confirm",
-            source="confirmation link",
-            ip=_kept_ip(ip),
-            lists=[s.mailing_list.slug for s in pending],
-        )
+    _record(
+        subscriber, "confirm", "confirmation link", [s.mailing_list.slug for s in pending], ip=ip
     )
     lift_erasure(subscriber.email)
     db.session.commit()
@@ -229,14 +241,7 @@ def unsubscribe(subscriber_id: int, source: str) -> None:
     if was_active:
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
     if left or was_active:
-        db.session.add(
-            ConsentEvent(
-                subscriber_id=subscriber.id,
-                action="unsubscribe",
-                source=source[:500],
-                lists=[s.mailing_list.slug for s in left],
-            )
-        )
+        _record(subscriber, "unsubscribe", source, [s.mailing_list.slug for s in left])
     db.session.commit()
 
 
@@ -279,15 +284,7 @@ def update_preferences(subscriber_id: int, *, name: str, slugs: list[str], ip: s
         changed.append(slug)
     if changed:
         _settle_status(subscriber, bool(slugs))
-        db.session.add(
-            ConsentEvent(
-                subscriber_id=subscriber.id,
-                action="preferences",
-                source="preferences page",
-                ip=_kept_ip(ip),
-                lists=sorted(slugs),
-            )
-        )
+        _record(subscriber, "preferences", "preferences page", sorted(slugs), ip=ip)
     db.session.commit()
 
 
@@ -299,86 +296,3 @@ def _settle_status(subscriber: Subscriber, wants_mail: bool) -> None:
         subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
     else:
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
-
-
-def export_data(subscriber_id: int) -> dict[str, Any]:
-    """Everything stored about the reader, as plain JSON-ready values (GDPR Art. 15/20)."""
-    s = db.session.get(Subscriber, subscriber_id)
-    if s is None:
-        return {}
-    deliveries = db.session.execute(
-        select(Delivery, Issue.subject)
-        .join(Issue, Issue.id == Delivery.issue_id)
-        .where(Delivery.subscriber_id == s.id)
-        .order_by(Delivery.id)
-    )
-    bounces = db.session.scalars(select(Bounce).where(Bounce.email == s.email).order_by(Bounce.id))
-    return {
-        "email": s.email,
-        "name": s.name,
-        "status": s.status.value,
-        "created_at": _iso(s.created_at),
-        "confirmed_at": _iso(s.confirmed_at),
-        "attributes": s.attributes or {},
-        "subscriptions": [
-            {
-                "list": sub.mailing_list.slug,
-                "list_name": sub.mailing_list.name,
-                "status": sub.status.value,
-                "since": _iso(sub.updated_at),
-            }
-            for sub in s.subscriptions
-        ],
-        "consent": [
-            {
-                "when": _iso(e.created_at),
-                "action": e.action,
-                "source": e.source,
-                "text": e.consent_text,
-                "ip": e.ip,
-                "lists": e.lists,
-            }
-            for e in s.consent_events
-        ],
-        "deliveries": [
-            {
-                "issue": subject,
-                "status": d.status.value,
-                "sent_at": _iso(d.sent_at),
-                "message_id": d.message_id,
-            }
-            for d, subject in deliveries
-        ],
-        "bounces": [
-            {"when": _iso(b.received_at), "kind": b.kind.value, "reason": b.reason} for b in bounces
-        ],
-    }
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def erase(subscriber_id: int) -> None:
-    """Delete the reader and everything about them; only a salted hash stays, suppressed."""
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        return
-    suppress(subscriber.email, SuppressionReason.ERASED, "erased at the reader's request")
-    db.session.execute(delete(Bounce).where(Bounce.email == subscriber.email))
-    db.session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber.id))
-    db.session.delete(subscriber)  # subscriptions and consent events go with it
-    db.session.commit()
-
-
-def purge_unconfirmed() -> int:
-    """Delete signups never confirmed within UNCONFIRMED_PURGE_DAYS; returns how many."""
-    cutoff = utcnow() - timedelta(days=current_app.config["UNCONFIRMED_PURGE_DAYS"])
-    # ON DELETE CASCADE takes their subscriptions and consent events along.
-    result = db.session.execute(
-        delete(Subscriber).where(
-            Subscriber.status == SubscriberStatus.PENDING, Subscriber.created_at < cutoff
-        )
-    )
-    db.session.commit()
-    return result.rowcount or 0
