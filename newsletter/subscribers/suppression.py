@@ -28,7 +28,10 @@ def _stored_form(email: str) -> str:
 
 def _canonical(email: str) -> str:
     # Case-folded in full: a suppressed reader must not slip back in as Foo@ instead of foo@.
-    return _stored_form(email).lower()
+    # Only non-ASCII input needs the (slow) validator, to turn an IDN domain into Punycode;
+    # imports hash a million addresses through here.
+    address = email.strip()
+    return (address if address.isascii() else _stored_form(address)).lower()
 
 
 def _digest(key: str, email: str) -> str:
