@@ -1,0 +1,202 @@
+"""Signup load: the app under gunicorn, ``POST /subscribe`` driven from this process.
+
+Runs for 30 s (``--smoke``: 3 s) with keep-alive connections on 127.0.0.1, then waits for
+the confirmation mails to drain and checks that every accepted signup is in the database and
+got exactly one confirmation mail. Prints one JSON line; exits 1 when anything was lost,
+doubled or answered with an error.
+
+    python bench/signup.py [--smoke] [--seconds N] [--connections N] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import os
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIST = "news"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="3 seconds instead of 30")
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    args = parser.parse_args()
+    seconds = args.seconds or (3.0 if args.smoke else 30.0)
+
+    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
+        instance = Path(tmp)
+        env = _environment(instance)
+        _prepare(env)
+        port = _free_port()
+        server = _start_gunicorn(env, port, args.workers, args.threads, instance / "gunicorn.log")
+        try:
+            _wait_until_serving(port, server, args.workers)
+            started = time.monotonic()
+            results = asyncio.run(_drive(port, args.connections, seconds))
+            elapsed = time.monotonic() - started
+            accepted = [addr for addr, status, _ in results if status == 200]
+            mails = _wait_for_mails(instance / "outbox", len(accepted))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        stored = _stored_addresses(instance / "newsletter.db")
+
+    latencies = sorted(ms for _, _, ms in results)
+    errors = Counter(status for _, status, _ in results if status != 200)
+    per_address = Counter(mails)
+    report = {
+        "bench": "signup",
+        "server": f"gunicorn gthread {args.workers}x{args.threads}",
+        "database": "sqlite",
+        "seconds": round(elapsed, 2),
+        "connections": args.connections,
+        "requests": len(results),
+        "accepted": len(accepted),
+        "signups_per_s": round(len(accepted) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
+        "errors": dict(errors),
+        "lost_in_db": len(set(accepted) - stored),
+        "without_mail": sum(1 for a in accepted if per_address[a] == 0),
+        "more_than_one_mail": sum(1 for a in accepted if per_address[a] > 1),
+    }
+    print(json.dumps(report))
+    failed = report["errors"] or report["lost_in_db"] or report["without_mail"]
+    return 1 if failed or report["more_than_one_mail"] else 0
+
+
+def _environment(instance: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(
+        NEWSLETTER_INSTANCE_DIR=str(instance),
+        NEWSLETTER_SECRET_KEY="bench-secret-key",
+        # Every request comes from 127.0.0.1: the per-IP limit would stop the bench at once.
+        NEWSLETTER_SIGNUP_RATE_LIMIT="1000000 per second",
+        NEWSLETTER_TICK_SECONDS="3600",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _prepare(env: dict[str, str]) -> None:
+    """Schema and one public list, made the way an operator would."""
+    newsletter = [sys.executable, "-c", "from newsletter.cli import main; main()"]
+    for command in (["db", "upgrade"], ["lists", "create", LIST, "--name", "News", "--public"]):
+        subprocess.run(newsletter + command, env=env, check=True, capture_output=True, cwd=ROOT)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_gunicorn(
+    env: dict[str, str], port: int, workers: int, threads: int, log: Path
+) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+        "--backlog", "2048", "--keep-alive", "30", "newsletter:create_app()",
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def _wait_until_serving(port: int, server: subprocess.Popen, workers: int) -> None:
+    """Until every worker has booted and answered (the master listens before they do)."""
+    deadline = time.monotonic() + 60
+    fast = 0
+    while fast < 20 * workers:
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("gunicorn did not start")
+        started = time.monotonic()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answered = conn.recv(64).startswith(b"HTTP/1.1 200")
+        except OSError:
+            answered = False
+        fast = fast + 1 if answered and time.monotonic() - started < 0.05 else 0
+        if not answered:
+            time.sleep(0.1)
+
+
+async def _drive(port: int, connections: int, seconds: float) -> list[tuple[str, int, float]]:
+    """Keep ``connections`` keep-alive connections busy until the time is up."""
+    deadline = time.monotonic() + seconds
+    results: list[tuple[str, int, float]] = []
+    run = os.getpid()
+
+    async def connection(n: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = 0
+        while time.monotonic() < deadline:
+            address = f"bench-{run}-{n}-{i}@example.org"
+            body = json.dumps({"email": address, "lists": [LIST]}).encode()
+            request = (
+                f"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+            started = time.perf_counter()
+            writer.write(request)
+            status, close = await _read_response(reader)
+            results.append((address, status, (time.perf_counter() - started) * 1000))
+            i += 1
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+
+    await asyncio.gather(*(connection(n) for n in range(connections)))
+    return results
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+    await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers.get("connection", "").lower() == "close"
+
+
+def _wait_for_mails(outbox: Path, expected: int, timeout: float = 300) -> list[str]:
+    """Recipients of the confirmation mails, once ``expected`` have arrived (or time is up)."""
+    deadline = time.monotonic() + timeout
+    while len(list(outbox.glob("*.eml"))) < expected and time.monotonic() < deadline:
+        time.sleep(0.25)
+    time.sleep(1)  # a doubled mail would arrive just after the last expected one
+    recipients = []
+    for path in outbox.glob("*.eml"):
+        with open(path, "rb") as fh:
+            headers = email.message_from_binary_file(fh, policy=email.policy.default)
+        recipients.append(headers["To"].addresses[0].addr_spec)
+    return recipients
+
+
+def _stored_addresses(db_path: Path) -> set[str]:
+    with sqlite3.connect(db_path) as conn:
+        return {row[0] for row in conn.execute("SELECT email FROM subscriber")}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
