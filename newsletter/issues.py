@@ -193,3 +193,22 @@ def recent(limit: int | None = None) -> list[Issue]:
     """Issues, newest first."""
     query = select(Issue).order_by(Issue.id.desc())
     return list(db.session.scalars(query.limit(limit) if limit else query))
+
+
+def archived(limit: int | None = None) -> list[Issue]:
+    """Sent issues marked public, newest first."""
+    query = (
+        select(Issue)
+        .where(Issue.is_public.is_(True), Issue.status == IssueStatus.SENT)
+        .order_by(Issue.finished_at.desc(), Issue.id.desc())
+    )
+    return list(db.session.scalars(query.limit(limit) if limit else query))
+
+
+def archived_issue(slug: str) -> Issue | None:
+    """One sent public issue by slug."""
+    return db.session.scalar(
+        select(Issue).where(
+            Issue.slug == slug, Issue.is_public.is_(True), Issue.status == IssueStatus.SENT
+        )
+    )

@@ -206,7 +206,7 @@ class CompiledIssue:
         self._expressions = _parse_expressions(body_md)
         self._body_md = _EXPRESSION.sub(self._replace_with_marker(), body_md or "")
         self.body_html = markdown_to_html(self._body_md)
-        self._bodies: dict[bool, tuple[_Body, _Body]] = {}
+        self._bodies: dict[bool | None, tuple[_Body, _Body]] = {}
         # Fail now, in compose, rather than per reader while sending.
         self.render(
             Reader("reader@example.org"), Links("https://x.invalid/u", "https://x.invalid/p")
@@ -224,6 +224,12 @@ class CompiledIssue:
             html=html_body.fill(context, links, escape=True),
             text=text_body.fill(context, links, escape=False),
         )
+
+    def web_html(self, reader: Reader) -> str:
+        """The body alone, sanitised and personalised, for a web page (the archive)."""
+        if None not in self._bodies:
+            self._bodies[None] = (self._cut(self.body_html, True),) * 2
+        return self._bodies[None][0].fill({"subscriber": reader}, None, escape=True)
 
     def subject_for(self, reader: Reader) -> str:
         """The subject line; plain text, the same for every reader."""

@@ -1,0 +1,94 @@
+"""Issue rendering: rendered once, personalised per reader, nothing unsafe gets through."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.links import Links
+from newsletter.mail.render import Reader, TemplateProblem, compile_issue
+
+LINKS = Links("https://news.example/unsubscribe/tok", "https://news.example/preferences/tok")
+
+
+def compiled(body: str, subject: str = "Hello"):
+    return compile_issue(subject, "A preheader", body, site_name="Site", postal_address="1 Road")
+
+
+def test_personalisation_with_fallback_and_attributes(app):
+    with app.app_context():
+        issue = compiled(
+            'Hi {{ subscriber.name | default("reader") }} from {{ subscriber.attributes.city }}'
+        )
+        named = issue.render(Reader("a@example.org", "Ann", {"city": "Paris"}), LINKS)
+        nameless = issue.render(Reader("b@example.org"), LINKS)
+    assert "Hi Ann from Paris" in named.text and "Hi Ann from Paris" in named.html
+    assert "Hi reader from" in nameless.text
+
+
+def test_reader_values_are_escaped_in_html_and_plain_in_text(app):
+    with app.app_context():
+        issue = compiled("Dear {{ subscriber.name }}")
+        out = issue.render(Reader("a@example.org", "<script>alert(1)</script>"), LINKS)
+    assert "<script>" not in out.html
+    assert "&lt;script&gt;" in out.html
+    assert "Dear <script>alert(1)</script>" in out.text
+
+
+def test_script_tags_and_javascript_links_in_the_body_are_stripped(app):
+    body = (
+        '<script>alert(1)</script>\n\n[click](javascript:alert(2)) <img src=x onerror="alert(3)">'
+    )
+    with app.app_context():
+        out = compiled(body).render(Reader("a@example.org"), LINKS)
+    assert "<script" not in out.html and "alert(1)" not in out.html
+    assert 'href="javascript' not in out.html and "onerror" not in out.html
+
+
+def test_a_link_filled_from_an_attribute_must_be_http(app):
+    with app.app_context():
+        issue = compiled("[home]({{ subscriber.attributes.site }})")
+        bad = issue.render(
+            Reader("a@example.org", attributes={"site": "javascript:alert(1)"}), LINKS
+        )
+        good = issue.render(
+            Reader("a@example.org", attributes={"site": "https://a.example"}), LINKS
+        )
+    assert 'href="#"' in bad.html and "javascript" not in bad.html
+    assert 'href="https://a.example"' in good.html
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ subscriber.name ",
+        "{{ subscriber.name | no_such_filter }}",
+        "{% if subscriber.name %}x{% endif %}",
+        "{{ 'x' * 1000000000 }}",
+    ],
+)
+def test_broken_expressions_raise_a_clear_template_problem(app, body):
+    with app.app_context(), pytest.raises(TemplateProblem):
+        compiled(body)
+
+
+def test_sandbox_hides_python_internals(app):
+    with app.app_context():
+        out = compiled("x{{ subscriber.__class__.__mro__ }}y").render(Reader("a@b.org"), None)
+    assert "xy" in out.text
+
+
+def test_footer_has_personal_links_only_when_given(app):
+    with app.app_context():
+        issue = compiled("Body")
+        mail = issue.render(Reader("a@example.org"), LINKS)
+        archive = issue.render(Reader("a@example.org"), None)
+    assert LINKS.unsubscribe_url in mail.html and LINKS.unsubscribe_url in mail.text
+    assert LINKS.preferences_url in mail.html
+    assert "/unsubscribe/" not in archive.html and "/unsubscribe/" not in archive.text
+    assert "1 Road" in mail.html and "1 Road" in archive.text
+
+
+def test_css_is_inlined_for_mail_clients(app):
+    with app.app_context():
+        html = compiled("# Title").render(Reader("a@example.org"), LINKS).html
+    assert '<h1 style="' in html and "<body style=" in html
