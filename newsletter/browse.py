@@ -10,7 +10,7 @@ import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, column, exists, literal_column, or_, select, table
 
 from .extensions import db
 from .models import Subscriber, SubscriberStatus, Subscription
@@ -64,9 +64,24 @@ class Page:
     next_cursor: str | None
 
 
+# SQLite's FTS5 trigram index over (email, name), made by migration 0003; not a model.
+_SEARCH = table("subscriber_search", column("rowid"))
+_TRIGRAM = 3  # shorter searches cannot use a trigram index and fall back to LIKE
+
+
+def _uses_fts(selection: Selection) -> bool:
+    return len(selection.q) >= _TRIGRAM and db.session.get_bind().dialect.name == "sqlite"
+
+
 def _filtered(selection: Selection) -> Select:
     query = select(Subscriber)
-    if selection.q:
+    if _uses_fts(selection):
+        phrase = '"' + selection.q.replace('"', '""') + '"'
+        query = query.join(_SEARCH, _SEARCH.c.rowid == Subscriber.id).where(
+            literal_column("subscriber_search").op("MATCH")(phrase)
+        )
+    elif selection.q:
+        # PostgreSQL answers this from its pg_trgm indexes (migration 0003).
         pattern = "%" + selection.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern += "%"
         query = query.where(
@@ -87,16 +102,16 @@ def _filtered(selection: Selection) -> Select:
     return query
 
 
-def _ordered(query: Select, sort: str, cursor: str | None) -> Select:
-    """Order by the chosen key (id breaks ties) and start after the cursor's row."""
+def _ordered(query: Select, selection: Selection, cursor: str | None) -> Select:
+    """Order by the chosen key (email is unique, so it alone orders) and start after the
+    cursor's row. With a full-text search the index's own rowid order drives the scan."""
     after = _decode(cursor)
+    sort = selection.sort
     if sort in ("newest", "oldest"):
-        column = Subscriber.id
+        key = _SEARCH.c.rowid if _uses_fts(selection) else Subscriber.id
         if after is not None:
-            last = int(after[1])
-            query = query.where(column < last if sort == "newest" else column > last)
-        return query.order_by(column.desc() if sort == "newest" else column.asc())
-    # Email is unique, so it alone orders rows completely.
+            query = query.where(key < after[1] if sort == "newest" else key > after[1])
+        return query.order_by(key.desc() if sort == "newest" else key.asc())
     descending = sort == "email_desc"
     if after is not None:
         value = after[0]
@@ -106,7 +121,7 @@ def _ordered(query: Select, sort: str, cursor: str | None) -> Select:
 
 def page(selection: Selection, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
     """One page of the selection, plus the cursor of the next page (None on the last)."""
-    query = _ordered(_filtered(selection), selection.sort, cursor).limit(size + 1)
+    query = _ordered(_filtered(selection), selection, cursor).limit(size + 1)
     rows = list(db.session.scalars(query))
     more = len(rows) > size
     rows = rows[:size]

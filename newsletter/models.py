@@ -153,6 +153,8 @@ class Subscriber(db.Model):
     __table_args__ = (
         Index("ix_subscriber_status_id", "status", "id"),
         Index("ix_subscriber_created_at", "created_at"),
+        # Admin browsing (migration 0003, which also adds the substring-search index).
+        Index("ix_subscriber_status_email", "status", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -273,6 +275,7 @@ class Delivery(db.Model):
         UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
         Index("ix_delivery_issue_batch", "issue_id", "batch_no", "status"),
         Index("ix_delivery_issue_status", "issue_id", "status"),
+        Index("ix_delivery_subscriber", "subscriber_id"),  # a reader's history; erasure
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,176 @@
+"""Admin: lists, the subscriber browser (keyset pages), one subscriber, bulk actions."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from admin_helpers import post
+from sqlalchemy import event, insert, select
+
+from newsletter.cli import main
+from newsletter.extensions import db
+from newsletter.models import (
+    ConsentEvent,
+    MailingList,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
+
+
+def add_readers(app, n: int, list_slug: str = "news", status: str = "confirmed") -> int:
+    """Insert n readers on a (new) list; returns the list id."""
+    with app.app_context():
+        mailing_list = db.session.scalar(select(MailingList).where(MailingList.slug == list_slug))
+        if mailing_list is None:
+            mailing_list = MailingList(slug=list_slug, name=list_slug.title())
+            db.session.add(mailing_list)
+            db.session.commit()
+        now = utcnow()
+        ids = db.session.execute(
+            insert(Subscriber).returning(Subscriber.id),
+            [
+                {
+                    "email": f"{list_slug}{i:04d}@example.org",
+                    "name": f"Reader {i}",
+                    "status": status,
+                    "attributes": {},
+                    "created_at": now - timedelta(minutes=i),
+                    "updated_at": now,
+                }
+                for i in range(n)
+            ],
+        ).scalars()
+        db.session.execute(
+            insert(Subscription),
+            [{"subscriber_id": i, "list_id": mailing_list.id, "status": status} for i in ids.all()],
+        )
+        db.session.commit()
+        return mailing_list.id
+
+
+def test_admin_creates_renames_publishes_and_archives_a_list(app, admin_client):
+    response = post(
+        admin_client, "/admin/lists", {"slug": "weekly", "name": "Weekly", "is_public": "y"}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        created = db.session.scalar(select(MailingList).where(MailingList.slug == "weekly"))
+        assert created.is_public
+        list_id = created.id
+    post(admin_client, f"/admin/lists/{list_id}", {"name": "Weekly digest", "description": "News"})
+    page = admin_client.get("/admin/lists").get_data(as_text=True)
+    assert "Weekly digest" in page and "Private" in page
+    post(admin_client, f"/admin/lists/{list_id}/archive")
+    with app.app_context():
+        assert db.session.get(MailingList, list_id).archived_at is not None
+    assert "(archived)" in admin_client.get("/admin/lists").get_data(as_text=True)
+
+
+def test_a_duplicate_slug_is_explained_on_the_form(admin_client):
+    post(admin_client, "/admin/lists", {"slug": "weekly", "name": "Weekly"})
+    response = post(admin_client, "/admin/lists", {"slug": "weekly", "name": "Again"})
+    assert response.status_code == 400
+    assert "already exists" in response.get_data(as_text=True)
+
+
+def test_lists_commands_create_and_show_a_table(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(main, ["lists", "create", "news", "--name", "The News", "--public"])
+    assert result.exit_code == 0, result.output
+    table = runner.invoke(main, ["lists"]).output
+    assert re.search(r"news\s+The News\s+public\s+0", table)
+
+
+def test_subscriber_pages_use_keysets_without_offset_or_counting(app, admin_client):
+    add_readers(app, 120)
+    statements: list[tuple[str, tuple]] = []
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append((a[2].upper(), a[3])))
+    seen: list[str] = []
+    url = "/admin/subscribers?sort=email"
+    while url:
+        page = admin_client.get(url).get_data(as_text=True)
+        seen += re.findall(r">(news\d{4}@example\.org)</a>", page)
+        found = re.search(r'href="([^"]+)" rel="next"', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 120
+    subscriber_queries = [(s, p) for s, p in statements if "FROM SUBSCRIBER" in s]
+    assert subscriber_queries
+    # SQLite's dialect always writes "OFFSET ?"; it must stay 0 on every page.
+    assert all(p[-1] == 0 for s, p in subscriber_queries if "OFFSET" in s)
+    assert not any("COUNT(" in s for s, _ in subscriber_queries)
+
+
+def test_search_filters_and_sorting(app, admin_client):
+    add_readers(app, 5, "news")
+    add_readers(app, 3, "other", status="pending")
+    with app.app_context():
+        other = db.session.scalar(select(MailingList.id).where(MailingList.slug == "other"))
+    by_search = admin_client.get("/admin/subscribers?q=NEWS0003").get_data(as_text=True)
+    assert "news0003@example.org" in by_search and "news0001@" not in by_search
+    by_name = admin_client.get("/admin/subscribers?q=reader+2").get_data(as_text=True)
+    assert "news0002@" in by_name and "other0002@" in by_name and "news0001@" not in by_name
+    pending = admin_client.get("/admin/subscribers?status=pending").get_data(as_text=True)
+    assert "other0001@" in pending and "news0001@" not in pending
+    on_list = admin_client.get(f"/admin/subscribers?list={other}").get_data(as_text=True)
+    assert "other0000@" in on_list and "news0000@" not in on_list
+    newest = admin_client.get("/admin/subscribers?sort=oldest").get_data(as_text=True)
+    assert newest.index("news0000@") < newest.index("other0002@")
+
+
+def test_one_subscriber_page_and_actions(app, admin_client):
+    add_readers(app, 1)
+    with app.app_context():
+        reader = db.session.scalar(select(Subscriber))
+        db.session.add(ConsentEvent(subscriber_id=reader.id, action="import", source="fair 2024"))
+        db.session.commit()
+        reader_id = reader.id
+    page = admin_client.get(f"/admin/subscribers/{reader_id}").get_data(as_text=True)
+    assert "news0000@example.org" in page and "fair 2024" in page and "News: confirmed" in page
+    post(admin_client, f"/admin/subscribers/{reader_id}/unsubscribe")
+    with app.app_context():
+        reader = db.session.get(Subscriber, reader_id)
+        assert reader.status == SubscriberStatus.UNSUBSCRIBED
+        assert reader.subscriptions[0].status == SubscriptionStatus.UNSUBSCRIBED
+    post(admin_client, f"/admin/subscribers/{reader_id}/delete")
+    with app.app_context():
+        assert db.session.get(Subscriber, reader_id) is None
+
+
+def test_bulk_action_applies_to_everything_matching_the_filter(app, admin_client):
+    add_readers(app, 60, "news")
+    add_readers(app, 4, "keep")
+    with app.app_context():
+        news = db.session.scalar(select(MailingList.id).where(MailingList.slug == "news"))
+    response = post(
+        admin_client,
+        "/admin/subscribers/bulk",
+        {"action": "unsubscribe", "scope": "all", "list": news, "sort": "newest"},
+    )
+    assert "Unsubscribed 60 subscribers" in admin_client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    with app.app_context():
+        statuses = dict(
+            db.session.execute(
+                select(Subscriber.email, Subscriber.status).where(Subscriber.email.like("keep%"))
+            ).all()
+        )
+        left = db.session.scalars(
+            select(Subscriber.status).where(Subscriber.email.like("news%"))
+        ).all()
+    assert set(left) == {SubscriberStatus.UNSUBSCRIBED}
+    assert set(statuses.values()) == {SubscriberStatus.CONFIRMED}
+
+
+def test_dashboard_shows_counts_growth_chart_and_lists(app, admin_client):
+    add_readers(app, 7)
+    page = admin_client.get("/admin/").get_data(as_text=True)
+    assert "<svg" in page and "7 new subscribers in the last 30 days" in page
+    assert re.search(r"<strong>7</strong><br>confirmed", page)
+    assert "News" in page
