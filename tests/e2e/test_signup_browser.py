@@ -60,6 +60,12 @@ def test_signup_and_confirm_in_a_real_browser(app, served, artifacts_dir):
         page.screenshot(path=artifacts_dir / "confirmed.png", full_page=True)
 
         wait_idle(app)
+        welcome = outbox_messages(app)[-1].get_body(("plain",)).get_content()
+        page.set_viewport_size({"width": 320, "height": 800})
+        page.goto(served + link_path(welcome, "preferences"))
+        assert page.get_by_label("Weekly News").is_checked()
+        page.screenshot(path=artifacts_dir / "preferences-320.png", full_page=True)
+        page.set_viewport_size({"width": 1024, "height": 800})
         for mail in outbox_messages(app):  # how the confirmation and welcome mails look
             page.goto("about:blank")  # leave our CSP behind: mails carry inline styles
             page.set_content(mail.get_body(("html",)).get_content())
