@@ -1,5 +1,5 @@
 """The signup and confirm pages in Debian's Chromium: they work, fit a phone, and load
-nothing from any other host."""
+nothing from any other host; and the signup box embedded on another site."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from subscribe_helpers import link_path, make_list, subscriber
 from werkzeug.serving import make_server
 
 from newsletter.models import SubscriberStatus
+from newsletter.subscribers import service
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -18,63 +19,126 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the whole module."""
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture
-def served(app):
-    """The app on a real HTTP server in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+def serve():
+    """Serve a WSGI app on a real HTTP server in a thread; returns its base URL."""
+    servers = []
+
+    def start(wsgi_app) -> str:
+        server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
 
 
 @pytest.mark.browser
-def test_signup_and_confirm_in_a_real_browser(app, served, artifacts_dir):
+def test_signup_and_confirm_in_a_real_browser(app, serve, browser, artifacts_dir):
     make_list(app, "news", "Weekly News")
     make_list(app, "events", "Events")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 320, "height": 800})
-        foreign = []
-        page.on("request", lambda r: r.url.startswith(served) or foreign.append(r.url))
+    served = serve(app)
+    page = browser.new_page(viewport={"width": 320, "height": 800})
+    foreign = []
+    page.on("request", lambda r: r.url.startswith(served) or foreign.append(r.url))
 
-        page.goto(served + "/")
-        page.screenshot(path=artifacts_dir / "signup-320.png", full_page=True)
-        page.set_viewport_size({"width": 1024, "height": 800})
-        page.get_by_label("Email address").fill("browser@example.org")
-        page.get_by_label("Name").fill("Bea Browser")
-        page.get_by_label("Events").uncheck()
-        page.screenshot(path=artifacts_dir / "signup-filled.png", full_page=True)
-        page.get_by_role("button", name="Subscribe").click()
-        assert page.get_by_role("heading", name="Check your inbox").is_visible()
-        page.screenshot(path=artifacts_dir / "signup-done.png", full_page=True)
+    page.goto(served + "/")
+    page.screenshot(path=artifacts_dir / "signup-320.png", full_page=True)
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.get_by_label("Email address").fill("browser@example.org")
+    page.get_by_label("Name").fill("Bea Browser")
+    page.get_by_label("Events").uncheck()
+    page.screenshot(path=artifacts_dir / "signup-filled.png", full_page=True)
+    page.get_by_role("button", name="Subscribe").click()
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    page.screenshot(path=artifacts_dir / "signup-done.png", full_page=True)
 
-        wait_idle(app)
-        mail = outbox_messages(app)[-1]
-        confirm = link_path(mail.get_body(("plain",)).get_content(), "confirm")
-        page.goto(served + confirm)
-        page.screenshot(path=artifacts_dir / "confirm.png", full_page=True)
-        assert subscriber(app, "browser@example.org").status == SubscriberStatus.PENDING
-        page.get_by_role("button", name="Confirm my subscription").click()
-        assert page.get_by_role("heading", name="You are subscribed").is_visible()
-        page.screenshot(path=artifacts_dir / "confirmed.png", full_page=True)
+    wait_idle(app)
+    mail = outbox_messages(app)[-1]
+    confirm = link_path(mail.get_body(("plain",)).get_content(), "confirm")
+    page.goto(served + confirm)
+    page.screenshot(path=artifacts_dir / "confirm.png", full_page=True)
+    assert subscriber(app, "browser@example.org").status == SubscriberStatus.PENDING
+    page.get_by_role("button", name="Confirm my subscription").click()
+    assert page.get_by_role("heading", name="You are subscribed").is_visible()
+    page.screenshot(path=artifacts_dir / "confirmed.png", full_page=True)
 
-        wait_idle(app)
-        welcome = outbox_messages(app)[-1].get_body(("plain",)).get_content()
-        page.set_viewport_size({"width": 320, "height": 800})
-        page.goto(served + link_path(welcome, "preferences"))
-        assert page.get_by_label("Weekly News").is_checked()
-        page.screenshot(path=artifacts_dir / "preferences-320.png", full_page=True)
-        page.set_viewport_size({"width": 1024, "height": 800})
-        for mail in outbox_messages(app):  # how the confirmation and welcome mails look
-            page.goto("about:blank")  # leave our CSP behind: mails carry inline styles
-            page.set_content(mail.get_body(("html",)).get_content())
-            name = "mail-" + mail["Subject"].split()[0].lower() + ".png"
-            page.screenshot(path=artifacts_dir / name, full_page=True)
+    wait_idle(app)
+    welcome = outbox_messages(app)[-1].get_body(("plain",)).get_content()
+    page.set_viewport_size({"width": 320, "height": 800})
+    page.goto(served + link_path(welcome, "preferences"))
+    assert page.get_by_label("Weekly News").is_checked()
+    page.screenshot(path=artifacts_dir / "preferences-320.png", full_page=True)
+    page.set_viewport_size({"width": 1024, "height": 800})
+    for mail in outbox_messages(app):  # how the confirmation and welcome mails look
+        page.goto("about:blank")  # leave our CSP behind: mails carry inline styles
+        page.set_content(mail.get_body(("html",)).get_content())
+        name = "mail-" + mail["Subject"].split()[0].lower() + ".png"
+        page.screenshot(path=artifacts_dir / name, full_page=True)
 
-        page.goto(served + "/confirm/tampered-token")
-        assert page.get_by_role("heading", name="This link is not valid").is_visible()
-        page.screenshot(path=artifacts_dir / "confirm-invalid.png", full_page=True)
-        browser.close()
+    page.goto(served + "/confirm/tampered-token")
+    assert page.get_by_role("heading", name="This link is not valid").is_visible()
+    page.screenshot(path=artifacts_dir / "confirm-invalid.png", full_page=True)
+    page.close()
     assert subscriber(app, "browser@example.org").status == SubscriberStatus.CONFIRMED
     assert foreign == []
+
+
+EMBED = """<!doctype html><html lang="en"><head><title>A blog</title></head><body>
+<form action="{app}/subscribe" method="post" data-newsletter-signup>
+  <label for="email">Email</label> <input id="email" type="email" name="email" required>
+  <input type="hidden" name="lists" value="news">
+  <button>Subscribe</button>
+  <p data-newsletter-message role="status" aria-live="polite"></p>
+</form>
+<script src="{app}/static/signup.js"></script></body></html>"""
+
+
+@pytest.mark.browser
+def test_signup_box_embedded_on_another_site(make_app, serve, browser, artifacts_dir):
+    where = {}
+
+    def blog(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [EMBED.format(app=where["app"]).encode()]
+
+    blog_url = serve(blog)
+    app = make_app(CORS_ORIGINS=blog_url)
+    make_list(app, "news", "Weekly News")
+    where["app"] = serve(app)
+    page = browser.new_page()
+
+    # A listed origin: the script posts JSON and the answer appears in place.
+    page.goto(blog_url + "/")
+    page.get_by_label("Email").fill("embedded@example.org")
+    page.get_by_role("button", name="Subscribe").click()
+    playwright.expect(page.get_by_role("status")).to_contain_text("check your inbox")
+    page.screenshot(path=artifacts_dir / "embed-allowed.png", full_page=True)
+    assert page.url == blog_url + "/"
+    reader_id = subscriber(app, "embedded@example.org").id
+    with app.app_context():
+        assert service.export_data(reader_id)["consent"][0]["source"] == blog_url + "/"
+
+    # Another origin (same server, other host name): refused, so the form falls back to our
+    # own page, filled in, where one more click signs up.
+    page.goto(blog_url.replace("127.0.0.1", "localhost") + "/")
+    page.get_by_label("Email").fill("elsewhere@example.org")
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url(where["app"] + "/subscribe")
+    assert subscriber(app, "elsewhere@example.org") is None
+    playwright.expect(page.get_by_label("Email address")).to_have_value("elsewhere@example.org")
+    page.get_by_role("button", name="Subscribe").click()
+    playwright.expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    assert subscriber(app, "elsewhere@example.org").status == SubscriberStatus.PENDING
+    page.close()
