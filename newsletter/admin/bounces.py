@@ -1,0 +1,59 @@
+"""Admin page for bounces and complaints: what the mail servers said, and lifting a suppression."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from .. import audit
+from ..bounces import service as bounces
+from ..extensions import db
+from ..models import Bounce, BounceKind, Subscriber
+from . import bp
+from .forms import ActionForm
+
+PAGE = 100
+
+
+def before_cursor() -> int | None:
+    """The keyset cursor of a newest-first page: rows with an id below this one."""
+    value = request.args.get("before", "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+@bp.get("/bounces")
+def bounce_list():  # type: ignore[no-untyped-def]
+    """Bounces and complaints, newest first, with each reader's current state."""
+    kind = request.args.get("kind", "")
+    query = (
+        select(Bounce, Subscriber)
+        .outerjoin(Subscriber, Subscriber.email == Bounce.email)
+        .order_by(Bounce.id.desc())
+        .limit(PAGE)
+    )
+    if kind in {k.value for k in BounceKind}:
+        query = query.where(Bounce.kind == kind)
+    if (before := before_cursor()) is not None:
+        query = query.where(Bounce.id < before)
+    rows = db.session.execute(query).all()
+    return render_template(
+        "admin/bounces.html",
+        rows=rows,
+        kind=kind,
+        kinds=[k.value for k in BounceKind],
+        next_before=rows[-1][0].id if len(rows) == PAGE else None,
+        action=ActionForm(),
+    )
+
+
+@bp.post("/bounces/lift/<int:subscriber_id>")
+def bounce_lift(subscriber_id: int):  # type: ignore[no-untyped-def]
+    """Take a reader off the suppression list: the admin knows the address works again."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    reader = db.get_or_404(Subscriber, subscriber_id)
+    bounces.lift(reader.id)
+    audit.record("suppression.lift", f"subscriber {reader.id}")
+    db.session.commit()
+    flash(f"{reader.email} may be mailed again; its bounce count starts from zero.")
+    return redirect(url_for("admin.bounce_list"))
