@@ -12,6 +12,8 @@ _CSP = (
 )
 
 # Pages reached through a personal link: their URL must not leak to anything they link to.
+# "same-origin" rather than "no-referrer": over HTTPS, Flask-WTF refuses a form POST that
+# carries no same-origin Referer, which would break the Confirm and preferences buttons.
 TOKEN_PATH_PREFIXES = ("/confirm/", "/unsubscribe/", "/preferences/")
 
 
@@ -24,7 +26,7 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", _CSP.format(frame_ancestors=frame))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         policy = (
-            "no-referrer"
+            "same-origin"
             if request.path.startswith(TOKEN_PATH_PREFIXES)
             else "strict-origin-when-cross-origin"
         )

@@ -10,6 +10,7 @@ from conftest import outbox_messages, wait_idle
 from subscribe_helpers import link_path, make_list, subscriber
 from werkzeug.serving import make_server
 
+from newsletter import tokens
 from newsletter.models import SubscriberStatus
 from newsletter.subscribers import service
 
@@ -33,11 +34,12 @@ def serve():
     """Serve a WSGI app on a real HTTP server in a thread; returns its base URL."""
     servers = []
 
-    def start(wsgi_app) -> str:
-        server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    def start(wsgi_app, tls: bool = False) -> str:
+        ssl = "adhoc" if tls else None  # a throw-away self-signed certificate
+        server = make_server("127.0.0.1", 0, wsgi_app, threaded=True, ssl_context=ssl)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
+        return f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
 
     yield start
     for server in servers:
@@ -142,3 +144,28 @@ def test_signup_box_embedded_on_another_site(make_app, serve, browser, artifacts
     playwright.expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     assert subscriber(app, "elsewhere@example.org").status == SubscriberStatus.PENDING
     page.close()
+
+
+@pytest.mark.browser
+def test_confirm_and_preferences_buttons_work_over_https(make_app, serve, browser):
+    # Over HTTPS Flask-WTF also wants a same-origin Referer: the personal pages' referrer
+    # policy must still send one to our own origin.
+    app = make_app(BASE_URL="https://127.0.0.1")
+    make_list(app)
+    with app.app_context():
+        service.subscribe("tls@example.org", "", service.resolve_lists(None), source="", ip=None)
+        reader_id = subscriber(app, "tls@example.org").id
+        confirm = tokens.make(tokens.CONFIRM, reader_id, "tls@example.org")
+        manage = tokens.make(tokens.MANAGE, reader_id, "tls@example.org")
+    base = serve(app, tls=True)
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(f"{base}/confirm/{confirm}")
+    page.get_by_role("button", name="Confirm my subscription").click()
+    playwright.expect(page.get_by_role("heading", name="You are subscribed")).to_be_visible()
+    page.goto(f"{base}/preferences/{manage}")
+    page.get_by_label("Name").fill("Tilly")
+    page.get_by_role("button", name="Save preferences").click()
+    playwright.expect(page.get_by_text("Your preferences are saved.")).to_be_visible()
+    context.close()
+    assert subscriber(app, "tls@example.org").name == "Tilly"
