@@ -9,7 +9,14 @@ from conftest import outbox_messages, wait_idle
 from subscribe_helpers import counts, csrf_from, make_list
 
 from newsletter.extensions import db
-from newsletter.models import ConsentEvent, Subscriber, SuppressionReason
+from newsletter.models import (
+    ConsentEvent,
+    Issue,
+    IssueStatus,
+    Subscriber,
+    SuppressionReason,
+    utcnow,
+)
 from newsletter.subscribers import service
 
 
@@ -176,3 +183,23 @@ def test_consent_records_the_ip_as_configured(make_app):
     assert kept["keep"] == "203.0.113.7"
     assert kept["hash"].startswith("hmac-sha256:") and "203.0.113" not in kept["hash"]
     assert kept["drop"] is None
+
+
+def test_front_page_shows_public_lists_and_recent_public_issues(app, client):
+    make_list(app, "news", "Weekly News")
+    make_list(app, "staff", "Staff Notes", public=False)
+    with app.app_context():
+        sent = {"status": IssueStatus.SENT, "finished_at": utcnow()}
+        db.session.add_all(
+            [
+                Issue(subject="Spring issue", slug="spring", is_public=True, **sent),
+                Issue(subject="Members only", slug="members", is_public=False, **sent),
+                Issue(subject="Draft issue", slug="draft", is_public=True),
+            ]
+        )
+        db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "Weekly News" in page and "Staff Notes" not in page
+    assert '<a href="/archive/spring">Spring issue</a>' in page
+    assert "Members only" not in page and "Draft issue" not in page
+    assert app.config["CONSENT_TEXT"] in page and 'name="website"' in page

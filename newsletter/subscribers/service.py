@@ -20,8 +20,6 @@ from ..extensions import db, limiter
 from ..links import Links, links_for
 from ..models import (
     ConsentEvent,
-    Issue,
-    IssueStatus,
     MailingList,
     Subscriber,
     SubscriberStatus,
@@ -86,12 +84,6 @@ def resolve_lists(slugs: list[str] | None) -> list[MailingList]:
     if offered and not slugs:
         raise InvalidInput("lists", "Please choose at least one list.")
     return [by_slug[s] for s in dict.fromkeys(slugs)]
-
-
-def recent_issues(limit: int = 5) -> list[Issue]:
-    """The latest sent issues marked public, for the front page."""
-    query = select(Issue).where(Issue.is_public, Issue.status == IssueStatus.SENT)
-    return list(db.session.scalars(query.order_by(Issue.finished_at.desc()).limit(limit)))
 
 
 # ---------------------------------------------------------------- signup and confirmation

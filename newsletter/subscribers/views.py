@@ -18,11 +18,9 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
-from werkzeug.routing import BuildError
 
-from .. import tokens
+from .. import issues, tokens
 from ..extensions import csrf, limiter
-from ..models import Issue
 from . import bp, cors, service
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
 
@@ -97,25 +95,15 @@ def _signup_page(
     notice: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    issues = [(issue, _archive_url(issue)) for issue in service.recent_issues()]
     return render_template(
         "public/index.html",
         lists=service.public_lists(),
-        issues=issues,
+        issues=issues.archived(limit=5),
         values=values or {},
         chosen=set(values.getlist("lists")) if values is not None else None,
         errors=errors or {},
         notice=notice,
     ), status
-
-
-def _archive_url(issue: Issue) -> str | None:
-    if "archive.show" not in current_app.view_functions or not issue.slug:
-        return None
-    try:
-        return url_for("archive.show", slug=issue.slug)
-    except BuildError:
-        return None
 
 
 @bp.route("/subscribe", methods=["POST", "OPTIONS"])
