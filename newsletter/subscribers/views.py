@@ -68,7 +68,10 @@ def _form_expired(_exc: Exception) -> tuple[Any, int]:
 @bp.errorhandler(tokens.TokenError)
 def _bad_link(exc: tokens.TokenError) -> tuple[Any, int]:
     expired = isinstance(exc, tokens.TokenExpired)
-    return render_template("public/link_invalid.html", expired=expired, errors={}), 400
+    confirming = request.endpoint in ("subscribers.confirm_page", "subscribers.confirm")
+    return render_template(
+        "public/link_invalid.html", expired=expired, confirming=confirming, errors={}
+    ), 400
 
 
 @bp.after_request
@@ -183,7 +186,9 @@ def resend() -> Any:
         email = normalise_address(request.form.get("email", ""))
     except InvalidAddress as exc:
         errors = {"email": str(exc)}
-        return render_template("public/link_invalid.html", expired=False, errors=errors), 400
+        return render_template(
+            "public/link_invalid.html", expired=False, confirming=True, errors=errors
+        ), 400
     if not service.allow_confirmation_mail(email):
         return _problem(429, "Too many confirmation mails to this address. Try again later.")
     service.request_new_link(email)
