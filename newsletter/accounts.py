@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
@@ -14,9 +15,13 @@ from .models import AdminUser, utcnow
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
+
+
 # Verified against when the address is unknown, so a wrong address costs as long as a
 # wrong password and login timing reveals nothing about who has an account.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountProblem(ValueError):
@@ -59,7 +64,7 @@ def authenticate(email: str, password: str) -> AdminUser | None:
         select(AdminUser).where(func.lower(AdminUser.email) == email.strip().lower())
     )
     try:
-        _hasher.verify(admin.password_hash if admin else _DUMMY_HASH, password)
+        _hasher.verify(admin.password_hash if admin else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if admin is None:

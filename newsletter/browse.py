@@ -10,7 +10,7 @@ import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Select, column, exists, literal_column, or_, select, table
+from sqlalchemy import Select, column, exists, func, literal_column, or_, select, table, text
 
 from .extensions import db
 from .models import Subscriber, SubscriberStatus, Subscription
@@ -64,24 +64,30 @@ class Page:
     next_cursor: str | None
 
 
-# SQLite's FTS5 trigram index over (email, name), made by migration 0003; not a model.
+# SQLite's FTS5 trigram index over (email, name) and how far it got (migration 0003).
 _SEARCH = table("subscriber_search", column("rowid"))
-_TRIGRAM = 3  # shorter searches cannot use a trigram index and fall back to LIKE
+_SEARCH_STATE = table("subscriber_search_state", column("last_id"))
+_TRIGRAM = 3  # shorter searches cannot use a trigram index and use LIKE
 
 
-def _uses_fts(selection: Selection) -> bool:
-    return len(selection.q) >= _TRIGRAM and db.session.get_bind().dialect.name == "sqlite"
+def _uses_index(selection: Selection) -> bool:
+    return len(selection.q) >= _TRIGRAM and _is_sqlite()
 
 
-def _filtered(selection: Selection) -> Select:
+def _is_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def _filtered(selection: Selection, part: str = "like") -> Select:
+    """The selection's query. ``part``: "like" (one LIKE scan; PostgreSQL's pg_trgm indexes
+    serve it), "index" (rows the FTS index holds) or "tail" (newer rows it does not yet)."""
     query = select(Subscriber)
-    if _uses_fts(selection):
+    if selection.q and part == "index":
         phrase = '"' + selection.q.replace('"', '""') + '"'
         query = query.join(_SEARCH, _SEARCH.c.rowid == Subscriber.id).where(
             literal_column("subscriber_search").op("MATCH")(phrase)
         )
     elif selection.q:
-        # PostgreSQL answers this from its pg_trgm indexes (migration 0003).
         pattern = "%" + selection.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern += "%"
         query = query.where(
@@ -90,6 +96,8 @@ def _filtered(selection: Selection) -> Select:
                 Subscriber.name.ilike(pattern, escape="\\"),
             )
         )
+        if part == "tail":
+            query = query.where(Subscriber.id > select(_SEARCH_STATE.c.last_id).scalar_subquery())
     if selection.status:
         query = query.where(Subscriber.status == SubscriberStatus(selection.status))
     if selection.list_id:
@@ -102,13 +110,12 @@ def _filtered(selection: Selection) -> Select:
     return query
 
 
-def _ordered(query: Select, selection: Selection, cursor: str | None) -> Select:
+def _ordered(query: Select, selection: Selection, cursor: str | None, key=Subscriber.id) -> Select:  # type: ignore[no-untyped-def]
     """Order by the chosen key (email is unique, so it alone orders) and start after the
-    cursor's row. With a full-text search the index's own rowid order drives the scan."""
+    cursor's row. ``key`` is the id column that drives the scan (the FTS rowid there)."""
     after = _decode(cursor)
     sort = selection.sort
     if sort in ("newest", "oldest"):
-        key = _SEARCH.c.rowid if _uses_fts(selection) else Subscriber.id
         if after is not None:
             query = query.where(key < after[1] if sort == "newest" else key > after[1])
         return query.order_by(key.desc() if sort == "newest" else key.asc())
@@ -121,12 +128,47 @@ def _ordered(query: Select, selection: Selection, cursor: str | None) -> Select:
 
 def page(selection: Selection, cursor: str | None = None, size: int = PAGE_SIZE) -> Page:
     """One page of the selection, plus the cursor of the next page (None on the last)."""
-    query = _ordered(_filtered(selection), selection, cursor).limit(size + 1)
-    rows = list(db.session.scalars(query))
+    if _uses_index(selection):
+        # Rows from the index and from the not-yet-indexed tail, merged in page order.
+        indexed = _ordered(_filtered(selection, "index"), selection, cursor, _SEARCH.c.rowid)
+        tail = _ordered(_filtered(selection, "tail"), selection, cursor)
+        rows = list(db.session.scalars(indexed.limit(size + 1)))
+        rows += db.session.scalars(tail.limit(size + 1))
+        by_email = selection.sort.startswith("email")
+        rows.sort(
+            key=(lambda r: r.email) if by_email else (lambda r: r.id),
+            reverse=selection.sort in ("newest", "email_desc"),
+        )
+        rows = rows[: size + 1]
+    else:
+        rows = list(
+            db.session.scalars(_ordered(_filtered(selection), selection, cursor).limit(size + 1))
+        )
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = _encode(rows[-1].email, rows[-1].id) if more and rows else None
     return Page(rows, next_cursor)
+
+
+def index_new_subscribers() -> int:
+    """Add subscribers created since the last run to SQLite's search index, in one statement
+    (run after imports and by the periodic tick); returns how many were added."""
+    if not _is_sqlite():
+        return 0
+    last = db.session.scalar(select(_SEARCH_STATE.c.last_id)) or 0
+    newest = db.session.scalar(select(func.max(Subscriber.id))) or 0
+    if newest <= last:
+        return 0
+    db.session.execute(
+        text(
+            "INSERT INTO subscriber_search(rowid, email, name) SELECT id, email, name "
+            "FROM subscriber WHERE id > :last AND id <= :newest ORDER BY id"
+        ),
+        {"last": last, "newest": newest},
+    )
+    db.session.execute(text("UPDATE subscriber_search_state SET last_id = :n"), {"n": newest})
+    db.session.commit()
+    return newest - last
 
 
 def ids(selection: Selection, chunk: int = 1000) -> Iterator[list[int]]:

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from sqlalchemy import update
 
-from . import audit, queue
+from . import audit, browse, queue
 from .extensions import db
 from .importer import ImportProblem, Report, import_csv
 from .models import ImportJob, utcnow
@@ -78,6 +78,7 @@ def run(job_id: int) -> None:
         update(ImportJob).where(ImportJob.id == job_id).values(finished_at=utcnow(), **values)
     )
     db.session.commit()
+    browse.index_new_subscribers()  # searchable by index now, not only by the slower tail scan
 
 
 class _Counting(io.RawIOBase):

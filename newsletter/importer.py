@@ -11,20 +11,18 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import IO, Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, select, text, update
 
-from . import queue
+from . import import_staging, queue
 from .extensions import db
 from .models import (
-    ConsentEvent,
     MailingList,
     Subscriber,
     SubscriberStatus,
-    Subscription,
-    SubscriptionStatus,
     Suppression,
     utcnow,
 )
@@ -122,6 +120,19 @@ def _chunks(items: Iterable[_Row], size: int = CHUNK) -> Iterator[list[_Row]]:
         yield chunk
 
 
+@dataclass
+class _Run:
+    """One import: where to, how, and what marks the rows it has already touched."""
+
+    mailing_list: MailingList
+    confirmed: bool
+    source: str
+    now: datetime  # every row this import writes carries this exact updated_at
+    first_new_id: int  # rows with a higher id were created by this import
+    check_suppression: bool
+    report: Report = field(default_factory=Report)
+
+
 def import_csv(
     stream: IO[bytes],
     list_id: int,
@@ -130,39 +141,62 @@ def import_csv(
     note: str,
     progress: Callable[[Report], None] | None = None,
 ) -> Report:
-    """Import every row into the list; each chunk commits, so a crash keeps what was done."""
+    """Import every row into the list; each chunk commits, so a crash keeps what was done.
+
+    Memory stays flat whatever the file's size: a repeated address is recognised from the
+    database (created or touched by this run), not from a set of every address seen.
+    """
     mailing_list = db.session.get(MailingList, list_id)
     if mailing_list is None:
         raise ImportProblem("That list does not exist.")
     if confirmed and not note.strip():
         raise ImportProblem("An import of confirmed readers needs a note on where they consented.")
-    report = Report()
-    seen: set[str] = set()
-    check_suppression = db.session.scalar(select(Suppression.id).limit(1)) is not None
-    source = note.strip()[:500] or "admin import (confirmation requested)"
+    run = _Run(
+        mailing_list=mailing_list,
+        confirmed=confirmed,
+        source=note.strip()[:500] or "admin import (confirmation requested)",
+        now=utcnow(),
+        first_new_id=(db.session.scalar(select(func.max(Subscriber.id))) or 0) + 1,
+        check_suppression=db.session.scalar(select(Suppression.id).limit(1)) is not None,
+    )
     for chunk in _chunks(rows(stream)):
-        to_confirm = _import_chunk(
-            chunk, mailing_list, confirmed, source, report, seen, check_suppression
-        )
+        to_confirm = _import_chunk(chunk, run)
         db.session.commit()
         for subscriber_id in to_confirm:
             queue.enqueue(jobs.send_confirmation, subscriber_id, queue=queue.BULK)
         if progress:
-            progress(report)
-    return report
+            progress(run.report)
+    return run.report
 
 
-def _import_chunk(
-    chunk: list[_Row],
-    mailing_list: MailingList,
-    confirmed: bool,
-    source: str,
-    report: Report,
-    seen: set[str],
-    check_suppression: bool,
-) -> list[int]:
+def _import_chunk(chunk: list[_Row], run: _Run) -> list[int]:
     """Import one chunk with set-based queries; returns the ids that need a confirmation."""
+    valid = _valid_rows(chunk, run.report)
+    if run.check_suppression:
+        _drop_suppressed(valid, run.report)
+    existing = _update_existing(valid, run)
+    import_staging.stage([(a, r.name, r.attributes, a not in existing) for a, r in valid.items()])
+    params = {
+        "now": run.now,
+        "confirmed_at": run.now if run.confirmed else None,
+        "status": (SubscriberStatus.CONFIRMED if run.confirmed else SubscriberStatus.PENDING).value,
+        "list_id": run.mailing_list.id,
+        "lists": [run.mailing_list.slug],
+        "action": "import-confirmed" if run.confirmed else "import",
+        "source": run.source,
+    }
+    for statement in import_staging.statements(run.confirmed):
+        db.session.execute(statement, params)
+    run.report.accepted += len(valid) - len(existing)
+    if run.confirmed:
+        return []
+    return list(db.session.scalars(text("SELECT id FROM import_rows WHERE joined = 1")))
+
+
+def _valid_rows(chunk: list[_Row], report: Report) -> dict[str, _Row]:
+    """Rows with a usable address, by normalised address (repeats within the chunk dropped)."""
     valid: dict[str, _Row] = {}
+    seen: set[str] = set()
     for row in chunk:
         try:
             address = normalise(row.email)
@@ -175,54 +209,61 @@ def _import_chunk(
             continue
         seen.add(key)
         valid[address] = row
-    if check_suppression:
-        hashes = {email_hash(a): a for a in valid}
-        for (found,) in db.session.execute(
-            select(Suppression.email_hash).where(Suppression.email_hash.in_(hashes))
-        ):
-            address = hashes[found]
-            report.reject(valid.pop(address).number, address, "suppressed")
+    return valid
 
-    now = utcnow()
-    status = SubscriberStatus.CONFIRMED if confirmed else SubscriberStatus.PENDING
-    sub_status = SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING
-    existing = {
-        s.email: s
-        for s in db.session.execute(
-            select(
-                Subscriber.id,
-                Subscriber.email,
-                Subscriber.status,
-                Subscriber.name,
-                Subscriber.attributes,
-                Subscriber.confirmed_at,
-            ).where(Subscriber.email.in_(valid))
-        )
-    }
-    ids: dict[str, int] = {}
+
+def _drop_suppressed(valid: dict[str, _Row], report: Report) -> None:
+    hashes = {email_hash(a): a for a in valid}
+    for (found,) in db.session.execute(
+        select(Suppression.email_hash).where(Suppression.email_hash.in_(hashes))
+    ):
+        address = hashes[found]
+        report.reject(valid.pop(address).number, address, "suppressed")
+
+
+def _update_existing(valid: dict[str, _Row], run: _Run) -> set[str]:
+    """Refresh readers already known (name, attributes; confirmed if this import says so);
+    drop from ``valid`` those who must not be re-added. Returns the known addresses kept."""
+    found_rows = db.session.execute(
+        select(
+            Subscriber.id,
+            Subscriber.email,
+            Subscriber.status,
+            Subscriber.name,
+            Subscriber.attributes,
+            Subscriber.confirmed_at,
+            Subscriber.updated_at,
+        ).where(Subscriber.email.in_(valid))
+    ).all()
+    report = run.report
+    kept: set[str] = set()
     changes: list[dict[str, Any]] = []
-    for address, found in existing.items():
-        row = valid[address]
-        if found.status in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
-            report.reject(row.number, address, "suppressed")
-            del valid[address]
+    for found in found_rows:
+        row = valid[found.email]
+        reason = None
+        if found.id >= run.first_new_id or found.updated_at == run.now:
+            reason = "duplicate"  # created or updated earlier in this same file
+        elif found.status in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
+            reason = "suppressed"
         elif found.status == SubscriberStatus.UNSUBSCRIBED:
-            report.reject(row.number, address, "unsubscribed")
-            del valid[address]
-        else:
-            ids[address] = found.id
-            report.updated += 1
-            upgrade = confirmed and found.status == SubscriberStatus.PENDING
-            changes.append(
-                {
-                    "b_id": found.id,
-                    "name": row.name or found.name,
-                    "attributes": {**(found.attributes or {}), **row.attributes},
-                    "status": status if upgrade else found.status,
-                    "confirmed_at": now if upgrade else found.confirmed_at,
-                    "updated_at": now,
-                }
-            )
+            reason = "unsubscribed"
+        if reason:
+            report.reject(row.number, found.email, reason)
+            del valid[found.email]
+            continue
+        kept.add(found.email)
+        upgrade = run.confirmed and found.status == SubscriberStatus.PENDING
+        changes.append(
+            {
+                "b_id": found.id,
+                "name": row.name or found.name,
+                "attributes": {**(found.attributes or {}), **row.attributes},
+                "status": SubscriberStatus.CONFIRMED if upgrade else found.status,
+                "confirmed_at": run.now if upgrade else found.confirmed_at,
+                "updated_at": run.now,
+            }
+        )
+    report.updated += len(changes)
     if changes:
         table = Subscriber.__table__
         db.session.execute(
@@ -231,75 +272,4 @@ def _import_chunk(
             .values({k: bindparam(k) for k in changes[0] if k != "b_id"}),
             changes,
         )
-
-    new = [a for a in valid if a not in existing]
-    if new:
-        inserted = db.session.execute(
-            insert(Subscriber).returning(Subscriber.id, Subscriber.email),
-            [
-                {
-                    "email": a,
-                    "name": valid[a].name,
-                    "attributes": valid[a].attributes,
-                    "status": status,
-                    "created_at": now,
-                    "updated_at": now,
-                    "confirmed_at": now if confirmed else None,
-                }
-                for a in new
-            ],
-        )
-        for subscriber_id, address in inserted:
-            ids[address] = subscriber_id
-        report.accepted += len(new)
-
-    already = set(
-        db.session.scalars(
-            select(Subscription.subscriber_id).where(
-                Subscription.list_id == mailing_list.id,
-                Subscription.subscriber_id.in_(list(ids.values())),
-            )
-        )
-    )
-    joining = [i for i in ids.values() if i not in already]
-    if joining:
-        db.session.execute(
-            insert(Subscription),
-            [
-                {
-                    "subscriber_id": i,
-                    "list_id": mailing_list.id,
-                    "status": sub_status,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in joining
-            ],
-        )
-    if confirmed and already:
-        db.session.execute(
-            update(Subscription)
-            .where(
-                Subscription.list_id == mailing_list.id,
-                Subscription.subscriber_id.in_(already),
-                Subscription.status == SubscriptionStatus.PENDING,
-            )
-            .values(status=SubscriptionStatus.CONFIRMED, updated_at=now)
-        )
-    if ids:
-        db.session.execute(
-            insert(ConsentEvent),
-            [
-                {
-                    "subscriber_id": i,
-                    "created_at": now,
-                    "action": "import-confirmed" if confirmed else "import",
-                    "source": source,
-                    "consent_text": "",
-                    "ip": None,
-                    "lists": [mailing_list.slug],
-                }
-                for i in ids.values()
-            ],
-        )
-    return [] if confirmed else joining
+    return kept

@@ -26,6 +26,7 @@ TASKS = [
     "newsletter.delivery.reaper:reap",
     "newsletter.retention:purge_deliveries",
     "newsletter.retention:purge_consent_ips",
+    "newsletter.browse:index_new_subscribers",
 ]
 
 

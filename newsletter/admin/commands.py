@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .. import accounts, database, exporter, importer, issues, queue
+from .. import accounts, browse, database, exporter, importer, issues, queue
 from .. import lists as list_service
 from ..mail.render import TemplateProblem
 from ..models import Issue, SubscriberStatus
@@ -107,6 +107,7 @@ def import_command(file: Path, slug: str, confirmed: bool, note: str) -> None:
     click.echo(f"accepted: {report.accepted}")
     click.echo(f"updated: {report.updated}")
     click.echo(f"rejected: {report.rejected}")
+    browse.index_new_subscribers()
     if not confirmed and report.accepted:
         waiter = getattr(queue.backend(), "wait_idle", None)
         if waiter:  # embedded queue: the confirmation mails go out before we exit

@@ -1,0 +1,173 @@
+"""CSV import (web and CLI) with its report, and the streamed, formula-safe CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from admin_helpers import post
+from conftest import outbox_messages, wait_idle
+from sqlalchemy import select
+
+from newsletter import lists as list_service
+from newsletter.cli import main
+from newsletter.extensions import db
+from newsletter.models import (
+    ConsentEvent,
+    ImportJob,
+    Subscriber,
+    SubscriberStatus,
+    SubscriptionStatus,
+    SuppressionReason,
+)
+from newsletter.subscribers.service import suppress
+
+CSV = (
+    "Email,Name,City\n"
+    "ann@example.org,Ann,Paris\n"
+    "not an address,Bob,Rome\n"
+    "ANN@example.org,Ann again,Paris\n"
+    "gone@example.org,Gone,Oslo\n"
+    "cleo@Example.ORG,Cleo,=cmd|' /C calc'!A0\n"
+)
+
+
+def make_list(app, slug: str = "news") -> int:
+    with app.app_context():
+        return list_service.create(slug, slug.title()).id
+
+
+def write_csv(tmp_path, text: str = CSV):
+    path = tmp_path / "readers.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_cli_import_reports_accepted_updated_rejected_with_reasons(app, tmp_path):
+    make_list(app)
+    with app.app_context():
+        suppress("gone@example.org", SuppressionReason.BOUNCED)
+        db.session.commit()
+    runner = app.test_cli_runner()
+    path = write_csv(tmp_path)
+    args = ["import", str(path), "--list", "news", "--confirmed", "--note", "fair 2024"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "accepted: 2\nupdated: 0\nrejected: 3\n" in result.stdout
+    assert "row 3: not an address: bad address" in result.stderr
+    assert "row 4: ANN@example.org: duplicate" in result.stderr
+    assert "row 5: gone@example.org: suppressed" in result.stderr
+
+    again = runner.invoke(main, args)  # the same file again: everyone known is updated
+    assert "accepted: 0\nupdated: 2\nrejected: 3\n" in again.stdout
+    with app.app_context():
+        cleo = db.session.scalar(select(Subscriber).where(Subscriber.email == "cleo@example.org"))
+        assert cleo.status == SubscriberStatus.CONFIRMED
+        assert cleo.attributes == {"city": "=cmd|' /C calc'!A0"}
+        assert cleo.subscriptions[0].status == SubscriptionStatus.CONFIRMED
+        sources = db.session.scalars(
+            select(ConsentEvent.source).where(ConsentEvent.subscriber_id == cleo.id)
+        ).all()
+        assert sources == ["fair 2024", "fair 2024"]
+
+
+def test_cli_import_needs_a_note_for_confirmed_readers(app, tmp_path):
+    make_list(app)
+    result = app.test_cli_runner().invoke(
+        main, ["import", str(write_csv(tmp_path)), "--list", "news", "--confirmed"]
+    )
+    assert result.exit_code != 0 and "--note" in result.output
+
+
+def test_web_import_runs_in_the_background_and_mails_confirmations(app, admin_client, tmp_path):
+    list_id = make_list(app)
+    response = post(
+        admin_client,
+        "/admin/import",
+        {"file": (io.BytesIO(CSV.encode()), "readers.csv"), "list_id": list_id, "mode": "pending"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    wait_idle(app)
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Finished." in page
+    assert re.search(r'data-count="accepted">3<', page)
+    assert "bad address" in page and "duplicate" in page
+    progress = admin_client.get(response.headers["Location"] + ".json").get_json()
+    assert progress["status"] == "done" and progress["done"] == progress["total"]
+    recipients = sorted(str(m["To"]) for m in outbox_messages(app))
+    assert recipients == [
+        "Ann <ann@example.org>",
+        "Cleo <cleo@example.org>",
+        "Gone <gone@example.org>",
+    ]
+    with app.app_context():
+        assert db.session.scalar(select(ImportJob.status)) == "done"
+        statuses = set(db.session.scalars(select(Subscriber.status)))
+    assert statuses == {SubscriberStatus.PENDING}
+
+
+def test_web_import_as_confirmed_requires_a_note(app, admin_client):
+    list_id = make_list(app)
+    response = post(
+        admin_client,
+        "/admin/import",
+        {"file": (io.BytesIO(CSV.encode()), "r.csv"), "list_id": list_id, "mode": "confirmed"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "Say where these readers gave consent." in response.get_data(as_text=True)
+
+
+def test_a_file_without_an_email_column_fails_with_a_reason(app, admin_client):
+    list_id = make_list(app)
+    response = post(
+        admin_client,
+        "/admin/import",
+        {"file": (io.BytesIO(b"name\nAnn\n"), "r.csv"), "list_id": list_id, "mode": "pending"},
+        content_type="multipart/form-data",
+    )
+    wait_idle(app)
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The import failed." in page and "“email”" in page
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_export_neutralises_formulas_and_filters_by_list_and_status(app, tmp_path):
+    make_list(app)
+    make_list(app, "other")
+    runner = app.test_cli_runner()
+    runner.invoke(
+        main, ["import", str(write_csv(tmp_path)), "--list", "news", "--confirmed", "--note", "x"]
+    )
+    formula = 'email,name\nmallory@example.org,=HYPERLINK("http://x")\nplus@example.org,+1\n'
+    runner.invoke(main, ["import", str(write_csv(tmp_path, formula)), "--list", "other"])
+    result = runner.invoke(main, ["export"])
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0][:3] == ["email", "name", "status"]
+    by_email = {r[0]: r for r in rows[1:]}
+    assert by_email["mallory@example.org"][1] == '\'=HYPERLINK("http://x")'
+    assert by_email["plus@example.org"][1] == "'+1"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+    news = runner.invoke(main, ["export", "--list", "news", "--status", "confirmed"]).stdout
+    assert {r[0] for r in list(csv.reader(io.StringIO(news)))[1:]} == {
+        "ann@example.org",
+        "cleo@example.org",
+        "gone@example.org",
+    }
+    pending = runner.invoke(main, ["export", "--status", "pending"]).stdout
+    assert "mallory@example.org" in pending and "ann@example.org" not in pending
+
+
+def test_web_export_is_a_csv_download(app, admin_client, tmp_path):
+    make_list(app)
+    app.test_cli_runner().invoke(main, ["import", str(write_csv(tmp_path)), "--list", "news"])
+    response = admin_client.get("/admin/export.csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert text.startswith("email,name,status,lists,created_at,confirmed_at,city\r\n")
+    assert "'=cmd|" in text
