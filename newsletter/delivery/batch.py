@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -21,6 +22,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..links import links_for
 from ..mail.bulk import BulkTemplate, Signer, list_id_for
+from ..mail.pipelining import BulkSMTPTransport
 from ..mail.render import CompiledIssue, Reader, compile_issue
 from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
 from ..models import Issue, IssueStatus, Subscriber, Suppression, SuppressionReason, utcnow
@@ -88,10 +90,11 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
     state.mark_skipped([r.id for r in rows if r.id in skip], "address suppressed")
     outcome.skipped = len(skip)
     db.session.commit()
-    config = current_app.config
-    share, limit = config["PAUSE_FAILURE_SHARE"], max(1, len(rows))
-    watch = _Watch(issue_id, batch_no, claim_id)
-    transport = open_transport()
+    share, size = current_app.config["PAUSE_FAILURE_SHARE"], max(1, len(rows))
+    hard_failures: list[tuple[Any, str]] = []
+    journal = state.Journal(claim_id)
+    watch = _Watch(journal, issue_id, batch_no)
+    transport = _open_transport()
     try:
         for row in rows:
             if row.id in skip:
@@ -102,54 +105,66 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
             try:
                 data = _personalise(prepared, row)
             except Exception as exc:  # a reader's data breaks the template: that copy only
-                state.mark_failed(row.id, f"could not render: {exc}")
+                journal.failed(row.id, f"could not render: {exc}")
                 outcome.failed += 1
                 continue
             ratelimit.wait_turn()
-            if not state.mark_sending(row.id, claim_id):
+            if not journal.sending(row.id):
                 continue  # someone else holds it now
-            db.session.commit()
-            _deliver(transport, prepared, row, data, outcome)
+            error = _deliver(transport, journal, prepared, row, data, outcome)
+            if error:
+                hard_failures.append((row, error))
             failures = outcome.failed + outcome.retried
-            if failures > share * limit and failures >= MIN_FAILURES_TO_PAUSE:
-                db.session.commit()
-                _pause_for_failures(issue_id, batch_no, outcome, len(rows))
+            if failures > share * size and failures >= MIN_FAILURES_TO_PAUSE:
                 outcome.stopped = "paused: too many failures"
                 break
-        db.session.commit()
     finally:
         transport.close()
+        journal.close()
+    for row, error in hard_failures:
+        _count_hard_failure(row, error)
+    if outcome.stopped.startswith("paused"):
+        _pause_for_failures(issue_id, batch_no, outcome, len(rows))
+    db.session.commit()
 
 
-def _deliver(transport: Transport, prepared: Prepared, row, data: bytes, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
-    message_id = prepared.template.message_id(prepared.issue_id, row.id)
+def _deliver(
+    transport: Transport,
+    journal: state.Journal,
+    prepared: Prepared,
+    row,
+    data: bytes,
+    outcome: Outcome,
+) -> str:  # type: ignore[no-untyped-def]
+    """Hand one copy to the server and note the result; returns the error of a hard failure."""
     try:
         transport.send(_envelope_sender(row.id), row.email, data)
     except TemporaryFailure as exc:
-        _retry_or_fail(row, str(exc), outcome)
+        _retry_or_fail(journal, row, str(exc), outcome)
     except PermanentFailure as exc:
         if exc.code in _SERVER_REFUSALS:  # our login was refused: not the reader's fault
-            _retry_or_fail(row, str(exc), outcome)
-            return
-        state.mark_failed(row.id, str(exc))
+            _retry_or_fail(journal, row, str(exc), outcome)
+            return ""
+        journal.failed(row.id, str(exc))
         outcome.failed += 1
         outcome.errors.append(str(exc))
-        _count_hard_failure(row, str(exc))
+        return str(exc)
     else:
-        state.mark_sent(row.id, message_id)
+        journal.sent(row.id, prepared.template.message_id(prepared.issue_id, row.id))
         outcome.sent += 1
+    return ""
 
 
-def _retry_or_fail(row, error: str, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+def _retry_or_fail(journal: state.Journal, row, error: str, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
     """Back to the queue with exponential backoff, or failed once the attempts run out."""
     config = current_app.config
     attempts = row.attempts + 1
     delay = min(config["RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), 3600)
     if attempts >= config["RETRY_MAX_ATTEMPTS"]:
-        state.mark_failed(row.id, f"gave up after {attempts} attempts: {error}")
+        journal.failed(row.id, f"gave up after {attempts} attempts: {error}")
         outcome.failed += 1
     else:
-        state.mark_retry(row.id, error, utcnow() + timedelta(seconds=delay))
+        journal.retry(row.id, error, utcnow() + timedelta(seconds=delay))
         outcome.retried += 1
     outcome.errors.append(error)
 
@@ -162,7 +177,6 @@ def _pause_for_failures(issue_id: int, batch_no: int, outcome: Outcome, size: in
     )
     if state.pause(issue_id, reason):
         log.warning("issue %s paused: %s", issue_id, reason)
-    db.session.commit()
 
 
 def _count_hard_failure(row, error: str) -> None:  # type: ignore[no-untyped-def]
@@ -177,6 +191,11 @@ def _count_hard_failure(row, error: str) -> None:  # type: ignore[no-untyped-def
     )
     if (count or 0) >= current_app.config["HARD_BOUNCE_LIMIT"]:
         suppress(row.email, SuppressionReason.BOUNCED, error)
+
+
+def _open_transport() -> Transport:
+    url = current_app.config["SMTP_URL"]
+    return BulkSMTPTransport(url) if url else open_transport()
 
 
 def _envelope_sender(delivery_id: int) -> str:
@@ -250,8 +269,8 @@ class _Watch:
     """Between messages: every half second, re-read the issue's status (pause and cancel
     reach every worker within a second) and refresh this job's liveness keys."""
 
-    def __init__(self, issue_id: int, batch_no: int, claim_id: str) -> None:
-        self.issue_id, self.batch_no, self.claim_id = issue_id, batch_no, claim_id
+    def __init__(self, journal: state.Journal, issue_id: int, batch_no: int) -> None:
+        self.journal, self.issue_id, self.batch_no = journal, issue_id, batch_no
         self.next_check = 0.0
 
     def still_sending(self) -> bool:
@@ -259,8 +278,6 @@ class _Watch:
         if now < self.next_check:
             return True
         self.next_check = now + CHECK_EVERY
-        leases.touch(leases.claim_key(self.claim_id), leases.CLAIM_TTL)
+        leases.touch(leases.claim_key(self.journal.claim_id), leases.CLAIM_TTL)
         leases.touch(leases.batch_key(self.issue_id, self.batch_no), leases.CLAIM_TTL)
-        status = state.issue_status(self.issue_id)
-        db.session.commit()
-        return status == IssueStatus.SENDING
+        return self.journal.issue_status(self.issue_id) == IssueStatus.SENDING

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
@@ -156,43 +157,92 @@ def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
     )
 
 
-def mark_sending(delivery_id: int, claim_id: str) -> bool:
-    """Queued (claimed by us) -> sending. False when someone else holds it now."""
-    return (
-        db.session.execute(
-            update(D)
-            .where(D.c.id == delivery_id, D.c.status == Q, D.c.claimed_by == claim_id)
-            .values(status=SENDING, claimed_at=utcnow(), attempts=D.c.attempts + 1)
-        ).rowcount
-        == 1
+# The batch loop's statements, built once: at ~1,000 messages/s, building SQL expressions
+# per message would cost more than the database work itself.
+_TO_SENDING = (
+    update(D)
+    .where(D.c.id == bindparam("did"), D.c.status == Q, D.c.claimed_by == bindparam("claim"))
+    .values(status=SENDING, claimed_at=bindparam("now"), attempts=D.c.attempts + 1)
+)
+# "sent" also wins over "unknown", in case a reaper judged this worker dead too early.
+_TO_SENT = (
+    update(D)
+    .where(D.c.id == bindparam("did"), D.c.status.in_([SENDING, UNKNOWN]))
+    .values(
+        status=SENT,
+        sent_at=bindparam("now"),
+        message_id=bindparam("mid"),
+        claimed_by=None,
+        error="",
     )
+)
+_TO_FAILED = (
+    update(D)
+    .where(D.c.id == bindparam("did"), D.c.status.in_([Q, SENDING]))
+    .values(status=FAILED, claimed_by=None, error=bindparam("error"))
+)
+_TO_RETRY = (
+    update(D)
+    .where(D.c.id == bindparam("did"), D.c.status == SENDING)
+    .values(status=Q, claimed_by=None, next_attempt_at=bindparam("due"), error=bindparam("error"))
+)
+_ISSUE_STATUS = select(I.c.status).where(I.c.id == bindparam("iid"))
 
 
-def mark_sent(delivery_id: int, message_id: str) -> None:
-    """The server accepted it. Also wins over "unknown" if a reaper judged us dead too early."""
-    db.session.execute(
-        update(D)
-        .where(D.c.id == delivery_id, D.c.status.in_([SENDING, UNKNOWN]))
-        .values(status=SENT, sent_at=utcnow(), message_id=message_id, claimed_by=None, error="")
-    )
+class Journal:
+    """The batch loop's own connection, one short transaction per message.
 
+    ``sending`` commits a delivery's "sending" mark before its SMTP transaction starts; the
+    result (``sent``/``failed``/``retry``) is held back and written in the same transaction
+    as the next message's mark (or by ``flush``): one commit per message, and a killed
+    worker leaves at most one delivery in "sending".
+    """
 
-def mark_failed(delivery_id: int, error: str) -> None:
-    """Refused for good (5xx) or undeliverable: never retried unless an admin asks."""
-    db.session.execute(
-        update(D)
-        .where(D.c.id == delivery_id, D.c.status.in_([Q, SENDING]))
-        .values(status=FAILED, claimed_by=None, error=error[:2000])
-    )
+    def __init__(self, claim_id: str) -> None:
+        self.claim_id = claim_id
+        self.conn = db.engine.connect()
+        self._pending: list[tuple[Any, dict[str, Any]]] = []
 
+    def sending(self, delivery_id: int) -> bool:
+        """Queued (claimed by us) -> sending, committed. False when someone else holds it."""
+        params = {"did": delivery_id, "claim": self.claim_id, "now": utcnow()}
+        self._write_pending()
+        won = self.conn.execute(_TO_SENDING, params).rowcount == 1
+        self.conn.commit()
+        return won
 
-def mark_retry(delivery_id: int, error: str, next_attempt_at: datetime) -> None:
-    """Temporary failure: back to queued, due again at ``next_attempt_at``."""
-    db.session.execute(
-        update(D)
-        .where(D.c.id == delivery_id, D.c.status == SENDING)
-        .values(status=Q, claimed_by=None, next_attempt_at=next_attempt_at, error=error[:2000])
-    )
+    def sent(self, delivery_id: int, message_id: str) -> None:
+        """The server accepted it."""
+        self._pending.append((_TO_SENT, {"did": delivery_id, "now": utcnow(), "mid": message_id}))
+
+    def failed(self, delivery_id: int, error: str) -> None:
+        """Refused for good (5xx) or unrenderable: never retried unless an admin asks."""
+        self._pending.append((_TO_FAILED, {"did": delivery_id, "error": error[:2000]}))
+
+    def retry(self, delivery_id: int, error: str, due: datetime) -> None:
+        """Temporary failure: back to queued, due again at ``due``."""
+        self._pending.append((_TO_RETRY, {"did": delivery_id, "due": due, "error": error[:2000]}))
+
+    def issue_status(self, issue_id: int) -> IssueStatus | None:
+        """The issue's status, read fresh; also writes any held-back result."""
+        self._write_pending()
+        value = self.conn.execute(_ISSUE_STATUS, {"iid": issue_id}).scalar()
+        self.conn.commit()
+        return IssueStatus(value) if value is not None else None
+
+    def flush(self) -> None:
+        """Write any held-back result now."""
+        self._write_pending()
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.flush()
+        self.conn.close()
+
+    def _write_pending(self) -> None:
+        for statement, params in self._pending:
+            self.conn.execute(statement, params)
+        self._pending.clear()
 
 
 def mark_skipped(delivery_ids: list[int], reason: str) -> None:

@@ -57,12 +57,31 @@ class Signer:
         )
 
 
-def _qp(text: str) -> bytes:
-    """Quoted-printable with CRLF line ends and lines of at most 76 characters."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not lines.endswith("\n"):
-        lines += "\n"
-    return binascii.b2a_qp(lines.replace("\n", "\r\n").encode("utf-8"), istext=True)
+class QuotedPrintable:
+    """Quoted-printable with CRLF line ends and lines of at most 76 characters, remembering
+    each encoded source line: QP works line by line, and all but a few lines of an issue are
+    the same for every reader, so most of each copy is a dictionary lookup."""
+
+    MAX_REMEMBERED = 20_000  # lines; reader-specific lines stop being stored past this
+
+    def __init__(self) -> None:
+        self._lines: dict[str, bytes] = {}
+
+    def encode(self, text: str) -> bytes:
+        """``text`` encoded, ending with a line break."""
+        known = self._lines
+        out = []
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            encoded = known.get(line)
+            if encoded is None:
+                # The CRLF makes binascii break long lines with CRLF too; it is cut off again.
+                encoded = binascii.b2a_qp(line.encode("utf-8") + b"\r\n", istext=True)[:-2]
+                if len(known) < self.MAX_REMEMBERED:
+                    known[line] = encoded
+            out.append(encoded)
+        if out and out[-1] == b"":
+            out.pop()  # the text's own final line break
+        return b"\r\n".join(out) + b"\r\n"
 
 
 class BulkTemplate:
@@ -80,6 +99,7 @@ class BulkTemplate:
         self.sender_address = email.utils.parseaddr(sender)[1]
         self.domain = domain_of(sender)
         self.signer = signer
+        self._qp = QuotedPrintable()
         text_marker, html_marker = (f"nlbody{secrets.token_hex(6)}{n}" for n in "th")
         msg = EmailMessage(policy=POLICY)
         msg.set_content(text_marker, charset="utf-8", cte="quoted-printable")
@@ -132,7 +152,14 @@ class BulkTemplate:
             ]
         )
         data = b"".join(
-            [headers, self._head, _qp(body.text), self._middle, _qp(body.html), self._tail]
+            [
+                headers,
+                self._head,
+                self._qp.encode(body.text),
+                self._middle,
+                self._qp.encode(body.html),
+                self._tail,
+            ]
         )
         if self.signer is not None:
             data = self.signer.sign(data) + data

@@ -1,0 +1,302 @@
+"""What both sending benchmarks share: a lean SMTP sink in its own process, a throwaway
+installation (instance folder, database, Redis prefix) filled with confirmed readers, and
+real ``python worker.py`` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # send_helpers: bulk readers and the ~10 KB issue
+
+
+# ---------------------------------------------------------------- SMTP sink
+
+
+class _SinkProtocol(asyncio.Protocol):
+    """Just enough SMTP to accept mail fast: no parsing beyond the command word."""
+
+    def __init__(self, stats: _Stats) -> None:
+        self.stats = stats
+        self.buf = b""
+        self.in_data = False
+        self.rcpt = b""
+
+    def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def]
+        self.transport = transport
+        transport.write(b"220 sink ESMTP\r\n")
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        replies = []
+        while True:
+            if self.in_data:
+                end = self.buf.find(b"\r\n.\r\n")
+                if end < 0:
+                    break
+                self.buf = self.buf[end + 5 :]
+                self.in_data = False
+                self.stats.accept(self.rcpt)
+                replies.append(b"250 2.0.0 accepted\r\n")
+                continue
+            end = self.buf.find(b"\r\n")
+            if end < 0:
+                break
+            line, self.buf = self.buf[:end], self.buf[end + 2 :]
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                replies.append(b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 0\r\n")
+            elif verb == b"RCPT":
+                self.rcpt = line[8:].strip(b"<> ")
+                replies.append(b"250 2.1.5 ok\r\n")
+            elif verb == b"DATA":
+                self.in_data = True
+                replies.append(b"354 go ahead\r\n")
+            elif verb == b"QUIT":
+                self.transport.write(b"".join(replies) + b"221 bye\r\n")
+                self.transport.close()
+                return
+            else:
+                replies.append(b"250 ok\r\n")
+        if replies:
+            self.transport.write(b"".join(replies))
+
+
+class _Stats:
+    def __init__(self, count, last, record: bool) -> None:  # type: ignore[no-untyped-def]
+        self.count, self.last = count, last
+        self.copies: collections.Counter[bytes] | None = collections.Counter() if record else None
+
+    def accept(self, rcpt: bytes) -> None:
+        self.count.value += 1
+        self.last.value = time.time()
+        if self.copies is not None:
+            self.copies[rcpt] += 1
+
+
+def _serve(port: int, count, last, record: bool, control) -> None:  # type: ignore[no-untyped-def]
+    stats = _Stats(count, last, record)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _SinkProtocol(stats), "127.0.0.1", port)
+        async with server:
+            while True:
+                await asyncio.sleep(0.05)
+                if control.poll():
+                    control.recv()
+                    control.send(dict(stats.copies or {}))
+
+    asyncio.run(main())
+
+
+class Sink:
+    """The sink process: ``count``, ``last`` (time of the last accepted message), ``copies()``."""
+
+    def __init__(self, record: bool = False) -> None:
+        self.port = free_port()
+        self._count = multiprocessing.Value("q", 0, lock=False)
+        self._last = multiprocessing.Value("d", 0.0, lock=False)
+        self._control, child = multiprocessing.Pipe()
+        self.process = multiprocessing.Process(
+            target=_serve, args=(self.port, self._count, self._last, record, child), daemon=True
+        )
+        self.process.start()
+        _wait_port(self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def count(self) -> int:
+        return self._count.value
+
+    @property
+    def last(self) -> float:
+        return self._last.value
+
+    def copies(self) -> dict[bytes, int]:
+        """How many copies each recipient received (when started with ``record=True``)."""
+        self._control.send("report")
+        return self._control.recv()
+
+    def reset(self) -> None:
+        self._count.value = 0
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError("sink did not start")
+
+
+# ---------------------------------------------------------------- installation
+
+
+class Installation:
+    """A throwaway newsletter installation with ``readers`` confirmed readers on one list and
+    one ~10 KB issue, plus helpers to run workers for it."""
+
+    def __init__(self, readers: int, smtp_url: str, database_url: str | None, redis_url: str):
+        self.dir = Path(tempfile.mkdtemp(prefix="newsletter-bench-"))
+        self.settings = {
+            "INSTANCE_DIR": str(self.dir),
+            "DATABASE_URL": database_url or f"sqlite:///{self.dir / 'newsletter.db'}",
+            "REDIS_URL": redis_url,
+            "REDIS_PREFIX": f"nlbench-{uuid.uuid4().hex[:8]}",
+            "SMTP_URL": smtp_url,
+            "SECRET_KEY": "bench-secret-key",
+            "BASE_URL": "https://news.example.org",
+            "FROM": "Bench Letter <news@example.org>",
+            "POSTAL_ADDRESS": "1 Bench Street, Benchville",
+            "TICK_SECONDS": "1",
+        }
+        self._pg_database = None
+        if database_url and database_url.startswith("postgresql"):
+            self._pg_database = _fresh_pg_database(database_url)
+            self.settings["DATABASE_URL"] = self._pg_database[1]
+        from newsletter import create_app
+
+        self.app = create_app(dict(self.settings, TESTING=True))
+        with self.app.app_context():
+            from send_helpers import add_readers, bench_body, make_issue, make_list
+
+            from newsletter.database import upgrade
+
+            upgrade()
+            list_id = make_list()
+            add_readers(list_id, readers, chunk=10_000)
+            self.issue_id = make_issue([list_id], subject="Bench issue", body=bench_body())
+        self.workers: list[subprocess.Popen] = []
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+        env.update({f"NEWSLETTER_{k}": str(v) for k, v in self.settings.items()})
+        return env
+
+    def start_worker(self) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            env=self.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / f"worker-{len(self.workers)}.log", "wb"),  # noqa: SIM115
+            cwd=ROOT,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def wait_workers_ready(self, procs: list[subprocess.Popen]) -> None:
+        """Wait until each worker process has registered with RQ."""
+        from rq import Worker
+
+        from newsletter import queue
+
+        deadline = time.monotonic() + 30
+        with self.app.app_context():
+            conn = queue.redis()
+            while time.monotonic() < deadline:
+                names = {w.name for w in Worker.all(connection=conn)}
+                if all(any(n.endswith(f".{p.pid}") for n in names) for p in procs):
+                    return
+                time.sleep(0.05)
+        raise RuntimeError("workers did not start")
+
+    def start_sending(self) -> None:
+        from newsletter.delivery import service
+
+        with self.app.app_context():
+            service.start_sending(self.issue_id)
+
+    def progress(self):  # type: ignore[no-untyped-def]
+        from newsletter.delivery import service
+
+        with self.app.app_context():
+            return service.progress(self.issue_id)
+
+    def unknown_addresses(self) -> set[str]:
+        from newsletter.delivery import service, state
+
+        with self.app.app_context():
+            return {a for a, _ in service.deliveries(self.issue_id, state.UNKNOWN, 10_000)}
+
+    def close(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        from newsletter import queue
+        from newsletter.extensions import db
+
+        with self.app.app_context():
+            conn = queue.redis()
+            prefix = self.settings["REDIS_PREFIX"]
+            for pattern in (f"{prefix}*", f"rq:*{prefix}*"):
+                for key in conn.scan_iter(match=pattern, count=1000):
+                    conn.delete(key)
+            db.session.remove()
+            db.engine.dispose()
+        if self._pg_database:
+            _drop_pg_database(*self._pg_database)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM) in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _fresh_pg_database(server_url: str) -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"newsletter_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return server_url, make_url(server_url).set(database=name).render_as_string(False)
+
+
+def _drop_pg_database(server_url: str, url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()

@@ -1,0 +1,132 @@
+"""Sending throughput end to end: N confirmed readers, a ~10 KB issue, W worker processes,
+a lean SMTP sink on 127.0.0.1 in its own process. Prints one JSON line.
+
+    python bench/send.py --recipients 100000 --workers 2
+    python bench/send.py --smoke
+
+``raw_limit_per_s`` is measured in the same run: W processes looping plain smtplib over
+one reused connection each, sending the same pre-built bytes to the same sink. It is the
+ceiling this machine and sink allow; ``share_of_raw`` is how close the engine gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import smtplib
+import sys
+import time
+
+from _common import Installation, Sink, peak_rss_mb
+
+
+def _raw_loop(port: int, data: bytes, count: int) -> None:
+    conn = smtplib.SMTP("127.0.0.1", port)
+    for n in range(count):
+        conn.sendmail("bounces@example.org", [f"raw{n}@example.net"], data)
+    conn.quit()
+
+
+def raw_limit(sink: Sink, data: bytes, workers: int, count: int) -> float:
+    """Messages/s of W plain smtplib loops sending pre-built bytes over reused connections."""
+    per = max(1, count // workers)
+    procs = [
+        multiprocessing.Process(target=_raw_loop, args=(sink.port, data, per))
+        for _ in range(workers)
+    ]
+    start = time.time()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return per * workers / (time.time() - start)
+
+
+def sample_message(inst: Installation) -> bytes:
+    """One reader's copy as the engine builds it (for the raw loop)."""
+    from newsletter.extensions import db
+    from newsletter.links import links_for
+    from newsletter.mail.bulk import BulkTemplate, list_id_for
+    from newsletter.mail.render import Reader, compile_issue
+    from newsletter.models import Issue
+
+    with inst.app.app_context():
+        issue = db.session.get(Issue, inst.issue_id)
+        compiled = compile_issue(
+            issue.subject, "", issue.body_md, site_name="Bench", postal_address="1 Bench St"
+        )
+        template = BulkTemplate(
+            sender="Bench <news@example.org>", subject=issue.subject,
+            list_id=list_id_for("weekly", "news@example.org"),
+        )  # fmt: skip
+        links = links_for(1, "reader0@example.net")
+        return template.personalise(
+            recipient="reader0@example.net",
+            name="Reader 0",
+            message_id="<bench@example.org>",
+            body=compiled.render(Reader("reader0@example.net", "Reader 0"), links),
+            unsubscribe_url=links.unsubscribe_url,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--smoke", action="store_true", help="300 readers: checks it runs")
+    args = parser.parse_args()
+    if args.smoke:
+        args.recipients = 300
+
+    sink = Sink()
+    inst = Installation(args.recipients, sink.url, args.database_url, args.redis_url)
+    try:
+        data = sample_message(inst)
+        raw = raw_limit(sink, data, args.workers, min(args.recipients, 20_000))
+        sink.reset()
+        workers = [inst.start_worker() for _ in range(args.workers)]
+        inst.wait_workers_ready(workers)
+
+        start = time.time()
+        inst.start_sending()
+        deadline = start + args.timeout
+        while sink.count < args.recipients and time.time() < deadline:
+            time.sleep(0.05)
+        elapsed = (sink.last or time.time()) - start
+        rss = [peak_rss_mb(p.pid) for p in workers]
+        while inst.progress().status != "sent" and time.time() < deadline:
+            time.sleep(0.1)
+        progress = inst.progress()
+        rate = sink.count / elapsed if elapsed > 0 else 0.0
+        print(
+            json.dumps(
+                {
+                    "bench": "send",
+                    "recipients": args.recipients,
+                    "workers": args.workers,
+                    "database": inst.settings["DATABASE_URL"].split(":")[0],
+                    "message_bytes": len(data),
+                    "received": sink.count,
+                    "seconds": round(elapsed, 2),
+                    "messages_per_s": round(rate, 1),
+                    "raw_limit_per_s": round(raw, 1),
+                    "share_of_raw": round(rate / raw, 3) if raw else None,
+                    "peak_rss_mb_per_worker": rss,
+                    "status": progress.status,
+                    "sent": progress.sent,
+                }
+            )
+        )
+        ok = sink.count == args.recipients and progress.status == "sent"
+    finally:
+        inst.close()
+        sink.stop()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
