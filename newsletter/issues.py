@@ -153,17 +153,19 @@ def unschedule(issue_id: int) -> Issue:
     return issue
 
 
-def send_now(issue_id: int) -> None:
-    """Hand the issue to the sending engine."""
+def send_now(issue_id: int, actor: str | None = None) -> None:
+    """Hand the issue to the sending engine (which records it in the audit log)."""
     issue = db.get_or_404(Issue, issue_id)
     if issue.status not in EDITABLE:
         raise IssueProblem(f"This issue is {issue.status.value}; it cannot be sent again.")
     _ready(issue)
-    from .delivery.service import start_sending  # the sending engine, imported when used
+    # Imported here: the sending engine imports this module's neighbours in turn.
+    from .delivery.service import SendingError, start_sending
 
-    audit.record("issue.send", f"issue {issue_id}")
-    db.session.commit()
-    start_sending(issue_id)
+    try:
+        start_sending(issue_id, actor=actor)
+    except SendingError as exc:
+        raise IssueProblem(str(exc)) from exc
 
 
 def _ready(issue: Issue) -> None:

@@ -196,7 +196,7 @@ def issue_action(issue_id: int, verb: str):  # type: ignore[no-untyped-def]
         flash("Unscheduled; the issue is a draft again.")
         return redirect(url_for("admin.issue", issue_id=issue_id))
     try:
-        issues.send_now(issue_id)
+        issues.send_now(issue_id, actor=current_user.email)
     except issues.IssueProblem as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.issue", issue_id=issue_id))
