@@ -69,7 +69,6 @@ def export_rows(list_id: int | None = None, status: str | None = None) -> Iterat
                 )
             ]
         last = ids[-1]
-        db.session.expunge_all()
 
 
 def attribute_keys() -> list[str]:
