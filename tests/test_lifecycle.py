@@ -47,25 +47,25 @@ def test_reader_lifecycle_over_smtp(backend, jobs, make_app, smtp_server, start_
 
     # The confirmation mail as received on the wire.
     confirm_mail = smtp_server.wait_for(1)[0]
-    assert confirm_mail.rcpt_tos == ["Reader@example.org"]
+    assert confirm_mail.rcpt_tos == ["reader@example.org"]
     message = confirm_mail.message
     assert message["From"] == "Test Letter <news@example.org>"
-    assert message["To"] == "Ada Lovelace <Reader@example.org>"
+    assert message["To"] == "Ada Lovelace <reader@example.org>"
     assert message["Message-ID"].endswith("@example.org>") and message["Date"]
     assert message.get_content_type() == "multipart/alternative"
     plain, html = confirm_mail.part("plain"), confirm_mail.part("html")
     confirm_path = link_path(plain, "confirm")
     assert confirm_path in html and "1 Test Street" in plain
-    assert subscriber(app, "Reader@example.org").status == SubscriberStatus.PENDING
+    assert subscriber(app, "reader@example.org").status == SubscriberStatus.PENDING
 
     # Opening the link confirms nothing; the button does, once.
     page = browser.get(confirm_path)
     assert page.status_code == 200 and b"Confirm my subscription" in page.data
-    assert subscriber(app, "Reader@example.org").status == SubscriberStatus.PENDING
+    assert subscriber(app, "reader@example.org").status == SubscriberStatus.PENDING
     for _ in range(2):
         done = browser.post(confirm_path, data={"csrf_token": csrf_from(page.data)})
         assert done.status_code == 200 and b"You are subscribed" in done.data
-    assert subscriber(app, "Reader@example.org").status == SubscriberStatus.CONFIRMED
+    assert subscriber(app, "reader@example.org").status == SubscriberStatus.CONFIRMED
 
     # The welcome mail carries the personal links and the RFC 8058 headers.
     welcome = smtp_server.wait_for(2)[1]
@@ -77,7 +77,7 @@ def test_reader_lifecycle_over_smtp(backend, jobs, make_app, smtp_server, start_
 
     # Preferences: change the name; export everything stored.
     page = browser.get(preferences_path)
-    assert page.status_code == 200 and b"Reader@example.org" in page.data
+    assert page.status_code == 200 and b"reader@example.org" in page.data
     saved = browser.post(
         preferences_path,
         data={"name": "Ada King", "lists": ["news"], "csrf_token": csrf_from(page.data)},
@@ -87,7 +87,7 @@ def test_reader_lifecycle_over_smtp(backend, jobs, make_app, smtp_server, start_
     assert export.headers["Content-Disposition"].startswith("attachment")
     data = json.loads(export.data)
     assert (data["email"], data["name"], data["status"]) == (
-        "Reader@example.org",
+        "reader@example.org",
         "Ada King",
         "confirmed",
     )
@@ -109,12 +109,12 @@ def test_reader_lifecycle_over_smtp(backend, jobs, make_app, smtp_server, start_
     )
     assert gone.status_code == 200 and "Location" not in gone.headers
     assert "Set-Cookie" not in gone.headers
-    assert subscriber(app, "Reader@example.org").status == SubscriberStatus.UNSUBSCRIBED
+    assert subscriber(app, "reader@example.org").status == SubscriberStatus.UNSUBSCRIBED
 
     # Coming back from the preferences page, then erasing.
     page = browser.get(preferences_path)
     browser.post(preferences_path, data={"lists": ["news"], "csrf_token": csrf_from(page.data)})
-    assert subscriber(app, "Reader@example.org").status == SubscriberStatus.CONFIRMED
+    assert subscriber(app, "reader@example.org").status == SubscriberStatus.CONFIRMED
     erased = browser.post(preferences_path + "/erase", data={"csrf_token": csrf_from(page.data)})
     assert erased.status_code == 200 and b"salted hash" in erased.data
     assert counts(app) == (0, 0)

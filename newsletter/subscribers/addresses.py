@@ -30,7 +30,10 @@ class InvalidAddress(InvalidInput):
 
 
 def normalise_address(raw: str) -> str:
-    """The address as stored: syntax-checked, domain lowercased (IDNA), no control characters.
+    """The address as stored: syntax-checked, lowercased (IDNA domain), no control characters.
+
+    The local part is lowercased too: RFC 5321 lets a server tell ``Ann@`` from ``ann@``,
+    but no mailbox provider does, and readers expect one subscription per address.
 
     Addresses whose local part needs SMTPUTF8 are refused: not every relay carries them, and
     an address we cannot mail must not be signed up.
@@ -46,8 +49,7 @@ def normalise_address(raw: str) -> str:
         checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise InvalidAddress(str(exc)) from None
-    local, _, domain = checked.ascii_email.rpartition("@")
-    address = f"{local}@{domain.lower()}"
+    address = checked.ascii_email.lower()
     if len(address) > MAX_ADDRESS:
         raise InvalidAddress(f"The address is too long (at most {MAX_ADDRESS} characters).")
     return address
