@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import create_app, database, maintenance
+from . import config, create_app, database, maintenance
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
@@ -27,8 +27,12 @@ def serve(host: str, port: int, threads: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     database.upgrade()
     maintenance.start_ticker(app)
-    url = f"http://{host}:{port}/"
-    click.echo(f"newsletter is running at {url}")
+    url = f"http://{host}:{port}"
+    if app.config["BASE_URL"] == config.DEFAULTS["BASE_URL"] and url != app.config["BASE_URL"]:
+        # Links in mails must reach this server; without NEWSLETTER_BASE_URL, use where we are.
+        app.config["BASE_URL"] = url
+    click.echo(f"newsletter is running at {url}/")
+    click.echo(f"  links in mails point to {app.config['BASE_URL']}/ (NEWSLETTER_BASE_URL)")
     click.echo(f"  database: {_safe_url(app.config['SQLALCHEMY_DATABASE_URI'])}")
     click.echo(
         "  queue:    "
