@@ -62,14 +62,17 @@ class Received:
 
 @dataclass
 class SMTPHandler:
-    """Collects messages; ``replies`` maps a recipient to an SMTP reply to force."""
+    """Collects messages; ``replies`` maps a recipient to an SMTP reply to force, or to a list
+    of replies used one per attempt (then the recipient is accepted)."""
 
     messages: list[Received] = field(default_factory=list)
-    replies: dict[str, str] = field(default_factory=dict)
+    replies: dict[str, str | list[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         forced = self.replies.get(address)
+        if isinstance(forced, list):
+            forced = forced.pop(0) if forced else None
         if forced:
             return forced
         envelope.rcpt_tos.append(address)

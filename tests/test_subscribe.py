@@ -203,3 +203,14 @@ def test_front_page_shows_public_lists_and_recent_public_issues(app, client):
     assert '<a href="/archive/spring">Spring issue</a>' in page
     assert "Members only" not in page and "Draft issue" not in page
     assert app.config["CONSENT_TEXT"] in page and 'name="website"' in page
+
+
+def test_confirmation_survives_a_temporary_smtp_refusal(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url)
+    smtp_server.handler.replies["blip@example.org"] = ["451 4.3.0 try again later"]
+    answer = _json(app.test_client(), {"email": "blip@example.org"})
+    assert answer.status_code == 200
+    wait_idle(app)
+    received = smtp_server.wait_for(1)
+    assert [m.rcpt_tos for m in received] == [["blip@example.org"]]
+    assert "/confirm/" in received[0].part("plain")

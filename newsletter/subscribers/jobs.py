@@ -4,6 +4,7 @@ the web request does the same work whatever the address's state) and are safe to
 from __future__ import annotations
 
 import email.utils
+import time
 from typing import Any
 
 from flask import current_app
@@ -12,9 +13,11 @@ from ..extensions import db
 from ..links import confirm_url, links_for
 from ..mail.message import build, format_recipient
 from ..mail.render import render_mail
-from ..mail.transports import open_transport
+from ..mail.transports import TemporaryFailure, open_transport
 from ..models import Subscriber, SubscriberStatus, SubscriptionStatus
 from .suppression import is_blocked
+
+_RETRY_PAUSES = (1.0, 4.0)  # seconds between attempts at a transactional mail
 
 
 def send_confirmation(subscriber_id: int | None) -> bool:
@@ -97,11 +100,17 @@ def _send(
         body=body,
         headers=headers,
     )
-    transport = open_transport()
-    try:
-        # Temporary failures propagate: the job fails visibly and the reader can ask again.
-        transport.send(
-            email.utils.parseaddr(config["FROM"])[1], subscriber.email, message.as_bytes()
-        )
-    finally:
-        transport.close()
+    sender, data = email.utils.parseaddr(config["FROM"])[1], message.as_bytes()
+    # A confirmation is awaited now, so a blip (4xx, dropped connection) is retried a few
+    # times within seconds; a longer outage fails the job visibly and the reader can ask again.
+    for pause in (*_RETRY_PAUSES, None):
+        transport = open_transport()
+        try:
+            transport.send(sender, subscriber.email, data)
+            return
+        except TemporaryFailure:
+            if pause is None:
+                raise
+        finally:
+            transport.close()
+        time.sleep(pause)
