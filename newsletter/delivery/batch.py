@@ -10,6 +10,7 @@ silently) and hands the rest of the batch, still "queued", to another job.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +23,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..links import links_for
 from ..mail.bulk import BulkTemplate, Signer, list_id_for
-from ..mail.pipelining import BulkSMTPTransport
+from ..mail.pipelining import BulkSMTPTransport, OutcomeUnknown
 from ..mail.render import CompiledIssue, Reader, compile_issue
 from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
 from ..models import Issue, IssueStatus, Subscriber, Suppression, SuppressionReason, utcnow
@@ -56,6 +57,7 @@ class Outcome:
     failed: int = 0
     retried: int = 0
     skipped: int = 0
+    unknown: int = 0
     stopped: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -114,7 +116,7 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
             error = _deliver(transport, journal, prepared, row, data, outcome)
             if error:
                 hard_failures.append((row, error))
-            failures = outcome.failed + outcome.retried
+            failures = outcome.failed + outcome.retried + outcome.unknown
             if failures > share * size and failures >= MIN_FAILURES_TO_PAUSE:
                 outcome.stopped = "paused: too many failures"
                 break
@@ -139,6 +141,10 @@ def _deliver(
     """Hand one copy to the server and note the result; returns the error of a hard failure."""
     try:
         transport.send(_envelope_sender(row.id), row.email, data)
+    except OutcomeUnknown as exc:
+        journal.unknown(row.id, str(exc))
+        outcome.unknown += 1
+        outcome.errors.append(str(exc))
     except TemporaryFailure as exc:
         _retry_or_fail(journal, row, str(exc), outcome)
     except PermanentFailure as exc:
@@ -171,8 +177,9 @@ def _retry_or_fail(journal: state.Journal, row, error: str, outcome: Outcome) ->
 
 def _pause_for_failures(issue_id: int, batch_no: int, outcome: Outcome, size: int) -> None:
     last = outcome.errors[-1] if outcome.errors else "unknown error"
+    failures = outcome.failed + outcome.retried + outcome.unknown
     reason = (
-        f"Paused automatically: {outcome.failed + outcome.retried} of {size} messages in "
+        f"Paused automatically: {failures} of {size} messages in "
         f"batch {batch_no} failed. Last error: {last}. Check the SMTP server, then resume."
     )
     if state.pause(issue_id, reason):
@@ -193,9 +200,32 @@ def _count_hard_failure(row, error: str) -> None:  # type: ignore[no-untyped-def
         suppress(row.email, SuppressionReason.BOUNCED, error)
 
 
+_reused = threading.local()
+
+
 def _open_transport() -> Transport:
+    """The worker's SMTP connection, kept open from one batch job to the next (a new
+    connection, let alone a TLS handshake, per job would cost more than a batch's sending)."""
     url = current_app.config["SMTP_URL"]
-    return BulkSMTPTransport(url) if url else open_transport()
+    if not url:
+        return open_transport()
+    transport = getattr(_reused, "transport", None)
+    if transport is None or transport.url != url:
+        if transport is not None:
+            BulkSMTPTransport.close(transport)
+        transport = _reused.transport = _KeptTransport(url)
+    return transport
+
+
+class _KeptTransport(BulkSMTPTransport):
+    """Closing between jobs keeps the connection; it is dropped only when it breaks."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+    def close(self) -> None:
+        pass
 
 
 def _envelope_sender(delivery_id: int) -> str:

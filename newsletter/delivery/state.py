@@ -186,6 +186,11 @@ _TO_RETRY = (
     .where(D.c.id == bindparam("did"), D.c.status == SENDING)
     .values(status=Q, claimed_by=None, next_attempt_at=bindparam("due"), error=bindparam("error"))
 )
+_TO_UNKNOWN = (
+    update(D)
+    .where(D.c.id == bindparam("did"), D.c.status == SENDING)
+    .values(status=UNKNOWN, claimed_by=None, error=bindparam("error"))
+)
 _ISSUE_STATUS = select(I.c.status).where(I.c.id == bindparam("iid"))
 
 
@@ -222,6 +227,10 @@ class Journal:
     def retry(self, delivery_id: int, error: str, due: datetime) -> None:
         """Temporary failure: back to queued, due again at ``due``."""
         self._pending.append((_TO_RETRY, {"did": delivery_id, "due": due, "error": error[:2000]}))
+
+    def unknown(self, delivery_id: int, error: str) -> None:
+        """The server may or may not have taken it: the admin decides whether to resend."""
+        self._pending.append((_TO_UNKNOWN, {"did": delivery_id, "error": error[:2000]}))
 
     def issue_status(self, issue_id: int) -> IssueStatus | None:
         """The issue's status, read fresh; also writes any held-back result."""

@@ -59,29 +59,33 @@ class Signer:
 
 class QuotedPrintable:
     """Quoted-printable with CRLF line ends and lines of at most 76 characters, remembering
-    each encoded source line: QP works line by line, and all but a few lines of an issue are
-    the same for every reader, so most of each copy is a dictionary lookup."""
+    what it encoded. QP works line by line and all but a few lines of an issue are the same
+    for every reader, so the text is cut into blocks of lines (by line number, which a
+    reader's name or link does not shift) and most blocks are a dictionary lookup."""
 
-    MAX_REMEMBERED = 20_000  # lines; reader-specific lines stop being stored past this
+    BLOCK = 24  # lines per block
+    MAX_REMEMBERED = 5_000  # blocks; reader-specific blocks stop being stored past this
 
     def __init__(self) -> None:
-        self._lines: dict[str, bytes] = {}
+        self._blocks: dict[str, bytes] = {}
 
     def encode(self, text: str) -> bytes:
         """``text`` encoded, ending with a line break."""
-        known = self._lines
-        out = []
-        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-            encoded = known.get(line)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the text's own final line break
+        known, out, size = self._blocks, [], self.BLOCK
+        for start in range(0, len(lines), size):
+            block = "\r\n".join(lines[start : start + size])
+            encoded = known.get(block)
             if encoded is None:
-                # The CRLF makes binascii break long lines with CRLF too; it is cut off again.
-                encoded = binascii.b2a_qp(line.encode("utf-8") + b"\r\n", istext=True)[:-2]
+                encoded = binascii.b2a_qp((block + "\r\n").encode("utf-8"), istext=True)
                 if len(known) < self.MAX_REMEMBERED:
-                    known[line] = encoded
+                    known[block] = encoded
             out.append(encoded)
-        if out and out[-1] == b"":
-            out.pop()  # the text's own final line break
-        return b"\r\n".join(out) + b"\r\n"
+        return b"".join(out) or b"\r\n"
 
 
 class BulkTemplate:

@@ -15,27 +15,43 @@ import smtplib
 from .transports import PermanentFailure, SMTPTransport, TemporaryFailure, _classify
 
 
+class OutcomeUnknown(TemporaryFailure):
+    """The connection broke after the message was handed over but before the server said
+    whether it took it: it may have arrived. Never retried automatically."""
+
+
+_LOST = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
+
+
 class BulkSMTPTransport(SMTPTransport):
     """One reused, pipelined SMTP connection for a batch job."""
 
     def send(self, sender: str, recipient: str, data: bytes) -> None:
-        """Hand one message to the server; raise Temporary/PermanentFailure if refused."""
+        """Hand one message to the server; raise Temporary/PermanentFailure if refused, or
+        OutcomeUnknown if the connection broke while the server held the message."""
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = self._connect()
             try:
-                self._transaction(self._conn, sender, recipient, data)
-                return
-            except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
+                self._envelope(self._conn, sender, recipient)
+            except _LOST as exc:
+                # Nothing of the message was sent yet: a fresh connection may safely retry.
                 self._drop()
                 if attempt == 2:
                     raise TemporaryFailure(f"SMTP connection lost: {exc}") from None
+                continue
             except OSError as exc:
                 self._drop()
                 raise TemporaryFailure(f"SMTP error: {exc}") from None
+            try:
+                self._payload(self._conn, data)
+            except (*_LOST, OSError) as exc:
+                self._drop()
+                raise OutcomeUnknown(f"SMTP connection lost during DATA: {exc}") from None
+            return
 
     @staticmethod
-    def _transaction(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    def _envelope(conn: smtplib.SMTP, sender: str, recipient: str) -> None:
         envelope = [f"MAIL FROM:<{sender}>\r\n".encode(), f"RCPT TO:<{recipient}>\r\n".encode()]
         if conn.has_extn("pipelining"):
             conn.send(b"".join([*envelope, b"DATA\r\n"]))
@@ -57,6 +73,9 @@ class BulkSMTPTransport(SMTPTransport):
         if replies[-1][0] != 354:
             _reset(conn)
             raise TemporaryFailure(f"unexpected reply to DATA: {replies[-1][0]}", replies[-1][0])
+
+    @staticmethod
+    def _payload(conn: smtplib.SMTP, data: bytes) -> None:
         stuffed = data.replace(b"\r\n.", b"\r\n..")
         if stuffed.startswith(b"."):
             stuffed = b"." + stuffed
@@ -76,4 +95,4 @@ def _reset(conn: smtplib.SMTP) -> None:
         raise TemporaryFailure(f"SMTP RSET failed: {exc}") from None
 
 
-__all__ = ["BulkSMTPTransport", "PermanentFailure", "TemporaryFailure"]
+__all__ = ["BulkSMTPTransport", "OutcomeUnknown", "PermanentFailure", "TemporaryFailure"]
