@@ -17,7 +17,7 @@ from . import audit, queue
 from .extensions import db
 from .links import Links
 from .mail.message import build, format_recipient
-from .mail.render import CompiledIssue, Reader, TemplateProblem, compile_issue
+from .mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
 from .mail.transports import open_transport
 from .models import Delivery, Issue, IssueStatus, MailingList, Subscriber, utcnow
 
@@ -95,6 +95,11 @@ def sample_links() -> Links:
     """Footer links for previews and tests: they lead to the site, never to a real reader."""
     base = current_app.config["BASE_URL"]
     return Links(unsubscribe_url=f"{base}/", preferences_url=f"{base}/")
+
+
+def preview(issue: Issue, as_email: str | None) -> Rendered:
+    """The mail as the subscriber with that address (or a sample reader) would get it."""
+    return compiled(issue).render(reader_for(as_email), sample_links())
 
 
 def queue_test(issue_id: int, address: str) -> None:

@@ -104,7 +104,7 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
     preview_as = form.preview_as.data or ""
     text = None
     if problem is None:
-        text = issues.compiled(issue).render(issues.reader_for(preview_as), None).text
+        text = issues.preview(issue, preview_as).text
     return jsonify(
         saved=True,
         id=issue.id,
@@ -123,7 +123,7 @@ def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
     problem = _problem(issue)
     text = None
     if problem is None:
-        text = issues.compiled(issue).render(issues.reader_for(preview_as), None).text
+        text = issues.preview(issue, preview_as).text
     return render_template(
         "admin/preview.html", issue=issue, preview_as=preview_as, text=text, problem=problem
     )
@@ -134,7 +134,7 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
     """The mail's HTML exactly as a reader gets it, for the sandboxed preview frame."""
     issue = db.get_or_404(Issue, issue_id)
     try:
-        html = issues.compiled(issue).render(issues.reader_for(request.args.get("as")), None).html
+        html = issues.preview(issue, request.args.get("as")).html
     except TemplateProblem as exc:
         return render_template("admin/preview_problem.html", problem=str(exc)), 422
     response = make_response(html)
