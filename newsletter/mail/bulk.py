@@ -170,10 +170,15 @@ class BulkTemplate:
         return data
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9 ]+")
+
+
 def _to(recipient: str, name: str) -> str:
     clean = " ".join(name.split())
     if not clean:
         return recipient
+    if _PLAIN_NAME.fullmatch(clean):  # the common case needs no quoting
+        return f"{clean} <{recipient}>"
     if clean.isascii():
         return format_recipient(recipient, clean)
     return f"{Header(clean, 'utf-8').encode()} <{recipient}>"
