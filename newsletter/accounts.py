@@ -74,3 +74,23 @@ def authenticate(email: str, password: str) -> AdminUser | None:
     admin.last_login_at = utcnow()
     db.session.commit()
     return admin
+
+
+def update(admin: AdminUser, timezone: str, current: str = "", new: str = "") -> bool:
+    """Change an admin's time zone and, given the current password, the password; returns
+    True when the password changed (which ends the admin's other sessions)."""
+    check_timezone(timezone)
+    admin.timezone = timezone
+    changed = bool(new)
+    if changed:
+        try:
+            _hasher.verify(admin.password_hash, current)
+        except (VerificationError, InvalidHashError):
+            db.session.rollback()
+            raise AccountProblem("The current password is not right.") from None
+        if len(new) < MIN_PASSWORD:
+            raise AccountProblem(f"The password needs at least {MIN_PASSWORD} characters.")
+        admin.password_hash = _hasher.hash(new)
+        admin.session_token = secrets.token_urlsafe(32)
+    db.session.commit()
+    return changed

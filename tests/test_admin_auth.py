@@ -133,3 +133,28 @@ def test_login_redirects_only_inside_the_admin(app, client):
     data = {"email": "admin@example.org", "password": PASSWORD, "csrf_token": token}
     response = client.post("/admin/login?next=https://evil.example/", data=data)
     assert response.headers["Location"].endswith("/admin/")
+
+
+def test_admin_changes_time_zone_and_password(app, admin_client):
+    other = app.test_client()
+    login(other)
+    response = post(
+        admin_client,
+        "/admin/account",
+        {"timezone": "Europe/Lisbon", "current_password": PASSWORD, "new_password": "a new pass"},
+    )
+    assert response.status_code == 302
+    assert "Europe/Lisbon" in admin_client.get("/admin/account").get_data(as_text=True)
+    assert other.get("/admin/").status_code == 302  # the other session ended
+    assert login(app.test_client(), password="a new pass").status_code == 302
+
+
+def test_wrong_current_password_changes_nothing(app, admin_client):
+    response = post(
+        admin_client,
+        "/admin/account",
+        {"timezone": "UTC", "current_password": "wrong one!", "new_password": "a new pass"},
+    )
+    assert response.status_code == 400
+    assert "The current password is not right." in response.get_data(as_text=True)
+    assert login(app.test_client()).status_code == 302

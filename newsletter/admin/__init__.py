@@ -7,7 +7,17 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import audit_log, auth, bounces, compose, imports, lists, subscribers, views  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    account,
+    audit_log,
+    auth,
+    bounces,
+    compose,
+    imports,
+    lists,
+    subscribers,
+    views,
+)
 
 # The sending engine's pages (progress, pause, cancel) join this blueprint once they exist.
 if importlib.util.find_spec(f"{__name__}.sending") is not None:

@@ -15,6 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -72,8 +73,10 @@ class ImportForm(FlaskForm):
     mode = RadioField(
         "Consent",
         choices=[
-            ("pending", "Needs confirmation: send each new reader a confirmation mail"),
-            ("confirmed", "Already confirmed: they gave consent elsewhere (note required)"),
+            SelectChoice("pending", "Needs confirmation: send each new reader a confirmation mail"),
+            SelectChoice(
+                "confirmed", "Already confirmed: they gave consent elsewhere (note required)"
+            ),
         ],
         default="pending",
     )
@@ -86,3 +89,9 @@ class ImportForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class AccountForm(FlaskForm):
+    timezone = SelectField("Time zone (for schedules and the times shown)")
+    current_password = PasswordField("Current password (to change it)", validators=[Optional()])
+    new_password = PasswordField("New password", validators=[Optional(), Length(min=10, max=1000)])
