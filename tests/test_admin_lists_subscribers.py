@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from admin_helpers import post
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, update
 
 from newsletter.cli import main
 from newsletter.extensions import db
@@ -90,7 +91,9 @@ def test_subscriber_pages_use_keysets_without_offset_or_counting(app, admin_clie
     statements: list[tuple[str, tuple]] = []
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append((a[2].upper(), a[3])))
+    event.listen(
+        engine, "before_cursor_execute", lambda *a: statements.append((a[2].upper(), a[3]))
+    )
     seen: list[str] = []
     url = "/admin/subscribers?sort=email"
     while url:
@@ -106,6 +109,7 @@ def test_subscriber_pages_use_keysets_without_offset_or_counting(app, admin_clie
     assert not any("COUNT(" in s for s, _ in subscriber_queries)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_search_filters_and_sorting(app, admin_client):
     add_readers(app, 5, "news")
     add_readers(app, 3, "other", status="pending")
@@ -174,3 +178,25 @@ def test_dashboard_shows_counts_growth_chart_and_lists(app, admin_client):
     assert "<svg" in page and "7 new subscribers in the last 30 days" in page
     assert re.search(r"<strong>7</strong><br>confirmed", page)
     assert "News" in page
+
+
+def test_search_finds_new_readers_before_and_after_indexing(app, admin_client):
+    """SQLite's trigram index is filled in bulk; rows not yet in it are still found."""
+    from newsletter.browse import index_new_subscribers
+
+    add_readers(app, 3)
+    assert "news0001@" in admin_client.get("/admin/subscribers?q=ws0001").get_data(as_text=True)
+    with app.app_context():
+        assert index_new_subscribers() == 3
+        db.session.execute(
+            update(Subscriber).where(Subscriber.email == "news0002@example.org").values(name="Zed")
+        )
+        db.session.commit()
+    assert "news0001@" in admin_client.get("/admin/subscribers?q=ws0001").get_data(as_text=True)
+    renamed = admin_client.get("/admin/subscribers?q=zed").get_data(as_text=True)
+    assert "news0002@" in renamed and "news0001@" not in renamed
+    with app.app_context():
+        gone = db.session.scalar(select(Subscriber.id).where(Subscriber.email.like("news0001%")))
+    post(admin_client, f"/admin/subscribers/{gone}/delete")
+    left = admin_client.get("/admin/subscribers?q=example").get_data(as_text=True)
+    assert "news0000@" in left and "news0001@" not in left
