@@ -351,5 +351,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
         proc.wait(timeout=10)
 
 
-# The admin's login fixture (tests/admin_helpers.py), available to every test module.
+# The admin's login fixture (tests/admin_helpers.py) and one Chromium per module
+# (tests/browser_helpers.py), available to every test module.
 from admin_helpers import admin_client  # noqa: E402, F401
+from browser_helpers import browser  # noqa: E402, F401

@@ -15,20 +15,9 @@ from werkzeug.serving import make_server
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 CSV = "email,name,city\nada@example.org,Ada,London\ngrace@example.org,Grace,New York\nnope,,\n"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the whole module."""
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
