@@ -82,14 +82,19 @@ def test_cli_import_needs_a_note_for_confirmed_readers(app, tmp_path):
     assert result.exit_code != 0 and "--note" in result.output
 
 
-def test_web_import_runs_in_the_background_and_mails_confirmations(app, admin_client, tmp_path):
-    list_id = make_list(app)
-    response = post(
-        admin_client,
+def upload(client, list_id: int, mode: str, text: str = CSV):
+    """Submit the import form with a CSV file."""
+    return post(
+        client,
         "/admin/import",
-        {"file": (io.BytesIO(CSV.encode()), "readers.csv"), "list_id": list_id, "mode": "pending"},
+        {"file": (io.BytesIO(text.encode()), "readers.csv"), "list_id": list_id, "mode": mode},
         content_type="multipart/form-data",
     )
+
+
+def test_web_import_runs_in_the_background_and_mails_confirmations(app, admin_client, tmp_path):
+    list_id = make_list(app)
+    response = upload(admin_client, list_id, "pending")
     assert response.status_code == 302
     wait_idle(app)
     page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
@@ -112,24 +117,14 @@ def test_web_import_runs_in_the_background_and_mails_confirmations(app, admin_cl
 
 def test_web_import_as_confirmed_requires_a_note(app, admin_client):
     list_id = make_list(app)
-    response = post(
-        admin_client,
-        "/admin/import",
-        {"file": (io.BytesIO(CSV.encode()), "r.csv"), "list_id": list_id, "mode": "confirmed"},
-        content_type="multipart/form-data",
-    )
+    response = upload(admin_client, list_id, "confirmed")
     assert response.status_code == 400
     assert "Say where these readers gave consent." in response.get_data(as_text=True)
 
 
 def test_a_file_without_an_email_column_fails_with_a_reason(app, admin_client):
     list_id = make_list(app)
-    response = post(
-        admin_client,
-        "/admin/import",
-        {"file": (io.BytesIO(b"name\nAnn\n"), "r.csv"), "list_id": list_id, "mode": "pending"},
-        content_type="multipart/form-data",
-    )
+    response = upload(admin_client, list_id, "pending", "name\nAnn\n")
     wait_idle(app)
     page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The import failed." in page and "“email”" in page
