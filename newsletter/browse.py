@@ -60,6 +60,8 @@ class Selection:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of subscribers and where the next one starts."""
+
     rows: list[Subscriber]
     next_cursor: str | None
 

@@ -27,6 +27,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class Growth:
+    """The 30-day chart: bars and the figures for its caption."""
+
     bars: list[Bar]
     total: int
     peak: int

@@ -60,6 +60,7 @@ class Report:
     rejections: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, row: int, email: str, reason: str) -> None:
+        """Count a rejected row, and list it while the list is short enough."""
         self.rejected += 1
         if len(self.rejections) < REPORT_LIMIT:
             self.rejections.append({"row": row, "email": email[:320], "reason": reason})

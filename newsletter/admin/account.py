@@ -14,6 +14,7 @@ from .forms import AccountForm
 
 @bp.route("/account", methods=["GET", "POST"])
 def account():  # type: ignore[no-untyped-def]
+    """The admin's time zone and password."""
     admin = current_user._get_current_object()
     form = AccountForm(timezone=admin.timezone)
     form.timezone.choices = sorted(available_timezones())

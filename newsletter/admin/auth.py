@@ -53,6 +53,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
 @limiter.limit(_login_limit, methods=["POST"])
 def login_page():  # type: ignore[no-untyped-def]
+    """The login form; a fresh session on success."""
     if current_user.is_authenticated:
         return redirect(url_for("admin.dashboard"))
     form = LoginForm()
@@ -71,6 +72,7 @@ def login_page():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    """End the session (a POST, so no link can log an admin out)."""
     logout_user()
     session.clear()
     flash("You are logged out.")

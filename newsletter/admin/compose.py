@@ -26,6 +26,7 @@ PREVIEW_CSP = (
 
 @bp.get("/issues", endpoint="issues")
 def issues_page():  # type: ignore[no-untyped-def]
+    """Every issue, drafts included, newest first."""
     everything = issues.recent()
     return render_template(
         "admin/issues.html",
@@ -62,6 +63,7 @@ def _save(form: IssueForm, issue_id: int | None) -> Issue:
 @bp.route("/issues/new", methods=["GET", "POST"], endpoint="compose")
 @bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"], endpoint="issue_edit")
 def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
+    """Write a new issue or edit a draft; Save or Preview (works without JS)."""
     issue = db.get_or_404(Issue, issue_id) if issue_id else None
     form = _issue_form(issue)
     problem = None
@@ -118,6 +120,7 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
 
 @bp.get("/issues/<int:issue_id>/preview")
 def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
+    """The mail as a chosen subscriber would see it: HTML in a frame, and text."""
     issue = db.get_or_404(Issue, issue_id)
     preview_as = request.args.get("as", "")
     problem = _problem(issue)
@@ -144,6 +147,7 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/issues/<int:issue_id>")
 def issue(issue_id: int):  # type: ignore[no-untyped-def]
+    """An issue's status and deliveries, with test send, schedule and send."""
     found = db.get_or_404(Issue, issue_id)
     return render_template(
         "admin/issue.html",
@@ -158,6 +162,7 @@ def issue(issue_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/issues/<int:issue_id>/test")
 def issue_test(issue_id: int):  # type: ignore[no-untyped-def]
+    """Queue a test copy to any address."""
     form = TestSendForm()
     if form.validate_on_submit():
         try:
@@ -173,6 +178,7 @@ def issue_test(issue_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/issues/<int:issue_id>/schedule")
 def issue_schedule(issue_id: int):  # type: ignore[no-untyped-def]
+    """Schedule for a date and time in the admin's time zone."""
     form = ScheduleForm()
     if not form.validate_on_submit():
         flash("Enter a date and time to send at.", "error")
@@ -189,6 +195,7 @@ def issue_schedule(issue_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/issues/<int:issue_id>/<any(unschedule, send):verb>")
 def issue_action(issue_id: int, verb: str):  # type: ignore[no-untyped-def]
+    """Unschedule, or start sending now."""
     if not ActionForm().validate_on_submit():
         abort(400)
     if verb == "unschedule":

@@ -21,11 +21,15 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class LoginForm(FlaskForm):
+    """Address and password."""
+
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
 
 
 class ListForm(FlaskForm):
+    """A new list."""
+
     slug = StringField(
         "Short name (in URLs and the CLI)",
         validators=[
@@ -40,15 +44,21 @@ class ListForm(FlaskForm):
 
 
 class ListEditForm(ListForm):
+    """An existing list (its slug is fixed)."""
+
     slug = None  # a list's slug never changes: scripts and signup forms refer to it
 
 
 class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as checkboxes."""
+
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
 
 class IssueForm(FlaskForm):
+    """An issue's content and audience."""
+
     subject = StringField("Subject", validators=[DataRequired(), Length(max=300)])
     preheader = StringField(
         "Preheader (the preview line after the subject)", validators=[Optional(), Length(max=300)]
@@ -60,14 +70,20 @@ class IssueForm(FlaskForm):
 
 
 class TestSendForm(FlaskForm):
+    """Where a test copy goes."""
+
     address = EmailField("Send a test to", validators=[DataRequired(), Email(), Length(max=320)])
 
 
 class ScheduleForm(FlaskForm):
+    """When to send, in the admin's time zone."""
+
     when = DateTimeLocalField("Send at", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
 
 
 class ImportForm(FlaskForm):
+    """A CSV upload, the target list and the consent basis."""
+
     file = FileField("CSV file (columns: email, name, anything else)", validators=[FileRequired()])
     list_id = SelectField("Into list", coerce=int)
     mode = RadioField(
@@ -83,6 +99,7 @@ class ImportForm(FlaskForm):
     note = StringField("Where and when did they give consent?", validators=[Length(max=500)])
 
     def validate_note(self, field) -> None:  # type: ignore[no-untyped-def]
+        """Consent given elsewhere must say where."""
         if self.mode.data == "confirmed" and not (field.data or "").strip():
             raise ValidationError("Say where these readers gave consent.")
 
@@ -92,6 +109,8 @@ class ActionForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
+    """The admin's own settings."""
+
     timezone = SelectField("Time zone (for schedules and the times shown)")
     current_password = PasswordField("Current password (to change it)", validators=[Optional()])
     new_password = PasswordField("New password", validators=[Optional(), Length(min=10, max=1000)])

@@ -26,6 +26,7 @@ from .forms import ImportForm
 
 @bp.route("/import", methods=["GET", "POST"], endpoint="import_csv")
 def import_page():  # type: ignore[no-untyped-def]
+    """Upload a CSV into a list; the import runs in the background."""
     form = ImportForm()
     form.list_id.choices = [(lst.id, lst.name) for lst in list_service.all_lists(False)]
     if form.validate_on_submit():
@@ -49,6 +50,7 @@ def import_page():  # type: ignore[no-untyped-def]
 
 @bp.get("/import/<int:job_id>")
 def import_status(job_id: int):  # type: ignore[no-untyped-def]
+    """An import's progress (refreshing without JS) and its report."""
     job = db.get_or_404(ImportJob, job_id)
     return render_template("admin/import_status.html", job=job, reasons=importer.REASONS)
 
@@ -69,6 +71,7 @@ def import_progress(job_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/export.csv", endpoint="export_csv")
 def export_page():  # type: ignore[no-untyped-def]
+    """Subscribers as a streamed CSV download (filter by list and status)."""
     list_arg = request.args.get("list", "")
     list_id = int(list_arg) if list_arg.isdigit() else None
     status = request.args.get("status") or None

@@ -13,6 +13,7 @@ from .forms import ActionForm, ListEditForm, ListForm
 
 @bp.route("/lists", methods=["GET", "POST"])
 def lists():  # type: ignore[no-untyped-def]
+    """All lists with member counts, and the form for a new one."""
     form = ListForm()
     if form.validate_on_submit():
         try:
@@ -34,6 +35,7 @@ def lists():  # type: ignore[no-untyped-def]
 
 @bp.route("/lists/<int:list_id>", methods=["GET", "POST"])
 def list_edit(list_id: int):  # type: ignore[no-untyped-def]
+    """Rename, describe, make public or private."""
     mailing_list = db.get_or_404(MailingList, list_id)
     form = ListEditForm(obj=mailing_list)
     if form.validate_on_submit():
@@ -56,6 +58,7 @@ def list_edit(list_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/lists/<int:list_id>/archive")
 def list_archive(list_id: int):  # type: ignore[no-untyped-def]
+    """Archive a list, or restore an archived one."""
     if ActionForm().validate_on_submit():
         mailing_list = db.get_or_404(MailingList, list_id)
         service.set_archived(list_id, mailing_list.archived_at is None)

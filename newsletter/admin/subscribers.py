@@ -24,6 +24,7 @@ BULK_ACTIONS = {
 
 @bp.get("/subscribers")
 def subscribers():  # type: ignore[no-untyped-def]
+    """Search, filter and sort subscribers, one keyset page at a time."""
     selection = browse.Selection.from_args(request.args)
     result = browse.page(selection, request.args.get("after"))
     return render_template(
@@ -40,6 +41,7 @@ def subscribers():  # type: ignore[no-untyped-def]
 
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscriber(subscriber_id: int):  # type: ignore[no-untyped-def]
+    """One subscriber: lists, consent record, deliveries, actions."""
     reader = db.get_or_404(Subscriber, subscriber_id)
     deliveries = db.session.execute(
         select(Delivery, Issue.subject)
@@ -64,6 +66,7 @@ def subscriber(subscriber_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/subscribers/<int:subscriber_id>/<any(unsubscribe, resend, delete):verb>")
 def subscriber_action(subscriber_id: int, verb: str):  # type: ignore[no-untyped-def]
+    """Unsubscribe, resend the confirmation to, or delete one subscriber."""
     if not ActionForm().validate_on_submit():
         abort(400)
     reader = db.get_or_404(Subscriber, subscriber_id)

@@ -31,11 +31,13 @@ def progress_url(issue_id: int) -> str | None:
 
 @bp.app_context_processor
 def admin_helpers():  # type: ignore[no-untyped-def]
+    """Template helpers for admin pages."""
     return {"progress_url": progress_url}
 
 
 @bp.get("/", endpoint="dashboard")
 def dashboard_page():  # type: ignore[no-untyped-def]
+    """Counts by state and list, 30-day growth, recent issues."""
     return render_template(
         "admin/dashboard.html",
         statuses=dashboard.status_counts(),

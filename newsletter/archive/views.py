@@ -21,11 +21,13 @@ def _web_html(issue: Issue) -> Markup:
 
 @bp.get("/archive")
 def index():  # type: ignore[no-untyped-def]
+    """Sent public issues, newest first."""
     return render_template("archive/index.html", issues=issues.archived())
 
 
 @bp.get("/archive/<slug>")
 def issue(slug: str):  # type: ignore[no-untyped-def]
+    """One sent public issue, without any personal link."""
     found = issues.archived_issue(slug)
     if found is None:
         return render_template("archive/missing.html"), 404
@@ -34,6 +36,7 @@ def issue(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/feed.atom")
 def feed():  # type: ignore[no-untyped-def]
+    """The archive as an Atom feed."""
     from feedgen.feed import FeedGenerator
 
     base = current_app.config["BASE_URL"]
