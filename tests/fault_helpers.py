@@ -1,0 +1,177 @@
+"""Faults made real for the fault tests: a private Redis server that can be restarted, an SMTP
+server that can vanish and come back on the same port, a worker whose disk is "full"."""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from conftest import ROOT, worker_env
+from send_helpers import add_readers, make_issue, make_list
+
+from newsletter.delivery import service, state
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of this test's own (never the shared one on 6379), keeping nothing on
+    disk, so a restart loses every queued job exactly as a crashed Redis would."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("private redis-server did not start")
+
+    def crash(self) -> None:
+        """SIGKILL: everything in memory (queued jobs, liveness keys, rate buckets) is gone."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.crash()
+
+
+class Supervisor:
+    """Does what systemd's ``Restart=always`` does for worker processes: an RQ worker exits
+    when Redis goes away, and is started again until the test is over."""
+
+    def __init__(self, start_worker, app, count: int, **extra) -> None:
+        self.start = lambda: start_worker(app, **extra)
+        self.procs = [self.start() for _ in range(count)]
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for n, proc in enumerate(self.procs):
+                if proc.poll() is not None:
+                    self.procs[n] = self.start()
+                    self.restarts += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def restart_smtp(server) -> None:
+    """Bring a stopped test SMTP server back on the same port, keeping what it received."""
+    server.controller = Controller(
+        server.handler, hostname="127.0.0.1", port=server.port, data_size_limit=0
+    )
+    server.controller.start()
+
+
+def start_issue(app, readers: int) -> int:
+    """``readers`` confirmed readers on one list and an issue to them, sending."""
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, readers)
+        issue_id = make_issue([weekly])
+        service.start_sending(issue_id)
+        return issue_id
+
+
+def issue_status(app, issue_id: int) -> str:
+    with app.app_context():
+        return service.progress(issue_id).status
+
+
+def wait_status(app, issue_id: int, wanted: str, timeout: float = 60) -> None:
+    """Wait for the issue to reach ``wanted``; on timeout, say where it stands."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if issue_status(app, issue_id) == wanted:
+            return
+        time.sleep(0.1)
+    with app.app_context():
+        raise AssertionError(f"issue never became {wanted}: {service.progress(issue_id)}")
+
+
+def resume(app, issue_id: int) -> None:
+    with app.app_context():
+        service.resume(issue_id)
+
+
+def assert_each_reader_once(app, issue_id: int, readers: int, copies: collections.Counter) -> None:
+    """Nobody got two copies; everyone got one, or is listed as "unknown" for the admin."""
+    with app.app_context():
+        counts = state.counts(issue_id)
+        unknown = {a for a, _ in service.deliveries(issue_id, state.UNKNOWN)}
+    assert max(copies.values(), default=1) == 1, copies.most_common(3)
+    assert counts["sent"] + counts["unknown"] == readers, counts
+    everyone = {f"reader{n}@example.net" for n in range(readers)}
+    assert everyone - set(copies) <= unknown
+
+
+def start_limited_worker(app, max_file_bytes: int, **extra) -> subprocess.Popen:
+    """A ``worker.py`` that may not write a file longer than ``max_file_bytes``: to it the
+    disk is full (EFBIG on write). Its output goes to a pipe, which the limit spares."""
+    code = (
+        "import resource, runpy, sys;"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({max_file_bytes}, {max_file_bytes}));"
+        f"sys.argv = [{str(ROOT / 'worker.py')!r}];"
+        f"runpy.run_path({str(ROOT / 'worker.py')!r}, run_name='__main__')"
+    )
+    env = worker_env(app, **extra)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return proc
+
+
+def outbox_recipients(app) -> collections.Counter:
+    """How many complete messages each address has in the outbox folder."""
+    import email
+    import email.policy
+
+    counts: collections.Counter = collections.Counter()
+    for path in Path(app.config["OUTBOX_DIR"]).glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert message.get_body(("plain",)) is not None, f"truncated message {path.name}"
+        counts[message["To"].addresses[0].addr_spec] += 1
+    return counts
+
+
+def leftovers(app) -> list[str]:
+    """Anything in the outbox that is not a finished message (half-written temp files)."""
+    return [n for n in os.listdir(app.config["OUTBOX_DIR"]) if not n.endswith(".eml")]
