@@ -111,3 +111,27 @@ def test_send_rate_is_shared_by_all_workers(make_app, redis_url, smtp_server, st
     sent_in_window = len(smtp_server.messages) - start
     # Two workers could send ~2x as fast uncapped; the shared cap holds them to `rate`.
     assert 0.9 * rate * 5 <= sent_in_window <= 1.1 * rate * 5 + 2
+
+
+def test_transactional_mail_goes_out_while_a_big_issue_is_sending(
+    make_app, redis_url, smtp_server, start_worker, tmp_path
+):
+    # One batch holds the whole audience; only time slicing lets the worker serve the
+    # transactional queue before the issue is done.
+    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=400, SEND_RATE=80)
+    issue_id = _start_issue(app, 400)
+    start_worker(app)
+    smtp_server.wait_for(20, timeout=30)
+    marker = tmp_path / "confirmation-sent"
+    with app.app_context():
+        queue.enqueue(_mark_done, str(marker), queue=queue.TRANSACTIONAL)
+    wait_for(marker.exists, timeout=30)
+    with app.app_context():
+        progress = service.progress(issue_id)
+    assert progress.status == "sending" and progress.sent < 400
+
+
+def _mark_done(path: str) -> None:
+    from pathlib import Path
+
+    Path(path).write_text("done")

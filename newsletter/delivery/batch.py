@@ -33,6 +33,10 @@ from . import leases, ratelimit, state
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 0.5  # seconds between reads of the issue's status (pause/cancel reach us)
+# A job hands its worker back after this long, so a confirmation mail queued behind a big
+# issue waits at most about this much; the rest of the batch is queued again.
+TIME_SLICE = 1.0
+SLICED = "time slice used up"
 BATCH_LEASE = 1800.0  # how long a queued batch job may wait before the reaper doubts it
 # One bad address in a tiny last batch is not an outage: pausing needs at least this many.
 MIN_FAILURES_TO_PAUSE = 3
@@ -97,10 +101,14 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
     journal = state.Journal(claim_id)
     watch = _Watch(journal, issue_id, batch_no)
     transport = _open_transport()
+    slice_end = time.monotonic() + TIME_SLICE
     try:
         for row in rows:
             if row.id in skip:
                 continue
+            if time.monotonic() > slice_end:
+                outcome.stopped = SLICED
+                break
             if not watch.still_sending():
                 outcome.stopped = "issue no longer sending"
                 break

@@ -8,8 +8,11 @@ from . import batch, leases, state
 
 
 def send_batch(issue_id: int, batch_no: int) -> None:
-    """Send one batch of an issue (see :mod:`newsletter.delivery.batch`)."""
-    batch.send_batch(issue_id, batch_no)
+    """Send one batch of an issue (see :mod:`newsletter.delivery.batch`); a batch that used
+    up its time slice goes to the back of the queue, behind any transactional mail."""
+    if batch.send_batch(issue_id, batch_no).stopped == batch.SLICED:
+        leases.touch(leases.batch_key(issue_id, batch_no), batch.BATCH_LEASE)
+        queue.enqueue(send_batch, issue_id, batch_no, queue=queue.BULK)
 
 
 def dispatch_issue(issue_id: int) -> int:
