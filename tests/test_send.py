@@ -6,8 +6,10 @@ with real worker processes and Redis are in ``test_delivery_workers.py``.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+from datetime import timedelta
 
 import pytest
 from admin_helpers import admin_client, post  # noqa: F401
@@ -15,7 +17,9 @@ from conftest import wait_idle
 from send_helpers import add_readers, delivery_counts, make_issue, make_list, subscribe, wait_for
 from sqlalchemy import select
 
+from newsletter import maintenance
 from newsletter.delivery import fanout, reaper, service
+from newsletter.delivery.commands import send_command, status_command
 from newsletter.extensions import db
 from newsletter.models import (
     Delivery,
@@ -25,6 +29,7 @@ from newsletter.models import (
     Subscriber,
     SubscriberStatus,
     SubscriptionStatus,
+    utcnow,
 )
 from newsletter.subscribers.service import is_suppressed
 
@@ -169,3 +174,48 @@ def test_admin_progress_page_pauses_resumes_and_cancels(app, admin_client):  # n
     assert figures["remaining"] == 0
     with app.app_context():
         assert db.session.get(Issue, issue_id).status == IssueStatus.CANCELLED
+
+
+def test_scheduled_issue_is_started_by_the_tick_when_due(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url)
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 3)
+        due, later = make_issue([weekly], "Due"), make_issue([weekly], "Later")
+        for issue_id, minutes in ((due, -1), (later, 60)):
+            issue = db.session.get(Issue, issue_id)
+            issue.status = IssueStatus.SCHEDULED
+            issue.scheduled_at = utcnow() + timedelta(minutes=minutes)
+        db.session.commit()
+        maintenance.tick()
+    wait_idle(app)
+    assert sorted(m.message["Subject"] for m in smtp_server.wait_for(3)) == ["Due"] * 3
+    with app.app_context():
+        assert service.progress(due).status == "sent"
+        assert service.progress(later).status == "scheduled"
+
+
+def test_cli_sends_and_reports_counts(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url)
+    smtp_server.handler.replies["reader0@example.net"] = "550 5.1.1 Unknown user"
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 4)
+        issue_id = make_issue([weekly])
+    runner = app.test_cli_runner()
+    sent = runner.invoke(send_command, [str(issue_id)])
+    assert sent.exit_code == 0, sent.output
+    assert f"Sending issue {issue_id} to 4 recipients." in sent.output
+    status = runner.invoke(status_command, [str(issue_id)])
+    assert status.output.splitlines() == [
+        "total: 4",
+        "queued: 0",
+        "sending: 0",
+        "sent: 3",
+        "failed: 1",
+        "unknown: 0",
+    ]
+    figures = json.loads(runner.invoke(status_command, [str(issue_id), "--json"]).output)
+    assert figures["sent"] == 3 and figures["status"] == "sent"
+    again = runner.invoke(send_command, [str(issue_id)])
+    assert again.exit_code != 0 and "only be sent once" in again.output
