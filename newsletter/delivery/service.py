@@ -128,7 +128,10 @@ def progress(issue_id: int) -> Progress:
     if issue.started_at is not None:
         elapsed = ((issue.finished_at or utcnow()) - issue.started_at).total_seconds()
         rate = counts["sent"] / elapsed if elapsed > 0 else 0.0
-    eta = round(remaining / rate) if rate > 0 and remaining else (0 if not remaining else None)
+    eta: int | None = 0
+    if remaining:  # no estimate while paused: nothing is moving
+        moving = rate > 0 and issue.status == IssueStatus.SENDING
+        eta = round(remaining / rate) if moving else None
     return Progress(
         issue_id=issue_id,
         status=issue.status.value,

@@ -1,0 +1,70 @@
+"""The sending-progress page in Debian's Chromium: figures update without a reload, the
+buttons work, nothing loads from another host, and it fits a 320 px screen."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from admin_helpers import PASSWORD, make_admin
+from send_helpers import add_readers, make_issue, make_list, wait_for
+from werkzeug.serving import make_server
+
+from newsletter.delivery import service
+
+
+@pytest.fixture
+def served(app):
+    """The app on a real HTTP server in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.mark.browser
+def test_progress_page_updates_live_and_pauses(app, served, browser, artifacts_dir):
+    app.config["SEND_RATE"] = 4  # slow enough to watch
+    make_admin(app)
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 60)
+        issue_id = make_issue([weekly], subject="Live progress")
+        service.start_sending(issue_id)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    foreign: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: r.url.startswith(served) or foreign.append(r.url))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico") and problems.append(r.url),
+    )
+    page.on(
+        "console", lambda m: m.type == "error" and "404" not in m.text and problems.append(m.text)
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(served + "/admin/login")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{served}/admin/issues/{issue_id}/sending")
+    page.evaluate("window.notReloaded = true")
+    sent = page.locator('[data-progress="sent"]')
+    first = int(sent.inner_text())
+    wait_for(lambda: int(sent.inner_text()) > first + 2, timeout=15)
+    assert page.evaluate("window.notReloaded") is True  # updated in place, no reload
+    page.screenshot(path=artifacts_dir / "sending-progress.png", full_page=True)
+
+    page.get_by_role("button", name="Pause").click()
+    assert page.locator('[data-progress="status"]').inner_text() == "paused"
+    assert page.get_by_text("Paused by an admin.").is_visible()
+    assert page.get_by_role("button", name="Resume").is_visible()
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.screenshot(path=artifacts_dir / "sending-paused-320.png", full_page=True)
+
+    page.get_by_role("button", name="Cancel sending").click()
+    assert page.locator('[data-progress="status"]').inner_text() == "cancelled"
+    assert not foreign and not problems, (foreign, problems)
