@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .. import accounts, browse, database, exporter, importer, issues, queue
+from .. import accounts, audit, browse, database, exporter, importer, issues, queue
 from .. import lists as list_service
+from ..extensions import db
 from ..mail.render import TemplateProblem
 from ..models import Issue, SubscriberStatus
 
@@ -107,6 +108,12 @@ def import_command(file: Path, slug: str, confirmed: bool, note: str) -> None:
     click.echo(f"accepted: {report.accepted}")
     click.echo(f"updated: {report.updated}")
     click.echo(f"rejected: {report.rejected}")
+    audit.record(
+        "import",
+        f"{file.name} into list {slug}: accepted {report.accepted}, updated {report.updated}, "
+        f"rejected {report.rejected}" + (" (confirmed)" if confirmed else ""),
+    )
+    db.session.commit()
     browse.index_new_subscribers()
     if not confirmed and report.accepted:
         waiter = getattr(queue.backend(), "wait_idle", None)
@@ -126,6 +133,8 @@ def export_command(slug: str | None, status: str | None) -> None:
         list_id = list_service.by_slug(slug).id if slug else None
     except list_service.ListProblem as exc:
         raise click.ClickException(str(exc)) from None
+    audit.record("export", f"list={slug or 'all'} status={status or 'all'}, by command")
+    db.session.commit()
     for chunk in exporter.export_csv(list_id, status):
         sys.stdout.write(chunk)
 
