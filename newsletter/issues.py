@@ -13,7 +13,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select
 
-from . import audit, queue
+from . import audit, queue, retention
 from .extensions import db
 from .links import Links
 from .mail.message import build, format_recipient
@@ -193,6 +193,10 @@ def delivery_figures(issue_ids: list[int]) -> dict[int, dict[str, int]]:
         )
         for issue_id, status, n in rows:
             figures[issue_id][status.value] = n
+        # Rows the retention policy purged still count: their totals were kept per issue.
+        for issue_id, purged in retention.purged_counts(issue_ids).items():
+            for status, n in purged.items():
+                figures[issue_id][status] = figures[issue_id].get(status, 0) + n
     return figures
 
 

@@ -1,9 +1,11 @@
 """Retention: old delivery rows and consent IPs go, the issue's totals and the consent stay."""
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from newsletter import issues
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import (
@@ -57,6 +59,9 @@ def test_old_issue_loses_its_delivery_rows_but_keeps_its_totals(make_app):
         assert purged_counts([old, recent]) == {old: {"sent": 2, "failed": 1}}
         runner.invoke(main, ["tick"])
         assert purged_counts([old]) == {old: {"sent": 2, "failed": 1}}
+        status = json.loads(runner.invoke(main, ["status", str(old), "--json"]).output)
+        assert (status["total"], status["sent"], status["failed"]) == (3, 2, 1)
+        assert issues.delivery_figures([old])[old] == {"sent": 2, "failed": 1}
 
 
 def test_retention_of_zero_days_keeps_deliveries_forever(make_app):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
+from .. import retention
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
 
@@ -328,8 +329,11 @@ def counts(issue_id: int) -> dict[str, int]:
         select(D.c.status, func.count()).where(D.c.issue_id == issue_id).group_by(D.c.status)
     )
     result = {s.value: 0 for s in DeliveryStatus}
+    # Rows the retention policy purged still count: their totals were kept per issue.
+    for status, n in retention.purged_counts([issue_id]).get(issue_id, {}).items():
+        result[status] += n
     for status, n in rows:
-        result[DeliveryStatus(status).value] = n
+        result[DeliveryStatus(status).value] += n
     return result
 
 
