@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import smtplib
 import sys
 import time
 
-from _common import Installation, Sink, peak_rss_mb
+from _common import Installation, Sink, cpu_seconds, peak_rss_mb
 
 
 def _raw_loop(port: int, data: bytes, count: int) -> None:
@@ -91,6 +92,7 @@ def main() -> None:
         workers = [inst.start_worker() for _ in range(args.workers)]
         inst.wait_workers_ready(workers)
 
+        cpu_before = sum(cpu_seconds(p.pid) for p in workers) + cpu_seconds(sink.process.pid)
         start = time.time()
         inst.start_sending()
         deadline = start + args.timeout
@@ -98,6 +100,7 @@ def main() -> None:
             time.sleep(0.05)
         elapsed = (sink.last or time.time()) - start
         rss = [peak_rss_mb(p.pid) for p in workers]
+        cpu = sum(cpu_seconds(p.pid) for p in workers) + cpu_seconds(sink.process.pid)
         while inst.progress().status != "sent" and time.time() < deadline:
             time.sleep(0.1)
         progress = inst.progress()
@@ -116,6 +119,9 @@ def main() -> None:
                     "raw_limit_per_s": round(raw, 1),
                     "share_of_raw": round(rate / raw, 3) if raw else None,
                     "peak_rss_mb_per_worker": rss,
+                    # CPU (workers + sink) per message: what a faster machine would divide.
+                    "cpu_ms_per_message": round((cpu - cpu_before) * 1000 / max(1, sink.count), 3),
+                    "load_average_1m": os.getloadavg()[0],
                     "status": progress.status,
                     "sent": progress.sent,
                 }

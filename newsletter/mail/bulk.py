@@ -64,7 +64,7 @@ class QuotedPrintable:
     reader's name or link does not shift) and most blocks are a dictionary lookup."""
 
     BLOCK = 24  # lines per block
-    MAX_REMEMBERED = 5_000  # blocks; reader-specific blocks stop being stored past this
+    MAX_REMEMBERED = 1_000  # blocks (a few MB); past this, new blocks are not stored
 
     def __init__(self) -> None:
         self._blocks: dict[str, bytes] = {}
