@@ -69,7 +69,9 @@ def run(job_id: int) -> None:
             "report": report.rejections,
             "done_bytes": job.total_bytes,
         }
-    except (ImportProblem, UnicodeError, csv.Error) as exc:
+    except (ImportProblem, UnicodeError, csv.Error, OSError) as exc:
+        # OSError: the upload lives in the web host's instance folder, which a worker on
+        # another host must share (see the README).
         db.session.rollback()
         values = {"status": "failed", "report": [{"row": 0, "email": "", "reason": str(exc)}]}
     finally:
