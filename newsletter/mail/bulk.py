@@ -17,9 +17,16 @@ import secrets
 from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path
 
 import dkim
+
+try:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+except ImportError:  # pragma: no cover - optional speed-up
+    rsa = None  # type: ignore[assignment]
 
 from .message import POLICY, domain_of, format_recipient
 from .render import Rendered
@@ -29,6 +36,32 @@ SIGNED_HEADERS = [
     b"From", b"To", b"Subject", b"Date", b"Message-ID", b"MIME-Version", b"Content-Type",
     b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post",
 ]  # fmt: skip
+
+
+def _openssl_rsa_sign(digest, private_key: dict[str, int]) -> bytes:  # type: ignore[no-untyped-def]
+    """dkimpy's RSASSA-PKCS1-v1_5 step computed by OpenSSL: dkimpy's pure-Python RSA takes
+    ~27 ms per signature, which would cap a worker near 40 messages/s. PKCS#1 v1.5 signatures
+    are deterministic, so the bytes are exactly those dkimpy would produce."""
+    key = _openssl_key(tuple(private_key[name] for name in _RSA_FIELDS))
+    algorithm = hashes.SHA256() if digest.name.lower() == "sha256" else hashes.SHA1()  # noqa: S303
+    return key.sign(digest.digest(), padding.PKCS1v15(), utils.Prehashed(algorithm))
+
+
+_RSA_FIELDS = (
+    "prime1", "prime2", "privateExponent", "exponent1", "exponent2", "coefficient",
+    "publicExponent", "modulus",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _openssl_key(numbers: tuple[int, ...]) -> rsa.RSAPrivateKey:
+    p, q, d, dmp1, dmq1, iqmp, e, n = numbers
+    public = rsa.RSAPublicNumbers(e, n)
+    return rsa.RSAPrivateNumbers(p, q, d, dmp1, dmq1, iqmp, public).private_key()
+
+
+if rsa is not None:  # without the optional `cryptography`, dkimpy's own (slow) RSA signs
+    dkim.RSASSA_PKCS1_v1_5_sign = _openssl_rsa_sign
 
 
 @dataclass(frozen=True)
@@ -52,7 +85,7 @@ class Signer:
             self.domain.encode(),
             self.private_key,
             include_headers=SIGNED_HEADERS,
-            canonicalize=(b"relaxed", b"relaxed"),
+            canonicalize=(b"relaxed", b"simple"),
             linesep=b"\r\n",
         )
 
