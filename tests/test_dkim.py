@@ -11,11 +11,13 @@ import pytest
 from conftest import wait_idle
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from dkim.crypto import RSASSA_PKCS1_v1_5_sign as dkim_crypto_sign
 from send_helpers import add_readers, make_issue, make_list
 from sqlalchemy import select
 
 from newsletter.delivery import service
 from newsletter.extensions import db
+from newsletter.mail.bulk import Signer
 from newsletter.models import Subscriber, SubscriberStatus
 
 
@@ -125,3 +127,15 @@ def test_one_click_unsubscribe_from_a_received_issue(sent_issue):
             select(Subscriber.status).where(Subscriber.email == mail.rcpt_tos[0])
         )
     assert status == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_openssl_signature_is_byte_for_byte_dkimpys_own(dkim_key):
+    path, _ = dkim_key
+    signer = Signer("example.org", "mail2026", path.read_bytes())
+    message = b"From: a@example.org\r\nTo: b@example.net\r\nSubject: Hi\r\n\r\nHello\r\n"
+    fast = signer.sign(message)
+    original, dkim.RSASSA_PKCS1_v1_5_sign = dkim.RSASSA_PKCS1_v1_5_sign, dkim_crypto_sign
+    try:
+        assert signer.sign(message) == fast
+    finally:
+        dkim.RSASSA_PKCS1_v1_5_sign = original
