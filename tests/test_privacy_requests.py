@@ -7,6 +7,7 @@ from sqlalchemy import select
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, ConsentEvent, Subscriber
+from newsletter.subscribers.addresses import normalise_address
 from newsletter.subscribers.suppression import is_suppressed
 
 ADDRESS = "Letter.Writer@Example.org"
@@ -14,7 +15,7 @@ ADDRESS = "Letter.Writer@Example.org"
 
 def _reader(app):
     with app.app_context():
-        reader = Subscriber(email="Letter.Writer@example.org", name="Letter Writer")
+        reader = Subscriber(email=normalise_address(ADDRESS), name="Letter Writer")
         db.session.add(reader)
         db.session.flush()
         db.session.add(
@@ -36,7 +37,7 @@ def test_export_prints_everything_stored_and_is_audited(app, runner):
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["email"] == "Letter.Writer@example.org"
+    assert data["email"].lower() == ADDRESS.lower()
     assert data["name"] == "Letter Writer"
     assert data["consent"][0]["text"] == "Join us"
     assert _audit(app) == [("cli", "subscriber.export", f"subscriber {reader_id}, by command")]
