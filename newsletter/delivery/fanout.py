@@ -3,9 +3,10 @@
 The audience is decided by one query (:func:`audience`): subscribers confirmed overall and
 confirmed on at least one of the issue's lists, each once however many of those lists they
 are on. One ``INSERT ... SELECT`` copies it into ``delivery`` with batch numbers, so a
-million readers cost one statement, not a million round trips, and nobody who subscribes a
-moment later slips in. The unique (issue, subscriber) constraint plus ``ON CONFLICT DO
-NOTHING`` make a repeated fan-out harmless.
+million readers cost one statement, not a million round trips. It runs in a job (a million
+rows take a while on PostgreSQL), so the snapshot is taken as of the moment sending
+started: a membership confirmed (or changed) after that is left out. The unique (issue,
+subscriber) constraint plus ``ON CONFLICT DO NOTHING`` make a repeated fan-out harmless.
 
 Suppressed addresses are not filtered here: ``suppression`` keeps only keyed hashes of
 addresses (so an erased reader leaves nothing readable), which SQL cannot compute. The batch
@@ -14,6 +15,8 @@ job checks its few hundred readers against the suppression list just before send
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import Select, exists, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,22 +33,29 @@ from ..models import (
 )
 
 
-def audience(issue_id: int) -> Select:
-    """Ids of the readers an issue goes to: confirmed, on a target list, once each."""
+def audience(issue_id: int, cutoff: datetime | None = None) -> Select:
+    """Ids of the readers an issue goes to: confirmed, on a target list, once each; with
+    ``cutoff``, only memberships last changed by then (the moment sending started)."""
     targets = select(issue_list.c.list_id).where(issue_list.c.issue_id == issue_id)
     on_target_list = exists().where(
         Subscription.subscriber_id == Subscriber.id,
         Subscription.status == SubscriptionStatus.CONFIRMED,
         Subscription.list_id.in_(targets),
+        *([Subscription.updated_at <= cutoff] if cutoff else []),
     )
     return select(Subscriber.id).where(
         Subscriber.status == SubscriberStatus.CONFIRMED, on_target_list
     )
 
 
-def fan_out(issue_id: int, batch_size: int) -> int:
+def audience_size(issue_id: int) -> int:
+    """How many readers the issue would go to now."""
+    return db.session.scalar(select(func.count()).select_from(audience(issue_id).subquery())) or 0
+
+
+def fan_out(issue_id: int, batch_size: int, cutoff: datetime | None = None) -> int:
     """Create the issue's deliveries in batches of ``batch_size``; return how many it has."""
-    ids = audience(issue_id).subquery()
+    ids = audience(issue_id, cutoff).subquery()
     # Readers in id order, numbered 0, 1, 2…; integer division gives the batch.
     batch_no = (func.row_number().over(order_by=ids.c.id) - 1) // batch_size
     rows = select(

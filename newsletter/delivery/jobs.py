@@ -3,8 +3,33 @@ and every step is a conditional update that a second run finds already done."""
 
 from __future__ import annotations
 
+from flask import current_app
+
 from .. import queue
-from . import batch, leases, state
+from ..extensions import db
+from ..models import IssueStatus
+from . import batch, fanout, leases, state
+
+FAN_OUT_LEASE = 3600.0  # a queued fan-out job older than this is assumed lost
+
+
+def queue_fan_out(issue_id: int) -> None:
+    """Queue the fan-out of an issue that has started sending."""
+    leases.touch(leases.fan_out_key(issue_id), FAN_OUT_LEASE)
+    queue.enqueue(fan_out_issue, issue_id, queue=queue.DEFAULT)
+
+
+def fan_out_issue(issue_id: int) -> None:
+    """Snapshot the audience as of the start into deliveries, then queue the batches."""
+    if state.issue_status(issue_id) not in state.ACTIVE:
+        return  # cancelled before its audience was taken
+    fanout.fan_out(issue_id, current_app.config["BATCH_SIZE"], state.started_at(issue_id))
+    db.session.commit()
+    state.finish_if_done(issue_id, fanned_out=True)  # an empty audience is done at once
+    db.session.commit()
+    leases.drop(leases.fan_out_key(issue_id))
+    if state.issue_status(issue_id) == IssueStatus.SENDING:
+        dispatch_issue(issue_id)
 
 
 def send_batch(issue_id: int, batch_no: int) -> None:

@@ -35,6 +35,10 @@ def batch_key(issue_id: int, batch_no: int) -> str:
     return queue.key("delivery", "batch", issue_id, batch_no)
 
 
+def fan_out_key(issue_id: int) -> str:
+    return queue.key("delivery", "fan-out", issue_id)
+
+
 def touch(key: str, ttl: float) -> None:
     """Create or refresh ``key`` for ``ttl`` seconds."""
     conn = queue.redis()

@@ -2,7 +2,7 @@
 
 For each issue still in motion: a dead job's "sending" deliveries become "unknown" (they may
 have reached the server: never resent silently), its other claimed deliveries are released,
-and any batch with due deliveries but no live job is queued again.
+and any batch with due deliveries but no live job is queued again (as is a lost fan-out).
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ def reap() -> None:
         _recover_dead_claims(issue_id)
         db.session.commit()
     for issue_id in state.issues_in(IssueStatus.SENDING):
+        if not state.has_deliveries(issue_id):
+            if not leases.alive([leases.fan_out_key(issue_id)])[0]:
+                jobs.queue_fan_out(issue_id)  # its fan-out job was lost
+            continue
         queued = jobs.dispatch_issue(issue_id)
         if queued:
             log.info("issue %s: re-queued %s batch job(s)", issue_id, queued)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from flask import current_app
-
 from .. import audit, queue
 from ..extensions import db
 from ..models import DeliveryStatus, Issue, IssueStatus, utcnow
@@ -28,18 +26,18 @@ def _issue(issue_id: int) -> Issue:
 
 
 def start_sending(issue_id: int, actor: str | None = None) -> int:
-    """Snapshot the audience into deliveries and queue the batch jobs; returns the audience
-    size. Safe to call twice: the second call finds the issue started and refuses."""
+    """Start sending: the issue's audience is snapshotted as of now (by a job, as a million
+    rows take a while) and its batches queued; returns the audience size. Safe to call
+    twice: the second call finds the issue started and refuses."""
     issue = _issue(issue_id)
     if not issue.lists:
         raise SendingError("Choose at least one list before sending.")
     if not state.begin(issue_id):
         raise SendingError(f"This issue is {issue.status.value}; it can only be sent once.")
-    total = fanout.fan_out(issue_id, current_app.config["BATCH_SIZE"])
+    total = fanout.audience_size(issue_id)
     audit.record("issue.send", f"issue {issue_id}: {total} recipients", actor=actor)
-    state.finish_if_done(issue_id)  # an empty audience is done at once
     db.session.commit()
-    queue.enqueue(jobs.dispatch_issue, issue_id, queue=queue.DEFAULT)
+    jobs.queue_fan_out(issue_id)
     return total
 
 

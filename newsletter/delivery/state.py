@@ -100,16 +100,32 @@ def requeue(issue_id: int, from_status: DeliveryStatus) -> int:
     return count
 
 
-def finish_if_done(issue_id: int) -> bool:
-    """Sending -> sent once no delivery is queued or in flight."""
+def finish_if_done(issue_id: int, fanned_out: bool = False) -> bool:
+    """Sending -> sent once no delivery is queued or in flight. An issue without deliveries
+    is only finished by its fan-out (``fanned_out``): until then they may be still to come."""
     open_rows = (
         select(D.c.id).where(D.c.issue_id == issue_id, D.c.status.in_([Q, SENDING])).limit(1)
     )
     if db.session.execute(open_rows).first() is not None:
         return False
+    if not fanned_out and not has_deliveries(issue_id):
+        return False
     return _set_issue(
         issue_id, (IssueStatus.SENDING,), status=IssueStatus.SENT, finished_at=utcnow()
     )
+
+
+def has_deliveries(issue_id: int) -> bool:
+    """Whether the issue's fan-out has made its delivery rows."""
+    return (
+        db.session.execute(select(D.c.id).where(D.c.issue_id == issue_id).limit(1)).first()
+        is not None
+    )
+
+
+def started_at(issue_id: int) -> datetime | None:
+    """When sending started (the audience snapshot's moment)."""
+    return db.session.execute(select(Issue.started_at).where(Issue.id == issue_id)).scalar()
 
 
 def issue_status(issue_id: int) -> IssueStatus | None:
