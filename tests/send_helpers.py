@@ -103,6 +103,13 @@ def make_issue(list_ids: Sequence[int], subject: str = "Issue one", body: str | 
     return issue.id
 
 
+def issue_for_readers(count: int, subject: str = "Issue one") -> int:
+    """A list of ``count`` confirmed readers and a draft issue for it; returns the issue id."""
+    list_id = make_list()
+    add_readers(list_id, count)
+    return make_issue([list_id], subject=subject)
+
+
 def bench_body(size: int = 10_000) -> str:
     """A Markdown issue of about ``size`` bytes with headings, lists, links and a name."""
     para = (
@@ -137,3 +144,21 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05):  # type: i
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+
+
+def start_issue(app, readers: int) -> int:
+    """``readers`` confirmed readers on one list and an issue to them, already sending."""
+    from newsletter.delivery import service
+
+    with app.app_context():
+        issue_id = issue_for_readers(readers)
+        service.start_sending(issue_id)
+        return issue_id
+
+
+def issue_status(app, issue_id: int) -> str:
+    """The issue's sending status, read fresh."""
+    from newsletter.delivery import service
+
+    with app.app_context():
+        return service.progress(issue_id).status

@@ -9,24 +9,10 @@ import signal
 import time
 
 import pytest
-from send_helpers import add_readers, delivery_counts, make_issue, make_list, wait_for
+from send_helpers import delivery_counts, issue_status, start_issue, wait_for
 
 from newsletter import queue
 from newsletter.delivery import jobs, service, state
-
-
-def _start_issue(app, readers: int) -> int:
-    with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, readers)
-        issue_id = make_issue([weekly])
-        service.start_sending(issue_id)
-        return issue_id
-
-
-def _status(app, issue_id: int) -> str:
-    with app.app_context():
-        return service.progress(issue_id).status
 
 
 def _copies(smtp_server) -> collections.Counter:
@@ -38,7 +24,7 @@ def test_two_workers_racing_for_the_same_batches_send_each_copy_once(
     make_app, redis_url, smtp_server, start_worker
 ):
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=50)
-    issue_id = _start_issue(app, 600)
+    issue_id = start_issue(app, 600)
     with app.app_context():
         # Every batch job queued twice, as after a lost-and-requeued job: both workers race.
         for batch_no in range(12):
@@ -46,7 +32,7 @@ def test_two_workers_racing_for_the_same_batches_send_each_copy_once(
     start_worker(app)
     start_worker(app)
 
-    wait_for(lambda: _status(app, issue_id) == "sent", timeout=60)
+    wait_for(lambda: issue_status(app, issue_id) == "sent", timeout=60)
     copies = _copies(smtp_server)
     assert len(copies) == 600
     assert set(copies.values()) == {1}
@@ -58,14 +44,14 @@ def test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     make_app, redis_url, smtp_server, start_worker
 ):
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=100, SEND_RATE=150)
-    issue_id = _start_issue(app, 450)
+    issue_id = start_issue(app, 450)
     victim = start_worker(app, TICK_SECONDS=0.5)
     smtp_server.wait_for(60, timeout=30)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     start_worker(app, TICK_SECONDS=0.5)
 
-    wait_for(lambda: _status(app, issue_id) == "sent", timeout=60)
+    wait_for(lambda: issue_status(app, issue_id) == "sent", timeout=60)
     copies = _copies(smtp_server)
     with app.app_context():
         counts = delivery_counts(issue_id)
@@ -81,7 +67,7 @@ def test_pause_reaches_every_worker_within_a_second_and_resume_finishes(
     make_app, redis_url, smtp_server, start_worker
 ):
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=50, SEND_RATE=100)
-    issue_id = _start_issue(app, 500)
+    issue_id = start_issue(app, 500)
     start_worker(app)
     start_worker(app)
     smtp_server.wait_for(50, timeout=30)
@@ -94,7 +80,7 @@ def test_pause_reaches_every_worker_within_a_second_and_resume_finishes(
 
     with app.app_context():
         service.resume(issue_id)
-    wait_for(lambda: _status(app, issue_id) == "sent", timeout=60)
+    wait_for(lambda: issue_status(app, issue_id) == "sent", timeout=60)
     copies = _copies(smtp_server)
     assert len(copies) == 500 and set(copies.values()) == {1}
 
@@ -102,7 +88,7 @@ def test_pause_reaches_every_worker_within_a_second_and_resume_finishes(
 def test_send_rate_is_shared_by_all_workers(make_app, redis_url, smtp_server, start_worker):
     rate = 60
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=40, SEND_RATE=rate)
-    _start_issue(app, 480)
+    start_issue(app, 480)
     start_worker(app)
     start_worker(app)
     smtp_server.wait_for(1, timeout=30)
@@ -119,7 +105,7 @@ def test_transactional_mail_goes_out_while_a_big_issue_is_sending(
     # One batch holds the whole audience; only time slicing lets the worker serve the
     # transactional queue before the issue is done.
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=400, SEND_RATE=80)
-    issue_id = _start_issue(app, 400)
+    issue_id = start_issue(app, 400)
     start_worker(app)
     smtp_server.wait_for(20, timeout=30)
     marker = tmp_path / "confirmation-sent"

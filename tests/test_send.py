@@ -14,7 +14,15 @@ from datetime import timedelta
 import pytest
 from admin_helpers import admin_client, post  # noqa: F401
 from conftest import wait_idle
-from send_helpers import add_readers, delivery_counts, make_issue, make_list, subscribe, wait_for
+from send_helpers import (
+    add_readers,
+    delivery_counts,
+    issue_for_readers,
+    make_issue,
+    make_list,
+    subscribe,
+    wait_for,
+)
 from sqlalchemy import select
 
 from newsletter import maintenance
@@ -71,9 +79,7 @@ def test_temporary_failure_is_retried_with_backoff_then_delivered(make_app, smtp
     app = make_app(SMTP_URL=smtp_server.url, RETRY_BASE_SECONDS=0.2)
     smtp_server.handler.replies["reader1@example.net"] = "451 4.3.0 Try again later"
     with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, 5)
-        issue_id = make_issue([weekly])
+        issue_id = issue_for_readers(5)
         service.start_sending(issue_id)
     wait_idle(app)
     with app.app_context():
@@ -96,9 +102,7 @@ def test_permanent_failure_is_recorded_and_the_address_suppressed(make_app, smtp
     app = make_app(SMTP_URL=smtp_server.url)
     smtp_server.handler.replies["reader2@example.net"] = "550 5.1.1 No such user here"
     with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, 6)
-        issue_id = make_issue([weekly])
+        issue_id = issue_for_readers(6)
         service.start_sending(issue_id)
     wait_idle(app)
     with app.app_context():
@@ -114,7 +118,7 @@ def test_permanent_failure_is_recorded_and_the_address_suppressed(make_app, smtp
         assert service.progress(issue_id).status == "sent"
 
         # A later issue skips the suppressed address without trying it.
-        second = make_issue([weekly], subject="Second")
+        second = make_issue([db.session.get(Issue, issue_id).lists[0].id], subject="Second")
         service.start_sending(second)
     wait_idle(app)
     assert len(smtp_server.to("reader2@example.net")) == 0
@@ -131,9 +135,7 @@ def _closed_port() -> int:
 def test_smtp_server_down_pauses_the_issue_and_resume_sends_everything(make_app, smtp_server):
     app = make_app(SMTP_URL=f"smtp://127.0.0.1:{_closed_port()}", BATCH_SIZE=20)
     with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, 30)
-        issue_id = make_issue([weekly])
+        issue_id = issue_for_readers(30)
         service.start_sending(issue_id)
     wait_idle(app)
     with app.app_context():
@@ -154,9 +156,7 @@ def test_smtp_server_down_pauses_the_issue_and_resume_sends_everything(make_app,
 def test_admin_progress_page_pauses_resumes_and_cancels(app, admin_client):  # noqa: F811
     app.config["SEND_RATE"] = 1  # slow enough to act on mid-send
     with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, 40)
-        issue_id = make_issue([weekly])
+        issue_id = issue_for_readers(40)
         service.start_sending(issue_id)
     url = f"/admin/issues/{issue_id}/sending"
     wait_for(lambda: admin_client.get(url + ".json").get_json()["sent"] >= 1)
@@ -203,9 +203,7 @@ def test_cli_sends_and_reports_counts(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url)
     smtp_server.handler.replies["reader0@example.net"] = "550 5.1.1 Unknown user"
     with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, 4)
-        issue_id = make_issue([weekly])
+        issue_id = issue_for_readers(4)
     runner = app.test_cli_runner()
     sent = runner.invoke(send_command, [str(issue_id)])
     assert sent.exit_code == 0, sent.output

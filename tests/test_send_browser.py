@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from admin_helpers import PASSWORD, make_admin
-from send_helpers import add_readers, make_issue, make_list, wait_for
+from send_helpers import issue_for_readers, wait_for
 from werkzeug.serving import make_server
 
 from newsletter.delivery import service
@@ -27,9 +27,7 @@ def test_progress_page_updates_live_and_pauses(app, served, browser, artifacts_d
     app.config["SEND_RATE"] = 4  # slow enough to watch
     make_admin(app)
     with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, 60)
-        issue_id = make_issue([weekly], subject="Live progress")
+        issue_id = issue_for_readers(60, subject="Live progress")
         service.start_sending(issue_id)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
