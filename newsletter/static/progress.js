@@ -17,7 +17,9 @@
   function show(p) {
     box.querySelectorAll("[data-progress]").forEach(function (el) {
       var name = el.getAttribute("data-progress");
-      el.textContent = name === "eta" ? eta(p.eta_seconds) : String(p[name]);
+      var value = name === "eta" ? eta(p.eta_seconds) : String(p[name]);
+      // Only real changes: the status line is a live region, read out when it changes.
+      if (el.textContent !== value) { el.textContent = value; }
     });
     if (bar) { bar.max = p.total || 1; bar.value = p.total - p.remaining; }
     // Another state offers other buttons: reload once to show them.
