@@ -91,7 +91,14 @@ def send_batch(issue_id: int, batch_no: int) -> Outcome:
 
 
 def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome: Outcome) -> None:
-    prepared = _prepare(issue_id)
+    try:
+        prepared = _prepare(issue_id)
+    except Exception as exc:  # e.g. a DKIM key file gone: no copy can be made, so stop
+        log.exception("issue %s cannot be prepared", issue_id)
+        state.pause(issue_id, f"Paused automatically: the issue cannot be prepared ({exc}).")
+        db.session.commit()
+        outcome.stopped = "paused: cannot prepare"
+        return
     skip = _suppressed(rows)
     state.mark_skipped([r.id for r in rows if r.id in skip], "address suppressed")
     outcome.skipped = len(skip)
