@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from conftest import ROOT, worker_env
-from send_helpers import add_readers, make_issue, make_list
+from send_helpers import issue_status
 
 from newsletter.delivery import service, state
 
@@ -97,21 +97,6 @@ def restart_smtp(server) -> None:
         server.handler, hostname="127.0.0.1", port=server.port, data_size_limit=0
     )
     server.controller.start()
-
-
-def start_issue(app, readers: int) -> int:
-    """``readers`` confirmed readers on one list and an issue to them, sending."""
-    with app.app_context():
-        weekly = make_list()
-        add_readers(weekly, readers)
-        issue_id = make_issue([weekly])
-        service.start_sending(issue_id)
-        return issue_id
-
-
-def issue_status(app, issue_id: int) -> str:
-    with app.app_context():
-        return service.progress(issue_id).status
 
 
 def wait_status(app, issue_id: int, wanted: str, timeout: float = 60) -> None:

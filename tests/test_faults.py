@@ -21,10 +21,10 @@ from fault_helpers import (
     outbox_recipients,
     restart_smtp,
     resume,
-    start_issue,
     start_limited_worker,
     wait_status,
 )
+from send_helpers import start_issue
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
