@@ -117,6 +117,10 @@ def test_search_filters_and_sorting(app, admin_client):
         other = db.session.scalar(select(MailingList.id).where(MailingList.slug == "other"))
     by_search = admin_client.get("/admin/subscribers?q=NEWS0003").get_data(as_text=True)
     assert "news0003@example.org" in by_search and "news0001@" not in by_search
+    short = admin_client.get("/admin/subscribers?q=ot").get_data(as_text=True)
+    assert "other0001@" in short and "news0001@" not in short
+    by_email = admin_client.get("/admin/subscribers?q=example&sort=email").get_data(as_text=True)
+    assert by_email.index("news0004@") < by_email.index("other0000@")
     by_name = admin_client.get("/admin/subscribers?q=reader+2").get_data(as_text=True)
     assert "news0002@" in by_name and "other0002@" in by_name and "news0001@" not in by_name
     pending = admin_client.get("/admin/subscribers?status=pending").get_data(as_text=True)
@@ -200,3 +204,18 @@ def test_search_finds_new_readers_before_and_after_indexing(app, admin_client):
     post(admin_client, f"/admin/subscribers/{gone}/delete")
     left = admin_client.get("/admin/subscribers?q=example").get_data(as_text=True)
     assert "news0000@" in left and "news0001@" not in left
+
+
+def test_a_common_search_sorted_by_email_scans_in_page_order(app, admin_client, monkeypatch):
+    """Past the threshold the page comes from one LIKE scan; the answer is the same."""
+    from newsletter import browse
+
+    add_readers(app, 6)
+    with app.app_context():
+        browse.index_new_subscribers()
+    via_index = admin_client.get("/admin/subscribers?q=example&sort=email").get_data(as_text=True)
+    monkeypatch.setattr(browse, "_SORT_LIMIT", 2)
+    via_scan = admin_client.get("/admin/subscribers?q=example&sort=email").get_data(as_text=True)
+    found = re.findall(r">(news\d{4}@example\.org)</a>", via_scan)
+    assert found == sorted(found) and len(found) == 6
+    assert found == re.findall(r">(news\d{4}@example\.org)</a>", via_index)
