@@ -1,6 +1,7 @@
 """Bounces and complaints arriving by webhook or mailbox suppress the right reader, once."""
 
 import mailbox
+import subprocess
 
 import pytest
 from bounce_helpers import SECRET, corpus, post_report, sent_delivery
@@ -165,3 +166,17 @@ def test_command_reads_an_mbox_and_a_rerun_records_nothing_twice(app, runner, tm
 
     assert "hard: 1, soft: 0, complaint: 1, suppressed: 2" in first.output
     assert "hard: 0, soft: 0, complaint: 0, suppressed: 0, ignored: 2" in again.output
+
+
+def test_report_signed_with_the_documented_openssl_command_is_accepted(app, client):
+    raw = corpus("auto-reply-out-of-office.eml")
+    digest = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", SECRET, "-r"],
+        input=raw, capture_output=True, check=True,
+    ).stdout.split()[0].decode()  # fmt: skip
+
+    answer = client.post(
+        "/webhooks/bounce", data=raw, headers={"X-Newsletter-Signature": f"sha256={digest}"}
+    )
+
+    assert answer.status_code == 200
