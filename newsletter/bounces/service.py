@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
@@ -20,7 +20,6 @@ from ..models import (
     Delivery,
     Subscriber,
     SubscriberStatus,
-    Suppression,
     SuppressionReason,
 )
 from ..subscribers import suppression
@@ -118,12 +117,7 @@ def lift(subscriber_id: int) -> bool:
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return False
-    lifted = db.session.execute(
-        delete(Suppression).where(
-            Suppression.email_hash == suppression.email_hash(subscriber.email),
-            Suppression.reason.in_(LIFTABLE),
-        )
-    ).rowcount
+    lifted = suppression.lift(subscriber.email, LIFTABLE)
     if subscriber.status in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
         subscriber.status = (
             SubscriberStatus.CONFIRMED if subscriber.confirmed_at else SubscriberStatus.PENDING

@@ -90,9 +90,15 @@ def insert_ignore(model: type[db.Model], **values: object) -> None:
 
 def lift_erasure(email: str) -> None:
     """Forget an erasure entry once the reader has opted in again (caller commits)."""
-    db.session.execute(
+    lift(email, (SuppressionReason.ERASED,))
+
+
+def lift(email: str, reasons: tuple[SuppressionReason, ...]) -> int:
+    """Take the address off the list for these reasons, under any key; returns how many
+    entries went (caller commits). Bounce handling lifts bounced/complained on an admin's word."""
+    result = db.session.execute(
         delete(Suppression).where(
-            Suppression.email_hash.in_(_hashes(email)),
-            Suppression.reason == SuppressionReason.ERASED,
+            Suppression.email_hash.in_(_hashes(email)), Suppression.reason.in_(reasons)
         )
     )
+    return result.rowcount or 0
