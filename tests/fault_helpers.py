@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from conftest import ROOT, worker_env
 from send_helpers import issue_status
 
+from newsletter import maintenance
 from newsletter.delivery import service, state
 
 
@@ -94,20 +95,39 @@ class Supervisor:
 def restart_smtp(server) -> None:
     """Bring a stopped test SMTP server back on the same port, keeping what it received."""
     server.controller = Controller(
-        server.handler, hostname="127.0.0.1", port=server.port, data_size_limit=0
+        server.handler, hostname="127.0.0.1", port=server.port, data_size_limit=0, ready_timeout=30
     )
     server.controller.start()
 
 
-def wait_status(app, issue_id: int, wanted: str, timeout: float = 60) -> None:
-    """Wait for the issue to reach ``wanted``; on timeout, say where it stands."""
+def wait_status(app, issue_id: int, wanted: str, timeout: float = 60, tick: bool = False) -> None:
+    """Wait for the issue to reach ``wanted``; on timeout, say where it stands.
+
+    ``tick``: run the periodic chores meanwhile, as ``newsletter serve``'s ticker does for
+    the embedded queue (the reaper queues retries whose backoff is over).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if issue_status(app, issue_id) == wanted:
             return
-        time.sleep(0.1)
+        if tick:
+            with app.app_context():
+                maintenance.tick()
+        time.sleep(0.2)
     with app.app_context():
         raise AssertionError(f"issue never became {wanted}: {service.progress(issue_id)}")
+
+
+def heal_then_finish(app, issue_id: int, heal, fault_seconds: float = 3) -> None:
+    """Let the fault last until the issue pauses itself (or a few seconds), end it, resume a
+    paused issue as the admin would, and wait for the issue to finish."""
+    deadline = time.monotonic() + fault_seconds
+    while time.monotonic() < deadline and issue_status(app, issue_id) != "paused":
+        time.sleep(0.1)
+    heal()
+    if issue_status(app, issue_id) == "paused":
+        resume(app, issue_id)
+    wait_status(app, issue_id, "sent", timeout=90, tick=app.config["REDIS_URL"] is None)
 
 
 def resume(app, issue_id: int) -> None:
