@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -277,6 +278,19 @@ class Delivery(db.Model):
         Index("ix_delivery_issue_batch", "issue_id", "batch_no", "status"),
         Index("ix_delivery_issue_status", "issue_id", "status"),
         Index("ix_delivery_subscriber", "subscriber_id"),  # a reader's history; erasure
+        # Only rows a worker holds / rows waiting to retry: the reaper's searches.
+        Index(
+            "ix_delivery_claimed_by",
+            "claimed_by",
+            sqlite_where=text("claimed_by IS NOT NULL"),
+            postgresql_where=text("claimed_by IS NOT NULL"),
+        ),
+        Index(
+            "ix_delivery_retry_at",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

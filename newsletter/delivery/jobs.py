@@ -43,7 +43,11 @@ def send_batch(issue_id: int, batch_no: int) -> None:
 def dispatch_issue(issue_id: int) -> int:
     """Queue a batch job for every batch with due deliveries that no job holds; returns how
     many were queued. Used after fan-out, on resume and by the reaper."""
-    batches = state.due_batches(issue_id)
+    return dispatch_batches(issue_id, state.due_batches(issue_id))
+
+
+def dispatch_batches(issue_id: int, batches: list[int]) -> int:
+    """Queue a job for each of these batches that no job holds; returns how many."""
     keys = [leases.batch_key(issue_id, b) for b in batches]
     queued = 0
     for batch_no, key, held in zip(batches, keys, leases.alive(keys), strict=True):

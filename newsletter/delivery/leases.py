@@ -39,6 +39,10 @@ def fan_out_key(issue_id: int) -> str:
     return queue.key("delivery", "fan-out", issue_id)
 
 
+def scan_key() -> str:
+    return queue.key("delivery", "reaper-scan")
+
+
 def touch(key: str, ttl: float) -> None:
     """Create or refresh ``key`` for ``ttl`` seconds."""
     conn = queue.redis()

@@ -1,8 +1,10 @@
 """The reaper (a periodic chore): recovers from workers that died and jobs that were lost.
 
-For each issue still in motion: a dead job's "sending" deliveries become "unknown" (they may
-have reached the server: never resent silently), its other claimed deliveries are released,
-and any batch with due deliveries but no live job is queued again (as is a lost fan-out).
+A dead job's "sending" deliveries become "unknown" (they may have reached the server: never
+resent silently) and its other claimed deliveries are released and queued again at once.
+Retries that came due are queued on every tick (a small index finds them); batches whose job
+was lost (Redis restarted) are found by a slower scan every half minute; a lost fan-out is
+queued again.
 """
 
 from __future__ import annotations
@@ -18,37 +20,50 @@ log = logging.getLogger(__name__)
 
 # A claim younger than this is never judged, even if its liveness key is missing.
 GRACE = timedelta(seconds=2)
+# Looking for batches whose job was lost (Redis restarted) or whose retries came due reads
+# every queued delivery's batch number, so it runs this often, not on every tick.
+FULL_SCAN_SECONDS = 30.0
 
 
 def reap() -> None:
-    """Run one recovery pass over every issue that is sending, paused or cancelled."""
-    for issue_id in state.issues_in(IssueStatus.SENDING, IssueStatus.PAUSED, IssueStatus.CANCELLED):
-        _recover_dead_claims(issue_id)
-        db.session.commit()
+    """One recovery pass: dead workers' claims, retries come due, lost fan-outs, finished
+    issues, and (every ``FULL_SCAN_SECONDS``) any batch with due deliveries but no job."""
+    to_dispatch = _recover_dead_claims()
+    db.session.commit()
+    retries: dict[int, list[int]] = {}
+    for issue_id, batch_no in state.due_retries():
+        retries.setdefault(issue_id, []).append(batch_no)
+    full_scan = not leases.alive([leases.scan_key()])[0]
+    if full_scan:
+        leases.touch(leases.scan_key(), FULL_SCAN_SECONDS)
     for issue_id in state.issues_in(IssueStatus.SENDING):
         if not state.has_deliveries(issue_id):
             if not leases.alive([leases.fan_out_key(issue_id)])[0]:
                 jobs.queue_fan_out(issue_id)  # its fan-out job was lost
             continue
-        queued = jobs.dispatch_issue(issue_id)
+        if full_scan or issue_id in to_dispatch:
+            queued = jobs.dispatch_issue(issue_id)
+        else:
+            queued = jobs.dispatch_batches(issue_id, retries.get(issue_id, []))
         if queued:
-            log.info("issue %s: re-queued %s batch job(s)", issue_id, queued)
+            log.info("issue %s: queued %s batch job(s) again", issue_id, queued)
         state.finish_if_done(issue_id)
         db.session.commit()
 
 
-def _recover_dead_claims(issue_id: int) -> None:
-    claims = state.claims_in_use(issue_id)
+def _recover_dead_claims() -> set[int]:
+    """Orphan every claim whose worker is gone; returns the issues that need their batches
+    queued again."""
+    claims = state.claims_in_use()
     keys = [leases.claim_key(c) for c in claims]
+    issues: set[int] = set()
     for claim_id, live in zip(claims, leases.alive(keys), strict=True):
         if live:
             continue
         unknown, released = state.orphan(claim_id, GRACE)
+        issues |= released
         if unknown or released:
             log.warning(
-                "issue %s: worker claim %s is gone: %s unknown, %s released",
-                issue_id,
-                claim_id,
-                unknown,
-                released,
+                "worker claim %s is gone: %s unknown, issues %s", claim_id, unknown, released
             )
+    return issues

@@ -182,13 +182,14 @@ _JOURNAL_SQL = {
     "sending": "UPDATE delivery SET status = 'sending', claimed_at = {now}, "
     "attempts = attempts + 1 WHERE id = {did} AND status = 'queued' AND claimed_by = {claim}",
     "sent": "UPDATE delivery SET status = 'sent', sent_at = {now}, message_id = {mid}, "
-    "claimed_by = NULL, error = '' WHERE id = {did} AND status IN ('sending', 'unknown')",
-    "failed": "UPDATE delivery SET status = 'failed', claimed_by = NULL, error = {error} "
-    "WHERE id = {did} AND status IN ('queued', 'sending')",
+    "claimed_by = NULL, next_attempt_at = NULL, error = '' "
+    "WHERE id = {did} AND status IN ('sending', 'unknown')",
+    "failed": "UPDATE delivery SET status = 'failed', claimed_by = NULL, next_attempt_at = NULL,"
+    " error = {error} WHERE id = {did} AND status IN ('queued', 'sending')",
     "retry": "UPDATE delivery SET status = 'queued', claimed_by = NULL, next_attempt_at = {due},"
     " error = {error} WHERE id = {did} AND status = 'sending'",
-    "unknown": "UPDATE delivery SET status = 'unknown', claimed_by = NULL, error = {error} "
-    "WHERE id = {did} AND status = 'sending'",
+    "unknown": "UPDATE delivery SET status = 'unknown', claimed_by = NULL, "
+    "next_attempt_at = NULL, error = {error} WHERE id = {did} AND status = 'sending'",
     "issue_status": "SELECT status FROM issue WHERE id = {iid}",
 }
 _NAMES = ("now", "did", "claim", "mid", "error", "due", "iid")
@@ -288,22 +289,19 @@ def release(claim_id: str) -> None:
 # ---------------------------------------------------------------- crash recovery
 
 
-def claims_in_use(issue_id: int) -> list[str]:
-    """Claim ids still holding queued or sending deliveries of an issue."""
+def claims_in_use() -> list[str]:
+    """Claim ids holding any delivery (a small partial index: only held rows are in it)."""
     return list(
         db.session.execute(
-            select(D.c.claimed_by)
-            .where(D.c.issue_id == issue_id, D.c.status.in_([Q, SENDING]))
-            .where(D.c.claimed_by.is_not(None))
-            .distinct()
+            select(D.c.claimed_by).where(D.c.claimed_by.is_not(None)).distinct()
         ).scalars()
     )
 
 
-def orphan(claim_id: str, grace: timedelta) -> tuple[int, int]:
+def orphan(claim_id: str, grace: timedelta) -> tuple[int, set[int]]:
     """A dead claim's rows: "sending" ones older than ``grace`` -> unknown (they may or may not
     have reached the server, so they are never resent silently); queued ones are released.
-    Returns (unknown, released)."""
+    Returns how many became unknown and the issues whose deliveries were released."""
     cutoff = utcnow() - grace
     unknown = db.session.execute(
         update(D)
@@ -314,12 +312,21 @@ def orphan(claim_id: str, grace: timedelta) -> tuple[int, int]:
             error="The worker stopped while handing this message to the SMTP server.",
         )
     ).rowcount
-    released = db.session.execute(
-        update(D)
-        .where(D.c.claimed_by == claim_id, D.c.status == Q, D.c.claimed_at < cutoff)
-        .values(claimed_by=None)
-    ).rowcount
-    return unknown, released
+    held = (D.c.claimed_by == claim_id, D.c.status == Q, D.c.claimed_at < cutoff)
+    issues = set(db.session.execute(select(D.c.issue_id).where(*held).distinct()).scalars())
+    db.session.execute(update(D).where(*held).values(claimed_by=None))
+    return unknown, issues
+
+
+def due_retries() -> list[tuple[int, int]]:
+    """(issue, batch) pairs with a retry come due that nobody holds (a small index)."""
+    rows = db.session.execute(
+        select(D.c.issue_id, D.c.batch_no)
+        .where(D.c.next_attempt_at.is_not(None), D.c.next_attempt_at <= utcnow())
+        .where(D.c.status == Q, D.c.claimed_by.is_(None))
+        .distinct()
+    )
+    return [(issue_id, batch_no) for issue_id, batch_no in rows]
 
 
 def due_batches(issue_id: int) -> list[int]:
