@@ -49,3 +49,14 @@ def test_bounce_that_quotes_our_envelope_sender_exposes_it_for_matching():
 @pytest.mark.parametrize("raw", [b"", b"\xff\xfe\x00garbage", b"Subject: hi\r\n\r\nhello"])
 def test_anything_that_is_no_report_yields_no_failures(raw):
     assert parse(raw).failures == ()
+
+
+def test_eight_bit_bytes_in_report_fields_and_unknown_charsets_are_read_not_raised():
+    raw = (CORPUS / "postfix-user-unknown.eml").read_bytes()
+    raw = raw.replace(b"Action: failed", b"Action: failed\xe9\xff")
+    raw = raw.replace(b"From: MAILER-DAEMON", b"From: \xfe MAILER-DAEMON")
+    raw = raw.replace(b"charset=us-ascii", b"charset=no-such-charset")
+
+    [failure] = parse(raw).failures
+
+    assert (failure.kind, failure.recipient) == ("hard", "nobody-here@example.net")

@@ -66,10 +66,10 @@ def _complaints(feedback: Message) -> list[Failure]:
     fields = _fields(feedback)
     if not fields:
         return []
-    kind = fields[0].get("Feedback-Type", "").strip().lower()
+    kind = _get(fields[0], "Feedback-Type").strip().lower()
     if kind not in COMPLAINT_TYPES:
         return []  # not-spam and unknown types are no complaint
-    recipient = parseaddr(fields[0].get("Original-Rcpt-To", ""))[1].lower()
+    recipient = parseaddr(_get(fields[0], "Original-Rcpt-To"))[1].lower()
     return [Failure(BounceKind.COMPLAINT, recipient, "", f"feedback report: {kind}")]
 
 
@@ -117,14 +117,14 @@ def _dsn_fields(msg: Message) -> dict[str, tuple[str, str]]:
         if part.get_content_type() != "message/delivery-status" or not part.is_multipart():
             continue
         for block in part.get_payload()[1:]:  # the first block is about the message
-            if not block.get("Action", "").strip().lower().startswith(("fail", "delay", "error")):
+            if not _get(block, "Action").strip().lower().startswith(("fail", "delay", "error")):
                 continue  # delivered, relayed, expanded: no failure
             recipient = ""
             for header in ("Original-Recipient", "Final-Recipient"):
-                recipient = recipient or _typed_address(block.get(header, ""))
+                recipient = recipient or _typed_address(_get(block, header))
             if recipient:
-                status = _STATUS.search(block.get("Status", ""))
-                diagnostic = _one_line(block.get("Diagnostic-Code", "")).partition(";")
+                status = _STATUS.search(_get(block, "Status"))
+                diagnostic = _one_line(_get(block, "Diagnostic-Code")).partition(";")
                 reason = _CONTINUATION.sub(" ", diagnostic[2].strip() or diagnostic[0].strip())
                 result[recipient] = (status.group(0) if status else "", reason[:_MAX_REASON])
     return result
@@ -161,15 +161,15 @@ def _original_message_ids(msg: Message) -> tuple[str, ...]:
         kind = part.get_content_type()
         if kind == "text/rfc822-headers":
             headers = email.message_from_string(_decoded(part), policy=email.policy.compat32)
-            ids += headers.get_all("Message-ID", [])
+            ids += _get_all(headers, "Message-ID")
         elif kind == "message/rfc822" and part.is_multipart():
-            ids += part.get_payload(0).get_all("Message-ID", [])
+            ids += _get_all(part.get_payload(0), "Message-ID")
         elif kind == "message/delivery-status" and part.is_multipart():
-            ids += [b.get("X-Original-Message-ID", "") for b in part.get_payload()]
+            ids += [_get(b, "X-Original-Message-ID") for b in part.get_payload()]
     text = _body_text(msg)
     # Exim and Yahoo quote the original inline as text, after their own report.
     ids += re.findall(r"(?im)^message-id:\s*(<[^>\s]+>)", text)
-    ids += msg.get_all("In-Reply-To", [])
+    ids += _get_all(msg, "In-Reply-To")
     return tuple(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
 
 
@@ -177,22 +177,32 @@ def _addresses(msg: Message) -> tuple[str, ...]:
     """Addresses that may carry a VERP tag: where the report went, and our envelope sender."""
     values = []
     for header in ("Delivered-To", "X-Original-To", "Envelope-To", "To"):
-        values += msg.get_all(header, [])
+        values += _get_all(msg, header)
     for part in msg.walk():
         kind = part.get_content_type()
         if kind == "message/feedback-report" and part.is_multipart():
-            values += [f.get("Original-Mail-From", "") for f in part.get_payload()]
+            values += [_get(f, "Original-Mail-From") for f in part.get_payload()]
         elif kind == "text/rfc822-headers":
             headers = email.message_from_string(_decoded(part), policy=email.policy.compat32)
-            values += headers.get_all("Return-Path", [])
+            values += _get_all(headers, "Return-Path")
         elif kind == "message/rfc822" and part.is_multipart():
-            values += part.get_payload(0).get_all("Return-Path", [])
+            values += _get_all(part.get_payload(0), "Return-Path")
     values += re.findall(r"(?im)^return-path:\s*(<[^>\s]*>)", _body_text(msg))
     found = [a.lower() for _, a in getaddresses(values) if a]
     return tuple(dict.fromkeys(found))
 
 
 # ------------------------------------------------------------------ small helpers
+
+
+def _get(msg: Message, name: str) -> str:
+    # compat32 hands back a Header object, not a str, for a value with 8-bit bytes in it.
+    value = msg.get(name)
+    return str(value) if value is not None else ""
+
+
+def _get_all(msg: Message, name: str) -> list[str]:
+    return [str(v) for v in msg.get_all(name, [])]
 
 
 def _first_part(msg: Message, content_type: str) -> Message | None:
@@ -210,7 +220,10 @@ def _fields(part: Message) -> list[Message]:
 def _decoded(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        return payload.decode(part.get_content_charset() or "utf-8", "replace")
+        try:
+            return payload.decode(part.get_content_charset() or "utf-8", "replace")
+        except LookupError:  # a charset name Python does not know
+            return payload.decode("utf-8", "replace")
     return payload if isinstance(payload, str) else ""
 
 
