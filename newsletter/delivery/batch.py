@@ -14,21 +14,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
 
+from ..bounces.verp import return_path
 from ..extensions import db
-from ..links import links_for
-from ..mail.bulk import BulkTemplate, Signer, list_id_for
 from ..mail.pipelining import BulkSMTPTransport, OutcomeUnknown
-from ..mail.render import CompiledIssue, Reader, compile_issue
 from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
-from ..models import Issue, IssueStatus, Subscriber, Suppression, SuppressionReason, utcnow
-from ..subscribers.service import email_hash, suppress
-from . import leases, ratelimit, state
+from ..models import IssueStatus, Subscriber, SuppressionReason, utcnow
+from ..subscribers.service import suppress
+from . import copies, leases, queries, ratelimit, state
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +39,6 @@ BATCH_LEASE = 1800.0  # how long a queued batch job may wait before the reaper d
 MIN_FAILURES_TO_PAUSE = 3
 # Replies that refuse *us* (authentication), not the recipient: retried, never suppressing.
 _SERVER_REFUSALS = frozenset({530, 534, 535, 538})
-
-
-@dataclass
-class Prepared:
-    """An issue turned into what every copy shares; cached per process, keyed by revision."""
-
-    issue_id: int
-    compiled: CompiledIssue
-    template: BulkTemplate
 
 
 @dataclass
@@ -73,7 +61,7 @@ def send_batch(issue_id: int, batch_no: int) -> Outcome:
     leases.touch(leases.batch_key(issue_id, batch_no), leases.CLAIM_TTL)
     outcome = Outcome()
     try:
-        if state.issue_status(issue_id) != IssueStatus.SENDING:
+        if queries.issue_status(issue_id) != IssueStatus.SENDING:
             return outcome
         rows = state.claim_batch(issue_id, batch_no, claim_id)
         db.session.commit()
@@ -92,14 +80,14 @@ def send_batch(issue_id: int, batch_no: int) -> Outcome:
 
 def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome: Outcome) -> None:
     try:
-        prepared = _prepare(issue_id)
+        prepared = copies.prepare(issue_id)
     except Exception as exc:  # e.g. a DKIM key file gone: no copy can be made, so stop
         log.exception("issue %s cannot be prepared", issue_id)
         state.pause(issue_id, f"Paused automatically: the issue cannot be prepared ({exc}).")
         db.session.commit()
         outcome.stopped = "paused: cannot prepare"
         return
-    skip = _suppressed(rows)
+    skip = copies.suppressed(rows)
     state.mark_skipped([r.id for r in rows if r.id in skip], "address suppressed")
     outcome.skipped = len(skip)
     db.session.commit()
@@ -120,7 +108,7 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
                 outcome.stopped = "issue no longer sending"
                 break
             try:
-                data = _personalise(prepared, row)
+                data = copies.personalise(prepared, row)
             except Exception as exc:  # a reader's data breaks the template: that copy only
                 journal.failed(row.id, f"could not render: {exc}")
                 outcome.failed += 1
@@ -148,14 +136,15 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
 def _deliver(
     transport: Transport,
     journal: state.Journal,
-    prepared: Prepared,
+    prepared: copies.Prepared,
     row,
     data: bytes,
     outcome: Outcome,
 ) -> str:  # type: ignore[no-untyped-def]
     """Hand one copy to the server and note the result; returns the error of a hard failure."""
     try:
-        transport.send(_envelope_sender(row.id), row.email, data)
+        # A VERP return path names the delivery, so a bounce finds its way back to it.
+        transport.send(return_path(row.id), row.email, data)
     except OutcomeUnknown as exc:
         journal.unknown(row.id, str(exc))
         outcome.unknown += 1
@@ -241,73 +230,6 @@ class _KeptTransport(BulkSMTPTransport):
 
     def close(self) -> None:
         pass
-
-
-def _envelope_sender(delivery_id: int) -> str:
-    from ..bounces.verp import return_path
-
-    return return_path(delivery_id)
-
-
-def _personalise(prepared: Prepared, row) -> bytes:  # type: ignore[no-untyped-def]
-    reader = Reader(row.email, row.name or "", row.attributes or {})
-    links = links_for(row.subscriber_id, row.email)
-    return prepared.template.personalise(
-        recipient=row.email,
-        name=row.name or "",
-        message_id=prepared.template.message_id(prepared.issue_id, row.id),
-        body=prepared.compiled.render(reader, links),
-        unsubscribe_url=links.unsubscribe_url,
-    )
-
-
-def _suppressed(rows: list) -> set[int]:
-    """Deliveries in this batch whose address is on the do-not-mail list (one query)."""
-    by_hash = {email_hash(r.email): r.id for r in rows}
-    found = db.session.execute(
-        select(Suppression.email_hash).where(Suppression.email_hash.in_(list(by_hash)))
-    ).scalars()
-    return {by_hash[h] for h in found}
-
-
-def _prepare(issue_id: int) -> Prepared:
-    issue = db.session.get(Issue, issue_id)
-    assert issue is not None
-    revision = (issue_id, issue.updated_at.isoformat() if issue.updated_at else "")
-    return _prepared(revision, _issue_fields(issue))
-
-
-def _issue_fields(issue: Issue) -> tuple:
-    config = current_app.config
-    first = min(issue.lists, key=lambda lst: lst.id) if issue.lists else None
-    return (
-        issue.id,
-        issue.subject,
-        issue.preheader,
-        issue.body_md,
-        config["SITE_NAME"],
-        config["POSTAL_ADDRESS"],
-        config["FROM"],
-        first.slug if first else "newsletter",
-        first.name if first else config["SITE_NAME"],
-        config.get("DKIM_KEY_FILE"),
-        config.get("DKIM_SELECTOR"),
-    )
-
-
-@lru_cache(maxsize=4)
-def _prepared(revision: tuple, fields: tuple) -> Prepared:
-    issue_id, subject, preheader, body, site, postal, sender, slug, name, key, selector = fields
-    signer = Signer.from_files(key, selector, sender) if key and selector else None
-    template = BulkTemplate(
-        sender=sender,
-        subject=subject,
-        list_id=list_id_for(slug, sender),
-        list_name=name,
-        signer=signer,
-    )
-    compiled = compile_issue(subject, preheader, body, site_name=site, postal_address=postal)
-    return Prepared(issue_id, compiled, template)
 
 
 class _Watch:

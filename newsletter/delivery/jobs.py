@@ -8,7 +8,7 @@ from flask import current_app
 from .. import queue
 from ..extensions import db
 from ..models import IssueStatus
-from . import batch, fanout, leases, state
+from . import batch, fanout, leases, queries, state
 
 FAN_OUT_LEASE = 3600.0  # a queued fan-out job older than this is assumed lost
 
@@ -21,14 +21,14 @@ def queue_fan_out(issue_id: int) -> None:
 
 def fan_out_issue(issue_id: int) -> None:
     """Snapshot the audience as of the start into deliveries, then queue the batches."""
-    if state.issue_status(issue_id) not in state.ACTIVE:
+    if queries.issue_status(issue_id) not in state.ACTIVE:
         return  # cancelled before its audience was taken
-    fanout.fan_out(issue_id, current_app.config["BATCH_SIZE"], state.started_at(issue_id))
+    fanout.fan_out(issue_id, current_app.config["BATCH_SIZE"], queries.started_at(issue_id))
     db.session.commit()
     state.finish_if_done(issue_id, fanned_out=True)  # an empty audience is done at once
     db.session.commit()
     leases.drop(leases.fan_out_key(issue_id))
-    if state.issue_status(issue_id) == IssueStatus.SENDING:
+    if queries.issue_status(issue_id) == IssueStatus.SENDING:
         dispatch_issue(issue_id)
 
 
@@ -43,7 +43,7 @@ def send_batch(issue_id: int, batch_no: int) -> None:
 def dispatch_issue(issue_id: int) -> int:
     """Queue a batch job for every batch with due deliveries that no job holds; returns how
     many were queued. Used after fan-out, on resume and by the reaper."""
-    return dispatch_batches(issue_id, state.due_batches(issue_id))
+    return dispatch_batches(issue_id, queries.due_batches(issue_id))
 
 
 def dispatch_batches(issue_id: int, batches: list[int]) -> int:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from ..extensions import db
 from ..models import IssueStatus
-from . import jobs, leases, state
+from . import jobs, leases, queries, state
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ def reap() -> None:
     to_dispatch = _recover_dead_claims()
     db.session.commit()
     retries: dict[int, list[int]] = {}
-    for issue_id, batch_no in state.due_retries():
+    for issue_id, batch_no in queries.due_retries():
         retries.setdefault(issue_id, []).append(batch_no)
     full_scan = not leases.alive([leases.scan_key()])[0]
     if full_scan:
         leases.touch(leases.scan_key(), FULL_SCAN_SECONDS)
-    for issue_id in state.issues_in(IssueStatus.SENDING):
-        if not state.has_deliveries(issue_id):
+    for issue_id in queries.issues_in(IssueStatus.SENDING):
+        if not queries.has_deliveries(issue_id):
             if not leases.alive([leases.fan_out_key(issue_id)])[0]:
                 jobs.queue_fan_out(issue_id)  # its fan-out job was lost
             continue
@@ -54,7 +54,7 @@ def reap() -> None:
 def _recover_dead_claims() -> set[int]:
     """Orphan every claim whose worker is gone; returns the issues that need their batches
     queued again."""
-    claims = state.claims_in_use()
+    claims = queries.claims_in_use()
     keys = [leases.claim_key(c) for c in claims]
     issues: set[int] = set()
     for claim_id, live in zip(claims, leases.alive(keys), strict=True):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from ..models import utcnow
-from . import service, state
+from . import queries, service
 
 
 def start_due() -> int:
     """Start sending every scheduled issue due now; returns how many started."""
     started = 0
-    for issue_id in state.due_scheduled(utcnow()):
+    for issue_id in queries.due_scheduled(utcnow()):
         try:
             service.start_sending(issue_id, actor="scheduler")
         except service.SendingError:

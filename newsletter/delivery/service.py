@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from .. import audit, queue
 from ..extensions import db
 from ..models import DeliveryStatus, Issue, IssueStatus, utcnow
-from . import fanout, jobs, state
+from . import fanout, jobs, queries, state
 
 
 class SendingError(ValueError):
@@ -90,7 +90,7 @@ def _requeue(issue_id: int, status: DeliveryStatus, action: str) -> int:
 
 
 def _status(issue_id: int) -> str:
-    status = state.issue_status(issue_id)
+    status = queries.issue_status(issue_id)
     return f"it is {status.value}" if status else "no such issue"
 
 
@@ -119,7 +119,7 @@ class Progress:
 def progress(issue_id: int) -> Progress:
     """Delivery counts and pace of one issue."""
     issue = _issue(issue_id)
-    counts = state.counts(issue_id)
+    counts = queries.counts(issue_id)
     db.session.commit()  # end the read transaction: the next poll must see fresh counts
     remaining = counts["queued"] + counts["sending"]
     rate = 0.0
@@ -160,4 +160,4 @@ def issue_summary(issue_id: int) -> IssueSummary:
 
 def deliveries(issue_id: int, status: DeliveryStatus, limit: int = 200) -> list[tuple[str, str]]:
     """(address, last error) of an issue's deliveries in ``status``, at most ``limit``."""
-    return state.listed(issue_id, status, limit)
+    return queries.listed(issue_id, status, limit)

@@ -3,8 +3,9 @@
 A delivery moves queued -> sending -> sent | failed | unknown (or cancelled). Every move is
 a conditional UPDATE (compare-and-set on the current status and claim), so two workers can
 never both move the same row to "sending": that single rule is what makes sending exactly
-once. Callers own the transaction: they commit after a step (the batch loop commits one
-message's result together with the next message's "sending" mark).
+once. Callers own the transaction: they commit after a step (the batch loop's Journal commits
+one message's result together with the next message's "sending" mark). Questions that change
+nothing are in :mod:`newsletter.delivery.queries`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select, update
 
-from .. import retention
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
+from . import queries
+from .queries import counts, due_now  # noqa: F401 - counts: read by fault tests via state
 
 D = Delivery.__table__
 I = Issue.__table__  # noqa: E741 - the table, as in SQL
@@ -108,37 +110,14 @@ def finish_if_done(issue_id: int, fanned_out: bool = False) -> bool:
     )
     if db.session.execute(open_rows).first() is not None:
         return False
-    if not fanned_out and not has_deliveries(issue_id):
+    if not fanned_out and not queries.has_deliveries(issue_id):
         return False
     return _set_issue(
         issue_id, (IssueStatus.SENDING,), status=IssueStatus.SENT, finished_at=utcnow()
     )
 
 
-def has_deliveries(issue_id: int) -> bool:
-    """Whether the issue's fan-out has made its delivery rows."""
-    return (
-        db.session.execute(select(D.c.id).where(D.c.issue_id == issue_id).limit(1)).first()
-        is not None
-    )
-
-
-def started_at(issue_id: int) -> datetime | None:
-    """When sending started (the audience snapshot's moment)."""
-    return db.session.execute(select(Issue.started_at).where(Issue.id == issue_id)).scalar()
-
-
-def issue_status(issue_id: int) -> IssueStatus | None:
-    """The issue's current status, read fresh (workers poll this between messages)."""
-    value = db.session.execute(select(I.c.status).where(I.c.id == issue_id)).scalar()
-    return IssueStatus(value) if value is not None else None
-
-
 # ---------------------------------------------------------------- deliveries
-
-
-def _due(now: datetime):  # type: ignore[no-untyped-def]
-    return or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now)
 
 
 def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
@@ -155,7 +134,7 @@ def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
             D.c.batch_no == batch_no,
             D.c.status == Q,
             D.c.claimed_by.is_(None),
-            _due(now),
+            due_now(now),
         )
         .with_for_update(skip_locked=True)
     )
@@ -289,15 +268,6 @@ def release(claim_id: str) -> None:
 # ---------------------------------------------------------------- crash recovery
 
 
-def claims_in_use() -> list[str]:
-    """Claim ids holding any delivery (a small partial index: only held rows are in it)."""
-    return list(
-        db.session.execute(
-            select(D.c.claimed_by).where(D.c.claimed_by.is_not(None)).distinct()
-        ).scalars()
-    )
-
-
 def orphan(claim_id: str, grace: timedelta) -> tuple[int, set[int]]:
     """A dead claim's rows: "sending" ones older than ``grace`` -> unknown (they may or may not
     have reached the server, so they are never resent silently); queued ones are released.
@@ -316,71 +286,3 @@ def orphan(claim_id: str, grace: timedelta) -> tuple[int, set[int]]:
     issues = set(db.session.execute(select(D.c.issue_id).where(*held).distinct()).scalars())
     db.session.execute(update(D).where(*held).values(claimed_by=None))
     return unknown, issues
-
-
-def due_retries() -> list[tuple[int, int]]:
-    """(issue, batch) pairs with a retry come due that nobody holds (a small index)."""
-    rows = db.session.execute(
-        select(D.c.issue_id, D.c.batch_no)
-        .where(D.c.next_attempt_at.is_not(None), D.c.next_attempt_at <= utcnow())
-        .where(D.c.status == Q, D.c.claimed_by.is_(None))
-        .distinct()
-    )
-    return [(issue_id, batch_no) for issue_id, batch_no in rows]
-
-
-def due_batches(issue_id: int) -> list[int]:
-    """Batches of an issue with queued deliveries nobody holds that may be sent now."""
-    return list(
-        db.session.execute(
-            select(D.c.batch_no)
-            .where(
-                D.c.issue_id == issue_id,
-                D.c.status == Q,
-                D.c.claimed_by.is_(None),
-                _due(utcnow()),
-            )
-            .distinct()
-            .order_by(D.c.batch_no)
-        ).scalars()
-    )
-
-
-def counts(issue_id: int) -> dict[str, int]:
-    """Deliveries of an issue by status, every status present (zeros included)."""
-    rows = db.session.execute(
-        select(D.c.status, func.count()).where(D.c.issue_id == issue_id).group_by(D.c.status)
-    )
-    result = {s.value: 0 for s in DeliveryStatus}
-    # Rows the retention policy purged still count: their totals were kept per issue.
-    for status, n in retention.purged_counts([issue_id]).get(issue_id, {}).items():
-        result[status] += n
-    for status, n in rows:
-        result[DeliveryStatus(status).value] += n
-    return result
-
-
-def issues_in(*statuses: IssueStatus) -> list[int]:
-    """Ids of issues in any of ``statuses``."""
-    return list(db.session.execute(select(I.c.id).where(I.c.status.in_(statuses))).scalars())
-
-
-def due_scheduled(now: datetime) -> list[int]:
-    """Scheduled issues whose time has come."""
-    return list(
-        db.session.execute(
-            select(I.c.id).where(and_(I.c.status == IssueStatus.SCHEDULED, I.c.scheduled_at <= now))
-        ).scalars()
-    )
-
-
-def listed(issue_id: int, status: DeliveryStatus, limit: int) -> list[tuple[str, str]]:
-    """(address, error) of deliveries in ``status``, oldest first."""
-    rows = db.session.execute(
-        select(S.c.email, D.c.error)
-        .join(S, S.c.id == D.c.subscriber_id)
-        .where(D.c.issue_id == issue_id, D.c.status == status)
-        .order_by(D.c.id)
-        .limit(limit)
-    )
-    return [(email, error) for email, error in rows]

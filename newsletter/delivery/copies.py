@@ -1,0 +1,89 @@
+"""Each reader's copy of an issue: what all copies share, built once per issue and process,
+and the bytes for one reader (their name, attributes and signed links filled in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..links import links_for
+from ..mail.bulk import BulkTemplate, Signer, list_id_for
+from ..mail.render import CompiledIssue, Reader, compile_issue
+from ..models import Issue, Suppression
+from ..subscribers.service import email_hash
+
+
+@dataclass
+class Prepared:
+    """An issue turned into what every copy shares; cached per process, keyed by revision."""
+
+    issue_id: int
+    compiled: CompiledIssue
+    template: BulkTemplate
+
+
+def personalise(prepared: Prepared, row) -> bytes:  # type: ignore[no-untyped-def]
+    """One reader's complete message (``row``: a claimed delivery with its reader)."""
+    reader = Reader(row.email, row.name or "", row.attributes or {})
+    links = links_for(row.subscriber_id, row.email)
+    return prepared.template.personalise(
+        recipient=row.email,
+        name=row.name or "",
+        message_id=prepared.template.message_id(prepared.issue_id, row.id),
+        body=prepared.compiled.render(reader, links),
+        unsubscribe_url=links.unsubscribe_url,
+    )
+
+
+def suppressed(rows: list) -> set[int]:
+    """Deliveries in this batch whose address is on the do-not-mail list (one query)."""
+    by_hash = {email_hash(r.email): r.id for r in rows}
+    found = db.session.execute(
+        select(Suppression.email_hash).where(Suppression.email_hash.in_(list(by_hash)))
+    ).scalars()
+    return {by_hash[h] for h in found}
+
+
+def prepare(issue_id: int) -> Prepared:
+    """What every copy of the issue shares (cached while the issue is unchanged)."""
+    issue = db.session.get(Issue, issue_id)
+    assert issue is not None
+    revision = (issue_id, issue.updated_at.isoformat() if issue.updated_at else "")
+    return _prepared(revision, _issue_fields(issue))
+
+
+def _issue_fields(issue: Issue) -> tuple:
+    config = current_app.config
+    first = min(issue.lists, key=lambda lst: lst.id) if issue.lists else None
+    return (
+        issue.id,
+        issue.subject,
+        issue.preheader,
+        issue.body_md,
+        config["SITE_NAME"],
+        config["POSTAL_ADDRESS"],
+        config["FROM"],
+        first.slug if first else "newsletter",
+        first.name if first else config["SITE_NAME"],
+        config.get("DKIM_KEY_FILE"),
+        config.get("DKIM_SELECTOR"),
+    )
+
+
+@lru_cache(maxsize=4)
+def _prepared(revision: tuple, fields: tuple) -> Prepared:
+    issue_id, subject, preheader, body, site, postal, sender, slug, name, key, selector = fields
+    signer = Signer.from_files(key, selector, sender) if key and selector else None
+    template = BulkTemplate(
+        sender=sender,
+        subject=subject,
+        list_id=list_id_for(slug, sender),
+        list_name=name,
+        signer=signer,
+    )
+    compiled = compile_issue(subject, preheader, body, site_name=site, postal_address=postal)
+    return Prepared(issue_id, compiled, template)
