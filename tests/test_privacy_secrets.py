@@ -1,6 +1,7 @@
 """Tokens and secrets: a link works only for its own purpose, survives key rotation, and
 neither the secret key nor any link token shows up in what the server prints."""
 
+import logging
 import os
 import re
 import socket
@@ -13,6 +14,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from conftest import outbox_messages, wait_idle
 from subscribe_helpers import csrf_from, link_path, make_list
 
 from newsletter import tokens
@@ -183,3 +185,39 @@ def test_no_secret_or_token_in_what_the_server_prints_during_a_reader_flow(make_
         token = path.rstrip("/").split("/")[2]
         assert token not in printed
     assert not re.search(r"/(confirm|unsubscribe|preferences)/[A-Za-z0-9_-]{20,}", printed)
+
+
+def test_no_secret_or_token_in_any_log_record_even_at_debug_level(make_app, caplog):
+    secret = "another-secret-key-never-to-be-logged-9876543210"
+    app = make_app(SECRET_KEY=secret)
+    make_list(app)
+    client = app.test_client()
+    caplog.set_level(logging.DEBUG)  # every logger, SQLAlchemy's statements and parameters too
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
+
+    token = csrf_from(client.get("/").data)
+    client.post(
+        "/subscribe", data={"email": "reader@example.org", "lists": "news", "csrf_token": token}
+    )
+    wait_idle(app)
+    confirm = link_path(outbox_messages(app)[0].get_body(("plain",)).get_content(), "confirm")
+    client.post(confirm, data={"csrf_token": csrf_from(client.get(confirm).data)})
+    wait_idle(app)
+    welcome = outbox_messages(app)[1].get_body(("plain",)).get_content()
+    manage, unsubscribe = link_path(welcome, "preferences"), link_path(welcome, "unsubscribe")
+    client.get(manage + "/export")
+    client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
+
+    logged = caplog.text
+    assert "INSERT INTO subscriber" in logged  # the capture did see the app at work
+    assert secret not in logged
+    for path in (confirm, manage, unsubscribe):
+        assert path.split("/")[2] not in logged
+
+
+def test_the_apps_own_loggers_still_work_after_the_migrations_ran(make_app, caplog):
+    make_app()  # runs the Alembic migrations, which configure logging from alembic.ini
+
+    logging.getLogger("newsletter.maintenance").error("still heard")
+
+    assert "still heard" in caplog.text
