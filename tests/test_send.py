@@ -221,3 +221,36 @@ def test_cli_sends_and_reports_counts(make_app, smtp_server):
     assert figures["sent"] == 3 and figures["status"] == "sent"
     again = runner.invoke(send_command, [str(issue_id)])
     assert again.exit_code != 0 and "only be sent once" in again.output
+
+
+def test_connection_lost_during_data_is_unknown_until_an_admin_resends(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url)
+    handler, accept = smtp_server.handler, smtp_server.handler.handle_DATA
+    dropped = []
+
+    async def drop_once(server, session, envelope):  # the server vanishes mid-transaction
+        if envelope.rcpt_tos == ["reader1@example.net"] and not dropped:
+            dropped.append(True)
+            server.transport.close()
+            return "250 never heard"
+        return await accept(server, session, envelope)
+
+    handler.handle_DATA = drop_once
+    with app.app_context():
+        issue_id = issue_for_readers(3)
+        service.start_sending(issue_id)
+    wait_idle(app)
+    with app.app_context():
+        reaper.reap()
+        assert delivery_counts(issue_id) == {"sent": 2, "unknown": 1}
+        assert service.progress(issue_id).status == "sent"  # unknown is settled, not pending
+        [(address, error)] = service.deliveries(issue_id, DeliveryStatus.UNKNOWN)
+        assert address == "reader1@example.net" and "lost during DATA" in error
+    assert smtp_server.to("reader1@example.net") == []  # and never resent on its own
+
+    with app.app_context():
+        assert service.resend_unknown(issue_id) == 1
+    wait_idle(app)
+    assert len(smtp_server.wait_for(3)) == 3
+    with app.app_context():
+        assert delivery_counts(issue_id) == {"sent": 3}
