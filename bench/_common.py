@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import json
 import multiprocessing
 import os
 import socket
@@ -262,6 +264,26 @@ class Installation:
             db.engine.dispose()
         if self._pg_database:
             _drop_pg_database(*self._pg_database)
+
+
+@contextlib.contextmanager
+def bench_run(readers: int, database_url: str | None, redis_url: str, record: bool = False):  # type: ignore[no-untyped-def]
+    """A sink and an installation for one benchmark run, both cleaned up afterwards."""
+    sink = Sink(record=record)
+    inst = None
+    try:
+        inst = Installation(readers, sink.url, database_url, redis_url)
+        yield sink, inst
+    finally:
+        if inst is not None:
+            inst.close()
+        sink.stop()
+
+
+def report(result: dict, ok: bool) -> None:
+    """Print the run's one JSON line and exit non-zero if it failed its checks."""
+    print(json.dumps(result))
+    sys.exit(0 if ok else 1)
 
 
 def peak_rss_mb(pid: int) -> float:

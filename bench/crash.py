@@ -12,14 +12,12 @@ exceed ``kills``: each kill can catch at most the one message its worker had in 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import signal
-import sys
 import time
 
-from _common import Installation, Sink
+from _common import bench_run, report
 
 
 def main() -> None:
@@ -36,10 +34,10 @@ def main() -> None:
         args.recipients = 2_000
     rng = random.Random(args.seed)
 
-    sink = Sink(record=True)
-    inst = Installation(args.recipients, sink.url, args.database_url, args.redis_url)
-    ok = False
-    try:
+    with bench_run(args.recipients, args.database_url, args.redis_url, record=True) as (
+        sink,
+        inst,
+    ):
         workers = [inst.start_worker(), inst.start_worker()]
         inst.wait_workers_ready(workers)
         start = time.time()
@@ -77,17 +75,13 @@ def main() -> None:
             "status": progress.status,
             "seconds": round(elapsed, 1),
         }
-        print(json.dumps(result))
         ok = (
             result["duplicates"] == 0
             and result["lost"] == 0
             and result["unknown"] <= result["kills"]
             and progress.status == "sent"
         )
-    finally:
-        inst.close()
-        sink.stop()
-    sys.exit(0 if ok else 1)
+    report(result, ok)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,12 @@ ceiling this machine and sink allow; ``share_of_raw`` is how close the engine ge
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import smtplib
-import sys
 import time
 
-from _common import Installation, Sink, cpu_seconds, peak_rss_mb
+from _common import Installation, Sink, bench_run, cpu_seconds, peak_rss_mb, report
 
 
 def _raw_loop(port: int, data: bytes, count: int) -> None:
@@ -83,9 +81,7 @@ def main() -> None:
     if args.smoke:
         args.recipients = 300
 
-    sink = Sink()
-    inst = Installation(args.recipients, sink.url, args.database_url, args.redis_url)
-    try:
+    with bench_run(args.recipients, args.database_url, args.redis_url) as (sink, inst):
         data = sample_message(inst)
         raw = raw_limit(sink, data, args.workers, min(args.recipients, 20_000))
         sink.reset()
@@ -105,33 +101,26 @@ def main() -> None:
             time.sleep(0.1)
         progress = inst.progress()
         rate = sink.count / elapsed if elapsed > 0 else 0.0
-        print(
-            json.dumps(
-                {
-                    "bench": "send",
-                    "recipients": args.recipients,
-                    "workers": args.workers,
-                    "database": inst.settings["DATABASE_URL"].split(":")[0],
-                    "message_bytes": len(data),
-                    "received": sink.count,
-                    "seconds": round(elapsed, 2),
-                    "messages_per_s": round(rate, 1),
-                    "raw_limit_per_s": round(raw, 1),
-                    "share_of_raw": round(rate / raw, 3) if raw else None,
-                    "peak_rss_mb_per_worker": rss,
-                    # CPU (workers + sink) per message: what a faster machine would divide.
-                    "cpu_ms_per_message": round((cpu - cpu_before) * 1000 / max(1, sink.count), 3),
-                    "load_average_1m": os.getloadavg()[0],
-                    "status": progress.status,
-                    "sent": progress.sent,
-                }
-            )
-        )
+        result = {
+            "bench": "send",
+            "recipients": args.recipients,
+            "workers": args.workers,
+            "database": inst.settings["DATABASE_URL"].split(":")[0],
+            "message_bytes": len(data),
+            "received": sink.count,
+            "seconds": round(elapsed, 2),
+            "messages_per_s": round(rate, 1),
+            "raw_limit_per_s": round(raw, 1),
+            "share_of_raw": round(rate / raw, 3) if raw else None,
+            "peak_rss_mb_per_worker": rss,
+            # CPU (workers + sink) per message: what a faster machine would divide.
+            "cpu_ms_per_message": round((cpu - cpu_before) * 1000 / max(1, sink.count), 3),
+            "load_average_1m": os.getloadavg()[0],
+            "status": progress.status,
+            "sent": progress.sent,
+        }
         ok = sink.count == args.recipients and progress.status == "sent"
-    finally:
-        inst.close()
-        sink.stop()
-    sys.exit(0 if ok else 1)
+    report(result, ok)
 
 
 if __name__ == "__main__":
