@@ -180,3 +180,21 @@ def test_report_signed_with_the_documented_openssl_command_is_accepted(app, clie
     )
 
     assert answer.status_code == 200
+
+
+def test_report_about_two_recipients_suppresses_only_our_reader(app, client):
+    with app.app_context():
+        reader_id, delivery_id = sent_delivery("nobody-here@example.net")
+        raw = corpus("postfix-user-unknown.eml", **{POSTFIX_VERP: verp.return_path(delivery_id)})
+        second = (
+            b"\nFinal-Recipient: rfc822; stranger@example.com\nAction: failed\nStatus: 5.1.1\n"
+            b"Diagnostic-Code: smtp; 550 5.1.1 unknown\n"
+        )
+        end_of_first = b"virtual mailbox table\n\n--"
+        raw = raw.replace(end_of_first, end_of_first[:-3] + second + b"\n--")
+
+        answer = post_report(client, raw)
+
+        assert answer.json == {"recorded": [{"kind": "hard", "suppressed": True}], "ignored": 1}
+        assert _status(reader_id) == "bounced"
+        assert db.session.scalar(select(func.count(Bounce.id))) == 1

@@ -42,8 +42,11 @@ def process(raw: bytes) -> Outcome:
     """Record one raw report and apply what it says; the caller commits."""
     report = parse(raw)
     recorded, ignored = [], 0
+    matched = _delivery_for(report) if report.failures else None
     for failure in report.failures:
-        delivery = _delivery_for(report)
+        # Our mails have one recipient each; a report about several names the delivery's
+        # reader only in the failure that is about that reader.
+        delivery = matched if len(report.failures) == 1 or _about(matched, failure) else None
         subscriber = (
             db.session.get(Subscriber, delivery.subscriber_id)
             if delivery is not None
@@ -75,6 +78,13 @@ def _delivery_for(report: Report) -> Delivery | None:
     if not ids:
         return None
     return db.session.scalar(select(Delivery).where(Delivery.message_id.in_(ids)).limit(1))
+
+
+def _about(delivery: Delivery | None, failure: Failure) -> bool:
+    if delivery is None:
+        return False
+    reader = db.session.get(Subscriber, delivery.subscriber_id)
+    return reader is not None and reader.email.lower() == failure.recipient
 
 
 def _subscriber_at(address: str) -> Subscriber | None:
