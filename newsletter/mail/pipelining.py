@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import smtplib
 
-from .transports import PermanentFailure, SMTPTransport, TemporaryFailure, _classify
+from .transports import PermanentFailure, SMTPTransport, TemporaryFailure, failure_for_reply
 
 
 class OutcomeUnknown(TemporaryFailure):
@@ -69,7 +69,7 @@ class BulkSMTPTransport(SMTPTransport):
                     conn.send(b".\r\n")
                     conn.getreply()
                 _reset(conn)
-                raise _classify(code, text)
+                raise failure_for_reply(code, text)
         if replies[-1][0] != 354:
             _reset(conn)
             raise TemporaryFailure(f"unexpected reply to DATA: {replies[-1][0]}", replies[-1][0])
@@ -84,7 +84,7 @@ class BulkSMTPTransport(SMTPTransport):
         conn.send(stuffed + b".\r\n")
         code, text = conn.getreply()
         if code != 250:
-            raise _classify(code, text)
+            raise failure_for_reply(code, text)
 
 
 def _reset(conn: smtplib.SMTP) -> None:

@@ -87,7 +87,8 @@ class SMTPTransport:
         self._conn: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        # Built only when TLS is asked for: loading the CA store costs tens of milliseconds.
+        context = ssl.create_default_context() if self.ssl or self.starttls else None
         try:
             if self.ssl:
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -116,9 +117,9 @@ class SMTPTransport:
                 return
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = exc.recipients[recipient]
-                raise _classify(code, reply) from None
+                raise failure_for_reply(code, reply) from None
             except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-                raise _classify(exc.smtp_code, exc.smtp_error) from None
+                raise failure_for_reply(exc.smtp_code, exc.smtp_error) from None
             except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
                 self._drop()
                 if attempt == 2:
@@ -140,7 +141,8 @@ class SMTPTransport:
         self._drop()
 
 
-def _classify(code: int, reply: bytes | str) -> DeliveryError:
+def failure_for_reply(code: int, reply: bytes | str) -> DeliveryError:
+    """The failure an SMTP reply means: 5xx permanent, anything else worth a retry."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     message = f"{code} {text}".strip()
     if 500 <= code < 600:
