@@ -99,7 +99,9 @@ def _seen(delivery_id: int, kind: BounceKind) -> bool:
 
 
 def _reason(failure: Failure) -> str:
-    return " ".join(filter(None, [failure.status, failure.reason]))[:2000] or failure.kind.value
+    """The server's words, led by the status code unless they already quote it."""
+    status = "" if failure.status in failure.reason else failure.status
+    return " ".join(filter(None, [status, failure.reason]))[:2000] or failure.kind.value
 
 
 def _apply(subscriber: Subscriber, failure: Failure) -> bool:
