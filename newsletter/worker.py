@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
 from . import create_app, maintenance, queue
 from .extensions import db
+
+log = logging.getLogger(__name__)
+RECONNECT_SECONDS = 2.0
 
 
 class AppWorker(SimpleWorker):
@@ -33,7 +38,17 @@ def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
         backend = queue.backend()
         conn, queues = backend.connection, backend.queues()
         maintenance.start_ticker(app)
-        name = f"{socket.gethostname()}.{os.getpid()}"
-        worker = AppWorker(queues, connection=conn, name=name)
-        worker.work(burst=burst or "--burst" in (argv or []), with_scheduler=False)
-    return 0
+        burst = burst or "--burst" in (argv or [])
+        while True:
+            # A fresh name each time: RQ refuses a name a (dead) worker still holds.
+            name = f"{socket.gethostname()}.{os.getpid()}.{int(time.time())}"
+            try:
+                AppWorker(queues, connection=conn, name=name).work(
+                    burst=burst, with_scheduler=False
+                )
+                return 0
+            except RedisConnectionError:
+                # Redis restarted or unreachable: the job states live in the database, so
+                # waiting and reconnecting loses nothing (the reaper re-queues lost batches).
+                log.warning("Redis unreachable; reconnecting in %s s", RECONNECT_SECONDS)
+                time.sleep(RECONNECT_SECONDS)

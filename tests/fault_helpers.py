@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -66,30 +65,6 @@ class PrivateRedis:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.crash()
-
-
-class Supervisor:
-    """Does what systemd's ``Restart=always`` does for worker processes: an RQ worker exits
-    when Redis goes away, and is started again until the test is over."""
-
-    def __init__(self, start_worker, app, count: int, **extra) -> None:
-        self.start = lambda: start_worker(app, **extra)
-        self.procs = [self.start() for _ in range(count)]
-        self.restarts = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.2):
-            for n, proc in enumerate(self.procs):
-                if proc.poll() is not None:
-                    self.procs[n] = self.start()
-                    self.restarts += 1
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def restart_smtp(server) -> None:
