@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -39,9 +40,9 @@ def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
         conn, queues = backend.connection, backend.queues()
         maintenance.start_ticker(app)
         burst = burst or "--burst" in (argv or [])
-        while True:
-            # A fresh name each time: RQ refuses a name a (dead) worker still holds.
-            name = f"{socket.gethostname()}.{os.getpid()}.{int(time.time())}"
+        for attempt in itertools.count():
+            # A new name after a reconnect: RQ refuses a name a lost worker may still hold.
+            name = f"{socket.gethostname()}.{os.getpid()}" + (f"-r{attempt}" if attempt else "")
             try:
                 AppWorker(queues, connection=conn, name=name).work(
                     burst=burst, with_scheduler=False
