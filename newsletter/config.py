@@ -55,7 +55,6 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_RETENTION_DAYS": 180,  # 0 keeps delivery rows forever
     "CONSENT_IP_RETENTION_DAYS": 90,  # 0 keeps consent IPs forever
     "FRAME_ANCESTORS": "'self'",  # CSP frame-ancestors: pages that may embed ours
-    "TRACKING": False,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
 
@@ -87,8 +86,6 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         app.config.from_mapping(test_config)
     for key, kind in _NUMERIC.items():
         app.config[key] = kind(app.config[key])
-    if isinstance(app.config["TRACKING"], str):
-        app.config["TRACKING"] = app.config["TRACKING"].lower() in {"1", "true", "yes", "on"}
 
     instance = Path(app.config.get("INSTANCE_DIR") or app.instance_path).resolve()
     instance.mkdir(parents=True, exist_ok=True)

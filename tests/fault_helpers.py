@@ -17,7 +17,7 @@ from conftest import ROOT, worker_env
 from send_helpers import issue_status
 
 from newsletter import maintenance
-from newsletter.delivery import service, state
+from newsletter.delivery import queries, service, state
 
 
 def free_port() -> int:
@@ -113,7 +113,7 @@ def resume(app, issue_id: int) -> None:
 def assert_each_reader_once(app, issue_id: int, readers: int, copies: collections.Counter) -> None:
     """Nobody got two copies; everyone got one, or is listed as "unknown" for the admin."""
     with app.app_context():
-        counts = state.counts(issue_id)
+        counts = queries.counts(issue_id)
         unknown = {a for a, _ in service.deliveries(issue_id, state.UNKNOWN)}
     assert max(copies.values(), default=1) == 1, copies.most_common(3)
     assert counts["sent"] + counts["unknown"] == readers, counts

@@ -72,9 +72,9 @@ def test_smtp_server_refusing_everyone_mid_issue_then_recovering_sends_each_copy
     wait_idle(app)
     assert_each_reader_once(app, issue_id, 200, _copies(smtp_server))
     with app.app_context():
-        from newsletter.delivery import state
+        from newsletter.delivery import queries
 
-        assert state.counts(issue_id)["unknown"] == 0  # a refusal is never ambiguous
+        assert queries.counts(issue_id)["unknown"] == 0  # a refusal is never ambiguous
 
 
 def test_redis_restarted_mid_issue_loses_no_copy_and_doubles_none(

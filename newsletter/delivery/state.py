@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
 from . import queries
-from .queries import counts, due_now  # noqa: F401 - counts: read by fault tests via state
+from .queries import due_now
 
 D = Delivery.__table__
 I = Issue.__table__  # noqa: E741 - the table, as in SQL
