@@ -100,7 +100,11 @@ class SMTPServer:
     def __init__(self) -> None:
         self.handler = SMTPHandler()
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=_free_port(), data_size_limit=0
+            self.handler,
+            hostname="127.0.0.1",
+            port=_free_port(),
+            data_size_limit=0,
+            ready_timeout=30,  # a busy machine can take seconds to start the loop
         )
 
     def start(self) -> None:
@@ -354,4 +358,4 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
 # The admin's login fixture (tests/admin_helpers.py) and one Chromium per module
 # (tests/browser_helpers.py), available to every test module.
 from admin_helpers import admin_client  # noqa: E402, F401
-from browser_helpers import browser  # noqa: E402, F401
+from browser_helpers import browser, served  # noqa: E402, F401

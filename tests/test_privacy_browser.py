@@ -5,16 +5,15 @@ new pages are covered."""
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 from admin_helpers import PASSWORD, make_admin
 from bounce_helpers import SECRET, corpus, post_report, sent_delivery
+from browser_helpers import live_server
 from conftest import wait_idle
 from send_helpers import add_readers, make_issue, make_list
-from werkzeug.serving import make_server
 
 from newsletter import tokens
 from newsletter.delivery import service
@@ -51,10 +50,8 @@ def site(make_app):
         }
     wait_idle(app)
     post_report(app.test_client(), corpus("microsoft365-recipient-not-found.eml"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield app, f"http://127.0.0.1:{server.server_port}", links
-    server.shutdown()
+    with live_server(app) as url:
+        yield app, url, links
 
 
 def select_reader():

@@ -3,23 +3,11 @@ buttons work, nothing loads from another host, and it fits a 320 px screen."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from admin_helpers import PASSWORD, make_admin
 from send_helpers import issue_for_readers, wait_for
-from werkzeug.serving import make_server
 
 from newsletter.delivery import service
-
-
-@pytest.fixture
-def served(app):
-    """The app on a real HTTP server in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.mark.browser

@@ -3,14 +3,12 @@ preview, preview as a reader, send a test, schedule. Screenshots go to test-arti
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 
 import pytest
 from admin_helpers import PASSWORD, make_admin
 from conftest import outbox_messages, wait_idle
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus
@@ -18,15 +16,6 @@ from newsletter.models import Issue, IssueStatus
 pytest.importorskip("playwright.sync_api")
 
 CSV = "email,name,city\nada@example.org,Ada,London\ngrace@example.org,Grace,New York\nnope,,\n"
-
-
-@pytest.fixture
-def served(app):
-    """The app on a real HTTP server in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.mark.browser
