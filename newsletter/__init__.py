@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
+# The source tree's templates/ (editable installs, checkouts), else the installed copy.
+TEMPLATES = next(
+    (
+        p
+        for p in (ROOT / "templates", Path(sys.prefix) / "share" / "newsletter" / "templates")
+        if (p / "base.html").exists()
+    ),
+    ROOT / "templates",
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -15,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(TEMPLATES),
         static_folder="static",
     )
     from . import config
