@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -50,10 +51,16 @@ _SALTS = {
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"]]
+    keys = (*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"])
+    return _serializer_for(keys, _SALTS[purpose])
+
+
+@lru_cache(maxsize=32)
+def _serializer_for(keys: tuple[str, ...], salt: str) -> URLSafeTimedSerializer:
     # itsdangerous signs with the last key and accepts all of them: key rotation keeps
-    # links already in inboxes working.
-    return URLSafeTimedSerializer(keys, salt=_SALTS[purpose])
+    # links already in inboxes working. Built once per key set: a bulk send signs two
+    # links per reader, and building the serializer cost as much as signing.
+    return URLSafeTimedSerializer(list(keys), salt=salt)
 
 
 def address_hash(email: str) -> str:

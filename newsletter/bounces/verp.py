@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 from email.utils import parseaddr
+from functools import lru_cache
 
 from flask import current_app
 
@@ -18,7 +19,12 @@ def _signature(delivery_id: int, key: str) -> str:
 
 
 def _mailbox() -> tuple[str, str]:
-    address = current_app.config.get("BOUNCE_ADDRESS") or current_app.config["FROM"]
+    return _split(current_app.config.get("BOUNCE_ADDRESS") or current_app.config["FROM"])
+
+
+@lru_cache(maxsize=8)
+def _split(address: str) -> tuple[str, str]:
+    # Parsed once per address: parseaddr cost as much as the rest of a bulk mail's envelope.
     local, _, domain = parseaddr(address)[1].rpartition("@")
     return local.partition("+")[0], domain
 
