@@ -8,14 +8,16 @@ a reader's action commits; ``suppress`` joins the caller's transaction instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from flask import current_app
 from limits import RateLimitItemPerHour
-from sqlalchemy import select
+from sqlalchemy import Executable, and_, case, insert, select
 
-from .. import queue, tokens
+from .. import database, queue, tokens
 from ..extensions import db, limiter
 from ..links import Links, links_for
 from ..models import (
@@ -32,11 +34,11 @@ from .addresses import InvalidInput
 from .privacy import erase, export_data, purge_unconfirmed
 from .suppression import (
     email_hash,
-    insert_ignore,
     is_blocked,
     is_suppressed,
     lift_erasure,
     suppress,
+    upsert,
 )
 
 __all__ = [
@@ -106,23 +108,30 @@ def subscribe(
     """Record a signup and queue the confirmation mail.
 
     The same work happens whatever state the address is in (new, pending, confirmed,
-    unsubscribed, blocked); the job alone decides whether a mail goes out.
+    unsubscribed, blocked); the job alone decides whether a mail goes out. Everything is
+    read and prepared first, then three short statements write: SQLite has one writer, so
+    the write lock is held only for those.
     """
-    subscriber = None if is_blocked(email) else _signup_row(email, name)
-    if subscriber is not None:
-        _request_lists(subscriber, lists)
-        _record(
-            subscriber,
+    subscriber_id = None
+    if not is_blocked(email):
+        consent = _consent(
             "subscribe",
             source,
             [ml.slug for ml in lists],
             ip=ip,
             text=current_app.config["CONSENT_TEXT"],
         )
-    db.session.commit()
-    queue.enqueue(
-        jobs.send_confirmation, subscriber.id if subscriber else None, queue=queue.TRANSACTIONAL
-    )
+        reader = {"email": email, "name": name, "status": SubscriberStatus.PENDING}
+        asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
+        sql = _signup_sql(db.session.get_bind().dialect.name)
+        with database.one_writer():
+            conn = db.session.connection()
+            subscriber_id = conn.execute(sql.reader, reader).scalar_one()
+            if asked:
+                conn.execute(sql.lists, [{"subscriber_id": subscriber_id, **a} for a in asked])
+            conn.execute(sql.consent, {"subscriber_id": subscriber_id, **consent})
+            db.session.commit()
+    queue.enqueue(jobs.send_confirmation, subscriber_id, queue=queue.TRANSACTIONAL)
 
 
 def request_new_link(email: str) -> None:
@@ -133,25 +142,43 @@ def request_new_link(email: str) -> None:
     )
 
 
-def _signup_row(email: str, name: str) -> Subscriber:
-    # INSERT … ON CONFLICT DO NOTHING: two simultaneous signups for one address are one row.
-    insert_ignore(Subscriber, email=email, name=name, status=SubscriberStatus.PENDING)
-    subscriber = db.session.scalars(select(Subscriber).where(Subscriber.email == email)).one()
-    if subscriber.status == SubscriberStatus.PENDING and name:
-        subscriber.name = name  # a confirmed reader's name changes only on the preferences page
-    return subscriber
+@dataclass(frozen=True)
+class _SignupSQL:
+    """The statements a signup writes with, built once per dialect."""
+
+    reader: Executable
+    lists: Executable
+    consent: Executable
 
 
-def _request_lists(subscriber: Subscriber, lists: list[MailingList]) -> None:
-    held = {s.list_id: s for s in subscriber.subscriptions}
-    for ml in lists:
-        current = held.get(ml.id)
-        if current is None:
-            subscriber.subscriptions.append(
-                Subscription(list_id=ml.id, status=SubscriptionStatus.PENDING)
-            )
-        elif current.status == SubscriptionStatus.UNSUBSCRIBED:
-            current.status = SubscriptionStatus.PENDING
+@functools.cache
+def _signup_sql(dialect: str) -> _SignupSQL:
+    # The reader: inserted as pending if new, in one statement so two simultaneous signups
+    # for one address are one row; its id comes back. A pending reader's name follows the
+    # latest signup; a confirmed reader's name changes only on the preferences page.
+    table = Subscriber.__table__
+    reader = upsert(table, dialect)
+    renamed = and_(
+        table.c.status == SubscriberStatus.PENDING,
+        reader.excluded.name != "",
+        reader.excluded.name != table.c.name,
+    )
+    reader = reader.on_conflict_do_update(
+        index_elements=[table.c.email],
+        set_={
+            "name": case((renamed, reader.excluded.name), else_=table.c.name),
+            "updated_at": case((renamed, reader.excluded.updated_at), else_=table.c.updated_at),
+        },
+    ).returning(table.c.id)
+    # Each list asked for: new ones and ones left earlier become pending; others stay.
+    table = Subscription.__table__
+    lists = upsert(table, dialect)
+    lists = lists.on_conflict_do_update(
+        index_elements=[table.c.subscriber_id, table.c.list_id],
+        set_={"status": lists.excluded.status, "updated_at": lists.excluded.updated_at},
+        where=table.c.status == SubscriptionStatus.UNSUBSCRIBED,
+    )
+    return _SignupSQL(reader, lists, insert(ConsentEvent.__table__))
 
 
 def _record(
@@ -166,14 +193,22 @@ def _record(
     """Add a consent event: proof of a signup, a confirmation, or its withdrawal."""
     db.session.add(
         ConsentEvent(
-            subscriber_id=subscriber.id,
-            action=action,
-            source=source[:500],
-            consent_text=text,
-            ip=_kept_ip(ip),
-            lists=lists,
+            subscriber_id=subscriber.id, **_consent(action, source, lists, ip=ip, text=text)
         )
     )
+
+
+def _consent(
+    action: str, source: str, lists: list[str], *, ip: str | None = None, text: str = ""
+) -> dict[str, object]:
+    """A consent event's columns (all but the reader)."""
+    return {
+        "action": action,
+        "source": source[:500],
+        "consent_text": text,
+        "ip": _kept_ip(ip),
+        "lists": lists,
+    }
 
 
 def _kept_ip(ip: str | None) -> str | None:

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -82,10 +82,15 @@ def suppress(email: str, reason: SuppressionReason, detail: str = "") -> None:
     db.session.flush()
 
 
+def upsert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for ``table`` that can say what to do ON CONFLICT, in this dialect."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 def insert_ignore(model: type[db.Model], **values: object) -> None:
     """INSERT that does nothing when a unique key already exists (a concurrent twin won)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    db.session.execute(dialect.insert(model.__table__).values(**values).on_conflict_do_nothing())
+    row = upsert(model.__table__, db.session.get_bind().dialect.name).values(**values)
+    db.session.execute(row.on_conflict_do_nothing())
 
 
 def lift_erasure(email: str) -> None:
