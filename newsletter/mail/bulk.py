@@ -93,32 +93,40 @@ class Signer:
 class QuotedPrintable:
     """Quoted-printable with CRLF line ends and lines of at most 76 characters, remembering
     what it encoded. QP works line by line and all but a few lines of an issue are the same
-    for every reader, so the text is cut into blocks of lines (by line number, which a
-    reader's name or link does not shift) and most blocks are a dictionary lookup."""
+    for every reader, so a body comes as runs of whole lines (see ``Rendered.runs``); a run
+    shared by every reader is the same string object each time, so looking it up costs no
+    hashing or comparing of its text, and only the few lines around a reader's values are
+    encoded per copy."""
 
-    BLOCK = 24  # lines per block
-    MAX_REMEMBERED = 1_000  # blocks (a few MB); past this, new blocks are not stored
+    MAX_REMEMBERED = 2_000_000  # characters of runs kept (a few MB); past this, none are added
 
     def __init__(self) -> None:
-        self._blocks: dict[str, bytes] = {}
+        self._runs: dict[str, bytes] = {}
+        self._room = self.MAX_REMEMBERED
 
-    def encode(self, text: str) -> bytes:
-        """``text`` encoded, ending with a line break."""
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        if lines[-1] == "":
-            lines.pop()  # the text's own final line break
-        known, out, size = self._blocks, [], self.BLOCK
-        for start in range(0, len(lines), size):
-            block = "\r\n".join(lines[start : start + size])
-            encoded = known.get(block)
+    def encode(self, runs: tuple[str, ...]) -> bytes:
+        """The runs encoded as one body, ending with a line break."""
+        known, out = self._runs, []
+        for run in runs:
+            encoded = known.get(run)
             if encoded is None:
-                encoded = binascii.b2a_qp((block + "\r\n").encode("utf-8"), istext=True)
-                if len(known) < self.MAX_REMEMBERED:
-                    known[block] = encoded
+                encoded = _qp(run)
+                if len(run) <= self._room:
+                    known[run] = encoded
+                    self._room -= len(run)
             out.append(encoded)
         return b"".join(out) or b"\r\n"
+
+
+def _qp(text: str) -> bytes:
+    """Whole lines of text QP-encoded; the last line break is added if missing."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text:
+        return b""
+    if not text.endswith("\n"):
+        text += "\n"
+    return binascii.b2a_qp(text.replace("\n", "\r\n").encode("utf-8"), istext=True)
 
 
 class BulkTemplate:
@@ -175,6 +183,7 @@ class BulkTemplate:
         date: str | None = None,
     ) -> bytes:
         """The complete message for one reader, signed when a DKIM key is configured."""
+        html, text = body.runs or ((body.html,), (body.text,))
         headers = b"".join(
             [
                 _header("To", _to(recipient, name)),
@@ -192,9 +201,9 @@ class BulkTemplate:
             [
                 headers,
                 self._head,
-                self._qp.encode(body.text),
+                self._qp.encode(text),
                 self._middle,
-                self._qp.encode(body.html),
+                self._qp.encode(html),
                 self._tail,
             ]
         )

@@ -56,10 +56,12 @@ _ALLOWED_ATTRIBUTES = {
 
 @dataclass(frozen=True)
 class Rendered:
-    """A mail's two bodies."""
+    """A mail's two bodies; ``runs`` (when rendered from a compiled issue) holds each body cut
+    into runs of whole lines, where a run the same for every reader is the same object."""
 
     html: str
     text: str
+    runs: tuple[tuple[str, ...], tuple[str, ...]] | None = field(default=None, compare=False)
 
 
 @lru_cache(maxsize=1)
@@ -163,22 +165,71 @@ class _Body:
     """A mail body rendered once, cut at the places where each reader differs."""
 
     parts: tuple[str | _Slot, ...]
+    # The same body as runs of whole lines: a str is a run without slots, shared by every
+    # reader; a tuple is the line(s) around one or more slots. Encoders that work line by
+    # line (quoted-printable) can then encode the shared runs once per issue.
+    runs: tuple[str | tuple[str | _Slot, ...], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runs", _line_runs(self.parts))
 
     def fill(self, context: dict[str, Any], links: Links | None, escape: bool) -> str:
-        out = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
+        return "".join(self.fill_runs(context, links, escape))
+
+    def fill_runs(
+        self, context: dict[str, Any], links: Links | None, escape: bool
+    ) -> tuple[str, ...]:
+        """The reader's body as runs of whole lines (shared runs are the same objects)."""
+        return tuple(
+            run
+            if isinstance(run, str)
+            else "".join(
+                part if isinstance(part, str) else _fill_slot(part, context, links, escape)
+                for part in run
+            )
+            for run in self.runs
+        )
+
+
+def _fill_slot(slot: _Slot, context: dict[str, Any], links: Links | None, escape: bool) -> str:
+    if slot.template is None:
+        value = getattr(links, slot.link) if links else ""
+        return str(markupsafe.escape(value)) if escape else value
+    value = _evaluate(slot.template, context)
+    if slot.is_url and not _SAFE_URL.match(html.unescape(value)):
+        value = "#"
+    return value
+
+
+def _line_runs(parts: tuple[str | _Slot, ...]) -> tuple[str | tuple[str | _Slot, ...], ...]:
+    """``parts`` regrouped into runs of whole lines (see :class:`_Body`)."""
+    runs: list[str | tuple[str | _Slot, ...]] = []
+    line: list[str | _Slot] = []  # the current line so far, once it holds a slot
+    tail = ""  # the start of the current line, while it holds no slot yet
+    for part in parts:
+        if not isinstance(part, str):
+            line = line or ([tail] if tail else [])
+            line.append(part)
+            tail = ""
+            continue
+        if line:  # the line with slots ends at the next line break
+            end = part.find("\n")
+            if end < 0:
+                line.append(part)
                 continue
-            if part.template is None:
-                value = getattr(links, part.link) if links else ""
-                out.append(str(markupsafe.escape(value)) if escape else value)
-                continue
-            value = _evaluate(part.template, context)
-            if part.is_url and not _SAFE_URL.match(html.unescape(value)):
-                value = "#"
-            out.append(value)
-        return "".join(out)
+            line.append(part[: end + 1])
+            runs.append(tuple(line))
+            line, part = [], part[end + 1 :]
+        part = tail + part
+        cut = part.rfind("\n") + 1
+        if cut:
+            runs.append(part[:cut])
+        tail = part[cut:]
+    if line:
+        runs.append(tuple(line))
+    elif tail:
+        runs.append(tail)
+    return tuple(runs)
 
 
 def _evaluate(template: jinja2.Template, context: dict[str, Any]) -> str:
@@ -220,9 +271,10 @@ class CompiledIssue:
         """The reader's HTML and text; ``links=None`` leaves personal links out (archive)."""
         html_body, text_body = self._compiled(links is not None)
         context = {"subscriber": reader}
+        html_runs = html_body.fill_runs(context, links, escape=True)
+        text_runs = text_body.fill_runs(context, links, escape=False)
         return Rendered(
-            html=html_body.fill(context, links, escape=True),
-            text=text_body.fill(context, links, escape=False),
+            html="".join(html_runs), text="".join(text_runs), runs=(html_runs, text_runs)
         )
 
     def web_html(self, reader: Reader) -> str:
