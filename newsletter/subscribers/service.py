@@ -31,6 +31,7 @@ from ..models import (
 )
 from . import jobs
 from .addresses import InvalidInput
+from .offer import Offered, public_lists, resolve_lists
 from .privacy import erase, export_data, purge_unconfirmed
 from .suppression import (
     email_hash,
@@ -65,29 +66,6 @@ __all__ = [
 _ACTIVE = (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED, SubscriberStatus.UNSUBSCRIBED)
 
 
-# ---------------------------------------------------------------- lists
-
-
-def public_lists() -> list[MailingList]:
-    """Lists a visitor may choose on the signup form: public and not archived."""
-    query = select(MailingList).where(MailingList.is_public, MailingList.archived_at.is_(None))
-    return list(db.session.scalars(query.order_by(MailingList.name, MailingList.id)))
-
-
-def resolve_lists(slugs: list[str] | None) -> list[MailingList]:
-    """The public lists named by ``slugs``; ``None`` means every public list."""
-    offered = public_lists()
-    if slugs is None:
-        return offered
-    by_slug = {ml.slug: ml for ml in offered}
-    unknown = [s for s in slugs if s not in by_slug]
-    if unknown:
-        raise InvalidInput("lists", f"Unknown list: {unknown[0][:64]}.")
-    if offered and not slugs:
-        raise InvalidInput("lists", "Please choose at least one list.")
-    return [by_slug[s] for s in dict.fromkeys(slugs)]
-
-
 # ---------------------------------------------------------------- signup and confirmation
 
 
@@ -102,9 +80,7 @@ def allow_confirmation_mail(email: str) -> bool:
     return limiter.limiter.hit(item, prefix, "confirm-mails", email_hash(email))
 
 
-def subscribe(
-    email: str, name: str, lists: list[MailingList], *, source: str, ip: str | None
-) -> None:
+def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: str | None) -> None:
     """Record a signup and queue the confirmation mail.
 
     The same work happens whatever state the address is in (new, pending, confirmed,

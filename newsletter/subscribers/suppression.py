@@ -7,7 +7,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -49,18 +49,22 @@ def _hashes(email: str) -> list[str]:
     return [_digest(k, email) for k in keys]
 
 
+# Built once: every signup and every transactional mail asks these.
+_LISTED = select(Suppression.id).where(
+    Suppression.email_hash.in_(bindparam("hashes", expanding=True))
+)
+_BLOCKED = _LISTED.where(Suppression.reason.in_(BLOCKING)).limit(1)
+_LISTED = _LISTED.limit(1)
+
+
 def is_suppressed(email: str) -> bool:
     """True when the address is on the do-not-mail list, for any reason."""
-    found = select(Suppression.id).where(Suppression.email_hash.in_(_hashes(email)))
-    return db.session.scalar(found.limit(1)) is not None
+    return db.session.scalar(_LISTED, {"hashes": _hashes(email)}) is not None
 
 
 def is_blocked(email: str) -> bool:
     """True when no mail at all may go to the address (bounced, complained, admin)."""
-    found = select(Suppression.id).where(
-        Suppression.email_hash.in_(_hashes(email)), Suppression.reason.in_(BLOCKING)
-    )
-    return db.session.scalar(found.limit(1)) is not None
+    return db.session.scalar(_BLOCKED, {"hashes": _hashes(email)}) is not None
 
 
 def suppress(email: str, reason: SuppressionReason, detail: str = "") -> None:
