@@ -10,6 +10,7 @@ nothing are in :mod:`newsletter.delivery.queries`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
-from . import queries
+from . import queries, writer_turns
 from .queries import due_now
 
 D = Delivery.__table__
@@ -194,14 +195,16 @@ class Journal:
         self._raw = engine.raw_connection()
         self._cursor = self._raw.cursor()
         self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._lock = writer_turns.lock_file(engine)
 
     def sending(self, delivery_id: int) -> bool:
         """Queued (claimed by us) -> sending, committed. False when someone else holds it."""
-        self._write_pending()
         params = {"did": delivery_id, "claim": self.claim_id, "now": self._when(utcnow())}
-        self._cursor.execute(self._sql["sending"], params)
-        won = self._cursor.rowcount == 1
-        self._raw.commit()
+        with writer_turns.turn(self._lock):
+            self._write_pending()
+            self._cursor.execute(self._sql["sending"], params)
+            won = self._cursor.rowcount == 1
+            self._raw.commit()
         return won
 
     def sent(self, delivery_id: int, message_id: str) -> None:
@@ -224,16 +227,18 @@ class Journal:
 
     def issue_status(self, issue_id: int) -> IssueStatus | None:
         """The issue's status, read fresh; also writes any held-back result."""
-        self._write_pending()
-        self._cursor.execute(self._sql["issue_status"], {"iid": issue_id})
-        row = self._cursor.fetchone()
-        self._raw.commit()
+        with writer_turns.turn(self._lock):
+            self._write_pending()
+            self._cursor.execute(self._sql["issue_status"], {"iid": issue_id})
+            row = self._cursor.fetchone()
+            self._raw.commit()
         return IssueStatus(row[0]) if row else None
 
     def flush(self) -> None:
         """Write any held-back result now."""
-        self._write_pending()
-        self._raw.commit()
+        with writer_turns.turn(self._lock):
+            self._write_pending()
+            self._raw.commit()
 
     def close(self) -> None:
         try:
@@ -241,6 +246,8 @@ class Journal:
         finally:
             self._cursor.close()
             self._raw.close()  # back to the pool
+            if self._lock is not None:
+                os.close(self._lock)
 
     def _write_pending(self) -> None:
         for key, params in self._pending:
