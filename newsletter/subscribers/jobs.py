@@ -8,13 +8,14 @@ import time
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Row, and_, bindparam, select
 
 from ..extensions import db
 from ..links import confirm_url, links_for
 from ..mail.message import build, format_recipient
 from ..mail.render import render_mail
 from ..mail.transports import TemporaryFailure, open_transport
-from ..models import Subscriber, SubscriberStatus, SubscriptionStatus
+from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from .suppression import is_blocked
 
 _RETRY_PAUSES = (1.0, 4.0)  # seconds between attempts at a transactional mail
@@ -22,26 +23,43 @@ _RETRY_PAUSES = (1.0, 4.0)  # seconds between attempts at a transactional mail
 
 def send_confirmation(subscriber_id: int | None) -> bool:
     """Mail the double opt-in link if the reader has anything left to confirm."""
-    subscriber = _mailable(subscriber_id)
-    if subscriber is None:
+    if subscriber_id is None:
         return False
-    pending = [
-        s.mailing_list.name
-        for s in subscriber.subscriptions
-        if s.status == SubscriptionStatus.PENDING
-    ]
-    if not pending and subscriber.status != SubscriberStatus.PENDING:
+    rows = db.session.execute(_CONFIRMATION, {"id": subscriber_id}).all()
+    if not rows or is_blocked(rows[0].email):
+        return False
+    reader, pending = rows[0], [row.list_name for row in rows if row.list_name is not None]
+    if not pending and reader.status != SubscriberStatus.PENDING:
         return False  # already confirmed on everything asked for: nothing to send
     site = current_app.config["SITE_NAME"]
     _send(
-        subscriber,
+        reader,
         "confirm",
         subject=f"Please confirm your subscription to {site}",
-        confirm_url=confirm_url(subscriber.id, subscriber.email),
+        confirm_url=confirm_url(subscriber_id, reader.email),
         lists=pending,
         max_age_days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
     )
     return True
+
+
+# The reader and the names of the lists they have yet to confirm, one row per list (or one
+# row with no list): every signup queues this job, so it reads in one query.
+_CONFIRMATION = (
+    select(
+        Subscriber.email, Subscriber.name, Subscriber.status, MailingList.name.label("list_name")
+    )
+    .outerjoin(
+        Subscription,
+        and_(
+            Subscription.subscriber_id == Subscriber.id,
+            Subscription.status == SubscriptionStatus.PENDING,
+        ),
+    )
+    .outerjoin(MailingList, MailingList.id == Subscription.list_id)
+    .where(Subscriber.id == bindparam("id"))
+    .order_by(Subscription.list_id)
+)
 
 
 def send_welcome(subscriber_id: int) -> bool:
@@ -77,7 +95,7 @@ def _mailable(subscriber_id: int | None) -> Subscriber | None:
 
 
 def _send(
-    subscriber: Subscriber,
+    subscriber: Subscriber | Row,
     template: str,
     *,
     subject: str,
