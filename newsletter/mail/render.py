@@ -96,11 +96,74 @@ def html_to_text(html: str) -> str:
     return converter.handle(html).strip() + "\n"
 
 
-def render_mail(template: str, **context: Any) -> Rendered:
-    """Render ``email/<template>.html`` and ``email/<template>.txt`` into a :class:`Rendered`."""
+def render_mail(template: str, fill: dict[str, str] | None = None, **context: Any) -> Rendered:
+    """Render ``email/<template>.html`` and ``email/<template>.txt`` into a :class:`Rendered`.
+
+    ``fill`` holds what differs per reader (a name, a personal link), used only as plain
+    ``{{ value }}`` or ``{% if value %}`` in the templates. The rest is rendered (Jinja, CSS
+    inlining) once per distinct ``context`` and kept; each mail only puts its strings in.
+    """
+    fill = fill or {}
+    if not all(map(_plain, fill.values())):
+        return _render_mail(template, {**context, **fill})
+    try:
+        key = (template, tuple((k, _frozen(v)) for k, v in sorted(context.items())))
+        hash(key)
+    except TypeError:  # a value that cannot be a cache key: render this one in full
+        return _render_mail(template, {**context, **fill})
+    shape = _mail_shape(key, tuple(sorted((k, bool(v)) for k, v in fill.items())))
+    return shape.fill(fill)
+
+
+def _render_mail(template: str, context: dict[str, Any]) -> Rendered:
     html = inline_css(render_template(f"email/{template}.html", **context))
     text = render_template(f"email/{template}.txt", **context).strip() + "\n"
     return Rendered(html=html, text=text)
+
+
+# What Jinja's escaping or css-inline's re-serialising could change, or ``strip`` remove.
+_NOT_PLAIN = re.compile(r"""[&<>"']|^\s|\s$""")
+
+
+def _plain(value: str) -> bool:
+    """True when the value comes out of every rendering step exactly as it went in."""
+    return value.isprintable() and not _NOT_PLAIN.search(value)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class _MailShape:
+    """A mail rendered with a marker where each reader's string goes."""
+
+    html: str
+    text: str
+    markers: dict[str, str]  # marker -> name in ``fill``
+    pattern: re.Pattern[str]
+
+    def fill(self, values: dict[str, str]) -> Rendered:
+        def put(match: re.Match[str]) -> str:
+            return values[self.markers[match.group()]]
+
+        return Rendered(
+            html=self.pattern.sub(put, self.html), text=self.pattern.sub(put, self.text)
+        )
+
+
+@lru_cache(maxsize=64)
+def _mail_shape(
+    key: tuple[str, tuple[tuple[str, Any], ...]], filled: tuple[tuple[str, bool], ...]
+) -> _MailShape:
+    template, context = key
+    stem = f"nlfill{secrets.token_hex(6)}x"
+    # An empty value stays empty, so that {% if name %} decides as it would for the reader.
+    slots = {name: f"{stem}{i}x" if present else "" for i, (name, present) in enumerate(filled)}
+    rendered = _render_mail(template, {**dict(context), **slots})
+    markers = {marker: name for name, marker in slots.items() if marker}
+    pattern = re.compile("|".join(map(re.escape, markers)) or "(?!)")
+    return _MailShape(rendered.html, rendered.text, markers, pattern)
 
 
 # ---------------------------------------------------------------- issues

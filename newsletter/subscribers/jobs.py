@@ -36,7 +36,7 @@ def send_confirmation(subscriber_id: int | None) -> bool:
         reader,
         "confirm",
         subject=f"Please confirm your subscription to {site}",
-        confirm_url=confirm_url(subscriber_id, reader.email),
+        personal={"confirm_url": confirm_url(subscriber_id, reader.email)},
         lists=pending,
         max_age_days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
     )
@@ -78,9 +78,11 @@ def send_welcome(subscriber_id: int) -> bool:
         "welcome",
         subject=f"Welcome to {current_app.config['SITE_NAME']}",
         headers=links.headers(),
+        personal={
+            "preferences_url": links.preferences_url,
+            "unsubscribe_url": links.unsubscribe_url,
+        },
         lists=lists,
-        preferences_url=links.preferences_url,
-        unsubscribe_url=links.unsubscribe_url,
     )
     return True
 
@@ -99,16 +101,17 @@ def _send(
     template: str,
     *,
     subject: str,
+    personal: dict[str, str],
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> None:
     config = current_app.config
     body = render_mail(
         template,
+        fill={"name": subscriber.name, **personal},  # the reader's own: the rest is shared
         subject=subject,
         site_name=config["SITE_NAME"],
         postal_address=config["POSTAL_ADDRESS"],
-        name=subscriber.name,
         **context,
     )
     message = build(
