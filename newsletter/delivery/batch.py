@@ -97,10 +97,9 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
     watch = _Watch(journal, issue_id, batch_no)
     transport = _open_transport()
     slice_end = time.monotonic() + TIME_SLICE
+    to_send = [row for row in rows if row.id not in skip]
     try:
-        for row in rows:
-            if row.id in skip:
-                continue
+        for n, row in enumerate(to_send):
             if time.monotonic() > slice_end:
                 outcome.stopped = SLICED
                 break
@@ -116,7 +115,10 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
             ratelimit.wait_turn()
             if not journal.sending(row.id):
                 continue  # someone else holds it now
-            error = _deliver(transport, journal, prepared, row, data, outcome)
+            # The next envelope rides along only if the next message will still fit the slice.
+            more = n + 1 < len(to_send) and time.monotonic() < slice_end
+            following = to_send[n + 1] if more else None
+            error = _deliver(transport, journal, prepared, row, data, outcome, following)
             if error:
                 hard_failures.append((row, error))
             failures = outcome.failed + outcome.retried + outcome.unknown
@@ -124,6 +126,8 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
                 outcome.stopped = "paused: too many failures"
                 break
     finally:
+        if isinstance(transport, BulkSMTPTransport):
+            transport.abandon()
         transport.close()
         journal.close()
     for row, error in hard_failures:
@@ -140,11 +144,17 @@ def _deliver(
     row,
     data: bytes,
     outcome: Outcome,
+    following: Any = None,
 ) -> str:  # type: ignore[no-untyped-def]
-    """Hand one copy to the server and note the result; returns the error of a hard failure."""
+    """Hand one copy to the server and note the result; returns the error of a hard failure.
+    The ``following`` delivery's envelope rides along when the transport pipelines."""
     try:
         # A VERP return path names the delivery, so a bounce finds its way back to it.
-        transport.send(return_path(row.id), row.email, data)
+        if isinstance(transport, BulkSMTPTransport) and following is not None:
+            then = (return_path(following.id), following.email)
+            transport.send(return_path(row.id), row.email, data, then=then)
+        else:
+            transport.send(return_path(row.id), row.email, data)
     except OutcomeUnknown as exc:
         journal.unknown(row.id, str(exc))
         outcome.unknown += 1
