@@ -3,11 +3,12 @@ kept, yet an import or signup can still be checked against it."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, delete, func, select
+from sqlalchemy import Select, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -49,22 +50,30 @@ def _hashes(email: str) -> list[str]:
     return [_digest(k, email) for k in keys]
 
 
-# Built once: every signup and every transactional mail asks these.
-_LISTED = select(Suppression.id).where(
-    Suppression.email_hash.in_(bindparam("hashes", expanding=True))
-)
-_BLOCKED = _LISTED.where(Suppression.reason.in_(BLOCKING)).limit(1)
-_LISTED = _LISTED.limit(1)
+@functools.cache
+def _listed(keys: int, blocking: bool) -> Select[tuple[int]]:
+    # Built once per number of keys: every signup and every transactional mail asks.
+    hashes = [bindparam(f"h{i}") for i in range(keys)]
+    found = select(Suppression.id).where(Suppression.email_hash.in_(hashes))
+    if blocking:
+        found = found.where(Suppression.reason.in_(BLOCKING))
+    return found.limit(1)
+
+
+def _on_list(email: str, blocking: bool) -> bool:
+    hashes = _hashes(email)
+    found = _listed(len(hashes), blocking)
+    return db.session.scalar(found, {f"h{i}": h for i, h in enumerate(hashes)}) is not None
 
 
 def is_suppressed(email: str) -> bool:
     """True when the address is on the do-not-mail list, for any reason."""
-    return db.session.scalar(_LISTED, {"hashes": _hashes(email)}) is not None
+    return _on_list(email, blocking=False)
 
 
 def is_blocked(email: str) -> bool:
     """True when no mail at all may go to the address (bounced, complained, admin)."""
-    return db.session.scalar(_BLOCKED, {"hashes": _hashes(email)}) is not None
+    return _on_list(email, blocking=True)
 
 
 def suppress(email: str, reason: SuppressionReason, detail: str = "") -> None:
