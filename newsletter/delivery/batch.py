@@ -98,6 +98,7 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
     transport = _open_transport()
     slice_end = time.monotonic() + TIME_SLICE
     to_send = [row for row in rows if row.id not in skip]
+    ahead: dict[int, bytes | Exception] = {}  # copies made while the one before was in flight
     try:
         for n, row in enumerate(to_send):
             if time.monotonic() > slice_end:
@@ -107,7 +108,9 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
                 outcome.stopped = "issue no longer sending"
                 break
             try:
-                data = copies.personalise(prepared, row)
+                data = ahead.pop(row.id, None) or copies.personalise(prepared, row)
+                if isinstance(data, Exception):
+                    raise data
             except Exception as exc:  # a reader's data breaks the template: that copy only
                 journal.failed(row.id, f"could not render: {exc}")
                 outcome.failed += 1
@@ -118,7 +121,7 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
             # The next envelope rides along only if the next message will still fit the slice.
             more = n + 1 < len(to_send) and time.monotonic() < slice_end
             following = to_send[n + 1] if more else None
-            error = _deliver(transport, journal, prepared, row, data, outcome, following)
+            error = _deliver(transport, journal, prepared, row, data, outcome, following, ahead)
             if error:
                 hard_failures.append((row, error))
             failures = outcome.failed + outcome.retried + outcome.unknown
@@ -145,14 +148,21 @@ def _deliver(
     data: bytes,
     outcome: Outcome,
     following: Any = None,
+    ahead: dict[int, bytes | Exception] | None = None,
 ) -> str:  # type: ignore[no-untyped-def]
     """Hand one copy to the server and note the result; returns the error of a hard failure.
-    The ``following`` delivery's envelope rides along when the transport pipelines."""
+    When the transport pipelines, the ``following`` delivery's envelope rides along and its
+    copy is made (into ``ahead``) while the server reads this one."""
     try:
         # A VERP return path names the delivery, so a bounce finds its way back to it.
         if isinstance(transport, BulkSMTPTransport) and following is not None:
             then = (return_path(following.id), following.email)
-            transport.send(return_path(row.id), row.email, data, then=then)
+
+            def make_following() -> None:
+                if ahead is not None:
+                    ahead[following.id] = _copy_or_error(prepared, following)
+
+            transport.send(return_path(row.id), row.email, data, then, make_following)
         else:
             transport.send(return_path(row.id), row.email, data)
     except OutcomeUnknown as exc:
@@ -173,6 +183,13 @@ def _deliver(
         journal.sent(row.id, prepared.template.message_id(prepared.issue_id, row.id))
         outcome.sent += 1
     return ""
+
+
+def _copy_or_error(prepared: copies.Prepared, row) -> bytes | Exception:  # type: ignore[no-untyped-def]
+    try:
+        return copies.personalise(prepared, row)
+    except Exception as exc:  # raised in its own turn, where a bad copy is dealt with
+        return exc
 
 
 def _retry_or_fail(journal: state.Journal, row, error: str, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]

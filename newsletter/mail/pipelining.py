@@ -11,6 +11,7 @@ time: a worker killed mid-send leaves at most one message whose fate is unknown.
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 
 from .transports import (
     DeliveryError,
@@ -37,7 +38,12 @@ class BulkSMTPTransport(SMTPTransport):
     _ahead: tuple[str, str, DeliveryError | None] | None = None
 
     def send(
-        self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        then: tuple[str, str] | None = None,
+        meanwhile: Callable[[], None] | None = None,
     ) -> None:
         """Hand one message to the server; raise Temporary/PermanentFailure if refused, or
         OutcomeUnknown if the connection broke while the server held the message.
@@ -46,7 +52,8 @@ class BulkSMTPTransport(SMTPTransport):
         pipelines, it goes out with this message's content, so the next message costs one
         round trip instead of two. That is safe because nothing is delivered before the
         content's final dot, which the next ``send`` writes only after its caller has
-        committed the next delivery's "sending" mark.
+        committed the next delivery's "sending" mark. ``meanwhile`` (which must not raise)
+        runs while the server reads the content, e.g. to make the next copy.
         """
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[:2] != (sender, recipient):
@@ -62,7 +69,7 @@ class BulkSMTPTransport(SMTPTransport):
         if then is not None and conn.has_extn("pipelining"):
             more = _envelope_bytes(*then) + b"DATA\r\n"
         try:
-            self._payload(conn, data, more)
+            self._payload(conn, data, more, meanwhile)
         except (*_LOST, OSError) as exc:
             self._drop()
             raise OutcomeUnknown(f"SMTP connection lost during DATA: {exc}") from None
@@ -139,13 +146,20 @@ class BulkSMTPTransport(SMTPTransport):
             raise TemporaryFailure(f"unexpected reply to DATA: {replies[-1][0]}", replies[-1][0])
 
     @staticmethod
-    def _payload(conn: smtplib.SMTP, data: bytes, more: bytes = b"") -> None:
+    def _payload(
+        conn: smtplib.SMTP,
+        data: bytes,
+        more: bytes = b"",
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
         stuffed = data.replace(b"\r\n.", b"\r\n..")
         if stuffed.startswith(b"."):
             stuffed = b"." + stuffed
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
         conn.send(stuffed + b".\r\n" + more)
+        if meanwhile is not None:
+            meanwhile()
         code, text = conn.getreply()
         if code != 250:
             raise failure_for_reply(code, text)
