@@ -89,17 +89,19 @@ class RedisQueue:
     """RQ queues on the configured Redis; workers are ``python worker.py`` processes."""
 
     def __init__(self, url: str, prefix: str) -> None:
+        from rq import Queue
+
         self.connection = Redis.from_url(url)
         self.prefix = prefix
+        # Built once: a signup enqueues on every request, and a Queue is not free to make.
+        self._queues = [Queue(f"{prefix}-{n}", connection=self.connection) for n in QUEUE_ORDER]
 
     def queues(self) -> list[Any]:
         """The RQ queues, highest priority first (a worker serves them in this order)."""
-        from rq import Queue
-
-        return [Queue(f"{self.prefix}-{n}", connection=self.connection) for n in QUEUE_ORDER]
+        return list(self._queues)
 
     def enqueue(self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
-        self.queues()[_PRIORITY[queue]].enqueue(
+        self._queues[_PRIORITY[queue]].enqueue(
             func, *args, job_timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=86400
         )
 
