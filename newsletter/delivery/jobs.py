@@ -23,13 +23,15 @@ def fan_out_issue(issue_id: int) -> None:
     """Snapshot the audience as of the start into deliveries, then queue the batches."""
     if queries.issue_status(issue_id) not in state.ACTIVE:
         return  # cancelled before its audience was taken
-    fanout.fan_out(issue_id, current_app.config["BATCH_SIZE"], queries.started_at(issue_id))
-    db.session.commit()
-    state.finish_if_done(issue_id, fanned_out=True)  # an empty audience is done at once
-    db.session.commit()
-    leases.drop(leases.fan_out_key(issue_id))
-    if queries.issue_status(issue_id) == IssueStatus.SENDING:
-        dispatch_issue(issue_id)
+    # Held until the batches are queued, so the reaper neither queues them a second time
+    # meanwhile nor waits long to redo a fan-out whose worker died.
+    with leases.held(leases.fan_out_key(issue_id), leases.CLAIM_TTL):
+        fanout.fan_out(issue_id, current_app.config["BATCH_SIZE"], queries.started_at(issue_id))
+        db.session.commit()
+        state.finish_if_done(issue_id, fanned_out=True)  # an empty audience is done at once
+        db.session.commit()
+        if queries.issue_status(issue_id) == IssueStatus.SENDING:
+            dispatch_issue(issue_id)
 
 
 def send_batch(issue_id: int, batch_no: int) -> None:

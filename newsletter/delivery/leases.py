@@ -11,6 +11,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from redis import Redis
 
 from .. import queue
 
@@ -45,7 +49,39 @@ def scan_key() -> str:
 
 def touch(key: str, ttl: float) -> None:
     """Create or refresh ``key`` for ``ttl`` seconds."""
-    conn = queue.redis()
+    _touch(queue.redis(), key, ttl)
+
+
+def drop(key: str) -> None:
+    """Forget ``key`` (its owner finished cleanly)."""
+    _drop(queue.redis(), key)
+
+
+@contextmanager
+def held(key: str, ttl: float) -> Iterator[None]:
+    """Keep ``key`` alive while the block runs, however long, then drop it.
+
+    A thread refreshes it, so a process killed inside the block lets it lapse within ``ttl``
+    seconds: long single statements (a fan-out) are then redone soon, not after an hour.
+    """
+    conn, stop = queue.redis(), threading.Event()
+
+    def refresh() -> None:
+        while not stop.wait(ttl / 3):
+            _touch(conn, key, ttl)
+
+    _touch(conn, key, ttl)
+    thread = threading.Thread(target=refresh, name="lease-refresh", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        _drop(conn, key)
+
+
+def _touch(conn: Redis | None, key: str, ttl: float) -> None:
     if conn is not None:
         conn.set(key, b"1", px=int(ttl * 1000))
         return
@@ -53,9 +89,7 @@ def touch(key: str, ttl: float) -> None:
         _local[key] = time.monotonic() + ttl
 
 
-def drop(key: str) -> None:
-    """Forget ``key`` (its owner finished cleanly)."""
-    conn = queue.redis()
+def _drop(conn: Redis | None, key: str) -> None:
     if conn is not None:
         conn.delete(key)
         return

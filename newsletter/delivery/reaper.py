@@ -37,9 +37,10 @@ def reap() -> None:
     if full_scan:
         leases.touch(leases.scan_key(), FULL_SCAN_SECONDS)
     for issue_id in queries.issues_in(IssueStatus.SENDING):
+        if leases.alive([leases.fan_out_key(issue_id)])[0]:
+            continue  # its fan-out is queued or running, and queues the batches itself
         if not queries.has_deliveries(issue_id):
-            if not leases.alive([leases.fan_out_key(issue_id)])[0]:
-                jobs.queue_fan_out(issue_id)  # its fan-out job was lost
+            jobs.queue_fan_out(issue_id)  # its fan-out job was lost
             continue
         if full_scan or issue_id in to_dispatch:
             queued = jobs.dispatch_issue(issue_id)
