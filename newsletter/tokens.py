@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
@@ -26,12 +25,6 @@ class TokenExpired(TokenError):
 
 class TokenInvalid(TokenError):
     """Tampered, truncated, for another purpose, or for an address that has changed."""
-
-
-@dataclass(frozen=True)
-class Purpose:
-    salt: str
-    max_age: timedelta | None  # None: valid until the address changes
 
 
 def _confirm_age() -> timedelta:

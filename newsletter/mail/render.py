@@ -346,10 +346,6 @@ class CompiledIssue:
             self._bodies[None] = (self._cut(self.body_html, True),) * 2
         return self._bodies[None][0].fill({"subscriber": reader}, None, escape=True)
 
-    def subject_for(self, reader: Reader) -> str:
-        """The subject line; plain text, the same for every reader."""
-        return self.subject
-
     @property
     def body_text(self) -> str:
         """The body alone as plain text with expressions left in place (archive excerpts)."""
