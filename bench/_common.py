@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # send_helpers: bulk readers and the ~10 KB issue
 
+from pg_helpers import create_database, drop_database  # noqa: E402
 
 # ---------------------------------------------------------------- SMTP sink
 
@@ -180,7 +181,10 @@ class Installation:
         }
         self._pg_database = None
         if database_url and database_url.startswith("postgresql"):
-            self._pg_database = _fresh_pg_database(database_url)
+            self._pg_database = (
+                database_url,
+                create_database(database_url, prefix="newsletter_bench"),
+            )
             self.settings["DATABASE_URL"] = self._pg_database[1]
         from newsletter import create_app
 
@@ -263,7 +267,7 @@ class Installation:
             db.session.remove()
             db.engine.dispose()
         if self._pg_database:
-            _drop_pg_database(*self._pg_database)
+            drop_database(*self._pg_database)
 
 
 @contextlib.contextmanager
@@ -298,33 +302,3 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _fresh_pg_database(server_url: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"newsletter_bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return server_url, make_url(server_url).set(database=name).render_as_string(False)
-
-
-def _drop_pg_database(server_url: str, url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = make_url(url).database
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    engine.dispose()

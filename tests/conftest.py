@@ -23,8 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from pg_helpers import create_database, drop_database
 
 from newsletter import create_app
 from newsletter.extensions import db
@@ -158,22 +157,9 @@ def pg_server() -> str:
 @pytest.fixture
 def postgres_url(pg_server: str) -> Iterator[str]:
     """A fresh PostgreSQL database for this test, dropped afterwards."""
-    name = f"newsletter_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    url = create_database(pg_server)
     yield url
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    drop_database(pg_server, url)
 
 
 @pytest.fixture(params=["sqlite"])
