@@ -80,3 +80,30 @@ def test_new_link_form_mails_a_fresh_link_without_telling_who_is_subscribed(app,
     confirmed = client.post(fresh, data={"csrf_token": csrf_from(client.get(fresh).data)})
     assert confirmed.status_code == 200
     assert subscriber(app, "reader@example.org").status == SubscriberStatus.CONFIRMED
+
+
+def test_unsubscribe_links_work_whatever_the_reader_id_and_from_older_mails(app, client):
+    """Links are signed by our own short path; itsdangerous' own tokens (older mails) and
+    readers with long ids must still unsubscribe."""
+    with app.app_context():
+        for reader_id in (1, 2_000_000_000):
+            db.session.add(
+                Subscriber(
+                    id=reader_id,
+                    email=f"r{reader_id}@example.org",
+                    status=SubscriberStatus.CONFIRMED,
+                )
+            )
+        db.session.commit()
+    with app.test_request_context():
+        ours = tokens.make(tokens.UNSUBSCRIBE, 2_000_000_000, "r2000000000@example.org")
+        older = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="newsletter.unsubscribe.v1")
+        theirs = older.dumps([1, tokens.address_hash("r1@example.org")])
+    for token, email in ((ours, "r2000000000@example.org"), (theirs, "r1@example.org")):
+        answer = client.post(
+            f"/unsubscribe/{token}",
+            data="List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert answer.status_code == 200
+        assert subscriber(app, email).status == SubscriberStatus.UNSUBSCRIBED
