@@ -13,10 +13,12 @@ import logging
 import queue as stdqueue
 import threading
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from flask import Flask, current_app
 from redis import Redis
+from rq.job import Job
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,13 @@ DEFAULT = "default"
 QUEUE_ORDER = (TRANSACTIONAL, DEFAULT, BULK)
 _PRIORITY = {name: rank for rank, name in enumerate(QUEUE_ORDER)}
 JOB_TIMEOUT = 600
+
+
+class JobState(NamedTuple):
+    """An RQ job's status and, once a worker took it, when."""
+
+    status: str
+    started_at: datetime | None
 
 
 class EmbeddedQueue:
@@ -43,7 +52,9 @@ class EmbeddedQueue:
         self._idle = threading.Event()
         self._idle.set()
 
-    def enqueue(self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
+    def enqueue(
+        self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT, job_id: str | None = None
+    ) -> None:
         self._idle.clear()
         self._jobs.put((_PRIORITY[queue], next(self._seq), func, args))
         self._start()
@@ -100,10 +111,18 @@ class RedisQueue:
         """The RQ queues, highest priority first (a worker serves them in this order)."""
         return list(self._queues)
 
-    def enqueue(self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
+    def enqueue(
+        self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT, job_id: str | None = None
+    ) -> None:
         self._queues[_PRIORITY[queue]].enqueue(
-            func, *args, job_timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=86400
+            func, *args, job_id=job_id, job_timeout=JOB_TIMEOUT, result_ttl=0, failure_ttl=86400
         )
+
+    def job_states(self, job_ids: list[str]) -> list[JobState | None]:
+        """What RQ knows of each job, or None for a job it no longer has (a finished job is
+        deleted at once: ``result_ttl=0``)."""
+        found = Job.fetch_many(job_ids, connection=self.connection) if job_ids else []
+        return [JobState(j.get_status(), j.started_at) if j else None for j in found]
 
     def status(self) -> dict[str, Any]:
         try:
@@ -127,9 +146,12 @@ def backend() -> EmbeddedQueue | RedisQueue:
     return current_app.extensions["newsletter.queue"]
 
 
-def enqueue(func: Callable[..., Any], *args: Any, queue: str = DEFAULT) -> None:
-    """Run ``func(*args)`` in a worker; ``queue`` picks its priority."""
-    backend().enqueue(func, *args, queue=queue)
+def enqueue(
+    func: Callable[..., Any], *args: Any, queue: str = DEFAULT, job_id: str | None = None
+) -> None:
+    """Run ``func(*args)`` in a worker; ``queue`` picks its priority; ``job_id`` names the RQ
+    job (ignored by the embedded queue)."""
+    backend().enqueue(func, *args, queue=queue, job_id=job_id)
 
 
 def redis() -> Redis | None:

@@ -9,10 +9,11 @@ import signal
 import time
 
 import pytest
+from rq import SimpleWorker
 from send_helpers import delivery_counts, issue_status, start_issue, wait_for
 
 from newsletter import queue
-from newsletter.delivery import jobs, service, state
+from newsletter.delivery import jobs, leases, reaper, service, state
 
 
 def _copies(smtp_server) -> collections.Counter:
@@ -61,6 +62,37 @@ def test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     assert counts["sent"] + counts.get("unknown", 0) == 450
     everyone = {f"reader{n}@example.net" for n in range(450)}
     assert everyone - set(copies) <= unknown  # anyone missing is listed as unknown
+
+
+@pytest.mark.parametrize("taken", ["fan-out", "batch"])
+def test_job_taken_by_a_worker_that_dies_before_running_it_is_queued_again(
+    make_app, redis_url, smtp_server, start_worker, monkeypatch, taken
+):
+    """The window before a job's first line: RQ has marked it started, our mark still says
+    "queued for half an hour". The reaper asks RQ and queues that work again at once."""
+    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=50)
+    issue_id = start_issue(app, 200)
+    monkeypatch.setattr(reaper, "LOST_AFTER", 0.5)
+    with app.app_context():
+        queues = queue.backend().queues()
+        if taken == "batch":  # the fan-out runs properly and queues 4 batch jobs
+            SimpleWorker(queues[:2], connection=queue.redis()).work(burst=True)
+        dying = SimpleWorker(queues, connection=queue.redis())
+        job, _ = dying.dequeue_job_and_maintain_ttl(timeout=1)
+        dying.prepare_job_execution(job)  # taken, then the process is gone
+        time.sleep(1.0)
+        leases.drop(leases.scan_key())  # the reaper's next pass is a full scan
+        reaper.reap()
+        waiting = {q.name.rsplit("-", 1)[1]: q.count for q in queue.backend().queues()}
+        # Only the lost job's work is queued again, not the batches still waiting in line.
+        assert waiting[queue.DEFAULT if taken == "fan-out" else queue.BULK] == (
+            1 if taken == "fan-out" else 4
+        )
+    start_worker(app)
+
+    wait_for(lambda: issue_status(app, issue_id) == "sent", timeout=30)
+    copies = _copies(smtp_server)
+    assert len(copies) == 200 and set(copies.values()) == {1}
 
 
 def test_pause_reaches_every_worker_within_a_second_and_resume_finishes(

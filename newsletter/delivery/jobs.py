@@ -3,6 +3,8 @@ and every step is a conditional update that a second run finds already done."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
 
 from .. import queue
@@ -15,8 +17,7 @@ FAN_OUT_LEASE = 3600.0  # a queued fan-out job older than this is assumed lost
 
 def queue_fan_out(issue_id: int) -> None:
     """Queue the fan-out of an issue that has started sending."""
-    leases.touch(leases.fan_out_key(issue_id), FAN_OUT_LEASE)
-    queue.enqueue(fan_out_issue, issue_id, queue=queue.DEFAULT)
+    _enqueue_marked(leases.fan_out_key(issue_id), FAN_OUT_LEASE, fan_out_issue, issue_id)
 
 
 def fan_out_issue(issue_id: int) -> None:
@@ -38,8 +39,7 @@ def send_batch(issue_id: int, batch_no: int) -> None:
     """Send one batch of an issue (see :mod:`newsletter.delivery.batch`); a batch that used
     up its time slice goes to the back of the queue, behind any transactional mail."""
     if batch.send_batch(issue_id, batch_no).stopped == batch.SLICED:
-        leases.touch(leases.batch_key(issue_id, batch_no), batch.BATCH_LEASE)
-        queue.enqueue(send_batch, issue_id, batch_no, queue=queue.BULK)
+        _queue_batch(issue_id, batch_no)
 
 
 def dispatch_issue(issue_id: int) -> int:
@@ -52,12 +52,24 @@ def dispatch_batches(issue_id: int, batches: list[int]) -> int:
     """Queue a job for each of these batches that no job holds; returns how many."""
     keys = [leases.batch_key(issue_id, b) for b in batches]
     queued = 0
-    for batch_no, key, held in zip(batches, keys, leases.alive(keys), strict=True):
+    for batch_no, held in zip(batches, leases.alive(keys), strict=True):
         if held:
             continue
-        # Marked before enqueueing, so the reaper never queues the same batch twice; a job
-        # lost with Redis takes its mark with it and is queued again on the next tick.
-        leases.touch(key, batch.BATCH_LEASE)
-        queue.enqueue(send_batch, issue_id, batch_no, queue=queue.BULK)
+        _queue_batch(issue_id, batch_no)
         queued += 1
     return queued
+
+
+def _queue_batch(issue_id: int, batch_no: int) -> None:
+    key = leases.batch_key(issue_id, batch_no)
+    _enqueue_marked(key, batch.BATCH_LEASE, send_batch, issue_id, batch_no, on=queue.BULK)
+
+
+def _enqueue_marked(
+    key: str, ttl: float, func: Callable[..., None], *args: int, on: str = queue.DEFAULT
+) -> None:
+    """Queue a job holding ``key``. Marked before enqueueing, so the reaper never queues the
+    same work twice; a job lost with Redis takes its mark with it and is queued again on the
+    next tick, and one lost with its worker is found by its id (``reaper.forget_lost_jobs``)."""
+    job_id = leases.mark_queued(key, ttl)
+    queue.enqueue(func, *args, queue=on, job_id=job_id)

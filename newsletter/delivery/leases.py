@@ -2,6 +2,10 @@
 
 In Redis (shared by every worker on every host) when configured, else in this process (the
 embedded queue is the only worker). A key that has expired means its owner is gone.
+
+A key held for a job still in the queue names that job (:func:`mark_queued`), so the reaper
+can ask RQ about it instead of trusting it for its whole, long lifetime; the job's first line
+replaces it with a short key it keeps refreshing (:func:`touch`, :func:`held`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from redis import Redis
 
@@ -21,6 +26,13 @@ from .. import queue
 # How long a claim survives its owner falling silent. Owners refresh it every half second,
 # so a killed worker's claim is known dead within this many seconds.
 CLAIM_TTL = 10.0
+
+# Deletes a key only if it still holds the value read: a mark judged lost may not take a
+# newer one with it.
+_DROP_IF_UNCHANGED = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 
 _local: dict[str, float] = {}
 _local_lock = threading.Lock()
@@ -52,6 +64,49 @@ def touch(key: str, ttl: float) -> None:
     _touch(queue.redis(), key, ttl)
 
 
+def mark_queued(key: str, ttl: float) -> str:
+    """Hold ``key`` for ``ttl`` seconds for a job about to be queued; returns the id to queue
+    that job under. The mark records the id and the time, for :func:`queued_marks`."""
+    job_id = uuid.uuid4().hex
+    _touch(queue.redis(), key, ttl, f"{job_id}@{time.time():.3f}".encode())
+    return job_id
+
+
+@dataclass(frozen=True)
+class QueuedMark:
+    """A key held for a job that has not yet run its first line."""
+
+    key: str
+    job_id: str
+    queued_at: float  # Unix time
+    value: bytes
+
+
+def queued_marks() -> list[QueuedMark]:
+    """Every batch and fan-out key in Redis still held for a queued job (none without Redis:
+    the embedded queue's jobs die only with the process that keeps their keys)."""
+    conn = queue.redis()
+    if conn is None:
+        return []
+    keys = [
+        k
+        for pattern in (batch_key("*", "*"), fan_out_key("*"))
+        for k in conn.scan_iter(match=pattern, count=1000)
+    ]
+    marks = []
+    for key, value in zip(keys, conn.mget(keys) if keys else [], strict=True):
+        job_id, _, queued_at = (value or b"").decode().partition("@")
+        if queued_at:
+            marks.append(QueuedMark(key.decode(), job_id, float(queued_at), value))
+    return marks
+
+
+def drop_mark(mark: QueuedMark) -> bool:
+    """Drop ``mark``'s key if it still holds that mark; True if it did."""
+    conn = queue.redis()
+    return conn is not None and bool(conn.eval(_DROP_IF_UNCHANGED, 1, mark.key, mark.value))
+
+
 def drop(key: str) -> None:
     """Forget ``key`` (its owner finished cleanly)."""
     _drop(queue.redis(), key)
@@ -81,9 +136,9 @@ def held(key: str, ttl: float) -> Iterator[None]:
         _drop(conn, key)
 
 
-def _touch(conn: Redis | None, key: str, ttl: float) -> None:
+def _touch(conn: Redis | None, key: str, ttl: float, value: bytes = b"1") -> None:
     if conn is not None:
-        conn.set(key, b"1", px=int(ttl * 1000))
+        conn.set(key, value, px=int(ttl * 1000))
         return
     with _local_lock:
         _local[key] = time.monotonic() + ttl

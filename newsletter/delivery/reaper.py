@@ -3,15 +3,19 @@
 A dead job's "sending" deliveries become "unknown" (they may have reached the server: never
 resent silently) and its other claimed deliveries are released and queued again at once.
 Retries that came due are queued on every tick (a small index finds them); batches whose job
-was lost (Redis restarted) are found by a slower scan every half minute; a lost fan-out is
-queued again.
+was lost (Redis restarted, or the worker died between taking the job and its first line) are
+found by a slower scan every half minute; a lost fan-out is queued again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
+from rq.job import JobStatus
+
+from .. import queue
 from ..extensions import db
 from ..models import IssueStatus
 from . import jobs, leases, queries, state
@@ -23,6 +27,11 @@ GRACE = timedelta(seconds=2)
 # Looking for batches whose job was lost (Redis restarted) or whose retries came due reads
 # every queued delivery's batch number, so it runs this often, not on every tick.
 FULL_SCAN_SECONDS = 30.0
+# A job's mark is set just before it is queued and replaced by its first line, so a mark this
+# old whose job RQ no longer has, or has started this long ago, belongs to a job that will
+# never run: its worker died in between.
+LOST_AFTER = 30.0
+_ENDED = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
 
 def reap() -> None:
@@ -36,6 +45,7 @@ def reap() -> None:
     full_scan = not leases.alive([leases.scan_key()])[0]
     if full_scan:
         leases.touch(leases.scan_key(), FULL_SCAN_SECONDS)
+        forget_lost_jobs()
     for issue_id in queries.issues_in(IssueStatus.SENDING):
         if leases.alive([leases.fan_out_key(issue_id)])[0]:
             continue  # its fan-out is queued or running, and queues the batches itself
@@ -68,3 +78,28 @@ def _recover_dead_claims() -> set[int]:
                 "worker claim %s is gone: %s unknown, issues %s", claim_id, unknown, released
             )
     return issues
+
+
+def forget_lost_jobs() -> int:
+    """Drop the marks of queued batch and fan-out jobs that will never run, so the scan that
+    follows queues their work again now, not when the mark expires (half an hour for a
+    batch, an hour for a fan-out). Returns how many it dropped."""
+    marks = [m for m in leases.queued_marks() if time.time() - m.queued_at > LOST_AFTER]
+    if not marks:
+        return 0
+    states = queue.backend().job_states([m.job_id for m in marks])
+    dropped = 0
+    for mark, job in zip(marks, states, strict=True):
+        lost = (
+            job is None
+            or job.status in _ENDED
+            or (
+                job.status == JobStatus.STARTED
+                and job.started_at is not None
+                and time.time() - job.started_at.timestamp() > LOST_AFTER
+            )
+        )
+        if lost and leases.drop_mark(mark):
+            log.warning("job %s for %s was lost; its work is queued again", mark.job_id, mark.key)
+            dropped += 1
+    return dropped
