@@ -12,14 +12,18 @@ from . import tokens
 
 @dataclass(frozen=True)
 class Links:
-    """The two links every mail to a reader carries."""
+    """The links every mail to a reader carries."""
 
     unsubscribe_url: str
     preferences_url: str
+    # ``mailto:`` the reader's signed unsubscribe address at the bounce mailbox, where the
+    # bounce ingestion reads it; None when the bounce address leaves no room for the tag.
+    unsubscribe_mailto: str | None = None
 
-    def headers(self, mailto: str | None = None) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:
         """``List-Unsubscribe`` (RFC 2369) and one-click ``List-Unsubscribe-Post`` (RFC 8058)."""
-        targets = f"<{self.unsubscribe_url}>" + (f", <mailto:{mailto}>" if mailto else "")
+        mailto = self.unsubscribe_mailto
+        targets = f"<{self.unsubscribe_url}>" + (f", <{mailto}>" if mailto else "")
         return {
             "List-Unsubscribe": targets,
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -33,6 +37,10 @@ def absolute(path: str) -> str:
 
 def links_for(subscriber_id: int, email: str) -> Links:
     """The unsubscribe and preferences links for this reader at this address."""
+    # Imported here: the bounces package pulls in the subscriber views, which use this module.
+    from .bounces.verp import unsubscribe_address
+
+    address = unsubscribe_address(subscriber_id, email)
     return Links(
         unsubscribe_url=absolute(
             "/unsubscribe/" + tokens.make(tokens.UNSUBSCRIBE, subscriber_id, email)
@@ -40,6 +48,7 @@ def links_for(subscriber_id: int, email: str) -> Links:
         preferences_url=absolute(
             "/preferences/" + tokens.make(tokens.MANAGE, subscriber_id, email)
         ),
+        unsubscribe_mailto=f"mailto:{address}?subject=unsubscribe" if address else None,
     )
 
 

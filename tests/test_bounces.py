@@ -94,7 +94,12 @@ def test_forged_verp_address_matches_no_delivery(app, client):
 
         answer = post_report(client, corpus("postfix-user-unknown.eml", **{POSTFIX_VERP: forged}))
 
-        assert answer.json == {"recorded": [], "ignored": 1}
+        assert answer.json == {
+            "recorded": [],
+            "ignored": 1,
+            "unsubscribed": 0,
+            "unmatched": True,
+        }
         assert _status(reader_id) == "confirmed"
 
 
@@ -129,7 +134,12 @@ def test_out_of_office_reply_is_answered_but_records_nothing(app, client):
         answer = post_report(client, corpus("auto-reply-out-of-office.eml"))
 
         assert answer.status_code == 200
-        assert answer.json == {"recorded": [], "ignored": 0}
+        assert answer.json == {
+            "recorded": [],
+            "ignored": 0,
+            "unsubscribed": 0,
+            "unmatched": True,
+        }
 
 
 def test_command_reads_a_maildir_once(app, runner, tmp_path):
@@ -145,7 +155,8 @@ def test_command_reads_a_maildir_once(app, runner, tmp_path):
     again = runner.invoke(main, ["bounces", "process", str(tmp_path / "Maildir")])
 
     assert first.output.strip() == (
-        "messages: 2, hard: 1, soft: 0, complaint: 0, suppressed: 1, ignored: 0"
+        "messages: 2, hard: 1, soft: 0, complaint: 0, suppressed: 1, ignored: 0, "
+        "unsubscribed: 0, unmatched: 1"
     )
     assert again.output.startswith("messages: 0,")
     with app.app_context():
@@ -195,6 +206,7 @@ def test_report_about_two_recipients_suppresses_only_our_reader(app, client):
 
         answer = post_report(client, raw)
 
-        assert answer.json == {"recorded": [{"kind": "hard", "suppressed": True}], "ignored": 1}
+        assert answer.json["recorded"] == [{"kind": "hard", "suppressed": True}]
+        assert answer.json["ignored"] == 1 and answer.json["unmatched"] is False
         assert _status(reader_id) == "bounced"
         assert db.session.scalar(select(func.count(Bounce.id))) == 1

@@ -13,6 +13,12 @@ from flask.cli import with_appcontext
 from ..extensions import db
 from . import service
 
+# Counted per message: messages, unsubscribed, unmatched; per failure: the rest.
+_SUMMARY = (
+    *("messages", "hard", "soft", "complaint", "suppressed", "ignored"),
+    *("unsubscribed", "unmatched"),
+)
+
 
 @click.group()
 def bounces() -> None:
@@ -23,7 +29,8 @@ def bounces() -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @with_appcontext
 def process_command(path: Path) -> None:
-    """Record every report in PATH (a Maildir, or an mbox file).
+    """Record every report in PATH (a Maildir, or an mbox file), and unsubscribe the reader
+    named by each mail sent to an unsubscribe address.
 
     Maildir messages are marked seen once recorded, so a later run skips them; running over
     an mbox twice records nothing twice for reports matched to a delivery.
@@ -34,15 +41,12 @@ def process_command(path: Path) -> None:
         db.session.commit()
         counts["messages"] += 1
         counts["ignored"] += outcome.ignored
+        counts["unsubscribed"] += outcome.unsubscribed
+        counts["unmatched"] += outcome.unmatched
         for kind, suppressed in outcome.recorded:
             counts[kind.value] += 1
             counts["suppressed"] += suppressed
-    click.echo(
-        ", ".join(
-            f"{label}: {counts[label]}"
-            for label in ("messages", "hard", "soft", "complaint", "suppressed", "ignored")
-        )
-    )
+    click.echo(", ".join(f"{label}: {counts[label]}" for label in _SUMMARY))
 
 
 def _reports(path: Path) -> Iterator[bytes]:

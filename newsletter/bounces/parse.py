@@ -49,6 +49,7 @@ class Report:
     failures: tuple[Failure, ...]
     message_ids: tuple[str, ...]  # Message-IDs of the original mail quoted in the report
     addresses: tuple[str, ...]  # addresses the report was sent to / about (VERP candidates)
+    recipients: tuple[str, ...]  # addresses this message itself was sent to (nothing quoted)
 
 
 def parse(raw: bytes) -> Report:
@@ -56,7 +57,10 @@ def parse(raw: bytes) -> Report:
     msg = email.message_from_bytes(raw)  # compat32: what flufl.bounce expects
     feedback = _first_part(msg, "message/feedback-report")
     failures = _complaints(feedback) if feedback is not None else _bounces(msg)
-    return Report(tuple(failures), _original_message_ids(msg), _addresses(msg))
+    recipients = _recipients(msg)
+    return Report(
+        tuple(failures), _original_message_ids(msg), _addresses(msg, recipients), recipients
+    )
 
 
 # ------------------------------------------------------------------ complaints (ARF)
@@ -173,11 +177,17 @@ def _original_message_ids(msg: Message) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
 
 
-def _addresses(msg: Message) -> tuple[str, ...]:
-    """Addresses that may carry a VERP tag: where the report went, and our envelope sender."""
+def _recipients(msg: Message) -> tuple[str, ...]:
+    """Where this message was sent: the envelope recipient the mail server noted, and To / Cc."""
     values = []
-    for header in ("Delivered-To", "X-Original-To", "Envelope-To", "To"):
+    for header in ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc"):
         values += _get_all(msg, header)
+    return _unique_addresses(values)
+
+
+def _addresses(msg: Message, recipients: tuple[str, ...]) -> tuple[str, ...]:
+    """Addresses that may carry a VERP tag: where the report went, and our envelope sender."""
+    values = list(recipients)
     for part in msg.walk():
         kind = part.get_content_type()
         if kind == "message/feedback-report" and part.is_multipart():
@@ -188,6 +198,10 @@ def _addresses(msg: Message) -> tuple[str, ...]:
         elif kind == "message/rfc822" and part.is_multipart():
             values += _get_all(part.get_payload(0), "Return-Path")
     values += re.findall(r"(?im)^return-path:\s*(<[^>\s]*>)", _body_text(msg))
+    return _unique_addresses(values)
+
+
+def _unique_addresses(values: list[str]) -> tuple[str, ...]:
     found = [a.lower() for _, a in getaddresses(values) if a]
     return tuple(dict.fromkeys(found))
 

@@ -1,5 +1,6 @@
 """What a bounce or complaint does: find the delivery it is about, keep it for the admin,
-and put the address on the do-not-mail list when the report calls for it.
+and put the address on the do-not-mail list when the report calls for it. A mail sent to a
+reader's unsubscribe address (the mailto of List-Unsubscribe) unsubscribes that reader.
 
 Hard bounce (past ``HARD_BOUNCE_LIMIT``, default 1) or complaint: suppressed at once. Soft
 bounces (full mailbox, deferrals, spam blocks): suppressed once ``SOFT_BOUNCE_LIMIT`` of
@@ -22,6 +23,7 @@ from ..models import (
     SubscriberStatus,
     SuppressionReason,
 )
+from ..subscribers import service as subscribers
 from ..subscribers import suppression
 from . import verp
 from .parse import Failure, Report, parse
@@ -36,11 +38,21 @@ class Outcome:
 
     recorded: list[tuple[BounceKind, bool]]  # (kind, suppressed now) per recorded bounce
     ignored: int  # failures about no reader of ours, or already recorded
+    unsubscribed: int = 0  # readers unsubscribed by a mail to their unsubscribe address
+
+    @property
+    def unmatched(self) -> bool:
+        """The message changed nothing: no report about a reader, no valid unsubscribe tag."""
+        return not self.recorded and not self.unsubscribed
 
 
 def process(raw: bytes) -> Outcome:
-    """Record one raw report and apply what it says; the caller commits."""
+    """Record one raw report (or unsubscribe request) and apply what it says; the caller commits."""
     report = parse(raw)
+    claims = dict.fromkeys(c for c in map(verp.unsubscribe_claim, report.recipients) if c)
+    if claims:
+        # Whatever the body says: the address alone is the request, as RFC 2369 intends.
+        return Outcome([], 0, unsubscribed=sum(_unsubscribe(*claim) for claim in claims))
     recorded, ignored = [], 0
     matched = _delivery_for(report) if report.failures else None
     for failure in report.failures:
@@ -66,6 +78,17 @@ def process(raw: bytes) -> Outcome:
         recorded.append((failure.kind, _apply(subscriber, failure)))
     db.session.flush()
     return Outcome(recorded, ignored)
+
+
+def _unsubscribe(subscriber_id: int, signature: str) -> bool:
+    """Unsubscribe the reader a signed tag names, as the one-click link does."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None or not verp.unsubscribe_signed(
+        subscriber.id, subscriber.email, signature
+    ):
+        return False  # forged, or for an address the reader no longer has (or erased)
+    subscribers.unsubscribe(subscriber.id, source="mail to the unsubscribe address")
+    return True
 
 
 def _delivery_for(report: Report) -> Delivery | None:

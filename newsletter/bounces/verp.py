@@ -1,5 +1,11 @@
-"""VERP return paths: each mail's envelope sender names its delivery, signed, so a bounce
-that quotes it is matched to exactly one delivery and a forged one matches nothing."""
+"""VERP addresses at the bounce mailbox, each signed for one purpose.
+
+Return paths (``bounces+d42.<sig>@…``) name a delivery, so a bounce that quotes one is
+matched to exactly one delivery. Unsubscribe addresses (``bounces+u-7.<sig>@…``, the mailto
+target of List-Unsubscribe) name a reader at their current address, so a mail arriving there
+unsubscribes that reader. Each kind is signed with its own purpose string: a forged tag, or a
+tag of one kind put in the other's place, matches nothing.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,23 @@ from functools import lru_cache
 from flask import current_app
 
 _TAG = re.compile(r"\+d(\d{1,18})\.([0-9a-f]{10})@", re.IGNORECASE)
+# Hex and digits only: some mail servers lowercase the local part on the way in.
+_UNSUBSCRIBE_TAG = re.compile(r"\+u-(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
+MAX_LOCAL_PART = 64  # RFC 5321; longer local parts are refused by many servers
 
 
 def _signature(delivery_id: int, key: str) -> str:
     return hmac.new(key.encode(), f"verp:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def _unsubscribe_signature(subscriber_id: int, email: str, key: str) -> str:
+    # Bound to the address, like the https link: the tag dies when the address changes.
+    message = f"unsubscribe-mailto:{subscriber_id}:{email.lower()}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:16]
+
+
+def _keys() -> list[str]:
+    return [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
 
 
 def _mailbox() -> tuple[str, str]:
@@ -42,7 +61,36 @@ def delivery_id(address: str) -> int | None:
     if found is None:
         return None
     number, signature = int(found.group(1)), found.group(2).lower()
-    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
-    if any(hmac.compare_digest(signature, _signature(number, k)) for k in keys):
+    if any(hmac.compare_digest(signature, _signature(number, k)) for k in _keys()):
         return number
     return None
+
+
+def unsubscribe_address(subscriber_id: int, email: str) -> str | None:
+    """Where a mail unsubscribes this reader: ``bounces+u-7.<sig>@example.org``.
+
+    None when the bounce mailbox's own local part is too long to leave room for the tag
+    (the mail then offers only the https link).
+    """
+    local, domain = _mailbox()
+    signature = _unsubscribe_signature(subscriber_id, email, current_app.config["SECRET_KEY"])
+    tagged = f"{local}+u-{subscriber_id}.{signature}"
+    return f"{tagged}@{domain}" if len(tagged) <= MAX_LOCAL_PART else None
+
+
+def unsubscribe_claim(address: str) -> tuple[int, str] | None:
+    """``(subscriber_id, signature)`` from an unsubscribe address, or None for any other.
+
+    The signature can only be checked against the reader's current address, which the
+    caller looks up: see :func:`unsubscribe_signed`.
+    """
+    found = _UNSUBSCRIBE_TAG.search(address)
+    return (int(found.group(1)), found.group(2).lower()) if found else None
+
+
+def unsubscribe_signed(subscriber_id: int, email: str, signature: str) -> bool:
+    """True when ``signature`` is ours for this reader at this address (under any key)."""
+    return any(
+        hmac.compare_digest(signature, _unsubscribe_signature(subscriber_id, email, k))
+        for k in _keys()
+    )

@@ -43,6 +43,8 @@ def webhook():  # type: ignore[no-untyped-def]
     return jsonify(
         recorded=[{"kind": kind.value, "suppressed": now} for kind, now in outcome.recorded],
         ignored=outcome.ignored,
+        unsubscribed=outcome.unsubscribed,
+        unmatched=outcome.unmatched,
     )
 
 

@@ -36,6 +36,7 @@ def personalise(prepared: Prepared, row) -> bytes:  # type: ignore[no-untyped-de
         message_id=prepared.template.message_id(prepared.issue_id, row.id),
         body=prepared.compiled.render(reader, links),
         unsubscribe_url=links.unsubscribe_url,
+        unsubscribe_mailto=links.unsubscribe_mailto,
     )
 
 

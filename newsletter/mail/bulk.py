@@ -166,7 +166,6 @@ class BulkTemplate:
             _header("From", from_value) + _header("Subject", " ".join(subject.split())) + head
         )
         self._middle, self._tail = middle, tail
-        self.mailto = f"mailto:{self.sender_address}?subject=unsubscribe"
 
     def message_id(self, issue_id: int, delivery_id: int) -> str:
         """Stable per delivery, so a copy resent by an admin is recognisably the same mail."""
@@ -180,6 +179,7 @@ class BulkTemplate:
         message_id: str,
         body: Rendered,
         unsubscribe_url: str,
+        unsubscribe_mailto: str | None = None,
         date: str | None = None,
     ) -> bytes:
         """The complete message for one reader, signed when a DKIM key is configured."""
@@ -192,8 +192,7 @@ class BulkTemplate:
                 # One entry per folded line keeps lines short whatever the token length.
                 b"List-Unsubscribe: <"
                 + unsubscribe_url.encode()
-                + b">,\r\n <"
-                + self.mailto.encode()
+                + (b">,\r\n <" + unsubscribe_mailto.encode() if unsubscribe_mailto else b"")
                 + b">\r\n",
             ]
         )
