@@ -92,3 +92,39 @@ def test_css_is_inlined_for_mail_clients(app):
     with app.app_context():
         html = compiled("# Title").render(Reader("a@example.org"), LINKS).html
     assert '<h1 style="' in html and "<body style=" in html
+
+
+HOSTILE = Reader("a&b@example.org", "<b>\"Zoë\" & 'co'</b>", {"n": 0, "tag": "<i>", "items": "x"})
+EMPTY = Reader("e@example.org", "", {"flag": True, "none": None, "list": [1, "<2>"]})
+
+
+@pytest.mark.parametrize(
+    ("expression", "reader", "text", "html"),
+    [
+        ("subscriber.name", HOSTILE, "<b>\"Zoë\" & 'co'</b>",
+         "&lt;b&gt;&#34;Zoë&#34; &amp; &#39;co&#39;&lt;/b&gt;"),
+        ("subscriber.email", HOSTILE, "a&b@example.org", "a&amp;b@example.org"),
+        ("subscriber.name | default('<Reader>')", EMPTY, "<Reader>", "&lt;Reader&gt;"),
+        ('subscriber.name|d("friend")', HOSTILE, "<b>\"Zoë\" & 'co'</b>",
+         "&lt;b&gt;&#34;Zoë&#34; &amp; &#39;co&#39;&lt;/b&gt;"),
+        ("subscriber.attributes.tag", HOSTILE, "<i>", "&lt;i&gt;"),
+        ("subscriber.attributes['tag']", HOSTILE, "<i>", "&lt;i&gt;"),
+        ("subscriber.attributes.n | default('none')", HOSTILE, "none", "none"),
+        ("subscriber.attributes.n", HOSTILE, "0", "0"),
+        ("subscriber.attributes.missing", HOSTILE, "", ""),
+        ("subscriber.attributes.missing | fallback('x')", HOSTILE, "x", "x"),
+        ("subscriber.attributes.flag", EMPTY, "True", "True"),
+        ("subscriber.attributes.none", EMPTY, "None", "None"),
+        ("subscriber.attributes.list", EMPTY, "[1, '<2>']", "[1, &#39;&lt;2&gt;&#39;]"),
+        ("subscriber.name | default('x', false)", EMPTY, "", ""),
+        ("subscriber.name | upper", HOSTILE, "<B>\"ZOË\" & 'CO'</B>",
+         "&lt;B&gt;&#34;ZOË&#34; &amp; &#39;CO&#39;&lt;/B&gt;"),
+    ],
+)  # fmt: skip
+def test_each_reader_gets_their_own_values_escaped_only_in_html(
+    app, expression, reader, text, html
+):
+    with app.app_context():
+        out = compiled(f"@@{{{{ {expression} }}}}@@").render(reader, LINKS)
+    assert f"@@{text}@@" in out.text
+    assert f"@@{html}@@" in out.html

@@ -15,15 +15,13 @@ from typing import Any
 
 import css_inline
 import html2text
-import jinja2
 import markupsafe
 import nh3
 from flask import render_template
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 
 from ..links import Links
+from .expressions import EXPRESSION, Expression, Reader, TemplateProblem, parse_expressions
 
 __all__ = [
     "CompiledIssue",
@@ -169,56 +167,15 @@ def _mail_shape(
 # ---------------------------------------------------------------- issues
 
 
-class TemplateProblem(ValueError):
-    """An admin's personalisation expression cannot be compiled or rendered; shown in compose."""
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who an issue is rendered for: what ``{{ subscriber.* }}`` may read."""
-
-    email: str
-    name: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-# A "{{ … }}" expression in the admin's Markdown; "{% … %}" blocks are refused (see below).
-_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _SAFE_URL = re.compile(r"^\s*(https?:|mailto:)", re.IGNORECASE)
 _URL_ATTRIBUTE_START = re.compile(r"""(?:href|src)=["']$""", re.IGNORECASE)
-_MAX_OUTPUT = 100_000  # characters any one expression may produce
-
-
-def _fallback(value: Any, default: Any = "", boolean: bool = True) -> Any:
-    """``default`` that also replaces empty values: an empty name still gets "reader"."""
-    if isinstance(value, jinja2.Undefined) or (boolean and not value):
-        return default
-    return value
-
-
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox for what admins type; refuses arithmetic that would build huge strings."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" or any(isinstance(v, str | list) for v in (left, right)):
-            raise SecurityError(f"the {operator} operator is not allowed here")
-        return super().call_binop(context, operator, left, right)
-
-
-@lru_cache(maxsize=2)
-def _sandbox(autoescape: bool) -> SandboxedEnvironment:
-    env = _Sandbox(autoescape=autoescape, undefined=jinja2.ChainableUndefined)
-    env.filters["default"] = env.filters["d"] = env.filters["fallback"] = _fallback
-    return env
 
 
 @dataclass(frozen=True)
 class _Slot:
     """A hole in a pre-rendered body: a reader's value or personal link goes here."""
 
-    template: jinja2.Template | None  # None: a link, named by ``link``
+    expression: Expression | None  # None: a link, named by ``link``
     link: str = ""
     is_url: bool = False  # the value starts an href/src, so only http(s)/mailto may pass
 
@@ -236,29 +193,27 @@ class _Body:
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", _line_runs(self.parts))
 
-    def fill(self, context: dict[str, Any], links: Links | None, escape: bool) -> str:
-        return "".join(self.fill_runs(context, links, escape))
+    def fill(self, reader: Reader, links: Links | None, escape: bool) -> str:
+        return "".join(self.fill_runs(reader, links, escape))
 
-    def fill_runs(
-        self, context: dict[str, Any], links: Links | None, escape: bool
-    ) -> tuple[str, ...]:
+    def fill_runs(self, reader: Reader, links: Links | None, escape: bool) -> tuple[str, ...]:
         """The reader's body as runs of whole lines (shared runs are the same objects)."""
         return tuple(
             run
             if isinstance(run, str)
             else "".join(
-                part if isinstance(part, str) else _fill_slot(part, context, links, escape)
+                part if isinstance(part, str) else _fill_slot(part, reader, links, escape)
                 for part in run
             )
             for run in self.runs
         )
 
 
-def _fill_slot(slot: _Slot, context: dict[str, Any], links: Links | None, escape: bool) -> str:
-    if slot.template is None:
+def _fill_slot(slot: _Slot, reader: Reader, links: Links | None, escape: bool) -> str:
+    if slot.expression is None:
         value = getattr(links, slot.link) if links else ""
         return str(markupsafe.escape(value)) if escape else value
-    value = _evaluate(slot.template, context)
+    value = slot.expression.evaluate(reader)
     if slot.is_url and not _SAFE_URL.match(html.unescape(value)):
         value = "#"
     return value
@@ -295,16 +250,6 @@ def _line_runs(parts: tuple[str | _Slot, ...]) -> tuple[str | tuple[str | _Slot,
     return tuple(runs)
 
 
-def _evaluate(template: jinja2.Template, context: dict[str, Any]) -> str:
-    try:
-        value = template.render(context)
-    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as exc:
-        raise TemplateProblem(f"A personalisation expression failed: {exc}") from exc
-    if len(value) > _MAX_OUTPUT:
-        raise TemplateProblem("A personalisation expression produced far too much text.")
-    return value
-
-
 class CompiledIssue:
     """An issue rendered once (Markdown, sanitising, layout, CSS inlining) and then filled in
     per reader in a few microseconds, which is what the sending engine needs."""
@@ -317,8 +262,8 @@ class CompiledIssue:
         self.site_name = site_name
         self.postal_address = postal_address
         self._marker = f"nlslot{secrets.token_hex(4)}n"
-        self._expressions = _parse_expressions(body_md)
-        self._body_md = _EXPRESSION.sub(self._replace_with_marker(), body_md or "")
+        self._expressions = parse_expressions(body_md)
+        self._body_md = EXPRESSION.sub(self._replace_with_marker(), body_md or "")
         self.body_html = markdown_to_html(self._body_md)
         self._bodies: dict[bool | None, tuple[_Body, _Body]] = {}
         # Fail now, in compose, rather than per reader while sending.
@@ -333,9 +278,8 @@ class CompiledIssue:
     def render(self, reader: Reader, links: Links | None) -> Rendered:
         """The reader's HTML and text; ``links=None`` leaves personal links out (archive)."""
         html_body, text_body = self._compiled(links is not None)
-        context = {"subscriber": reader}
-        html_runs = html_body.fill_runs(context, links, escape=True)
-        text_runs = text_body.fill_runs(context, links, escape=False)
+        html_runs = html_body.fill_runs(reader, links, escape=True)
+        text_runs = text_body.fill_runs(reader, links, escape=False)
         return Rendered(
             html="".join(html_runs), text="".join(text_runs), runs=(html_runs, text_runs)
         )
@@ -344,7 +288,7 @@ class CompiledIssue:
         """The body alone, sanitised and personalised, for a web page (the archive)."""
         if None not in self._bodies:
             self._bodies[None] = (self._cut(self.body_html, True),) * 2
-        return self._bodies[None][0].fill({"subscriber": reader}, None, escape=True)
+        return self._bodies[None][0].fill(reader, None, escape=True)
 
     @property
     def body_text(self) -> str:
@@ -383,7 +327,6 @@ class CompiledIssue:
 
     def _cut(self, rendered: str, escape: bool) -> _Body:
         pattern = re.compile(re.escape(self._marker) + r"([0-9]+|u0|p0)x")
-        env = _sandbox(escape)
         parts: list[str | _Slot] = []
         last = 0
         for match in pattern.finditer(rendered):
@@ -394,31 +337,12 @@ class CompiledIssue:
                 link = "unsubscribe_url" if key == "u0" else "preferences_url"
                 parts.append(_Slot(None, link=link))
             else:
-                template = env.from_string("{{" + self._expressions[int(key)] + "}}")
+                expression = Expression.compile(self._expressions[int(key)], escape)
                 is_url = escape and bool(_URL_ATTRIBUTE_START.search(before))
-                parts.append(_Slot(template, is_url=is_url))
+                parts.append(_Slot(expression, is_url=is_url))
             last = match.end()
         parts.append(rendered[last:])
         return _Body(tuple(parts))
-
-
-def _parse_expressions(body_md: str) -> list[str]:
-    """Every ``{{ … }}`` expression in the body, each checked to compile in the sandbox."""
-    source = body_md or ""
-    if "{%" in source:
-        raise TemplateProblem(
-            "Only {{ … }} expressions are supported, such as "
-            '{{ subscriber.name | default("reader") }}; {% … %} blocks are not.'
-        )
-    expressions = [m.group(1) for m in _EXPRESSION.finditer(source)]
-    if "{{" in _EXPRESSION.sub("", source):
-        raise TemplateProblem("A {{ has no matching }}.")
-    for expression in expressions:
-        try:
-            _sandbox(True).from_string("{{" + expression + "}}")
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(f"Cannot read {{{{{expression}}}}}: {exc.message}") from exc
-    return expressions
 
 
 def compile_issue(

@@ -1,0 +1,190 @@
+"""The ``{{ … }}`` expressions an admin may write in an issue, evaluated for one reader.
+
+Every expression is checked and may be evaluated in a Jinja sandbox. The common shapes —
+``subscriber.name``, ``subscriber.email`` and ``subscriber.attributes.key``, each maybe with
+``| default("…")`` — are also read directly, with the value the sandbox would produce: a
+sandboxed render costs ~20 µs, and a bulk send fills each expression twice (HTML and text)
+for every reader.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import markupsafe
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+# A "{{ … }}" expression in the admin's Markdown; "{% … %}" blocks are refused (see below).
+EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_MAX_OUTPUT = 100_000  # characters any one expression may produce
+
+
+class TemplateProblem(ValueError):
+    """An admin's personalisation expression cannot be compiled or rendered; shown in compose."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who an issue is rendered for: what ``{{ subscriber.* }}`` may read."""
+
+    email: str
+    name: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def _fallback(value: Any, default: Any = "", boolean: bool = True) -> Any:
+    """``default`` that also replaces empty values: an empty name still gets "reader"."""
+    if isinstance(value, jinja2.Undefined) or (boolean and not value):
+        return default
+    return value
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox for what admins type; refuses arithmetic that would build huge strings."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" or any(isinstance(v, str | list) for v in (left, right)):
+            raise SecurityError(f"the {operator} operator is not allowed here")
+        return super().call_binop(context, operator, left, right)
+
+
+@lru_cache(maxsize=2)
+def sandbox(autoescape: bool) -> SandboxedEnvironment:
+    """The sandbox, escaping for HTML or not (text)."""
+    env = _Sandbox(autoescape=autoescape, undefined=jinja2.ChainableUndefined)
+    env.filters["default"] = env.filters["d"] = env.filters["fallback"] = _fallback
+    return env
+
+
+def parse_expressions(body_md: str) -> list[str]:
+    """Every ``{{ … }}`` expression in the body, each checked to compile in the sandbox."""
+    source = body_md or ""
+    if "{%" in source:
+        raise TemplateProblem(
+            "Only {{ … }} expressions are supported, such as "
+            '{{ subscriber.name | default("reader") }}; {% … %} blocks are not.'
+        )
+    expressions = [m.group(1) for m in EXPRESSION.finditer(source)]
+    if "{{" in EXPRESSION.sub("", source):
+        raise TemplateProblem("A {{ has no matching }}.")
+    for expression in expressions:
+        try:
+            sandbox(True).from_string("{{" + expression + "}}")
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(f"Cannot read {{{{{expression}}}}}: {exc.message}") from exc
+    return expressions
+
+
+_NOT_READ = object()  # a direct reader's answer when only the sandbox can tell
+
+
+@dataclass(frozen=True)
+class Expression:
+    """One expression compiled for HTML (``escape``) or for text."""
+
+    template: jinja2.Template
+    escape: bool
+    direct: Callable[[Reader], Any] | None  # the value without the sandbox, if the shape allows
+
+    @classmethod
+    def compile(cls, expression: str, escape: bool) -> Expression:
+        """Compile ``expression`` (already checked by :func:`parse_expressions`)."""
+        source = "{{" + expression + "}}"
+        return cls(sandbox(escape).from_string(source), escape, _direct(source))
+
+    def evaluate(self, reader: Reader) -> str:
+        """The expression's output for this reader; raises :class:`TemplateProblem`."""
+        value = self.direct(reader) if self.direct is not None else _NOT_READ
+        if value is _NOT_READ:
+            output = self._render(reader)
+        else:  # what Jinja's output step does: escape when autoescaping, else str()
+            output = str(markupsafe.escape(value)) if self.escape else str(value)
+        if len(output) > _MAX_OUTPUT:
+            raise TemplateProblem("A personalisation expression produced far too much text.")
+        return output
+
+    def _render(self, reader: Reader) -> str:
+        try:
+            return self.template.render(subscriber=reader)
+        except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            raise TemplateProblem(f"A personalisation expression failed: {exc}") from exc
+
+
+_DEFAULTS = {"default", "d", "fallback"}
+
+
+def _direct(source: str) -> Callable[[Reader], Any] | None:
+    """A plain function reading what ``source`` outputs, for the common shapes; else None."""
+    body = sandbox(False).parse(source).body
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    node, default = body[0].nodes[0], None
+    if isinstance(node, nodes.Filter):
+        args = node.args
+        if (
+            node.name not in _DEFAULTS
+            or node.kwargs
+            or node.dyn_args
+            or node.dyn_kwargs
+            or len(args) != 1
+            or not isinstance(args[0], nodes.Const)
+            or not isinstance(args[0].value, str)
+        ):
+            return None
+        node, default = node.node, args[0].value
+    read = _field_reader(node)
+    if read is None:
+        return None
+    if default is None:
+        return read
+
+    def read_or_default(reader: Reader) -> Any:
+        value = read(reader)
+        return value if value or value is _NOT_READ else default
+
+    return read_or_default
+
+
+def _field_reader(node: nodes.Node) -> Callable[[Reader], Any] | None:
+    def on_subscriber(n: nodes.Node) -> bool:
+        return isinstance(n, nodes.Name) and n.name == "subscriber"
+
+    if isinstance(node, nodes.Getattr) and on_subscriber(node.node):
+        if node.attr == "name":
+            return lambda reader: reader.name
+        if node.attr == "email":
+            return lambda reader: reader.email
+        return None
+    if isinstance(node, nodes.Getattr):
+        key = node.attr
+    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        key = node.arg.value
+    else:
+        return None
+    inner = node.node
+    if not (
+        isinstance(inner, nodes.Getattr)
+        and inner.attr == "attributes"
+        and on_subscriber(inner.node)
+    ):
+        return None
+    # A key that names a dict method (items, get, …) or a private one is left to the sandbox.
+    if not isinstance(key, str) or key.startswith("_") or hasattr(dict, key):
+        return None
+
+    def read_attribute(reader: Reader) -> Any:
+        attributes = reader.attributes
+        if type(attributes) is not dict or type(reader) is not Reader:
+            return _NOT_READ
+        return attributes.get(key, "")  # the sandbox prints nothing for a missing one
+
+    return read_attribute
