@@ -2,20 +2,31 @@
 
 ``DELIVERY_RETENTION_DAYS`` after an issue finished, its delivery rows (who got it, when,
 what the server said) and old bounce reports go; the issue's counts by status stay in
-``IssueTotals``. ``CONSENT_IP_RETENTION_DAYS`` after a consent event its IP is blanked; the
-event itself (when, what text was shown) stays as proof of consent. 0 keeps things forever.
-Both run on every maintenance tick and are cheap when there is nothing to do.
+``IssueTotals`` (as they do when a reader erases themselves). ``CONSENT_IP_RETENTION_DAYS``
+after a consent event its IP is blanked; the event itself (when, what text was shown) stays as
+proof of consent. 0 keeps things forever. Both run on every maintenance tick and are cheap
+when there is nothing to do.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
 from .extensions import db
-from .models import Bounce, ConsentEvent, Delivery, Issue, IssueStatus, IssueTotals, utcnow
+from .models import (
+    Bounce,
+    ConsentEvent,
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    IssueStatus,
+    IssueTotals,
+    utcnow,
+)
 
 CHUNK = 5000  # rows deleted per transaction, so a million-reader issue never locks for long
 FINISHED = (IssueStatus.SENT, IssueStatus.CANCELLED)
@@ -48,21 +59,43 @@ def _purge_issue(issue_id: int) -> int:
     while ids := db.session.scalars(
         select(Delivery.id).where(Delivery.issue_id == issue_id).limit(CHUNK)
     ).all():
-        counts = db.session.execute(
-            select(Delivery.status, func.count())
-            .where(Delivery.id.in_(ids))
-            .group_by(Delivery.status)
-        ).all()
-        totals = db.session.get(IssueTotals, issue_id) or IssueTotals(issue_id=issue_id, counts={})
-        merged = dict(totals.counts)
-        for status, n in counts:
-            merged[status.value] = merged.get(status.value, 0) + n
-        totals.counts, totals.purged_at = merged, utcnow()
-        db.session.add(totals)
-        db.session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
+        purged += delete_deliveries(Delivery.id.in_(ids))
         db.session.commit()  # the counts and the deletion land together, chunk by chunk
-        purged += len(ids)
     return purged
+
+
+# A row deleted before it settled is counted as it ends: a queued one will never go out, and
+# one caught mid-send may or may not have arrived.
+_SETTLED_AS = {
+    DeliveryStatus.QUEUED: DeliveryStatus.CANCELLED,
+    DeliveryStatus.SENDING: DeliveryStatus.UNKNOWN,
+}
+
+
+def delete_deliveries(*where: ColumnElement[bool]) -> int:
+    """Delete the delivery rows matching ``where``, first adding them to their issues' kept
+    totals, so an issue's figures never go down (retention, a reader's erasure). The caller
+    commits; returns how many rows went."""
+    added: dict[int, Counter[str]] = defaultdict(Counter)
+    for issue_id, status, n in db.session.execute(
+        select(Delivery.issue_id, Delivery.status, func.count())
+        .where(*where)
+        .group_by(Delivery.issue_id, Delivery.status)
+    ):
+        added[issue_id][_SETTLED_AS.get(status, status).value] += n
+    for issue_id, counts in added.items():
+        # Locked (on PostgreSQL) and read afresh: a purge and an erasure adding to one issue
+        # at once must not both start from the old counts.
+        totals = db.session.scalar(
+            select(IssueTotals)
+            .where(IssueTotals.issue_id == issue_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ) or IssueTotals(issue_id=issue_id, counts={})
+        totals.counts, totals.purged_at = dict(counts + Counter(totals.counts)), utcnow()
+        db.session.add(totals)
+    result = db.session.execute(delete(Delivery).where(*where))
+    return result.rowcount or 0
 
 
 def purge_consent_ips() -> int:

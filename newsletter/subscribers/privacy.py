@@ -19,6 +19,7 @@ from ..models import (
     SuppressionReason,
     utcnow,
 )
+from ..retention import delete_deliveries
 from .suppression import suppress
 
 
@@ -87,7 +88,8 @@ def erase(subscriber_id: int) -> None:
         return
     suppress(subscriber.email, SuppressionReason.ERASED, "erased at the reader's request")
     db.session.execute(delete(Bounce).where(Bounce.email == subscriber.email))
-    db.session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber.id))
+    # Their rows go, but what the issues they got add up to stays as the admin saw it.
+    delete_deliveries(Delivery.subscriber_id == subscriber.id)
     db.session.delete(subscriber)  # subscriptions and consent events go with it
     db.session.commit()
 
