@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import islice
 from typing import IO, Any
 
 from sqlalchemy import bindparam, func, select, text, update
@@ -64,6 +65,27 @@ class Report:
         self.rejected += 1
         if len(self.rejections) < REPORT_LIMIT:
             self.rejections.append({"row": row, "email": email[:320], "reason": reason})
+
+    @property
+    def rows(self) -> int:
+        """Rows dealt with so far: each one was accepted, updated or rejected."""
+        return self.accepted + self.updated + self.rejected
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where an import carries on after its worker died: the run's identity (so rows it
+    wrote before are still known as its own) and the report of the chunks it committed."""
+
+    now: datetime
+    first_new_id: int
+    report: Report
+
+    @classmethod
+    def fresh(cls) -> Resume:
+        """A new run starting at the first row."""
+        first_new_id = (db.session.scalar(select(func.max(Subscriber.id))) or 0) + 1
+        return cls(utcnow(), first_new_id, Report())
 
 
 @dataclass(frozen=True)
@@ -141,9 +163,12 @@ def import_csv(
     confirmed: bool,
     note: str,
     progress: Callable[[Report], None] | None = None,
+    resume: Resume | None = None,
 ) -> Report:
     """Import every row into the list; each chunk commits, so a crash keeps what was done.
 
+    ``progress`` is called inside each chunk's transaction, so what it writes lands with the
+    chunk; ``resume`` carries on after the rows a dead run had committed.
     Memory stays flat whatever the file's size: a repeated address is recognised from the
     database (created or touched by this run), not from a set of every address seen.
     """
@@ -152,21 +177,23 @@ def import_csv(
         raise ImportProblem("That list does not exist.")
     if confirmed and not note.strip():
         raise ImportProblem("An import of confirmed readers needs a note on where they consented.")
+    start = resume or Resume.fresh()
     run = _Run(
         mailing_list=mailing_list,
         confirmed=confirmed,
         source=note.strip()[:500] or "admin import (confirmation requested)",
-        now=utcnow(),
-        first_new_id=(db.session.scalar(select(func.max(Subscriber.id))) or 0) + 1,
+        now=start.now,
+        first_new_id=start.first_new_id,
         check_suppression=db.session.scalar(select(Suppression.id).limit(1)) is not None,
+        report=start.report,
     )
-    for chunk in _chunks(rows(stream)):
+    for chunk in _chunks(islice(rows(stream), start.report.rows, None)):
         to_confirm = _import_chunk(chunk, run)
+        if progress:
+            progress(run.report)
         db.session.commit()
         for subscriber_id in to_confirm:
             queue.enqueue(jobs.send_confirmation, subscriber_id, queue=queue.BULK)
-        if progress:
-            progress(run.report)
     return run.report
 
 

@@ -24,6 +24,7 @@ TASKS = [
     "newsletter.subscribers.service:purge_unconfirmed",
     "newsletter.delivery.scheduler:start_due",
     "newsletter.delivery.reaper:reap",
+    "newsletter.import_jobs:recover_stalled",
     "newsletter.retention:purge_deliveries",
     "newsletter.retention:purge_consent_ips",
     "newsletter.browse:index_new_subscribers",

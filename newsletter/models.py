@@ -354,6 +354,12 @@ class ImportJob(db.Model):
     report: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Liveness and resuming (import_jobs.recover_stalled): the last committed chunk's time,
+    # the run's identity kept across resumes, and how often the tick has resumed it.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_new_id: Mapped[int | None] = mapped_column()
+    resumes: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AuditEvent(db.Model):
