@@ -10,7 +10,21 @@ from flask.cli import FlaskGroup, with_appcontext
 from . import config, create_app, database, maintenance
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+class NewsletterGroup(FlaskGroup):
+    """Flask's command group showing only our commands. Flask adds every installed
+    extension's plugin commands; Flask-Migrate's ``db`` is ours to document (``newsletter db
+    upgrade``), Flask-Limiter's ``limiter`` (its rate-limit storage internals) is left out."""
+
+    LEFT_OUT = frozenset({"limiter"})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in super().list_commands(ctx) if name not in self.LEFT_OUT]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return None if name in self.LEFT_OUT else super().get_command(ctx, name)
+
+
+@click.group(cls=NewsletterGroup, create_app=create_app, add_default_commands=False)
 def main() -> None:
     """Self-hosted newsletter and mailing-list manager."""
 
