@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from admin_helpers import PASSWORD, make_admin
+from browser_helpers import Watch
 from send_helpers import issue_for_readers, wait_for
 
 from newsletter.delivery import service
@@ -19,17 +20,7 @@ def test_progress_page_updates_live_and_pauses(app, served, browser, artifacts_d
         service.start_sending(issue_id)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    foreign: list[str] = []
-    problems: list[str] = []
-    page.on("request", lambda r: r.url.startswith(served) or foreign.append(r.url))
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico") and problems.append(r.url),
-    )
-    page.on(
-        "console", lambda m: m.type == "error" and "404" not in m.text and problems.append(m.text)
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    watch = Watch(page, served)
     page.goto(served + "/admin/login")
     page.get_by_label("Email").fill("admin@example.org")
     page.get_by_label("Password").fill(PASSWORD)
@@ -53,4 +44,4 @@ def test_progress_page_updates_live_and_pauses(app, served, browser, artifacts_d
 
     page.get_by_role("button", name="Cancel sending").click()
     assert page.locator('[data-progress="status"]').inner_text() == "cancelled"
-    assert not foreign and not problems, (foreign, problems)
+    assert not watch.foreign and not watch.problems, (watch.foreign, watch.problems)

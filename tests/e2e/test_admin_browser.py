@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from admin_helpers import PASSWORD, make_admin
+from browser_helpers import Watch
 from conftest import outbox_messages, wait_idle
 from sqlalchemy import select
 
@@ -24,20 +25,7 @@ def test_admin_builds_a_list_imports_composes_previews_tests_and_schedules(
 ):
     make_admin(app)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    foreign: list[str] = []
-    problems: list[str] = []
-    page.on("request", lambda r: r.url.startswith(served) or foreign.append(r.url))
-    page.on(
-        "console",
-        lambda m: (
-            m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico")  # the site has none
-            and problems.append(f"{m.text} {m.location}")
-        ),
-    )
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
-    page.on("pageerror", lambda e: problems.append(str(e)))
-
+    watch = Watch(page, served)
     page.goto(served + "/admin/")
     page.get_by_label("Email").fill("admin@example.org")
     page.get_by_label("Password").fill(PASSWORD)
@@ -107,8 +95,8 @@ def test_admin_builds_a_list_imports_composes_previews_tests_and_schedules(
         assert db.session.scalar(select(Issue.status)) == IssueStatus.SCHEDULED
     page.screenshot(path=artifacts_dir / "admin-issue-scheduled.png", full_page=True)
 
-    assert foreign == [], foreign
-    assert problems == [], problems
+    assert watch.foreign == [], watch.foreign
+    assert watch.problems == [], watch.problems
 
 
 @pytest.mark.browser
