@@ -5,9 +5,12 @@ and a refusal lands on the reader it was about."""
 from __future__ import annotations
 
 from conftest import wait_idle
-from send_helpers import delivery_counts, issue_for_readers
+from send_helpers import add_readers, delivery_counts, issue_for_readers, make_issue, make_list
+from sqlalchemy import update
 
 from newsletter.delivery import service
+from newsletter.extensions import db
+from newsletter.models import Subscriber
 
 
 async def _ehlo_with_pipelining(server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
@@ -38,3 +41,31 @@ def test_pipelined_sending_gives_each_reader_their_own_copy_once(make_app, smtp_
         assert m.rcpt_tos[0] in m.message["To"]
         delivery = m.mail_from.split("+d")[1].split(".")[0]
         assert f".delivery{delivery}@" in m.message["Message-ID"]
+
+
+def test_lines_starting_with_a_dot_arrive_intact(make_app, smtp_server):
+    """SMTP ends a message at a line holding only a dot, and drops one leading dot from any
+    other line: both the issue's own lines and a reader's name at the start of a line must
+    be dot-stuffed on the wire and arrive as written."""
+    smtp_server.handler.handle_EHLO = _ehlo_with_pipelining
+    app = make_app(SMTP_URL=smtp_server.url)
+    body = (
+        "{{ subscriber.attributes.handle }} wrote:\n\n"
+        ".dotfile at the start of a line\n\n"
+        "    .gitignore\n    ..\n    .\n    ...\n"
+    )
+    with app.app_context():
+        list_id = make_list()
+        add_readers(list_id, 2)
+        db.session.execute(update(Subscriber).values(attributes={"handle": ".dot"}))
+        db.session.commit()
+        issue_id = make_issue([list_id], body=body)
+        service.start_sending(issue_id)
+    wait_idle(app)
+    received = smtp_server.wait_for(2)
+    assert len(received) == 2
+    for mail in received:
+        text, html = mail.part("plain"), mail.part("html")
+        assert ".dot wrote:" in text and ".dot wrote:" in html
+        assert "\n.dotfile at the start of a line" in text
+        assert ">.gitignore\n..\n.\n...\n" in html.replace("\r\n", "\n")

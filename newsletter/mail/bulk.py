@@ -14,6 +14,7 @@ import binascii
 import email.utils
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
@@ -96,26 +97,30 @@ class QuotedPrintable:
     for every reader, so a body comes as runs of whole lines (see ``Rendered.runs``); a run
     shared by every reader is the same string object each time, so looking it up costs no
     hashing or comparing of its text, and only the few lines around a reader's values are
-    encoded per copy."""
+    encoded per copy. It also notes whether any encoded line starts with a dot (see
+    :class:`Copy`)."""
 
     MAX_REMEMBERED = 2_000_000  # characters of runs kept (a few MB); past this, none are added
 
     def __init__(self) -> None:
-        self._runs: dict[str, bytes] = {}
+        self._runs: dict[str, tuple[bytes, bool]] = {}
         self._room = self.MAX_REMEMBERED
 
-    def encode(self, runs: tuple[str, ...]) -> bytes:
-        """The runs encoded as one body, ending with a line break."""
-        known, out = self._runs, []
+    def encode(self, runs: tuple[str, ...]) -> tuple[bytes, bool]:
+        """The runs encoded as one body, ending with a line break, and whether a line of it
+        starts with a dot."""
+        known, out, dot_lines = self._runs, [], False
         for run in runs:
             encoded = known.get(run)
             if encoded is None:
-                encoded = _qp(run)
+                data = _qp(run)
+                encoded = (data, _has_dot_line(data))
                 if len(run) <= self._room:
                     known[run] = encoded
                     self._room -= len(run)
-            out.append(encoded)
-        return b"".join(out) or b"\r\n"
+            out.append(encoded[0])
+            dot_lines = dot_lines or encoded[1]
+        return b"".join(out) or b"\r\n", dot_lines
 
 
 def _qp(text: str) -> bytes:
@@ -127,6 +132,26 @@ def _qp(text: str) -> bytes:
     if not text.endswith("\n"):
         text += "\n"
     return binascii.b2a_qp(text.replace("\n", "\r\n").encode("utf-8"), istext=True)
+
+
+def _has_dot_line(data: bytes) -> bool:
+    """True when a line of ``data`` (which starts at a line start) starts with a dot."""
+    return data.startswith(b".") or b"\r\n." in data
+
+
+class Copy(bytes):
+    """One reader's complete message. ``dot_lines`` says whether any line starts with a dot:
+    the builder knows it from its parts (the shared ones checked once per issue), so SMTP
+    can skip its dot-stuffing pass over each ~30 KB copy when none does."""
+
+    dot_lines: bool
+
+    @classmethod
+    def of(cls, data: bytes, dot_lines: bool) -> Copy:
+        """``data`` as a :class:`Copy`."""
+        copy = cls(data)
+        copy.dot_lines = dot_lines
+        return copy
 
 
 class BulkTemplate:
@@ -166,6 +191,7 @@ class BulkTemplate:
             _header("From", from_value) + _header("Subject", " ".join(subject.split())) + head
         )
         self._middle, self._tail = middle, tail
+        self._dot_lines = any(map(_has_dot_line, (self._head, middle, tail)))
 
     def message_id(self, issue_id: int, delivery_id: int) -> str:
         """Stable per delivery, so a copy resent by an admin is recognisably the same mail."""
@@ -181,13 +207,14 @@ class BulkTemplate:
         unsubscribe_url: str,
         unsubscribe_mailto: str | None = None,
         date: str | None = None,
-    ) -> bytes:
+    ) -> Copy:
         """The complete message for one reader, signed when a DKIM key is configured."""
         html, text = body.runs or ((body.html,), (body.text,))
+        # No header line starts with a dot: each starts with its name or folding white space.
         headers = b"".join(
             [
                 _header("To", _to(recipient, name)),
-                b"Date: " + (date or email.utils.formatdate(usegmt=True)).encode() + b"\r\n",
+                b"Date: " + (date or _date(int(time.time()))).encode() + b"\r\n",
                 b"Message-ID: " + message_id.encode() + b"\r\n",
                 # One entry per folded line keeps lines short whatever the token length.
                 b"List-Unsubscribe: <"
@@ -196,19 +223,18 @@ class BulkTemplate:
                 + b">\r\n",
             ]
         )
-        data = b"".join(
-            [
-                headers,
-                self._head,
-                self._qp.encode(text),
-                self._middle,
-                self._qp.encode(html),
-                self._tail,
-            ]
-        )
+        text_qp, text_dots = self._qp.encode(text)
+        html_qp, html_dots = self._qp.encode(html)
+        data = b"".join([headers, self._head, text_qp, self._middle, html_qp, self._tail])
         if self.signer is not None:
             data = self.signer.sign(data) + data
-        return data
+        return Copy.of(data, self._dot_lines or text_dots or html_dots)
+
+
+@lru_cache(maxsize=2)
+def _date(now: int) -> str:
+    # Formatted once a second rather than once per copy.
+    return email.utils.formatdate(now, usegmt=True)
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9 ]+")

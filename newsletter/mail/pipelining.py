@@ -4,8 +4,10 @@
 ``smtplib.sendmail`` costs four round trips and two regex passes over every message. Here
 MAIL, RCPT and DATA go out together when the server offers PIPELINING (RFC 2920), so a
 message takes two round trips; the bytes are already CRLF-terminated (``mail.bulk`` builds
-them so), leaving only dot-stuffing, a single ``bytes.replace``. Still one transaction at a
-time: a worker killed mid-send leaves at most one message whose fate is unknown.
+them so), leaving only dot-stuffing, a single ``bytes.replace``, skipped for a bulk
+:class:`~newsletter.mail.bulk.Copy` that has no line starting with a dot. Still one
+transaction at a time: a worker killed mid-send leaves at most one message whose fate is
+unknown.
 """
 
 from __future__ import annotations
@@ -152,9 +154,11 @@ class BulkSMTPTransport(SMTPTransport):
         more: bytes = b"",
         meanwhile: Callable[[], None] | None = None,
     ) -> None:
-        stuffed = data.replace(b"\r\n.", b"\r\n..")
-        if stuffed.startswith(b"."):
-            stuffed = b"." + stuffed
+        stuffed = data
+        if getattr(data, "dot_lines", True):  # a bulk Copy knows it has no line to stuff
+            stuffed = data.replace(b"\r\n.", b"\r\n..")
+            if stuffed.startswith(b"."):
+                stuffed = b"." + stuffed
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
         conn.send(stuffed + b".\r\n" + more)
