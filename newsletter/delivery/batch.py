@@ -98,6 +98,8 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
     transport = _open_transport()
     slice_end = time.monotonic() + TIME_SLICE
     to_send = [row for row in rows if row.id not in skip]
+    # A VERP return path names the delivery, so a bounce finds its way back to it.
+    senders = {row.id: return_path(row.id) for row in to_send}
     ahead: dict[int, bytes | Exception] = {}  # copies made while the one before was in flight
     try:
         for n, row in enumerate(to_send):
@@ -121,7 +123,9 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
             # The next envelope rides along only if the next message will still fit the slice.
             more = n + 1 < len(to_send) and time.monotonic() < slice_end
             following = to_send[n + 1] if more else None
-            error = _deliver(transport, journal, prepared, row, data, outcome, following, ahead)
+            error = _deliver(
+                transport, journal, prepared, row, data, outcome, senders, following, ahead
+            )
             if error:
                 hard_failures.append((row, error))
             failures = outcome.failed + outcome.retried + outcome.unknown
@@ -147,24 +151,25 @@ def _deliver(
     row,
     data: bytes,
     outcome: Outcome,
+    senders: dict[int, str],
     following: Any = None,
     ahead: dict[int, bytes | Exception] | None = None,
 ) -> str:  # type: ignore[no-untyped-def]
-    """Hand one copy to the server and note the result; returns the error of a hard failure.
-    When the transport pipelines, the ``following`` delivery's envelope rides along and its
-    copy is made (into ``ahead``) while the server reads this one."""
+    """Hand one copy to the server (from its return path in ``senders``) and note the result;
+    returns the error of a hard failure. When the transport pipelines, the ``following``
+    delivery's envelope rides along and its copy is made (into ``ahead``) while the server
+    reads this one."""
     try:
-        # A VERP return path names the delivery, so a bounce finds its way back to it.
         if isinstance(transport, BulkSMTPTransport) and following is not None:
-            then = (return_path(following.id), following.email)
+            then = (senders[following.id], following.email)
 
             def make_following() -> None:
                 if ahead is not None:
                     ahead[following.id] = _copy_or_error(prepared, following)
 
-            transport.send(return_path(row.id), row.email, data, then, make_following)
+            transport.send(senders[row.id], row.email, data, then, make_following)
         else:
-            transport.send(return_path(row.id), row.email, data)
+            transport.send(senders[row.id], row.email, data)
     except OutcomeUnknown as exc:
         journal.unknown(row.id, str(exc))
         outcome.unknown += 1
