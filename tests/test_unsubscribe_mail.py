@@ -197,3 +197,18 @@ def test_the_mailto_is_left_out_when_the_bounce_address_leaves_no_room(make_app,
     # The one-click https link alone; never a mailto whose local part servers would refuse.
     assert str(mail.message["List-Unsubscribe"]).startswith("<http://localhost/unsubscribe/")
     assert "mailto:" not in str(mail.message["List-Unsubscribe"])
+
+
+def test_unsubscribe_address_dies_when_the_readers_address_changes(sent):
+    app, mailtos = sent
+    with app.app_context():
+        reader = db.session.scalar(
+            select(Subscriber).where(Subscriber.email == "reader0@example.net")
+        )
+        reader.email = "new-home@example.net"  # as an admin's correction would
+        db.session.commit()
+
+    answer = post_report(app.test_client(), _mail_to(mailtos["reader0@example.net"], "x@y.z"))
+
+    assert answer.json["unmatched"] is True
+    assert _still_subscribed(app, "new-home@example.net")
