@@ -3,8 +3,10 @@ the web request does the same work whatever the address's state) and are safe to
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
@@ -12,17 +14,18 @@ from sqlalchemy import Row, and_, bindparam, select
 
 from ..extensions import db
 from ..links import confirm_url, links_for
-from ..mail.message import build, format_recipient
 from ..mail.render import render_mail
-from ..mail.transports import TemporaryFailure, open_transport
+from ..mail.transactional import template
+from ..mail.transports import TemporaryFailure, Transport, open_transport
 from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from .suppression import is_blocked
 
 _RETRY_PAUSES = (1.0, 4.0)  # seconds between attempts at a transactional mail
 
 
-def send_confirmation(subscriber_id: int | None) -> bool:
-    """Mail the double opt-in link if the reader has anything left to confirm."""
+def send_confirmation(subscriber_id: int | None, transport: Transport | None = None) -> bool:
+    """Mail the double opt-in link if the reader has anything left to confirm (over
+    ``transport`` when given, so a run of them shares one connection)."""
     if subscriber_id is None:
         return False
     rows = db.session.execute(_CONFIRMATION, {"id": subscriber_id}).all()
@@ -39,6 +42,7 @@ def send_confirmation(subscriber_id: int | None) -> bool:
         personal={"confirm_url": confirm_url(subscriber_id, reader.email)},
         lists=pending,
         max_age_days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
+        transport=transport,
     )
     return True
 
@@ -98,40 +102,48 @@ def _mailable(subscriber_id: int | None) -> Subscriber | None:
 
 def _send(
     subscriber: Subscriber | Row,
-    template: str,
+    template_name: str,
     *,
     subject: str,
     personal: dict[str, str],
     headers: dict[str, str] | None = None,
+    transport: Transport | None = None,
     **context: Any,
 ) -> None:
     config = current_app.config
     body = render_mail(
-        template,
+        template_name,
         fill={"name": subscriber.name, **personal},  # the reader's own: the rest is shared
         subject=subject,
         site_name=config["SITE_NAME"],
         postal_address=config["POSTAL_ADDRESS"],
         **context,
     )
-    message = build(
-        sender=config["FROM"],
-        to=format_recipient(subscriber.email, subscriber.name),
-        subject=subject,
-        body=body,
-        headers=headers,
+    data = template(config["FROM"], subject).fill(
+        recipient=subscriber.email, name=subscriber.name, body=body, headers=headers
     )
-    sender, data = email.utils.parseaddr(config["FROM"])[1], message.as_bytes()
-    # A confirmation is awaited now, so a blip (4xx, dropped connection) is retried a few
-    # times within seconds; a longer outage fails the job visibly and the reader can ask again.
-    for pause in (*_RETRY_PAUSES, None):
-        transport = open_transport()
-        try:
-            transport.send(sender, subscriber.email, data)
-            return
-        except TemporaryFailure:
-            if pause is None:
-                raise
-        finally:
-            transport.close()
-        time.sleep(pause)
+    sender = email.utils.parseaddr(config["FROM"])[1]
+    with contextlib.ExitStack() as stack:
+        if transport is None:
+            transport = stack.enter_context(opened_transport())
+        # A confirmation is awaited now, so a blip (4xx, dropped connection) is retried a few
+        # times within seconds (a dropped SMTP connection is made again by the transport); a
+        # longer outage fails the job visibly and the reader can ask again.
+        for pause in (*_RETRY_PAUSES, None):
+            try:
+                transport.send(sender, subscriber.email, data)
+                return
+            except TemporaryFailure:
+                if pause is None:
+                    raise
+            time.sleep(pause)
+
+
+@contextlib.contextmanager
+def opened_transport() -> Iterator[Transport]:
+    """The configured transport, closed afterwards."""
+    transport = open_transport()
+    try:
+        yield transport
+    finally:
+        transport.close()
