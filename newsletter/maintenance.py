@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # "module:function" of every chore, run in this order on each tick.
 TASKS = [
     "newsletter.subscribers.service:purge_unconfirmed",
+    "newsletter.subscribers.confirmations:rearm",
     "newsletter.delivery.scheduler:start_due",
     "newsletter.delivery.reaper:reap",
     "newsletter.import_jobs:recover_stalled",

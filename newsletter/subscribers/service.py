@@ -29,7 +29,7 @@ from ..models import (
     SubscriptionStatus,
     utcnow,
 )
-from . import jobs
+from . import confirmations, jobs
 from .addresses import InvalidInput
 from .offer import Offered, public_lists, resolve_lists
 from .privacy import erase, export_data, purge_unconfirmed
@@ -107,15 +107,13 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
                 conn.execute(sql.lists, [{"subscriber_id": subscriber_id, **a} for a in asked])
             conn.execute(sql.consent, {"subscriber_id": subscriber_id, **consent})
             db.session.commit()
-    queue.enqueue(jobs.send_confirmation, subscriber_id, queue=queue.TRANSACTIONAL)
+    confirmations.request(subscriber_id)
 
 
 def request_new_link(email: str) -> None:
     """Send a fresh confirmation link to a pending reader; nothing (silently) otherwise."""
     subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
-    queue.enqueue(
-        jobs.send_confirmation, subscriber.id if subscriber else None, queue=queue.TRANSACTIONAL
-    )
+    confirmations.request(subscriber.id if subscriber else None)
 
 
 @dataclass(frozen=True)
