@@ -104,7 +104,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if isinstance(fallbacks, str):
         app.config["SECRET_KEY_FALLBACKS"] = [k for k in fallbacks.split(",") if k.strip()]
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
-    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # No X-RateLimit-* headers: each would cost every limited request a Redis round trip.
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
     app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_PREFIX"]
     secure = app.config["BASE_URL"].startswith("https://")
     # Flask's own default is False, so setdefault would never apply: upgrade it explicitly.
