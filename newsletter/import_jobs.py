@@ -1,35 +1,33 @@
-"""CSV imports in the background: the uploaded file becomes an ImportJob row, a queued job
-imports it, and the admin's progress bar reads that row. The periodic tick resumes an
-import whose worker died, after the last chunk it committed."""
+"""CSV imports in the background: the uploaded file becomes an ImportJob row with the file
+stored in the database (so a worker on any host reads it), a queued job imports it, and the
+admin's progress bar reads that row. The periodic tick resumes an import whose worker died,
+after the last chunk it committed."""
 
 from __future__ import annotations
 
 import csv
-import io
-import os
 from datetime import timedelta
-from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, select, update
 
-from . import audit, browse, queue
+from . import audit, browse, import_uploads, queue
 from .extensions import db
 from .importer import ImportProblem, Report, Resume, import_csv
 from .models import ImportJob, utcnow
 
 
-def start(path: str, filename: str, list_id: int, *, confirmed: bool, note: str) -> ImportJob:
-    """Record an uploaded file as an import job and queue it."""
+def start(
+    upload: IO[bytes], filename: str, list_id: int, *, confirmed: bool, note: str
+) -> ImportJob:
+    """Store an uploaded file as an import job and queue it."""
     job = ImportJob(
-        list_id=list_id,
-        path=path,
-        filename=filename[:300],
-        confirmed=confirmed,
-        note=note.strip(),
-        total_bytes=os.path.getsize(path),
+        list_id=list_id, filename=filename[:300], confirmed=confirmed, note=note.strip()
     )
     db.session.add(job)
+    db.session.flush()
+    # One transaction with the job row: no worker or tick ever sees a job whose file is half in.
+    job.total_bytes = import_uploads.store(job.id, upload)
     audit.record("import.start", f"{filename} into list {list_id}")
     db.session.commit()
     queue.enqueue(run, job.id)
@@ -42,52 +40,49 @@ def run(job_id: int) -> None:
     if job is None:
         return  # already ran, or another worker has it (jobs may be delivered twice)
     resumes = job.resumes
+    upload = import_uploads.Upload(job_id, job.total_bytes)
+    listed = len(job.report)
+
+    def progress(report: Report) -> None:
+        # Written with the chunk (the importer commits both): the counts always say how many
+        # rows are done, which is where a resumed run carries on.
+        nonlocal listed
+        values: dict[str, Any] = {
+            "done_bytes": upload.position,
+            "accepted": report.accepted,
+            "updated": report.updated,
+            "rejected": report.rejected,
+            "heartbeat_at": utcnow(),
+        }
+        if len(report.rejections) != listed:
+            values["report"], listed = report.rejections, len(report.rejections)
+        if not _still_ours(job_id, resumes, values):
+            raise _TakenOver
+
     try:
-        with open(job.path, "rb") as raw:
-            counted = _Counting(raw)
-            listed = len(job.report)
-
-            def progress(report: Report) -> None:
-                # Written with the chunk (the importer commits both): the counts always say
-                # how many rows are done, which is where a resumed run carries on.
-                nonlocal listed
-                values: dict[str, Any] = {
-                    "done_bytes": counted.position,
-                    "accepted": report.accepted,
-                    "updated": report.updated,
-                    "rejected": report.rejected,
-                    "heartbeat_at": utcnow(),
-                }
-                if len(report.rejections) != listed:
-                    values["report"], listed = report.rejections, len(report.rejections)
-                if not _still_ours(job_id, resumes, values):
-                    raise _TakenOver
-
-            report = import_csv(
-                counted,
-                job.list_id,
-                confirmed=job.confirmed,
-                note=job.note,
-                progress=progress,
-                resume=_resume_point(job),
-            )
+        report = import_csv(
+            upload,
+            job.list_id,
+            confirmed=job.confirmed,
+            note=job.note,
+            progress=progress,
+            resume=_resume_point(job),
+        )
         values = {
             "status": "done",
             "accepted": report.accepted,
             "updated": report.updated,
             "rejected": report.rejected,
             "report": report.rejections,
-            "done_bytes": job.total_bytes,
+            "done_bytes": upload.size,
         }
     except _TakenOver:
         db.session.rollback()  # the tick gave the job to another worker: leave it to them
         return
-    except (ImportProblem, UnicodeError, csv.Error, OSError) as exc:
-        # OSError: the upload lives in the web host's instance folder, which a worker on
-        # another host must share (see the README).
+    except (ImportProblem, UnicodeError, csv.Error) as exc:
         db.session.rollback()
         values = {"status": "failed", "report": [{"row": 0, "email": "", "reason": str(exc)}]}
-    _finish(job_id, job.path, values)
+    _finish(job_id, resumes, values)
     browse.index_new_subscribers()  # searchable by index now, not only by the slower tail scan
 
 
@@ -135,11 +130,11 @@ def _still_ours(job_id: int, resumes: int, values: dict[str, Any]) -> bool:
     )
 
 
-def _finish(job_id: int, path: str, values: dict[str, Any]) -> None:
-    Path(path).unlink(missing_ok=True)
-    db.session.execute(
-        update(ImportJob).where(ImportJob.id == job_id).values(finished_at=utcnow(), **values)
-    )
+def _finish(job_id: int, resumes: int, values: dict[str, Any]) -> None:
+    """Record the outcome and drop the stored file, together (unless the tick has meanwhile
+    handed the job to another run, which then finishes it)."""
+    if _still_ours(job_id, resumes, {"finished_at": utcnow(), **values}):
+        import_uploads.discard(job_id)
     db.session.commit()
 
 
@@ -159,20 +154,20 @@ def recover_stalled() -> int:
     )
     recovered = 0
     for job in db.session.scalars(select(ImportJob).where(*stalled)).all():
-        job_id, path, values = job.id, job.path, _recovery(job)
+        job_id, values = job.id, _recovery(job)
         # Only if nothing moved since it was read (the run finished, or another tick acted).
         changed = db.session.execute(
             update(ImportJob)
             .where(ImportJob.id == job_id, ImportJob.resumes == job.resumes, *stalled)
             .values(**values)
         ).rowcount
+        if changed and values["status"] == "failed":
+            import_uploads.discard(job_id)  # given up: the file goes with the verdict
         db.session.commit()
         if not changed:
             continue
         recovered += 1
-        if values["status"] == "failed":
-            Path(path).unlink(missing_ok=True)
-        else:
+        if values["status"] == "queued":
             queue.enqueue(run, job_id)
     return recovered
 
@@ -192,19 +187,3 @@ def _recovery(job: ImportJob) -> dict[str, Any]:
     )
     report = [*(job.report or []), {"row": 0, "email": "", "reason": reason}]
     return {"status": "failed", "finished_at": now, "report": report}
-
-
-class _Counting(io.RawIOBase):
-    """A read-only stream that remembers how far it has been read (for progress)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)
-        self.position += n or 0
-        return n

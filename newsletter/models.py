@@ -15,6 +15,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -341,7 +342,6 @@ class ImportJob(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(String(1000))
     filename: Mapped[str] = mapped_column(String(300), default="")
     confirmed: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -360,6 +360,20 @@ class ImportJob(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_new_id: Mapped[int | None] = mapped_column()
     resumes: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ImportUploadPart(db.Model):
+    """One piece of an import's uploaded CSV, in order. The file lives in the database, not on
+    the web host's disk, so a worker on any host can read it; it is deleted when the import
+    ends (``import_uploads``)."""
+
+    __tablename__ = "import_upload_part"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("import_job.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditEvent(db.Model):

@@ -320,7 +320,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
     """
     procs: list[subprocess.Popen] = []
 
-    def start(app, **extra: Any) -> subprocess.Popen:
+    def start(app, cwd: Path = ROOT, **extra: Any) -> subprocess.Popen:
         log_path = tmp_path / f"worker-{len(procs)}.log"
         log = open(log_path, "wb")  # noqa: SIM115 - closed when the process is reaped
         proc = subprocess.Popen(
@@ -328,7 +328,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
             env=worker_env(app, **extra),
             stdout=log,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=cwd,
         )
         proc.log_path = log_path  # type: ignore[attr-defined]
         procs.append(proc)

@@ -13,11 +13,18 @@ from conftest import wait_idle
 from send_helpers import wait_for
 from sqlalchemy import func, select, update
 
-from newsletter import import_jobs, importer
+from newsletter import import_jobs, import_uploads, importer
 from newsletter import lists as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
-from newsletter.models import ConsentEvent, ImportJob, Subscriber, Subscription, utcnow
+from newsletter.models import (
+    ConsentEvent,
+    ImportJob,
+    ImportUploadPart,
+    Subscriber,
+    Subscription,
+    utcnow,
+)
 
 ROWS = 120_000  # long enough (several seconds) for a worker to be killed in the middle
 
@@ -32,13 +39,11 @@ def _big_csv(path, rows: int = ROWS):
 
 
 def _start(app, tmp_path, rows: int = ROWS) -> int:
-    """Upload as the admin page does: the file in the instance folder, a job queued."""
-    folder = tmp_path / "instance" / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = _big_csv(folder / "upload.csv", rows)
-    with app.app_context():
+    """Upload as the admin page does: the file stored in the database, a job queued."""
+    path = _big_csv(tmp_path / "upload.csv", rows)
+    with app.app_context(), open(path, "rb") as upload:
         list_id = list_service.create("news", "News").id
-        return import_jobs.start(str(path), "readers.csv", list_id, confirmed=True, note="fair").id
+        return import_jobs.start(upload, "readers.csv", list_id, confirmed=True, note="fair").id
 
 
 def _job(app, job_id: int) -> ImportJob:
@@ -57,6 +62,12 @@ def _silent_for(app, job_id: int, minutes: float) -> None:
             .values(heartbeat_at=utcnow() - timedelta(minutes=minutes))
         )
         db.session.commit()
+
+
+def _stored_parts(app, job_id: int) -> int:
+    """How many pieces of the job's uploaded file the database still holds."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).where(ImportUploadPart.job_id == job_id))
 
 
 def _tick(app) -> None:
@@ -99,27 +110,25 @@ def test_import_whose_worker_is_killed_mid_file_is_resumed_and_imports_each_row_
         assert reader0.name == "Reader 0"
     page = admin_client.get(f"/admin/import/{job_id}").get_data(as_text=True)
     assert "Finished." in page and "resumed 1 time from the last rows it had saved" in page
-    assert not os.path.exists(killed.path)  # the upload is removed once done
+    assert _stored_parts(app, job_id) == 0  # the upload is removed once done
 
 
 def _recorded(app, tmp_path, **values) -> int:
     """An import job row for a 10-row upload, as a process that went away left it (not queued)."""
-    folder = tmp_path / "instance" / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = _big_csv(folder / "upload.csv", rows=10)
-    with app.app_context():
+    path = _big_csv(tmp_path / "upload.csv", rows=10)
+    with app.app_context(), open(path, "rb") as upload:
         list_id = list_service.create("news", "News").id
         job = ImportJob(
             list_id=list_id,
-            path=str(path),
             filename="readers.csv",
             confirmed=True,
             note="fair",
-            total_bytes=path.stat().st_size,
             created_at=utcnow() - timedelta(minutes=10),
             **values,
         )
         db.session.add(job)
+        db.session.flush()
+        job.total_bytes = import_uploads.store(job.id, upload)
         db.session.commit()
         return job.id
 
@@ -134,6 +143,7 @@ def test_import_job_lost_from_the_queue_is_queued_again_and_runs(app, tmp_path):
 
     done = _job(app, job_id)
     assert (done.status, done.accepted, done.rejected) == ("done", 10, 2)
+    assert _stored_parts(app, job_id) == 0
 
 
 def test_import_that_keeps_killing_its_worker_fails_with_a_reason_and_keeps_its_rows(
@@ -148,13 +158,13 @@ def test_import_that_keeps_killing_its_worker_fails_with_a_reason_and_keeps_its_
         accepted=4000,
         heartbeat_at=utcnow() - timedelta(minutes=3),
     )
-    path = _job(app, job_id).path
+    assert _stored_parts(app, job_id) == 1
 
     _tick(app)
 
     failed = _job(app, job_id)
     assert failed.status == "failed" and failed.finished_at is not None
-    assert not os.path.exists(path)
+    assert _stored_parts(app, job_id) == 0  # given up: the stored file is deleted
     page = admin_client.get(f"/admin/import/{job_id}").get_data(as_text=True)
     assert "The import failed." in page
     assert "its worker went away 4 times" in page

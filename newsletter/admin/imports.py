@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 from flask import (
     Response,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -30,12 +26,10 @@ def import_page():  # type: ignore[no-untyped-def]
     form = ImportForm()
     form.list_id.choices = [(lst.id, lst.name) for lst in list_service.all_lists(False)]
     if form.validate_on_submit():
-        folder = Path(current_app.config["INSTANCE_DIR"]) / "imports"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        path = folder / f"{uuid.uuid4().hex}.csv"
-        form.file.data.save(path)  # streamed to disk by Werkzeug, never held in memory
+        # Werkzeug spools a large upload to a temporary file; it goes on to the database in
+        # pieces, where a worker on any host finds it.
         job = import_jobs.start(
-            str(path),
+            form.file.data.stream,
             form.file.data.filename or "upload.csv",
             form.list_id.data,
             confirmed=form.mode.data == "confirmed",
