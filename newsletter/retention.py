@@ -12,9 +12,20 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    TextClause,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 
 from .extensions import db
 from .models import (
@@ -25,6 +36,7 @@ from .models import (
     Issue,
     IssueStatus,
     IssueTotals,
+    UTCDateTime,
     utcnow,
 )
 
@@ -72,6 +84,46 @@ _SETTLED_AS = {
 }
 
 
+# One statement creates an issue's totals or adds to them key by key inside the database, so a
+# purge and an erasure adding to the same issue at once both count, whichever of them makes
+# the row (PostgreSQL makes the second wait for the first, then adds to what it committed).
+_ADD_TOTALS = """INSERT INTO issue_totals (issue_id, counts, purged_at)
+    VALUES (:issue_id, :counts, :now)
+    ON CONFLICT (issue_id) DO UPDATE SET purged_at = excluded.purged_at, counts = (
+        SELECT {object_agg}(key, n) FROM (
+            SELECT key, SUM({number}) AS n FROM (
+                SELECT key, value FROM {each}(issue_totals.counts)
+                UNION ALL SELECT key, value FROM {each}(excluded.counts)
+            ) AS added GROUP BY key
+        ) AS summed
+    )"""
+_JSON_SQL = {
+    "postgresql": {
+        "object_agg": "json_object_agg",
+        "each": "json_each_text",
+        "number": "value::bigint",
+    },
+    "sqlite": {"object_agg": "json_group_object", "each": "json_each", "number": "value"},
+}
+
+
+@lru_cache(maxsize=2)
+def _add_totals_statement(dialect: str) -> TextClause:
+    return text(_ADD_TOTALS.format(**_JSON_SQL[dialect])).bindparams(
+        bindparam("counts", type_=JSON), bindparam("now", type_=UTCDateTime)
+    )
+
+
+def _add_totals(added: dict[int, Counter[str]]) -> None:
+    """Add these counts by status to each issue's kept totals (creating them if need be)."""
+    now = utcnow()
+    db.session.execute(
+        _add_totals_statement(db.session.get_bind().dialect.name),
+        # In issue order, so two transactions adding to several issues lock them in one order.
+        [{"issue_id": i, "counts": dict(c), "now": now} for i, c in sorted(added.items())],
+    )
+
+
 def delete_deliveries(*where: ColumnElement[bool]) -> int:
     """Delete the delivery rows matching ``where``, first adding them to their issues' kept
     totals, so an issue's figures never go down (retention, a reader's erasure). The caller
@@ -83,17 +135,8 @@ def delete_deliveries(*where: ColumnElement[bool]) -> int:
         .group_by(Delivery.issue_id, Delivery.status)
     ):
         added[issue_id][_SETTLED_AS.get(status, status).value] += n
-    for issue_id, counts in added.items():
-        # Locked (on PostgreSQL) and read afresh: a purge and an erasure adding to one issue
-        # at once must not both start from the old counts.
-        totals = db.session.scalar(
-            select(IssueTotals)
-            .where(IssueTotals.issue_id == issue_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ) or IssueTotals(issue_id=issue_id, counts={})
-        totals.counts, totals.purged_at = dict(counts + Counter(totals.counts)), utcnow()
-        db.session.add(totals)
+    if added:
+        _add_totals(added)
     result = db.session.execute(delete(Delivery).where(*where))
     return result.rowcount or 0
 

@@ -3,13 +3,14 @@ an erased reader's delivery rows go the same way, the totals staying."""
 
 import json
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from admin_helpers import login, make_admin
 from conftest import wait_idle
-from send_helpers import add_readers, make_issue, make_list
-from sqlalchemy import func, select
+from send_helpers import add_readers, make_issue, make_list, wait_for
+from sqlalchemy import func, select, text
 from subscribe_helpers import csrf_from, link_path
 
 from newsletter import issues
@@ -25,7 +26,7 @@ from newsletter.models import (
     Subscriber,
     utcnow,
 )
-from newsletter.retention import purged_counts
+from newsletter.retention import delete_deliveries, purged_counts
 
 
 def _issue_sent_days_ago(days, readers, statuses):
@@ -173,3 +174,79 @@ def test_reader_erased_before_their_copy_went_out_is_counted_cancelled(
         "reader0@example.net",
         "reader2@example.net",
     ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_erasures_and_a_purge_adding_to_one_issues_totals_sum_up(make_app):
+    app = make_app(DELIVERY_RETENTION_DAYS=30)
+    runner = app.test_cli_runner()
+    sent, failed, queued = DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.QUEUED
+    with app.app_context():
+        readers = _readers(5)
+        issue_id = _issue_sent_days_ago(200, readers, [sent, failed, queued, sent, sent])
+        # Two erasures (the first makes the issue's totals, the second adds to them), then
+        # retention purges the rest and adds it too.
+        for reader in readers[:2]:
+            delete_deliveries(Delivery.subscriber_id == reader.id)
+            db.session.commit()
+        assert purged_counts([issue_id]) == {issue_id: {"sent": 1, "failed": 1}}
+
+        assert runner.invoke(main, ["tick"]).exit_code == 0
+
+        assert _deliveries(issue_id) == 0
+        assert purged_counts([issue_id]) == {issue_id: {"sent": 3, "failed": 1, "cancelled": 1}}
+        status = json.loads(runner.invoke(main, ["status", str(issue_id), "--json"]).output)
+        assert (status["total"], status["sent"], status["failed"]) == (5, 3, 1)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_erasure_and_purge_both_making_an_issues_first_totals_at_once_both_count(make_app):
+    # Two connections: the first has made the issue's totals row but not committed when the
+    # second adds to the same issue. The second waits for the first, then adds its counts
+    # (it used to fail on the unique key, losing its deletion).
+    app = make_app()
+    sent, failed, queued = DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.QUEUED
+    with app.app_context():
+        readers = _readers(4)
+        issue_id = _issue_sent_days_ago(200, readers, [sent, failed, sent, queued])
+        first_ids, second_ids = [r.id for r in readers[:2]], [r.id for r in readers[2:]]
+    first_added, release = threading.Event(), threading.Event()
+    errors: list[Exception] = []
+
+    def delete_for(subscriber_ids: list[int], hold: bool) -> None:
+        with app.app_context():
+            try:
+                delete_deliveries(Delivery.subscriber_id.in_(subscriber_ids))
+                if hold:
+                    first_added.set()
+                    release.wait(60)
+                db.session.commit()
+            except Exception as exc:  # reported by the assertion below
+                errors.append(exc)
+                db.session.rollback()
+
+    first = threading.Thread(target=delete_for, args=(first_ids, True))
+    second = threading.Thread(target=delete_for, args=(second_ids, False))
+    first.start()
+    assert first_added.wait(30)
+    second.start()
+    with app.app_context():
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+
+        def second_is_waiting() -> bool:
+            found = db.session.scalar(waiting)
+            db.session.rollback()  # pg_stat_activity is read once per transaction
+            return found == 1
+
+        wait_for(second_is_waiting, timeout=30)
+    release.set()
+    first.join(60)
+    second.join(60)
+
+    assert errors == []
+    with app.app_context():
+        assert _deliveries(issue_id) == 0
+        assert purged_counts([issue_id]) == {issue_id: {"sent": 2, "failed": 1, "cancelled": 1}}
