@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from browser_helpers import Watch
 from conftest import outbox_messages, wait_idle
 from subscribe_helpers import link_path, make_list, subscriber
 from werkzeug.serving import make_server
@@ -16,22 +17,11 @@ from newsletter.subscribers import service
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the whole module."""
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
 
 @pytest.fixture
 def serve():
-    """Serve a WSGI app on a real HTTP server in a thread; returns its base URL."""
+    """Serve WSGI apps (ours, or a blog embedding our signup box) on real HTTP or HTTPS
+    servers in threads; returns each one's base URL."""
     servers = []
 
     def start(wsgi_app, tls: bool = False) -> str:
@@ -52,8 +42,7 @@ def test_signup_and_confirm_in_a_real_browser(app, serve, browser, artifacts_dir
     make_list(app, "events", "Events")
     served = serve(app)
     page = browser.new_page(viewport={"width": 320, "height": 800})
-    foreign = []
-    page.on("request", lambda r: r.url.startswith(served) or foreign.append(r.url))
+    watch = Watch(page, served, expected=("/confirm/tampered-token",))
 
     page.goto(served + "/")
     page.screenshot(path=artifacts_dir / "signup-320.png", full_page=True)
@@ -94,7 +83,8 @@ def test_signup_and_confirm_in_a_real_browser(app, serve, browser, artifacts_dir
     page.screenshot(path=artifacts_dir / "confirm-invalid.png", full_page=True)
     page.close()
     assert subscriber(app, "browser@example.org").status == SubscriberStatus.CONFIRMED
-    assert foreign == []
+    assert watch.foreign == []
+    assert watch.problems == []
 
 
 EMBED = """<!doctype html><html lang="en"><head><title>A blog</title></head><body>
