@@ -41,13 +41,13 @@ def links_for(subscriber_id: int, email: str) -> Links:
     from .bounces.verp import unsubscribe_address
 
     address = unsubscribe_address(subscriber_id, email)
+    unsubscribe, manage = tokens.make_many(
+        (tokens.UNSUBSCRIBE, tokens.MANAGE), subscriber_id, email
+    )
+    base = current_app.config["BASE_URL"]
     return Links(
-        unsubscribe_url=absolute(
-            "/unsubscribe/" + tokens.make(tokens.UNSUBSCRIBE, subscriber_id, email)
-        ),
-        preferences_url=absolute(
-            "/preferences/" + tokens.make(tokens.MANAGE, subscriber_id, email)
-        ),
+        unsubscribe_url=f"{base}/unsubscribe/{unsubscribe}",
+        preferences_url=f"{base}/preferences/{manage}",
         unsubscribe_mailto=f"mailto:{address}?subject=unsubscribe" if address else None,
     )
 
