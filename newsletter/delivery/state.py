@@ -148,7 +148,14 @@ def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
         db.session.execute(
             select(D.c.id, D.c.subscriber_id, D.c.attempts, S.c.email, S.c.name, S.c.attributes)
             .join(S, S.c.id == D.c.subscriber_id)
-            .where(D.c.issue_id == issue_id, D.c.claimed_by == claim_id, D.c.status == Q)
+            # batch_no as well: with it SQLite reads this batch's rows by index, without it
+            # every queued delivery of the issue (it keeps no statistics to know better).
+            .where(
+                D.c.issue_id == issue_id,
+                D.c.batch_no == batch_no,
+                D.c.claimed_by == claim_id,
+                D.c.status == Q,
+            )
             .order_by(D.c.id)
         )
     )
