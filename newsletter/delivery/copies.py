@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..links import links_for
@@ -40,12 +40,16 @@ def personalise(prepared: Prepared, row) -> bytes:  # type: ignore[no-untyped-de
     )
 
 
+# Built once: a fresh IN of a batch's ~200 hashes cost SQLAlchemy as much as the query.
+_LISTED = select(Suppression.email_hash).where(
+    Suppression.email_hash.in_(bindparam("hashes", expanding=True))
+)
+
+
 def suppressed(rows: list) -> set[int]:
     """Deliveries in this batch whose address is on the do-not-mail list (one query)."""
     by_hash = {email_hash(r.email): r.id for r in rows}
-    found = db.session.execute(
-        select(Suppression.email_hash).where(Suppression.email_hash.in_(list(by_hash)))
-    ).scalars()
+    found = db.session.execute(_LISTED, {"hashes": list(by_hash)}).scalars()
     return {by_hash[h] for h in found}
 
 
