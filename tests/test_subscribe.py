@@ -100,6 +100,17 @@ def test_every_address_state_gets_the_same_answer(app, client):
     assert len(form_answers) == 1 and next(iter(form_answers))[0] == 200
 
 
+def test_a_blocked_address_gets_the_same_answer_and_is_not_stored(app, client):
+    make_list(app)
+    with app.app_context():
+        service.suppress("blocked@example.org", SuppressionReason.COMPLAINED)
+        db.session.commit()
+    answer = _json(client, {"email": "Blocked@Example.org"})
+    assert answer.status_code == 200 and answer.get_json()["ok"] is True
+    wait_idle(app)
+    assert counts(app) == (0, 0) and outbox_messages(app) == []
+
+
 def test_honeypot_gets_the_success_answer_and_stores_nothing(app, client):
     answer = _json(client, {"email": "bot@example.org", "website": "http://spam.example"})
     assert answer.status_code == 200 and answer.get_json()["ok"] is True

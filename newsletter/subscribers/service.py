@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from limits import RateLimitItemPerHour
-from sqlalchemy import Executable, and_, case, insert, select
+from sqlalchemy import Executable, and_, bindparam, case, insert, select
 
 from .. import database, queue, tokens
 from ..extensions import db, limiter
@@ -34,8 +34,9 @@ from .addresses import InvalidInput
 from .offer import Offered, public_lists, resolve_lists
 from .privacy import erase, export_data, purge_unconfirmed
 from .suppression import (
+    blocked_clause,
     email_hash,
-    is_blocked,
+    hash_params,
     is_suppressed,
     lift_erasure,
     suppress,
@@ -85,28 +86,28 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
 
     The same work happens whatever state the address is in (new, pending, confirmed,
     unsubscribed, blocked); the job alone decides whether a mail goes out. Everything is
-    read and prepared first, then three short statements write: SQLite has one writer, so
-    the write lock is held only for those.
+    prepared first, then three short statements write: SQLite has one writer, so the write
+    lock is held only for those. The first stores nothing for a blocked address.
     """
-    subscriber_id = None
-    if not is_blocked(email):
-        consent = _consent(
-            "subscribe",
-            source,
-            [ml.slug for ml in lists],
-            ip=ip,
-            text=current_app.config["CONSENT_TEXT"],
-        )
-        reader = {"email": email, "name": name, "status": SubscriberStatus.PENDING}
-        asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
-        sql = _signup_sql(db.session.get_bind().dialect.name)
-        with database.one_writer():
-            conn = db.session.connection()
-            subscriber_id = conn.execute(sql.reader, reader).scalar_one()
+    consent = _consent(
+        "subscribe",
+        source,
+        [ml.slug for ml in lists],
+        ip=ip,
+        text=current_app.config["CONSENT_TEXT"],
+    )
+    hashes = hash_params(email)
+    reader = {"email": email, "name": name, "status": SubscriberStatus.PENDING, **hashes}
+    asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
+    sql = _signup_sql(db.session.get_bind().dialect.name, len(hashes))
+    with database.one_writer():
+        conn = db.session.connection()
+        subscriber_id = conn.execute(sql.reader, reader).scalar_one_or_none()
+        if subscriber_id is not None:
             if asked:
                 conn.execute(sql.lists, [{"subscriber_id": subscriber_id, **a} for a in asked])
             conn.execute(sql.consent, {"subscriber_id": subscriber_id, **consent})
-            db.session.commit()
+        db.session.commit()
     confirmations.request(subscriber_id)
 
 
@@ -126,12 +127,15 @@ class _SignupSQL:
 
 
 @functools.cache
-def _signup_sql(dialect: str) -> _SignupSQL:
+def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
     # The reader: inserted as pending if new, in one statement so two simultaneous signups
-    # for one address are one row; its id comes back. A pending reader's name follows the
-    # latest signup; a confirmed reader's name changes only on the preferences page.
+    # for one address are one row; its id comes back, or nothing when the address is
+    # blocked. A pending reader's name follows the latest signup; a confirmed reader's name
+    # changes only on the preferences page. ``keys``: how many hashes the address has.
     table = Subscriber.__table__
-    reader = upsert(table, dialect)
+    columns = [table.c.email, table.c.name, table.c.status]
+    values = select(*(bindparam(c.name, type_=c.type) for c in columns))
+    reader = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
     renamed = and_(
         table.c.status == SubscriberStatus.PENDING,
         reader.excluded.name != "",

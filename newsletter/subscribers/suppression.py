@@ -8,7 +8,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import Select, Table, bindparam, delete, func, select
+from sqlalchemy import Exists, Select, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -60,10 +60,21 @@ def _listed(keys: int, blocking: bool) -> Select[tuple[int]]:
     return found.limit(1)
 
 
+def hash_params(email: str) -> dict[str, str]:
+    """The address's hashes as the parameters ``h0``, ``h1``… of :func:`blocked_clause`."""
+    return {f"h{i}": h for i, h in enumerate(_hashes(email))}
+
+
+def blocked_clause(keys: int) -> Exists:
+    """``EXISTS`` a blocking entry for the hashes bound as ``h0``…, for use in a statement
+    that should do nothing for a blocked address (``keys``: how many hashes)."""
+    return _listed(keys, blocking=True).exists()
+
+
 def _on_list(email: str, blocking: bool) -> bool:
-    hashes = _hashes(email)
-    found = _listed(len(hashes), blocking)
-    return db.session.scalar(found, {f"h{i}": h for i, h in enumerate(hashes)}) is not None
+    params = hash_params(email)
+    found = _listed(len(params), blocking)
+    return db.session.scalar(found, params) is not None
 
 
 def is_suppressed(email: str) -> bool:
