@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 
@@ -121,7 +121,20 @@ def finish_if_done(issue_id: int, fanned_out: bool = False) -> bool:
 # ---------------------------------------------------------------- deliveries
 
 
-def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
+class Claimed(NamedTuple):
+    """A claimed delivery with its reader. A plain tuple: the batch loop reads its fields
+    some twenty times per message, and a SQLAlchemy Row's attribute access costs ten times
+    as much."""
+
+    id: int
+    subscriber_id: int
+    attempts: int
+    email: str
+    name: str | None
+    attributes: dict[str, Any] | None
+
+
+def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list[Claimed]:
     """Claim the due, unclaimed queued deliveries of one batch; return them with their readers.
 
     PostgreSQL locks the rows with SKIP LOCKED so concurrent claimers never wait on each
@@ -144,8 +157,9 @@ def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
         .where(D.c.id.in_(candidates.scalar_subquery()))
         .values(claimed_by=claim_id, claimed_at=now)
     )
-    return list(
-        db.session.execute(
+    return [
+        Claimed(*row)
+        for row in db.session.execute(
             select(D.c.id, D.c.subscriber_id, D.c.attempts, S.c.email, S.c.name, S.c.attributes)
             .join(S, S.c.id == D.c.subscriber_id)
             # batch_no as well: with it SQLite reads this batch's rows by index, without it
@@ -158,7 +172,7 @@ def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list:
             )
             .order_by(D.c.id)
         )
-    )
+    ]
 
 
 # The batch loop's statements, as plain SQL for the driver: at ~1,000 messages/s even
