@@ -68,7 +68,7 @@ def sample_message(inst: Installation) -> bytes:
         reader = SimpleNamespace(
             id=1, subscriber_id=1, email="reader0@example.net", name="Reader 0", attributes={}
         )
-        return bytes(copies.personalise(copies.prepare(inst.issue_id), reader))
+        return copies.personalise(copies.prepare(inst.issue_id), reader).data
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from ..bounces.verp import return_path
 from ..extensions import db
+from ..mail.bulk import Copy
 from ..mail.pipelining import BulkSMTPTransport, OutcomeUnknown
 from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
 from ..models import IssueStatus, Subscriber, SuppressionReason, utcnow
@@ -100,7 +101,7 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
     to_send = [row for row in rows if row.id not in skip]
     # A VERP return path names the delivery, so a bounce finds its way back to it.
     senders = {row.id: return_path(row.id) for row in to_send}
-    ahead: dict[int, bytes | Exception] = {}  # copies made while the one before was in flight
+    ahead: dict[int, Copy | Exception] = {}  # copies made while the one before was in flight
     try:
         for n, row in enumerate(to_send):
             if time.monotonic() > slice_end:
@@ -110,9 +111,9 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
                 outcome.stopped = "issue no longer sending"
                 break
             try:
-                data = ahead.pop(row.id, None) or copies.personalise(prepared, row)
-                if isinstance(data, Exception):
-                    raise data
+                copy = ahead.pop(row.id, None) or copies.personalise(prepared, row)
+                if isinstance(copy, Exception):
+                    raise copy
             except Exception as exc:  # a reader's data breaks the template: that copy only
                 journal.failed(row.id, f"could not render: {exc}")
                 outcome.failed += 1
@@ -124,7 +125,7 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
             more = n + 1 < len(to_send) and time.monotonic() < slice_end
             following = to_send[n + 1] if more else None
             error = _deliver(
-                transport, journal, prepared, row, data, outcome, senders, following, ahead
+                transport, journal, prepared, row, copy, outcome, senders, following, ahead
             )
             if error:
                 hard_failures.append((row, error))
@@ -149,27 +150,31 @@ def _deliver(
     journal: state.Journal,
     prepared: copies.Prepared,
     row,
-    data: bytes,
+    copy: Copy,
     outcome: Outcome,
     senders: dict[int, str],
     following: Any = None,
-    ahead: dict[int, bytes | Exception] | None = None,
+    ahead: dict[int, Copy | Exception] | None = None,
 ) -> str:  # type: ignore[no-untyped-def]
     """Hand one copy to the server (from its return path in ``senders``) and note the result;
     returns the error of a hard failure. When the transport pipelines, the ``following``
     delivery's envelope rides along and its copy is made (into ``ahead``) while the server
     reads this one."""
     try:
-        if isinstance(transport, BulkSMTPTransport) and following is not None:
+        if not isinstance(transport, BulkSMTPTransport):
+            transport.send(senders[row.id], row.email, copy.data)
+        elif following is None:
+            transport.send(senders[row.id], row.email, copy.data, dot_lines=copy.dot_lines)
+        else:
             then = (senders[following.id], following.email)
 
             def make_following() -> None:
                 if ahead is not None:
                     ahead[following.id] = _copy_or_error(prepared, following)
 
-            transport.send(senders[row.id], row.email, data, then, make_following)
-        else:
-            transport.send(senders[row.id], row.email, data)
+            transport.send(
+                senders[row.id], row.email, copy.data, then, make_following, copy.dot_lines
+            )
     except OutcomeUnknown as exc:
         journal.unknown(row.id, str(exc))
         outcome.unknown += 1
@@ -190,7 +195,7 @@ def _deliver(
     return ""
 
 
-def _copy_or_error(prepared: copies.Prepared, row) -> bytes | Exception:  # type: ignore[no-untyped-def]
+def _copy_or_error(prepared: copies.Prepared, row) -> Copy | Exception:  # type: ignore[no-untyped-def]
     try:
         return copies.personalise(prepared, row)
     except Exception as exc:  # raised in its own turn, where a bad copy is dealt with

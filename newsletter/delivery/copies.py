@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..links import links_for
-from ..mail.bulk import BulkTemplate, Signer, list_id_for
+from ..mail.bulk import BulkTemplate, Copy, Signer, list_id_for
 from ..mail.render import CompiledIssue, Reader, compile_issue
 from ..models import Issue, Suppression
 from ..subscribers.service import email_hash
@@ -26,7 +26,7 @@ class Prepared:
     template: BulkTemplate
 
 
-def personalise(prepared: Prepared, row) -> bytes:  # type: ignore[no-untyped-def]
+def personalise(prepared: Prepared, row) -> Copy:  # type: ignore[no-untyped-def]
     """One reader's complete message (``row``: a claimed delivery with its reader)."""
     reader = Reader(row.email, row.name or "", row.attributes or {})
     links = links_for(row.subscriber_id, row.email)

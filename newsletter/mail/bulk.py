@@ -20,6 +20,7 @@ from email.header import Header
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import dkim
 
@@ -106,10 +107,10 @@ class QuotedPrintable:
         self._runs: dict[str, tuple[bytes, bool]] = {}
         self._room = self.MAX_REMEMBERED
 
-    def encode(self, runs: tuple[str, ...]) -> tuple[bytes, bool]:
-        """The runs encoded as one body, ending with a line break, and whether a line of it
-        starts with a dot."""
-        known, out, dot_lines = self._runs, [], False
+    def encode(self, runs: tuple[str, ...], parts: list[bytes]) -> bool:
+        """Add the runs, encoded as one body ending with a line break, to ``parts`` (the
+        message is joined once, at the end); return whether a line of it starts with a dot."""
+        known, dot_lines, start = self._runs, False, len(parts)
         for run in runs:
             encoded = known.get(run)
             if encoded is None:
@@ -118,9 +119,12 @@ class QuotedPrintable:
                 if len(run) <= self._room:
                     known[run] = encoded
                     self._room -= len(run)
-            out.append(encoded[0])
-            dot_lines = dot_lines or encoded[1]
-        return b"".join(out) or b"\r\n", dot_lines
+            if encoded[0]:
+                parts.append(encoded[0])
+                dot_lines = dot_lines or encoded[1]
+        if len(parts) == start:
+            parts.append(b"\r\n")
+        return dot_lines
 
 
 def _qp(text: str) -> bytes:
@@ -139,19 +143,13 @@ def _has_dot_line(data: bytes) -> bool:
     return data.startswith(b".") or b"\r\n." in data
 
 
-class Copy(bytes):
+class Copy(NamedTuple):
     """One reader's complete message. ``dot_lines`` says whether any line starts with a dot:
     the builder knows it from its parts (the shared ones checked once per issue), so SMTP
     can skip its dot-stuffing pass over each ~30 KB copy when none does."""
 
+    data: bytes
     dot_lines: bool
-
-    @classmethod
-    def of(cls, data: bytes, dot_lines: bool) -> Copy:
-        """``data`` as a :class:`Copy`."""
-        copy = cls(data)
-        copy.dot_lines = dot_lines
-        return copy
 
 
 class BulkTemplate:
@@ -223,12 +221,15 @@ class BulkTemplate:
                 + b">\r\n",
             ]
         )
-        text_qp, text_dots = self._qp.encode(text)
-        html_qp, html_dots = self._qp.encode(html)
-        data = b"".join([headers, self._head, text_qp, self._middle, html_qp, self._tail])
+        parts = [headers, self._head]
+        text_dots = self._qp.encode(text, parts)
+        parts.append(self._middle)
+        html_dots = self._qp.encode(html, parts)
+        parts.append(self._tail)
+        data = b"".join(parts)
         if self.signer is not None:
             data = self.signer.sign(data) + data
-        return Copy.of(data, self._dot_lines or text_dots or html_dots)
+        return Copy(data, self._dot_lines or text_dots or html_dots)
 
 
 @lru_cache(maxsize=2)

@@ -5,7 +5,7 @@
 MAIL, RCPT and DATA go out together when the server offers PIPELINING (RFC 2920), so a
 message takes two round trips; the bytes are already CRLF-terminated (``mail.bulk`` builds
 them so), leaving only dot-stuffing, a single ``bytes.replace``, skipped for a bulk
-:class:`~newsletter.mail.bulk.Copy` that has no line starting with a dot. Still one
+:class:`~newsletter.mail.bulk.Copy` without a line starting with a dot. Still one
 transaction at a time: a worker killed mid-send leaves at most one message whose fate is
 unknown.
 """
@@ -46,6 +46,7 @@ class BulkSMTPTransport(SMTPTransport):
         data: bytes,
         then: tuple[str, str] | None = None,
         meanwhile: Callable[[], None] | None = None,
+        dot_lines: bool = True,
     ) -> None:
         """Hand one message to the server; raise Temporary/PermanentFailure if refused, or
         OutcomeUnknown if the connection broke while the server held the message.
@@ -55,7 +56,8 @@ class BulkSMTPTransport(SMTPTransport):
         round trip instead of two. That is safe because nothing is delivered before the
         content's final dot, which the next ``send`` writes only after its caller has
         committed the next delivery's "sending" mark. ``meanwhile`` (which must not raise)
-        runs while the server reads the content, e.g. to make the next copy.
+        runs while the server reads the content, e.g. to make the next copy. ``dot_lines=False``
+        promises that no line of ``data`` starts with a dot (see :class:`~.bulk.Copy`).
         """
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[:2] != (sender, recipient):
@@ -71,7 +73,7 @@ class BulkSMTPTransport(SMTPTransport):
         if then is not None and conn.has_extn("pipelining"):
             more = _envelope_bytes(*then) + b"DATA\r\n"
         try:
-            self._payload(conn, data, more, meanwhile)
+            self._payload(conn, data, more, meanwhile, dot_lines)
         except (*_LOST, OSError) as exc:
             self._drop()
             raise OutcomeUnknown(f"SMTP connection lost during DATA: {exc}") from None
@@ -153,9 +155,10 @@ class BulkSMTPTransport(SMTPTransport):
         data: bytes,
         more: bytes = b"",
         meanwhile: Callable[[], None] | None = None,
+        dot_lines: bool = True,
     ) -> None:
         stuffed = data
-        if getattr(data, "dot_lines", True):  # a bulk Copy knows it has no line to stuff
+        if dot_lines:
             stuffed = data.replace(b"\r\n.", b"\r\n..")
             if stuffed.startswith(b"."):
                 stuffed = b"." + stuffed
