@@ -14,11 +14,10 @@ import hmac
 from dataclasses import dataclass
 
 from flask import current_app
-from limits import RateLimitItemPerHour
 from sqlalchemy import Executable, and_, bindparam, case, insert, select
 
 from .. import database, queue, tokens
-from ..extensions import db, limiter
+from ..extensions import db
 from ..links import Links, links_for
 from ..models import (
     ConsentEvent,
@@ -42,9 +41,11 @@ from .suppression import (
     suppress,
     upsert,
 )
+from .throttle import allow_attempt, allow_confirmation_mail
 
 __all__ = [
     "Links",
+    "allow_attempt",
     "allow_confirmation_mail",
     "confirm",
     "email_hash",
@@ -68,17 +69,6 @@ _ACTIVE = (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED, SubscriberStatu
 
 
 # ---------------------------------------------------------------- signup and confirmation
-
-
-def allow_confirmation_mail(email: str) -> bool:
-    """Count one confirmation request for the address; False past CONFIRM_MAILS_PER_HOUR.
-
-    Counted per attempt, not per mail actually sent, so the answer says nothing about
-    whether the address is subscribed.
-    """
-    item = RateLimitItemPerHour(current_app.config["CONFIRM_MAILS_PER_HOUR"])
-    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-    return limiter.limiter.hit(item, prefix, "confirm-mails", email_hash(email))
 
 
 def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: str | None) -> None:

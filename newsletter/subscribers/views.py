@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     Response,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -20,7 +19,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from .. import issues, tokens
-from ..extensions import csrf, limiter
+from ..extensions import csrf
 from . import bp, cors, service
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
 
@@ -31,10 +30,6 @@ CHECK_INBOX = (
     "Thank you! Please check your inbox: we have sent you a link to confirm your "
     "subscription. Nothing will be sent to you until you confirm."
 )
-
-
-def _signup_limit() -> str:
-    return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
 def _wants_json() -> bool:
@@ -55,8 +50,7 @@ def _too_large(_exc: Exception) -> tuple[Any, int]:
     return _problem(413, "The request is too large.")
 
 
-@bp.errorhandler(429)
-def _too_many(_exc: Exception) -> tuple[Any, int]:
+def _too_many() -> tuple[Any, int]:
     return _problem(429, "Too many attempts. Please wait a while and try again.")
 
 
@@ -111,11 +105,12 @@ def _signup_page(
 
 @bp.route("/subscribe", methods=["POST", "OPTIONS"])
 @csrf.exempt  # JSON is checked by origin below; the HTML form's CSRF token is checked by hand
-@limiter.limit(_signup_limit, methods=["POST"])
 def subscribe() -> Any:
     """Sign up from our form or, as JSON, from an embed; one answer for every address."""
     if request.method == "OPTIONS":
         return cors.preflight()
+    if not service.allow_attempt("signup", request.remote_addr):  # even a bad one counts
+        return _too_many()
     as_json = request.mimetype == "application/json"
     if not as_json and request.mimetype not in FORM_TYPES:
         return _problem(415, "Send the signup form, or JSON with Content-Type application/json.")
@@ -179,9 +174,10 @@ def _signed_up(as_json: bool) -> Any:
 
 
 @bp.post("/resend")
-@limiter.limit(_signup_limit)
 def resend() -> Any:
     """Send a new confirmation link (from the expired-link page); same answer for everyone."""
+    if not service.allow_attempt("resend", request.remote_addr):
+        return _too_many()
     try:
         email = normalise_address(request.form.get("email", ""))
     except InvalidAddress as exc:
