@@ -102,6 +102,9 @@ class QuotedPrintable:
     :class:`Copy`)."""
 
     MAX_REMEMBERED = 2_000_000  # characters of runs kept (a few MB); past this, none are added
+    # Shorter runs are encoded again each time: cheaper than keeping them, and the lines
+    # around a reader's values (new for every copy) would otherwise fill the store.
+    REMEMBER_FROM = 256
 
     def __init__(self) -> None:
         self._runs: dict[str, tuple[bytes, bool]] = {}
@@ -116,7 +119,7 @@ class QuotedPrintable:
             if encoded is None:
                 data = _qp(run)
                 encoded = (data, _has_dot_line(data))
-                if len(run) <= self._room:
+                if self.REMEMBER_FROM <= len(run) <= self._room:
                     known[run] = encoded
                     self._room -= len(run)
             if encoded[0]:
