@@ -15,14 +15,14 @@ hold across the web processes. SQLite has one writer: within a web process the t
 turns for their short write transaction (``database.one_writer``) instead of napping in
 SQLite's busy handler. More threads per worker only queue for the GIL: 8 measured slower than
 4. ``--mail-workers 0`` sends the mails from the embedded queue inside each web process.
+The mails go over SMTP to the lean sink the sending benches use (its own process), which
+counts each recipient's copies.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import email
-import email.policy
 import json
 import os
 import signal
@@ -35,6 +35,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from _common import Sink
 
 ROOT = Path(__file__).resolve().parent.parent
 LIST = "news"
@@ -59,7 +61,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
         instance = Path(tmp)
-        env = _environment(instance)
+        sink = Sink(record=True)
+        env = _environment(instance, sink.url)
         helpers: list[subprocess.Popen] = []
         if args.mail_workers:
             redis_port = _free_port()
@@ -74,27 +77,30 @@ def main() -> int:
             _wait_until_serving(port, server, args.workers)
             # Mail workers without Redis are the embedded queues inside the web processes.
             web, redis = _children(server.pid), helpers[:1] if mailers else []
+            sinks = [sink.process.pid]
             cpu = {"web": -_cpu(web), "redis": -_cpu(redis), "mail": -_cpu(mailers)}
+            cpu["sink"] = -_cpu(sinks)
             cpu["driver"] = -time.process_time()
             started = time.monotonic()
             results = asyncio.run(_drive(port, args.connections, seconds))
             elapsed = time.monotonic() - started
             cpu["driver"] += time.process_time()
             accepted = [addr for addr, status, _ in results if status == 200]
-            mails = _wait_for_mails(instance / "outbox", len(accepted))
+            mails = _wait_for_mails(sink, len(accepted))
             drained = time.monotonic() - started - elapsed
             cpu["web"] += _cpu(web)
             cpu["redis"] += _cpu(redis)
             cpu["mail"] += _cpu(mailers)
+            cpu["sink"] += _cpu(sinks)
         finally:
             for proc in [server, *reversed(helpers)]:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
+            sink.stop()
         stored = _stored_addresses(instance / "newsletter.db")
 
     latencies = sorted(ms for _, _, ms in results)
     errors = Counter(status for _, status, _ in results if status != 200)
-    per_address = Counter(mails)
     report = {
         "bench": "signup",
         "server": f"gunicorn gthread {args.workers}x{args.threads}",
@@ -109,8 +115,8 @@ def main() -> int:
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
         "errors": dict(errors),
         "lost_in_db": len(set(accepted) - stored),
-        "without_mail": sum(1 for a in accepted if per_address[a] == 0),
-        "more_than_one_mail": sum(1 for a in accepted if per_address[a] > 1),
+        "without_mail": sum(1 for a in accepted if mails[a] == 0),
+        "more_than_one_mail": sum(1 for a in accepted if mails[a] > 1),
         "mails_done_after_s": round(drained, 1),  # after the load stopped
         # CPU time per signup: load-independent, unlike the rates above on a shared machine.
         # The web processes' CPU includes their embedded queue's mails with --mail-workers 0.
@@ -148,10 +154,11 @@ def _per(seconds: float, items: list) -> float | None:
     return round(seconds * 1000 / len(items), 2) if items else None
 
 
-def _environment(instance: Path) -> dict[str, str]:
+def _environment(instance: Path, smtp_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.update(
         NEWSLETTER_INSTANCE_DIR=str(instance),
+        NEWSLETTER_SMTP_URL=smtp_url,
         NEWSLETTER_SECRET_KEY="bench-secret-key",
         # Every request comes from 127.0.0.1: the per-IP limit would stop the bench at once.
         NEWSLETTER_SIGNUP_RATE_LIMIT="1000000 per second",
@@ -268,18 +275,13 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, headers.get("connection", "").lower() == "close"
 
 
-def _wait_for_mails(outbox: Path, expected: int, timeout: float = 300) -> list[str]:
-    """Recipients of the confirmation mails, once ``expected`` have arrived (or time is up)."""
+def _wait_for_mails(sink: Sink, expected: int, timeout: float = 300) -> Counter[str]:
+    """Copies per recipient, once ``expected`` mails have arrived (or time is up)."""
     deadline = time.monotonic() + timeout
-    while len(list(outbox.glob("*.eml"))) < expected and time.monotonic() < deadline:
+    while sink.count < expected and time.monotonic() < deadline:
         time.sleep(0.25)
     time.sleep(1)  # a doubled mail would arrive just after the last expected one
-    recipients = []
-    for path in outbox.glob("*.eml"):
-        with open(path, "rb") as fh:
-            headers = email.message_from_binary_file(fh, policy=email.policy.default)
-        recipients.append(headers["To"].addresses[0].addr_spec)
-    return recipients
+    return Counter({rcpt.decode(): n for rcpt, n in sink.copies().items()})
 
 
 def _stored_addresses(db_path: Path) -> set[str]:
