@@ -77,21 +77,19 @@ def main() -> int:
             _wait_until_serving(port, server, args.workers)
             # Mail workers without Redis are the embedded queues inside the web processes.
             web, redis = _children(server.pid), helpers[:1] if mailers else []
-            sinks = [sink.process.pid]
-            cpu = {"web": -_cpu(web), "redis": -_cpu(redis), "mail": -_cpu(mailers)}
-            cpu["sink"] = -_cpu(sinks)
-            cpu["driver"] = -time.process_time()
+            ours = {"web": web, "redis": redis, "mail": mailers, "sink": [sink.process.pid]}
+            before = {name: _cpu(procs) for name, procs in ours.items()}
+            driver, machine = time.process_time(), _machine_cpu()
             started = time.monotonic()
             results = asyncio.run(_drive(port, args.connections, seconds))
             elapsed = time.monotonic() - started
-            cpu["driver"] += time.process_time()
+            driver, machine = time.process_time() - driver, _machine_cpu() - machine
+            ours_cpu = driver + sum(_cpu(procs) - before[n] for n, procs in ours.items())
             accepted = [addr for addr, status, _ in results if status == 200]
             mails = _wait_for_mails(sink, len(accepted))
             drained = time.monotonic() - started - elapsed
-            cpu["web"] += _cpu(web)
-            cpu["redis"] += _cpu(redis)
-            cpu["mail"] += _cpu(mailers)
-            cpu["sink"] += _cpu(sinks)
+            cpu = {name: _cpu(procs) - before[name] for name, procs in ours.items()}
+            cpu["driver"] = driver
         finally:
             for proc in [server, *reversed(helpers)]:
                 proc.send_signal(signal.SIGTERM)
@@ -121,6 +119,8 @@ def main() -> int:
         # CPU time per signup: load-independent, unlike the rates above on a shared machine.
         # The web processes' CPU includes their embedded queue's mails with --mail-workers 0.
         "cpu_ms_per_signup": {name: _per(used, accepted) for name, used in cpu.items()},
+        # Cores the rest of the machine kept busy during the load (2 = none left for us).
+        "other_load_cores": round((machine - ours_cpu) / elapsed, 2),
     }
     print(json.dumps(report))
     failed = report["errors"] or report["lost_in_db"] or report["without_mail"]
@@ -148,6 +148,13 @@ def _cpu(procs: list[int] | list[subprocess.Popen]) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu() -> float:
+    """CPU seconds all processes of the machine have used (``/proc/stat``, every core)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    busy = sum(int(v) for v in fields[:8]) - int(fields[3]) - int(fields[4])  # not idle/iowait
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def _per(seconds: float, items: list) -> float | None:
