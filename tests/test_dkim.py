@@ -4,6 +4,7 @@ signature that verifies (covering List-Unsubscribe), and a one-click unsubscribe
 from __future__ import annotations
 
 import base64
+import inspect
 import re
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -99,9 +100,11 @@ def test_every_received_copy_carries_the_bulk_mail_headers(sent_issue):
         mail.data.decode("ascii")  # 7-bit clean: encodings are declared, not assumed
 
 
-def test_dkim_signature_verifies_on_the_received_bytes(sent_issue, dkim_key):
+def test_dkim_signature_verifies_on_the_received_bytes(sent_issue, dkim_key, monkeypatch):
     _, record = dkim_key
     _, received = sent_issue
+    # Verified as a receiver running plain dkimpy would: our signer splits messages its own way.
+    monkeypatch.setattr(dkim, "rfc822_parse", inspect.unwrap(dkim.rfc822_parse))
 
     def dns(name, timeout=5):
         assert name == b"mail2026._domainkey.example.org."

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import binascii
 import email.utils
+import inspect
 import re
 import secrets
 import time
@@ -66,7 +67,24 @@ if rsa is not None:  # without the optional `cryptography`, dkimpy's own (slow) 
     dkim.RSASSA_PKCS1_v1_5_sign = _openssl_rsa_sign
 # dkimpy parses the PEM key again for every signature (0.2 ms of a 1.5 ms signature); the
 # parsed key is only read, so one parse per key serves them all.
-dkim.parse_pem_private_key = lru_cache(maxsize=8)(dkim.parse_pem_private_key)
+dkim.parse_pem_private_key = lru_cache(maxsize=8)(inspect.unwrap(dkim.parse_pem_private_key))
+_rfc822_parse = inspect.unwrap(dkim.rfc822_parse)
+
+
+def _parse_crlf_message(message: bytes) -> tuple[list[list[bytes]], bytes]:
+    """dkimpy's split of a message into headers and body, without cutting a CRLF-only
+    message's ~30 KB body into lines and joining them again (0.4 ms per signature): for such
+    a message the body it returns is exactly the bytes after the blank line. Any other
+    message goes to dkimpy's own."""
+    end = message.find(b"\r\n\r\n")
+    if end < 0 or message.startswith(b"\r\n") or message.count(b"\n") != message.count(b"\r\n"):
+        return _rfc822_parse(message)
+    headers, _ = _rfc822_parse(message[: end + 4])
+    return headers, message[end + 4 :]
+
+
+_parse_crlf_message.__wrapped__ = _rfc822_parse  # type: ignore[attr-defined]
+dkim.rfc822_parse = _parse_crlf_message
 
 
 @dataclass(frozen=True)
