@@ -114,38 +114,32 @@ class Signer:
 
 
 class QuotedPrintable:
-    """Quoted-printable with CRLF line ends and lines of at most 76 characters, remembering
-    what it encoded. QP works line by line and all but a few lines of an issue are the same
-    for every reader, so a body comes as runs of whole lines (see ``Rendered.runs``); a run
-    shared by every reader is the same string object each time, so looking it up costs no
-    hashing or comparing of its text, and only the few lines around a reader's values are
-    encoded per copy. It also notes whether any encoded line starts with a dot (see
-    :class:`Copy`)."""
-
-    MAX_REMEMBERED = 2_000_000  # characters of runs kept (a few MB); past this, none are added
-    # Shorter runs are encoded again each time: cheaper than keeping them, and the lines
-    # around a reader's values (new for every copy) would otherwise fill the store.
-    REMEMBER_FROM = 256
+    """Quoted-printable with CRLF line ends and lines of at most 76 characters, for one body
+    of one issue, remembering what it encoded. QP works line by line and all but a few lines
+    of an issue are the same for every reader, so a body comes as runs of whole lines (see
+    ``Rendered.runs``), a run every reader shares being the same string object at the same
+    place each time. So the encoder keeps, per place, the run it last encoded: a shared run
+    is found by identity, without hashing or comparing its text, and only the few lines
+    around a reader's values are encoded per copy, without piling up. It also notes whether
+    an encoded line starts with a dot (see :class:`Copy`)."""
 
     def __init__(self) -> None:
-        self._runs: dict[str, tuple[bytes, bool]] = {}
-        self._room = self.MAX_REMEMBERED
+        self._last: list[tuple[str, bytes, bool]] = []  # per place: run, its QP, dot line?
 
     def encode(self, runs: tuple[str, ...], parts: list[bytes]) -> bool:
         """Add the runs, encoded as one body ending with a line break, to ``parts`` (the
         message is joined once, at the end); return whether a line of it starts with a dot."""
-        known, dot_lines, start = self._runs, False, len(parts)
-        for run in runs:
-            encoded = known.get(run)
-            if encoded is None:
+        last, dot_lines, start = self._last, False, len(parts)
+        for place, run in enumerate(runs):
+            if place == len(last):
+                last.append(("", b"", False))
+            known = last[place]
+            if known[0] is not run:
                 data = _qp(run)
-                encoded = (data, _has_dot_line(data))
-                if self.REMEMBER_FROM <= len(run) <= self._room:
-                    known[run] = encoded
-                    self._room -= len(run)
-            if encoded[0]:
-                parts.append(encoded[0])
-                dot_lines = dot_lines or encoded[1]
+                known = last[place] = (run, data, _has_dot_line(data))
+            if known[1]:
+                parts.append(known[1])
+                dot_lines = dot_lines or known[2]
         if len(parts) == start:
             parts.append(b"\r\n")
         return dot_lines
@@ -191,7 +185,7 @@ class BulkTemplate:
         self.sender_address = email.utils.parseaddr(sender)[1]
         self.domain = domain_of(sender)
         self.signer = signer
-        self._qp = QuotedPrintable()
+        self._text_qp, self._html_qp = QuotedPrintable(), QuotedPrintable()
         text_marker, html_marker = (f"nlbody{secrets.token_hex(6)}{n}" for n in "th")
         msg = EmailMessage(policy=POLICY)
         msg.set_content(text_marker, charset="utf-8", cte="quoted-printable")
@@ -246,9 +240,9 @@ class BulkTemplate:
             ]
         )
         parts = [headers, self._head]
-        text_dots = self._qp.encode(text, parts)
+        text_dots = self._text_qp.encode(text, parts)
         parts.append(self._middle)
-        html_dots = self._qp.encode(html, parts)
+        html_dots = self._html_qp.encode(html, parts)
         parts.append(self._tail)
         data = b"".join(parts)
         if self.signer is not None:
