@@ -27,7 +27,10 @@ def test_two_workers_racing_for_the_same_batches_send_each_copy_once(
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=50)
     issue_id = start_issue(app, 600)
     with app.app_context():
-        # Every batch job queued twice, as after a lost-and-requeued job: both workers race.
+        # The audience taken first (here, not by a worker), so no batch job can run before
+        # its deliveries exist; then every batch job queued twice, as after a lost-and-
+        # requeued job: both workers race.
+        jobs.fan_out_issue(issue_id)
         for batch_no in range(12):
             queue.enqueue(jobs.send_batch, issue_id, batch_no, queue=queue.BULK)
     start_worker(app)
