@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from . import audit, queue, retention
 from .extensions import db
 from .links import Links
-from .mail.message import build, format_recipient
 from .mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
+from .mail.transactional import template
 from .mail.transports import open_transport
 from .models import Delivery, Issue, IssueStatus, MailingList, Subscriber, utcnow
 
@@ -119,15 +119,12 @@ def send_test(issue_id: int, address: str) -> None:
     reader = reader_for(address)
     body = compiled(issue).render(reader, sample_links())
     sender = current_app.config["FROM"]
-    message = build(
-        sender=sender,
-        to=format_recipient(reader.email, reader.name),
-        subject=f"[Test] {issue.subject}",
-        body=body,
+    message = template(sender, f"[Test] {issue.subject}").fill(
+        recipient=reader.email, name=reader.name, body=body
     )
     transport = open_transport()
     try:
-        transport.send(sender, reader.email, message.as_bytes())
+        transport.send(sender, reader.email, message)
     finally:
         transport.close()
 

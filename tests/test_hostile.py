@@ -5,6 +5,7 @@ a refused request stores nothing; no accepted input ever injects a header into a
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
 import hashlib
 import hmac
@@ -171,6 +172,34 @@ def _check(app, answer, before) -> None:
     for raw in _new_mails(app, before[1]):
         _assert_no_header_injection(raw, stored)
     assert after[0][5] == before[0][5], "a reader's request wrote to the admin audit log"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a" * 65 + "@example.org",  # the email package's refolding once dropped its quotes
+        '"Boss" <boss@example.com>, victim@example.net',
+        "Zoë Ünïcödé-Ñame " * 8,
+        "x" * 150 + "@evil.example",
+    ],
+)
+def test_a_name_that_looks_like_an_address_stays_the_name(app, name):
+    client, csrf = _client_with_csrf(app)
+    before = _snapshot(app)
+    form = {"email": "reader@example.net", "name": name, "lists": ["news"], "csrf_token": csrf}
+
+    assert client.post("/subscribe", data=form).status_code == 200
+    _snapshot(app)  # waits for the confirmation mail
+    [raw] = _new_mails(app, before[1])
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    [recipient] = email.message_from_bytes(raw, policy=email.policy.default)["To"].addresses
+    assert recipient.addr_spec == "reader@example.net"
+    phrase = email.message_from_bytes(raw)["To"].rpartition("<")[0].strip()
+    if phrase.startswith("=?"):  # read as RFC 2047 says: white space between words dropped
+        shown = str(email.header.make_header(email.header.decode_header(phrase)))
+    else:
+        shown = recipient.display_name
+    assert shown == " ".join(name.split())
 
 
 # ---------------------------------------------------------------- signup

@@ -10,6 +10,7 @@ bytes, covering the List-Unsubscribe headers. Pure: no database, no network.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import email.utils
 import inspect
@@ -31,7 +32,7 @@ try:
 except ImportError:  # pragma: no cover - optional speed-up
     rsa = None  # type: ignore[assignment]
 
-from .message import POLICY, domain_of, format_recipient
+from .message import POLICY, domain_of
 from .render import Rendered
 
 # Headers the DKIM signature covers (RFC 8058 asks for both List-Unsubscribe headers).
@@ -135,7 +136,7 @@ class QuotedPrintable:
                 last.append(("", b"", False))
             known = last[place]
             if known[0] is not run:
-                data = _qp(run)
+                data = quoted_printable(run)
                 known = last[place] = (run, data, _has_dot_line(data))
             if known[1]:
                 parts.append(known[1])
@@ -145,7 +146,7 @@ class QuotedPrintable:
         return dot_lines
 
 
-def _qp(text: str) -> bytes:
+def quoted_printable(text: str) -> bytes:
     """Whole lines of text QP-encoded; the last line break is added if missing."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -202,9 +203,10 @@ class BulkTemplate:
         # From and Subject are encoded here rather than by the email package, whose folding
         # of long non-ASCII subjects can drop the space between two encoded words.
         sender_name, _ = email.utils.parseaddr(sender)
-        from_value = _to(self.sender_address, sender_name)
         self._head = (
-            _header("From", from_value) + _header("Subject", " ".join(subject.split())) + head
+            address_header("From", self.sender_address, sender_name)
+            + header_line("Subject", " ".join(subject.split()))
+            + head
         )
         self._middle, self._tail = middle, tail
         self._dot_lines = any(map(_has_dot_line, (self._head, middle, tail)))
@@ -229,7 +231,7 @@ class BulkTemplate:
         # No header line starts with a dot: each starts with its name or folding white space.
         headers = b"".join(
             [
-                _header("To", _to(recipient, name)),
+                address_header("To", recipient, name),
                 b"Date: " + (date or _date(int(time.time()))).encode() + b"\r\n",
                 b"Message-ID: " + message_id.encode() + b"\r\n",
                 # One entry per folded line keeps lines short whatever the token length.
@@ -256,21 +258,58 @@ def _date(now: int) -> str:
     return email.utils.formatdate(now, usegmt=True)
 
 
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9 ]+")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9 ]{1,60}")
 
 
-def _to(recipient: str, name: str) -> str:
+def address_header(field: str, address: str, name: str) -> bytes:
+    """``From:``/``To:`` with a display name, folded by us, never by the email package.
+
+    Its refolding drops the quotes around a long display name holding an "@", so the name
+    would read as the address. Plain names go as they are; other short ASCII names in quotes;
+    anything longer or non-ASCII as RFC 2047 encoded words, one per line.
+    """
     clean = " ".join(name.split())
     if not clean:
-        return recipient
+        return f"{field}: {address}\r\n".encode()
     if _PLAIN_NAME.fullmatch(clean):  # the common case needs no quoting
-        return f"{clean} <{recipient}>"
-    if clean.isascii():
-        return format_recipient(recipient, clean)
-    return f"{Header(clean, 'utf-8').encode()} <{recipient}>"
+        line = f"{field}: {clean}"
+    elif clean.isascii() and clean.isprintable() and len(clean) <= 60:
+        quoted = clean.replace("\\", "\\\\").replace('"', '\\"')
+        line = f'{field}: "{quoted}"'
+    else:
+        text = clean.encode("utf-8", "replace").decode()  # no lone surrogates
+        line = f"{field}: " + "\r\n ".join(map(_encoded_word, _word_runs(text)))
+    if len(line) + len(address) + 3 > 78 or "\n" in line:
+        return f"{line}\r\n <{address}>\r\n".encode()  # folding white space before it
+    return f"{line} <{address}>\r\n".encode()
 
 
-def _header(name: str, value: str) -> bytes:
+_ENCODED_WORD_BYTES = 45  # base64 of 45 bytes plus "=?utf-8?b?…?=" is 72 characters (<= 75)
+
+
+def _word_runs(text: str) -> list[str]:
+    """``text`` in pieces of at most ``_ENCODED_WORD_BYTES`` bytes, cut after a space where
+    one allows (a reader drops the white space between encoded words, not inside them)."""
+    runs, run = [], ""
+    for piece in re.findall(r"\S+\s*|\s+", text):
+        if run and len((run + piece).encode()) > _ENCODED_WORD_BYTES:
+            runs.append(run)
+            run = ""
+        run += piece
+        while len(run.encode()) > _ENCODED_WORD_BYTES:  # one long word: cut it anywhere
+            cut = _ENCODED_WORD_BYTES
+            while len(run[:cut].encode()) > _ENCODED_WORD_BYTES:
+                cut -= 1
+            runs.append(run[:cut])
+            run = run[cut:]
+    return [*runs, run] if run else runs
+
+
+def _encoded_word(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+def header_line(name: str, value: str) -> bytes:
     """``Name: value`` folded to lines of at most 78 characters, RFC 2047-encoded if needed."""
     if value.isascii():
         if len(name) + len(value) < 77:

@@ -14,7 +14,7 @@ import secrets
 from email.message import EmailMessage
 from functools import lru_cache
 
-from .bulk import _header, _qp, _to
+from .bulk import address_header, header_line, quoted_printable
 from .message import POLICY, domain_of
 from .render import Rendered
 
@@ -38,8 +38,8 @@ class MailTemplate:
         middle, _, tail = rest.partition(html_marker.encode() + b"\r\n")
         name, address = email.utils.parseaddr(sender)
         self._head = (
-            _header("From", _to(address, name))
-            + _header("Subject", " ".join(subject.split()))
+            address_header("From", address, name)
+            + header_line("Subject", " ".join(subject.split()))
             + head
         )
         self._middle, self._tail = middle, tail
@@ -49,12 +49,12 @@ class MailTemplate:
     ) -> bytes:
         """The complete mail to one reader; ``headers`` are added as given (ours, never input)."""
         own = [
-            _header("To", _to(recipient, name)),
+            address_header("To", recipient, name),
             b"Date: " + email.utils.formatdate(usegmt=True).encode() + b"\r\n",
             b"Message-ID: " + email.utils.make_msgid(domain=self.domain).encode() + b"\r\n",
         ]
         for header, value in (headers or {}).items():
-            own.append(_header(header, value))
+            own.append(header_line(header, value))
         for line in own:
             _check_one_header(line)
         return b"".join(
@@ -72,7 +72,7 @@ def _check_one_header(line: bytes) -> None:
 
 
 def _body(text: str) -> bytes:
-    return _qp(text) or b"\r\n"
+    return quoted_printable(text) or b"\r\n"
 
 
 @lru_cache(maxsize=32)
