@@ -62,6 +62,7 @@ def test_a_link_filled_from_an_attribute_must_be_http(app):
     [
         "{{ subscriber.name ",
         "{{ subscriber.name | no_such_filter }}",
+        "{{ subscriber.name | safe }}",  # a reader's name is never trusted as HTML
         "{% if subscriber.name %}x{% endif %}",
         "{{ 'x' * 1000000000 }}",
     ],

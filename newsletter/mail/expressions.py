@@ -62,6 +62,9 @@ def sandbox(autoescape: bool) -> SandboxedEnvironment:
     """The sandbox, escaping for HTML or not (text)."""
     env = _Sandbox(autoescape=autoescape, undefined=jinja2.ChainableUndefined)
     env.filters["default"] = env.filters["d"] = env.filters["fallback"] = _fallback
+    # A reader's own values are never trusted as HTML: "| safe" would let a name carry markup
+    # into mails and into the admin's preview.
+    del env.filters["safe"]
     return env
 
 
