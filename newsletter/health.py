@@ -1,4 +1,4 @@
-"""``GET /healthz``: is the database reachable, is the queue reachable."""
+"""``GET /healthz``: is the database reachable, is the queue reachable, and what waits."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import queue
 from .extensions import db
+from .subscribers import confirmations
 
 bp = Blueprint("health", __name__)
 
@@ -22,6 +23,9 @@ def healthz():  # type: ignore[no-untyped-def]
         db.session.rollback()
         database = {"ok": False, "error": type(exc).__name__}
     queue_status = queue.backend().status()
+    if queue_status["ok"] and queue.redis() is not None:
+        # Confirmations wait on their own list, not as RQ jobs (see subscribers.confirmations).
+        queue_status["confirmations_waiting"] = confirmations.waiting()
     ok = database["ok"] and queue_status["ok"]
     return jsonify(status="ok" if ok else "degraded", database=database, queue=queue_status), (
         200 if ok else 503

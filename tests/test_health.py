@@ -21,3 +21,16 @@ def test_pages_send_a_self_only_content_security_policy(client):
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_healthz_counts_confirmation_mails_waiting_for_a_worker(make_app, redis_url):
+    from subscribe_helpers import make_list
+
+    app = make_app(REDIS_URL=redis_url)
+    make_list(app)
+    client = app.test_client()
+    for n in range(3):  # no worker runs: the mails wait
+        answer = client.post("/subscribe", json={"email": f"r{n}@example.net", "lists": ["news"]})
+        assert answer.status_code == 200
+    body = client.get("/healthz").get_json()
+    assert body["queue"]["confirmations_waiting"] == 3

@@ -62,8 +62,13 @@ def drain() -> int:
     return sent
 
 
+def waiting() -> int:
+    """How many readers wait for their confirmation mail (0 without Redis)."""
+    conn = queue.redis()
+    return int(conn.llen(queue.key(WAITING))) if conn is not None else 0
+
+
 def rearm() -> None:
     """Queue a drain when ids wait (the periodic tick calls this; a spare drain is harmless)."""
-    conn = queue.redis()
-    if conn is not None and conn.llen(queue.key(WAITING)):
+    if waiting():
         queue.enqueue(drain, queue=queue.TRANSACTIONAL)
