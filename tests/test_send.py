@@ -20,6 +20,7 @@ from send_helpers import (
     issue_for_readers,
     make_issue,
     make_list,
+    start_issue,
     subscribe,
     wait_for,
 )
@@ -78,9 +79,7 @@ def test_fan_out_gives_each_confirmed_reader_one_delivery(make_app, redis_url):
 def test_temporary_failure_is_retried_with_backoff_then_delivered(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url, RETRY_BASE_SECONDS=0.2)
     smtp_server.handler.replies["reader1@example.net"] = "451 4.3.0 Try again later"
-    with app.app_context():
-        issue_id = issue_for_readers(5)
-        service.start_sending(issue_id)
+    issue_id = start_issue(app, 5)
     wait_idle(app)
     with app.app_context():
         assert delivery_counts(issue_id) == {"sent": 4, "queued": 1}
@@ -101,9 +100,7 @@ def test_temporary_failure_is_retried_with_backoff_then_delivered(make_app, smtp
 def test_permanent_failure_is_recorded_and_the_address_suppressed(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url)
     smtp_server.handler.replies["reader2@example.net"] = "550 5.1.1 No such user here"
-    with app.app_context():
-        issue_id = issue_for_readers(6)
-        service.start_sending(issue_id)
+    issue_id = start_issue(app, 6)
     wait_idle(app)
     with app.app_context():
         assert delivery_counts(issue_id) == {"sent": 5, "failed": 1}
@@ -134,9 +131,7 @@ def _closed_port() -> int:
 
 def test_smtp_server_down_pauses_the_issue_and_resume_sends_everything(make_app, smtp_server):
     app = make_app(SMTP_URL=f"smtp://127.0.0.1:{_closed_port()}", BATCH_SIZE=20)
-    with app.app_context():
-        issue_id = issue_for_readers(30)
-        service.start_sending(issue_id)
+    issue_id = start_issue(app, 30)
     wait_idle(app)
     with app.app_context():
         progress = service.progress(issue_id)
@@ -155,9 +150,7 @@ def test_smtp_server_down_pauses_the_issue_and_resume_sends_everything(make_app,
 
 def test_admin_progress_page_pauses_resumes_and_cancels(app, admin_client):  # noqa: F811
     app.config["SEND_RATE"] = 1  # slow enough to act on mid-send
-    with app.app_context():
-        issue_id = issue_for_readers(40)
-        service.start_sending(issue_id)
+    issue_id = start_issue(app, 40)
     url = f"/admin/issues/{issue_id}/sending"
     wait_for(lambda: admin_client.get(url + ".json").get_json()["sent"] >= 1)
 
@@ -236,9 +229,7 @@ def test_connection_lost_during_data_is_unknown_until_an_admin_resends(make_app,
         return await accept(server, session, envelope)
 
     handler.handle_DATA = drop_once
-    with app.app_context():
-        issue_id = issue_for_readers(3)
-        service.start_sending(issue_id)
+    issue_id = start_issue(app, 3)
     wait_idle(app)
     with app.app_context():
         reaper.reap()
@@ -259,9 +250,7 @@ def test_connection_lost_during_data_is_unknown_until_an_admin_resends(make_app,
 def test_retry_failed_sends_again_to_addresses_not_suppressed(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url, HARD_BOUNCE_LIMIT=2)
     smtp_server.handler.replies["reader0@example.net"] = "554 5.7.1 Message refused"
-    with app.app_context():
-        issue_id = issue_for_readers(3)
-        service.start_sending(issue_id)
+    issue_id = start_issue(app, 3)
     wait_idle(app)
     with app.app_context():
         assert delivery_counts(issue_id) == {"sent": 2, "failed": 1}
