@@ -341,7 +341,9 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
         proc.wait(timeout=10)
 
 
-# The admin's login fixture (tests/admin_helpers.py) and one Chromium per module
-# (tests/browser_helpers.py), available to every test module.
+# The admin's login fixture (tests/admin_helpers.py), one Chromium per module
+# (tests/browser_helpers.py) and a site with something on every page (tests/site_helpers.py),
+# available to every test module.
 from admin_helpers import admin_client  # noqa: E402, F401
 from browser_helpers import browser, served  # noqa: E402, F401
+from site_helpers import site  # noqa: E402, F401

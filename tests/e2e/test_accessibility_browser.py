@@ -1,0 +1,55 @@
+"""Every public and admin page meets WCAG 2.1 AA as axe-core checks it, on a 320 px phone
+in light and dark colour schemes and on a desktop, and never scrolls sideways (on the phone:
+WCAG 1.4.10, reflow). The walk follows every same-site link, so new pages are covered."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from site_helpers import log_in, personal_pages, walk
+
+pytestmark = pytest.mark.browser
+
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def _problems(page, axe: Axe) -> list[str]:
+    """What axe finds on the page, and whether it scrolls sideways, one line per problem."""
+    found = [
+        f"{urlsplit(page.url).path}: {v['id']} ({v['impact']}) at {node['target']}: "
+        f"{node['failureSummary'].splitlines()[-1].strip()}"
+        for v in axe.run(page, options=WCAG_21_AA).response["violations"]
+        for node in v["nodes"]
+    ]
+    if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+        found.append(f"{urlsplit(page.url).path}: scrolls sideways at {page.viewport_size}")
+    return found
+
+
+SCREENS = {"phone": {"width": 320, "height": 640}, "desktop": {"width": 1280, "height": 900}}
+
+
+@pytest.mark.parametrize(
+    ("screen", "scheme"), [("phone", "light"), ("phone", "dark"), ("desktop", "light")]
+)
+def test_every_page_meets_wcag_21_aa(site, browser, artifacts_dir, screen, scheme):
+    app, origin, links = site
+    context = browser.new_context(viewport=SCREENS[screen], color_scheme=scheme)
+    page = context.new_page()
+    axe, problems = Axe(), []
+
+    def check(page) -> None:
+        problems.extend(_problems(page, axe))
+
+    starts = [origin + "/", origin + "/archive", *personal_pages(origin, links)]
+    public = walk(page, origin, starts, visit=check)
+    log_in(page, origin)
+    admin = walk(page, origin, [origin + "/admin/"], visit=check)
+    page.goto(origin + "/admin/audit")
+    page.screenshot(path=str(artifacts_dir / f"a11y-audit-{screen}-{scheme}.png"), full_page=True)
+    context.close()
+
+    assert problems == []
+    assert len(public) >= 6 and len(admin) >= 10

@@ -1,0 +1,104 @@
+"""A site with something on every page, and a walk over every page of it: what the browser
+tests that must cover every public and admin page share (privacy, accessibility)."""
+
+from __future__ import annotations
+
+from collections import deque
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from admin_helpers import PASSWORD, make_admin
+from bounce_helpers import SECRET, corpus, post_report, sent_delivery
+from browser_helpers import live_server
+from conftest import wait_idle
+from send_helpers import add_readers, make_issue, make_list
+
+from newsletter import tokens
+from newsletter.delivery import service
+from newsletter.extensions import db
+from newsletter.models import Issue, Subscriber
+
+# Links the walk must not follow: they change state, not show it.
+NOT_FOLLOWED = ("/admin/logout", "/preferences/", "/unsubscribe/", "/confirm/")
+MAX_PAGES = 80
+BAD_LINK = "/confirm/not-a-valid-token"
+
+
+@pytest.fixture
+def site(make_app):
+    """A site with something on every page: lists, readers, a sent public issue, a bounce."""
+    app = make_app(BOUNCE_WEBHOOK_SECRET=SECRET, FRAME_ANCESTORS="'self' https://blog.example")
+    make_admin(app)
+    with app.app_context():
+        weekly = make_list()
+        add_readers(weekly, 3)
+        issue_id = make_issue([weekly], subject="Spring news")
+        issue = db.session.get(Issue, issue_id)
+        issue.is_public, issue.slug = True, "spring-news"
+        db.session.commit()
+        service.start_sending(issue_id)
+        make_issue([weekly], subject="A draft")
+        sent_delivery("departed@contoso.example.com", "<177254100001.108.ms@news.example.org>")
+        reader = db.session.scalar(_select_reader())
+        links = {
+            purpose: tokens.make(purpose, reader.id, reader.email)
+            for purpose in (tokens.CONFIRM, tokens.UNSUBSCRIBE, tokens.MANAGE)
+        }
+    wait_idle(app)
+    post_report(app.test_client(), corpus("microsoft365-recipient-not-found.eml"))
+    with live_server(app) as url:
+        yield app, url, links
+
+
+def _select_reader():
+    return db.select(Subscriber).where(Subscriber.email == "reader0@example.net")
+
+
+def same_site_links(page, origin: str) -> list[str]:
+    """The page's links to other pages of the site that only show something."""
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    found = []
+    for href in hrefs:
+        url = urldefrag(href)[0]
+        path = urlsplit(url).path
+        if url.startswith(origin) and not path.startswith(NOT_FOLLOWED) and "/static/" not in path:
+            found.append(url)
+    return found
+
+
+def walk(page, origin: str, starts: list[str], visit=None) -> list[str]:
+    """Open every page reachable from ``starts`` (up to MAX_PAGES), calling ``visit(page)``
+    on each HTML page; returns the URLs seen."""
+    seen, todo = set(), deque(starts)
+    while todo and len(seen) < MAX_PAGES:
+        url = todo.popleft()
+        if url in seen:
+            continue
+        seen.add(url)
+        if urlsplit(url).path.endswith((".csv", "/export")):
+            continue  # a download, not a page
+        page.goto(url)
+        if "html" in (page.evaluate("document.contentType") or ""):
+            if visit is not None:
+                visit(page)
+            todo.extend(u for u in same_site_links(page, origin) if u not in seen)
+    return sorted(seen)
+
+
+def personal_pages(origin: str, links: dict[str, str]) -> list[str]:
+    """A reader's confirm, unsubscribe and preferences pages, and a bad link's page."""
+    return [
+        f"{origin}/confirm/{links[tokens.CONFIRM]}",
+        f"{origin}/unsubscribe/{links[tokens.UNSUBSCRIBE]}",
+        f"{origin}/preferences/{links[tokens.MANAGE]}",
+        origin + BAD_LINK,
+    ]
+
+
+def log_in(page, origin: str) -> None:
+    """Log the site's admin in through the login form."""
+    page.goto(origin + "/admin/login")
+    page.fill("input[name=email]", "admin@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(origin + "/admin/")
