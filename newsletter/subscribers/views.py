@@ -19,6 +19,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from .. import issues, tokens
+from ..errors import problem
 from ..extensions import csrf
 from . import bp, cors, service
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
@@ -32,31 +33,13 @@ CHECK_INBOX = (
 )
 
 
-def _wants_json() -> bool:
-    return request.mimetype == "application/json" or (
-        request.accept_mimetypes.best == "application/json"
-    )
-
-
-def _problem(status: int, message: str, field: str | None = None) -> tuple[Any, int]:
-    """An error answer: JSON for API callers, a page for people."""
-    if _wants_json():
-        return jsonify(error=message, field=field), status
-    return render_template("public/notice.html", title="Sorry", message=message), status
-
-
-@bp.errorhandler(413)
-def _too_large(_exc: Exception) -> tuple[Any, int]:
-    return _problem(413, "The request is too large.")
-
-
 def _too_many() -> tuple[Any, int]:
-    return _problem(429, "Too many attempts. Please wait a while and try again.")
+    return problem(429, "Too many attempts. Please wait a while and try again.")
 
 
 @bp.errorhandler(CSRFError)
 def _form_expired(_exc: Exception) -> tuple[Any, int]:
-    return _problem(400, "The form has expired. Please go back, reload the page and try again.")
+    return problem(400, "The form has expired. Please go back, reload the page and try again.")
 
 
 @bp.errorhandler(tokens.TokenError)
@@ -113,14 +96,14 @@ def subscribe() -> Any:
         return _too_many()
     as_json = request.mimetype == "application/json"
     if not as_json and request.mimetype not in FORM_TYPES:
-        return _problem(415, "Send the signup form, or JSON with Content-Type application/json.")
+        return problem(415, "Send the signup form, or JSON with Content-Type application/json.")
     request.max_content_length = SIGNUP_MAX_BYTES
     if as_json:
         if not cors.request_origin_ok():
-            return _problem(403, "This site may not sign people up here.")
+            return problem(403, "This site may not sign people up here.")
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            return _problem(400, 'Send a JSON object like {"email": "you@example.org"}.')
+            return problem(400, 'Send a JSON object like {"email": "you@example.org"}.')
         slugs = data.get("lists")
     else:
         data = request.form
@@ -138,10 +121,10 @@ def subscribe() -> Any:
         email, name, lists = _parse_signup(data, slugs)
     except InvalidInput as exc:
         if as_json:
-            return _problem(400, str(exc), exc.field)
+            return problem(400, str(exc), exc.field)
         return _signup_page(data, errors={exc.field: str(exc)}, status=400)
     if not service.allow_confirmation_mail(email):
-        return _problem(429, "Too many confirmation mails to this address. Try again later.")
+        return problem(429, "Too many confirmation mails to this address. Try again later.")
     service.subscribe(email, name, lists, source=_source(data), ip=request.remote_addr)
     return _signed_up(as_json)
 
@@ -186,7 +169,7 @@ def resend() -> Any:
             "public/link_invalid.html", expired=False, confirming=True, errors=errors
         ), 400
     if not service.allow_confirmation_mail(email):
-        return _problem(429, "Too many confirmation mails to this address. Try again later.")
+        return problem(429, "Too many confirmation mails to this address. Try again later.")
     service.request_new_link(email)
     return _signed_up(False)
 

@@ -28,6 +28,23 @@ def _problems(page, axe: Axe) -> list[str]:
     return found
 
 
+def _form_answers(page, origin: str):
+    """Visit the pages a visitor reaches by posting or mistyping rather than by a link;
+    yields text each must show."""
+    page.goto(origin + "/no-such-page")
+    yield "Page not found"
+    page.goto(origin + "/admin/login")
+    yield "Log in"
+    page.goto(origin + "/")
+    page.eval_on_selector("form.signup", "form => { form.noValidate = true; }")
+    page.fill("#email", "not an address")
+    page.click("form.signup button[type=submit]")
+    yield 'aria-invalid="true"'
+    page.fill("#email", "new.reader@example.org")
+    page.click("form.signup button[type=submit]")
+    yield "Check your inbox"
+
+
 SCREENS = {"phone": {"width": 320, "height": 640}, "desktop": {"width": 1280, "height": 900}}
 
 
@@ -45,6 +62,9 @@ def test_every_page_meets_wcag_21_aa(site, browser, artifacts_dir, screen, schem
 
     starts = [origin + "/", origin + "/archive", *personal_pages(origin, links)]
     public = walk(page, origin, starts, visit=check)
+    for answer in _form_answers(page, origin):
+        check(page)
+        assert answer in page.content()
     log_in(page, origin)
     admin = walk(page, origin, [origin + "/admin/"], visit=check)
     page.goto(origin + "/admin/audit")

@@ -1,0 +1,65 @@
+"""Error answers: our own page for people, JSON for programs, never a stack trace.
+
+Werkzeug's bare default pages carry none of the site's styles or navigation; these keep the
+visitor on a page that looks like ours, says plainly what happened and leads back home.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+# Machine endpoints: their callers read JSON whatever they put in Accept.
+JSON_BLUEPRINTS = {"bounces", "health"}
+KEPT_HEADERS = ("Allow", "Retry-After")
+
+TITLES = {
+    400: "Sorry",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed",
+    413: "Too large",
+    429: "Please wait",
+    500: "Something went wrong",
+}
+MESSAGES = {
+    400: "The request could not be understood. Please go back, reload the page and try again.",
+    403: "You may not do that here.",
+    404: "There is no page at this address. The link may be mistyped, or the page has moved.",
+    405: "This page cannot be used that way.",
+    413: "The request is too large.",
+    429: "Too many attempts. Please wait a while and try again.",
+    500: "Something went wrong on our side. Please try again in a moment.",
+}
+
+
+def wants_json() -> bool:
+    """True for API callers: JSON sent, JSON asked for, or a machine endpoint."""
+    return (
+        request.mimetype == "application/json"
+        or request.accept_mimetypes.best == "application/json"
+        or request.blueprint in JSON_BLUEPRINTS
+    )
+
+
+def problem(status: int, message: str, field: str | None = None) -> tuple[Any, int]:
+    """An error answer: JSON for API callers, a page for people."""
+    if wants_json():
+        return jsonify(error=message, field=field), status
+    title = TITLES.get(status, "Sorry")
+    return render_template("public/notice.html", title=title, message=message), status
+
+
+def _http_error(exc: HTTPException) -> Response:
+    response = make_response(problem(exc.code or 500, MESSAGES.get(exc.code or 500, exc.name)))
+    for name in KEPT_HEADERS:  # what the error itself adds, e.g. a 405's Allow
+        if value := exc.get_response().headers.get(name):
+            response.headers[name] = value
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Answer every HTTP error, and any unhandled exception (a 500), with ``problem``."""
+    app.register_error_handler(HTTPException, _http_error)
