@@ -113,6 +113,9 @@ EMPTY = Reader("e@example.org", "", {"flag": True, "none": None, "list": [1, "<2
         ("subscriber.attributes.n | default('none')", HOSTILE, "none", "none"),
         ("subscriber.attributes.n", HOSTILE, "0", "0"),
         ("subscriber.attributes.missing", HOSTILE, "", ""),
+        ("subscriber.attributes.items", HOSTILE, "x", "x"),  # the column, not dict.items
+        ("subscriber.attributes.keys", HOSTILE, "", ""),
+        ("subscriber.attributes.items | upper", HOSTILE, "X", "X"),  # in the sandbox too
         ("subscriber.attributes.missing | fallback('x')", HOSTILE, "x", "x"),
         ("subscriber.attributes.flag", EMPTY, "True", "True"),
         ("subscriber.attributes.none", EMPTY, "None", "None"),

@@ -51,6 +51,13 @@ class _Sandbox(SandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``attributes.items`` is the reader's "items" column, not dict's method: a dict's
+        dotted names are always its keys (a missing one is empty, like any unknown)."""
+        if isinstance(obj, dict):
+            return obj[attribute] if attribute in obj else self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" or any(isinstance(v, str | list) for v in (left, right)):
             raise SecurityError(f"the {operator} operator is not allowed here")
@@ -180,8 +187,7 @@ def _field_reader(node: nodes.Node) -> Callable[[Reader], Any] | None:
         and on_subscriber(inner.node)
     ):
         return None
-    # A key that names a dict method (items, get, …) or a private one is left to the sandbox.
-    if not isinstance(key, str) or key.startswith("_") or hasattr(dict, key):
+    if not isinstance(key, str):
         return None
 
     def read_attribute(reader: Reader) -> Any:
