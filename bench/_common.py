@@ -10,6 +10,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -268,6 +269,7 @@ class Installation:
             db.engine.dispose()
         if self._pg_database:
             drop_database(*self._pg_database)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
