@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from admin_helpers import csrf_token, login, make_admin, post
+from send_helpers import add_readers
 from sqlalchemy import select
 
 from newsletter import lists as list_service
@@ -99,6 +100,17 @@ def test_send_a_test_to_any_address_over_real_smtp(make_app, smtp_server):
     assert "Hello reader in !" in message.part("html")
     with app.app_context():
         assert db.session.get(Issue, issue_id).status == IssueStatus.DRAFT
+
+
+def test_the_send_button_says_how_many_readers_it_would_reach(app, admin_client):
+    list_id = make_list(app)
+    with app.app_context():
+        add_readers(list_id, 2)
+        add_readers(list_id, 1, start=2, status=SubscriberStatus.PENDING)
+    issue_id = draft(admin_client, list_id)
+    page = admin_client.get(f"/admin/issues/{issue_id}").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Sending now would reach 2 confirmed readers" in text
 
 
 def test_schedule_in_the_admins_time_zone_and_unschedule(app):

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .. import issues
 from .. import lists as list_service
+from ..delivery import fanout
 from ..extensions import db
 from ..mail.render import TemplateProblem
 from ..models import Issue
@@ -149,9 +150,11 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
 def issue(issue_id: int):  # type: ignore[no-untyped-def]
     """An issue's status and deliveries, with test send, schedule and send."""
     found = db.get_or_404(Issue, issue_id)
+    unsent = found.status.value in ("draft", "scheduled")
     return render_template(
         "admin/issue.html",
         issue=found,
+        audience=fanout.audience_size(issue_id) if unsent else None,
         figures=issues.delivery_figures([issue_id])[issue_id],
         test_form=TestSendForm(),
         schedule_form=ScheduleForm(),

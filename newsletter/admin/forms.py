@@ -63,7 +63,11 @@ class IssueForm(FlaskForm):
     preheader = StringField(
         "Preheader (the preview line after the subject)", validators=[Optional(), Length(max=300)]
     )
-    body_md = TextAreaField("Body (Markdown)", validators=[Optional(), Length(max=500_000)])
+    body_md = TextAreaField(
+        "Body (Markdown)",
+        validators=[Optional(), Length(max=500_000)],
+        render_kw={"rows": 18},  # room to write an issue, not a tweet
+    )
     lists = MultiCheckboxField("Send to lists", coerce=int)
     is_public = BooleanField("Show in the public archive once sent")
     preview_as = StringField("Preview as subscriber (email)", validators=[Optional()])
