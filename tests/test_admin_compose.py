@@ -86,6 +86,26 @@ def test_a_broken_expression_is_explained_not_a_server_error(app, admin_client):
     assert "No filter named" in admin_client.get(refused.headers["Location"]).get_data(as_text=True)
 
 
+def test_personalising_the_subject_is_explained_beside_it(app, admin_client):
+    list_id = make_list(app)
+    subject = "Hi {{ subscriber.name }}"
+    response = post(
+        admin_client, "/admin/issues/new", {"subject": subject, "body_md": BODY, "lists": list_id}
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*name="subject"', page)
+    assert "Personalisation works in the body only: the subject" in page
+    with app.app_context():
+        issue_id = db.session.scalar(select(Issue.id))
+    refused = post(admin_client, f"/admin/issues/{issue_id}/send")
+    assert "the subject is the same" in admin_client.get(refused.headers["Location"]).get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.get(Issue, issue_id).status == IssueStatus.DRAFT
+
+
 def test_send_a_test_to_any_address_over_real_smtp(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url)
     make_admin(app)

@@ -81,11 +81,10 @@ def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
                 "admin.issue_preview" if request.form.get("go") == "preview" else "admin.issue_edit"
             )
             return redirect(url_for(target, issue_id=issue.id, **_as_arg(form)))
-        form.body_md.errors.append(problem)
-    if issue is not None and request.method == "GET":
+    elif issue is not None and request.method == "GET":
         problem = _problem(issue)
-        if problem:
-            form.body_md.errors.append(problem)
+    if problem is not None:
+        form[problem.field].errors.append(str(problem))
     return render_template("admin/compose.html", form=form, issue=issue), (
         400 if form.errors else 200
     )
@@ -115,7 +114,7 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
         autosave_url=url_for("admin.issue_autosave", issue_id=issue.id),
         preview_url=url_for("admin.issue_preview_html", issue_id=issue.id, **{"as": preview_as}),
         text=text,
-        problem=problem,
+        problem=str(problem) if problem is not None else None,
     )
 
 
@@ -214,11 +213,12 @@ def issue_action(issue_id: int, verb: str):  # type: ignore[no-untyped-def]
     return redirect(progress_url(issue_id) or url_for("admin.issue", issue_id=issue_id))
 
 
-def _problem(issue: Issue) -> str | None:
+def _problem(issue: Issue) -> TemplateProblem | None:
+    """What stops the issue from rendering, if anything (pages print it as its message)."""
     try:
         issues.compiled(issue)
     except TemplateProblem as exc:
-        return str(exc)
+        return exc
     return None
 
 

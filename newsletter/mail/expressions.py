@@ -27,7 +27,12 @@ _MAX_OUTPUT = 100_000  # characters any one expression may produce
 
 
 class TemplateProblem(ValueError):
-    """An admin's personalisation expression cannot be compiled or rendered; shown in compose."""
+    """An admin's personalisation expression cannot be compiled or rendered; shown in compose,
+    beside ``field`` (the compose form's field it is in)."""
+
+    def __init__(self, message: str, field: str = "body_md") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,13 @@ class CompiledIssue:
     def __init__(
         self, subject: str, preheader: str, body_md: str, *, site_name: str, postal_address: str
     ) -> None:
+        for name, value in (("subject", subject), ("preheader", preheader)):
+            if "{{" in value or "{%" in value:  # else sent as typed, braces and all
+                raise TemplateProblem(
+                    f"Personalisation works in the body only: the {name} is the same for "
+                    "every reader. Remove the {{ … }} from it.",
+                    field=name,
+                )
         self.subject = subject
         self.preheader = preheader
         self.site_name = site_name
