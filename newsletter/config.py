@@ -93,10 +93,13 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"] or (
         f"sqlite:///{instance / 'newsletter.db'}"
     )
+    # hide_parameters: a failed statement's error (and so the log) never shows its values,
+    # which are readers' addresses and names.
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        engine = {"connect_args": {"timeout": 30}, "hide_parameters": True}
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        engine = {"pool_pre_ping": True, "hide_parameters": True}
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine)
     app.config["OUTBOX_DIR"] = app.config["OUTBOX_DIR"] or str(instance / "outbox")
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(instance)

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 # Machine endpoints: their callers read JSON whatever they put in Accept.
 JSON_BLUEPRINTS = {"bounces", "health"}
 KEPT_HEADERS = ("Allow", "Retry-After")
+# A server we need is down or unreachable: the request may work in a minute, so say that
+# (503 and Retry-After) rather than "something went wrong".
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OperationalError)
+RETRY_AFTER_SECONDS = 30
 
 TITLES = {
     400: "Sorry",
@@ -23,6 +30,7 @@ TITLES = {
     413: "Too large",
     429: "Please wait",
     500: "Something went wrong",
+    503: "Please try again shortly",
 }
 MESSAGES = {
     400: "The request could not be understood. Please go back, reload the page and try again.",
@@ -32,6 +40,7 @@ MESSAGES = {
     413: "The request is too large.",
     429: "Too many attempts. Please wait a while and try again.",
     500: "Something went wrong on our side. Please try again in a moment.",
+    503: "We cannot take this request this minute. Please try again shortly.",
 }
 
 
@@ -60,6 +69,16 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+def _unavailable(exc: Exception) -> Response:
+    current_app.logger.error("unavailable: %s", type(exc).__name__, exc_info=exc)
+    response = make_response(problem(503, MESSAGES[503]))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Answer every HTTP error, and any unhandled exception (a 500), with ``problem``."""
+    """Answer every HTTP error, and any unhandled exception (a 500), with ``problem``; a
+    database or Redis that cannot be reached with a 503."""
     app.register_error_handler(HTTPException, _http_error)
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, _unavailable)
