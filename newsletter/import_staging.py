@@ -39,6 +39,10 @@ _MOVE = [
 _CONFIRM_PENDING = """UPDATE subscription SET status = :status, updated_at = :now
     WHERE list_id = :list_id AND status = 'pending'
     AND subscriber_id IN (SELECT id FROM import_rows)"""
+# Readers asked to confirm are owed a mail from the chunk's commit on, so a worker that dies
+# before queueing the mails loses none: the tick sends what stays owed.
+_OWE_CONFIRMATION = """UPDATE subscriber SET confirmation_due_at = :now
+    WHERE id IN (SELECT id FROM import_rows WHERE joined = 1)"""
 _TYPED = (
     bindparam("now", type_=UTCDateTime),
     bindparam("confirmed_at", type_=UTCDateTime),
@@ -62,5 +66,5 @@ def stage(rows: list[tuple[str, str, dict, bool]]) -> None:
 @lru_cache(maxsize=2)
 def statements(confirmed: bool) -> tuple[TextClause, ...]:
     """The statements that move the staged rows into place (bound once per chunk)."""
-    sql = [*_MOVE, _CONFIRM_PENDING] if confirmed else _MOVE
+    sql = [*_MOVE, _CONFIRM_PENDING] if confirmed else [*_MOVE, _OWE_CONFIRMATION]
     return tuple(text(s).bindparams(*[b for b in _TYPED if f":{b.key}" in s]) for s in sql)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 TASKS = [
     "newsletter.subscribers.service:purge_unconfirmed",
     "newsletter.subscribers.confirmations:rearm",
+    "newsletter.subscribers.confirmations:resend_owed",
     "newsletter.delivery.scheduler:start_due",
     "newsletter.delivery.reaper:reap",
     "newsletter.import_jobs:recover_stalled",

@@ -158,6 +158,12 @@ class Subscriber(db.Model):
         Index("ix_subscriber_created_at", "created_at"),
         # Admin browsing (migration 0003, which also adds the substring-search index).
         Index("ix_subscriber_status_email", "status", "email"),
+        Index(
+            "ix_subscriber_confirmation_due",
+            "confirmation_due_at",
+            sqlite_where=text("confirmation_due_at IS NOT NULL"),
+            postgresql_where=text("confirmation_due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,6 +178,9 @@ class Subscriber(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     soft_bounces: Mapped[int] = mapped_column(default=0)
     hard_bounces: Mapped[int] = mapped_column(default=0)
+    # Set when a confirmation mail is promised, cleared once it was sent (or found not due);
+    # the tick sends again what stays owed too long (see subscribers.confirmations).
+    confirmation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True

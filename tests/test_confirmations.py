@@ -5,12 +5,19 @@ took it died before asking for a drain."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from conftest import outbox_messages, wait_idle
+from send_helpers import wait_for
+from sqlalchemy import select, update
 from subscribe_helpers import make_list
 
 from newsletter import queue
+from newsletter.extensions import db
+from newsletter.models import Subscriber, utcnow
 from newsletter.subscribers import confirmations, service
 
 
@@ -35,6 +42,9 @@ def test_a_burst_of_signups_gets_one_confirmation_each(
     received = smtp_server.wait_for(count, timeout=60)
     assert Counter(r for m in received for r in m.rcpt_tos) == Counter(addresses)
     assert all("/confirm/" in m.part("plain") for m in received)
+    # Each sending settled its debt, even those popped by a drain that began before the
+    # signup: a later tick resends nothing.
+    wait_for(lambda: not any(_owed(app).values()), timeout=10)
 
 
 def test_a_confirmation_left_waiting_goes_out_at_the_next_tick(
@@ -50,3 +60,97 @@ def test_a_confirmation_left_waiting_goes_out_at_the_next_tick(
     start_worker(app)  # its periodic tick finds the id waiting and queues a drain
     (mail,) = smtp_server.wait_for(1, timeout=30)
     assert mail.rcpt_tos == ["late@example.org"] and "/confirm/" in mail.part("plain")
+
+
+def _owed(app) -> dict[str, object]:
+    with app.app_context():
+        rows = db.session.execute(select(Subscriber.email, Subscriber.confirmation_due_at))
+        return {email: due for email, due in rows}
+
+
+def _age_debts(app) -> None:
+    """Make every mail still owed look owed for longer than the tick waits."""
+    with app.app_context():
+        db.session.execute(
+            update(Subscriber)
+            .where(Subscriber.confirmation_due_at.is_not(None))
+            .values(confirmation_due_at=utcnow() - confirmations.OWED_FOR - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+
+def test_confirmations_lost_with_a_redis_restarted_empty_are_sent_by_the_tick(
+    make_app, redis_url, smtp_server, start_worker
+):
+    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url)
+    make_list(app, "news", "Weekly News")
+    client = app.test_client()
+    addresses = [f"reader{i}@example.org" for i in range(5)]
+    assert {_signup(client, a).status_code for a in addresses} == {200}
+    with app.app_context():  # Redis restarts empty before any worker took the ids
+        conn = queue.redis()
+        for key in conn.scan_iter(match=f"*{app.config['REDIS_PREFIX']}*"):
+            conn.delete(key)
+        assert confirmations.resend_owed() == 0  # owed, but not for long enough yet
+    assert all(due is not None for due in _owed(app).values())
+
+    _age_debts(app)
+    with app.app_context():
+        assert confirmations.resend_owed() == 5
+    start_worker(app)
+    received = smtp_server.wait_for(5, timeout=30)
+    assert Counter(r for m in received for r in m.rcpt_tos) == Counter(addresses)
+    wait_for(lambda: not any(_owed(app).values()), timeout=10)
+
+    _age_debts(app)  # nothing is owed any more: a later tick sends nobody a second mail
+    with app.app_context():
+        assert confirmations.resend_owed() == 0
+    time.sleep(1)
+    assert len(smtp_server.messages) == 5
+
+
+def test_confirmations_refused_during_an_smtp_outage_are_sent_once_it_ends(
+    make_app, redis_url, smtp_server, start_worker
+):
+    down = "smtp://127.0.0.1:1"  # nothing listens: every attempt is a temporary failure
+    app = make_app(REDIS_URL=redis_url, SMTP_URL=down)
+    make_list(app, "news", "Weekly News")
+    assert _signup(app.test_client(), "patient@example.org").status_code == 200
+    worker = start_worker(app)
+    wait_for(lambda: _waiting(app) == 0, timeout=30)  # taken by a drain, and refused
+    time.sleep(6)  # the drain's retries within seconds (1 s, then 4 s) fail too
+    worker.terminate()
+    worker.wait(timeout=10)
+    assert smtp_server.messages == []
+    assert _owed(app)["patient@example.org"] is not None  # still owed
+
+    app.config["SMTP_URL"] = smtp_server.url  # the outage ends
+    _age_debts(app)
+    with app.app_context():
+        assert confirmations.resend_owed() == 1
+    start_worker(app)
+    (mail,) = smtp_server.wait_for(1, timeout=30)
+    assert mail.rcpt_tos == ["patient@example.org"] and "/confirm/" in mail.part("plain")
+
+
+def _waiting(app) -> int:
+    with app.app_context():
+        return confirmations.waiting()
+
+
+def test_without_redis_a_confirmation_lost_with_its_process_is_sent_by_the_tick(
+    make_app, monkeypatch
+):
+    app = make_app()
+    make_list(app, "news", "Weekly News")
+    with monkeypatch.context() as m, app.test_request_context():
+        m.setattr(queue, "enqueue", lambda *args, **kwargs: None)  # the process dies first
+        service.subscribe("lost@example.org", "", service.resolve_lists(None), source="t", ip=None)
+    _age_debts(app)
+    with app.app_context():
+        assert confirmations.resend_owed() == 1
+    wait_idle(app)
+    (mail,) = outbox_messages(app)
+    assert mail["To"] == "lost@example.org"
+    assert "/confirm/" in mail.get_body(("plain",)).get_content()
+    assert _owed(app) == {"lost@example.org": None}

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from admin_helpers import post
 from conftest import outbox_messages, wait_idle
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from newsletter import lists as list_service
+from newsletter import queue
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import (
@@ -21,7 +23,9 @@ from newsletter.models import (
     SubscriberStatus,
     SubscriptionStatus,
     SuppressionReason,
+    utcnow,
 )
+from newsletter.subscribers import confirmations
 from newsletter.subscribers.service import suppress
 
 CSV = (
@@ -166,3 +170,24 @@ def test_web_export_is_a_csv_download(app, admin_client, tmp_path):
     text = response.get_data(as_text=True)
     assert text.startswith("email,name,status,lists,created_at,confirmed_at,city\r\n")
     assert "'=cmd|" in text
+
+
+def test_an_import_killed_before_queueing_its_confirmations_loses_none(app, tmp_path, monkeypatch):
+    make_list(app)
+    path = write_csv(tmp_path)
+    with monkeypatch.context() as m:  # the worker dies right after the chunk's commit
+        m.setattr(queue, "enqueue", lambda *args, **kwargs: None)
+        result = app.test_cli_runner().invoke(main, ["import", str(path), "--list", "news"])
+    assert result.exit_code == 0, result.output
+    assert outbox_messages(app) == []
+    with app.app_context():
+        db.session.execute(  # five minutes on: the tick finds the mails still owed
+            update(Subscriber).values(
+                confirmation_due_at=utcnow() - confirmations.OWED_FOR - timedelta(seconds=1)
+            )
+        )
+        db.session.commit()
+        assert confirmations.resend_owed() == 3
+    wait_idle(app)
+    recipients = sorted(m["To"].addresses[0].addr_spec for m in outbox_messages(app))
+    assert recipients == ["ann@example.org", "cleo@example.org", "gone@example.org"]

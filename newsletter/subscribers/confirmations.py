@@ -11,15 +11,26 @@ in flight (as a killed job did); the periodic tick queues a drain whenever ids w
 a web process died between its push and its drain, or a drain died. Drains are transactional
 jobs and hand their worker back after ``TIME_SLICE``, like bulk batches, so a welcome mail or
 an issue's batch is not kept waiting behind a long burst of signups.
+
+Nothing promised is lost. A signup notes in the reader's row that a mail is owed
+(``confirmation_due_at``); sending it, or finding none due, clears that, and a temporary
+SMTP failure leaves it. The tick sends again whatever has been owed for ``OWED_FOR`` once no
+ids wait: ids on a Redis restarted empty, jobs of an embedded queue whose process died, a
+push that failed after the signup's commit, mails refused during an SMTP outage.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
-from .. import queue
+from sqlalchemy import bindparam, select, update
+
+from .. import database, queue
 from ..extensions import db
+from ..mail.transports import TemporaryFailure
+from ..models import Subscriber, utcnow
 from . import jobs
 
 log = logging.getLogger(__name__)
@@ -27,6 +38,8 @@ log = logging.getLogger(__name__)
 WAITING = "confirmations"  # the Redis list of reader ids, under the installation's prefix
 DRAIN_EVERY = 100
 TIME_SLICE = 1.0
+OWED_FOR = timedelta(minutes=5)  # how long a mail may stay owed before the tick resends it
+RESEND_AT_ONCE = 1000  # owed mails one tick queues again (the next tick takes the rest)
 
 
 def request(subscriber_id: int | None) -> None:
@@ -34,32 +47,74 @@ def request(subscriber_id: int | None) -> None:
     same work is done, so the answer's timing says nothing about the address)."""
     conn = queue.redis()
     if conn is None:
-        queue.enqueue(jobs.send_confirmation, subscriber_id, queue=queue.TRANSACTIONAL)
+        queue.enqueue(deliver, subscriber_id, queue=queue.TRANSACTIONAL)
         return
     waiting = conn.rpush(queue.key(WAITING), subscriber_id or 0)
     if waiting == 1 or waiting % DRAIN_EVERY == 0:
         queue.enqueue(drain, queue=queue.TRANSACTIONAL)
 
 
+def deliver(subscriber_id: int | None) -> bool:
+    """One confirmation mail, as a job of its own (the embedded queue, imports)."""
+    owed = False
+    try:
+        return jobs.send_confirmation(subscriber_id)
+    except TemporaryFailure:
+        owed = True  # the tick sends it again later
+        raise
+    finally:
+        if subscriber_id and not owed:
+            _settle([subscriber_id])
+
+
 def drain() -> int:
     """Send the waiting confirmation mails, oldest first, for up to ``TIME_SLICE`` seconds;
     returns how many went. What is left waits for the next drain, queued behind other jobs."""
     conn, key = queue.redis(), queue.key(WAITING)
-    sent = 0
+    sent, settled = 0, []
     ends = time.monotonic() + TIME_SLICE
-    with jobs.opened_transport() as transport:
-        while time.monotonic() < ends:
-            raw = conn.lpop(key)
-            if raw is None:
-                return sent
-            try:
-                sent += jobs.send_confirmation(int(raw) or None, transport)
-            except Exception:  # as a failed job would: logged, and the reader may ask again
-                log.exception("confirmation mail to reader %s failed", int(raw))
-            finally:
-                db.session.remove()  # each mail reads afresh, as each job did
-    queue.enqueue(drain, queue=queue.TRANSACTIONAL)
-    return sent
+    try:
+        with jobs.opened_transport() as transport:
+            while time.monotonic() < ends:
+                raw = conn.lpop(key)
+                if raw is None:
+                    return sent
+                subscriber_id = int(raw) or None
+                try:
+                    sent += jobs.send_confirmation(subscriber_id, transport)
+                except TemporaryFailure:  # still owed: the tick sends it again later
+                    log.warning("confirmation mail to reader %s deferred", subscriber_id)
+                    continue
+                except Exception:  # as a failed job would: logged, and the reader may ask again
+                    log.exception("confirmation mail to reader %s failed", subscriber_id)
+                finally:
+                    db.session.remove()  # each mail reads afresh, as each job did
+                if subscriber_id:
+                    settled.append(subscriber_id)
+        queue.enqueue(drain, queue=queue.TRANSACTIONAL)
+        return sent
+    finally:
+        _settle(settled)
+
+
+def _settle(subscriber_ids: list[int]) -> None:
+    """Nothing is owed any more to these readers, who were just mailed (or found to need no
+    mail). A signup arriving after this moment stays owed until its own mail goes out; one
+    arriving during the drain's slice is settled too, as a link was mailed to them then."""
+    if not subscriber_ids:
+        return
+    table = Subscriber.__table__
+    with database.one_writer():
+        db.session.execute(
+            update(table)
+            .where(
+                table.c.id.in_(bindparam("ids", expanding=True)),
+                table.c.confirmation_due_at <= utcnow(),
+            )
+            .values(confirmation_due_at=None),
+            {"ids": subscriber_ids},
+        )
+        db.session.commit()
 
 
 def waiting() -> int:
@@ -72,3 +127,31 @@ def rearm() -> None:
     """Queue a drain when ids wait (the periodic tick calls this; a spare drain is harmless)."""
     if waiting():
         queue.enqueue(drain, queue=queue.TRANSACTIONAL)
+
+
+def resend_owed() -> int:
+    """Request again the mails owed for longer than ``OWED_FOR`` (the periodic tick calls
+    this); returns how many. Not while ids wait: a backlog is late, not lost. Each is owed
+    anew from now, so one that keeps failing is tried every ``OWED_FOR``, not every tick."""
+    if waiting():
+        return 0
+    now = utcnow()
+    ids = list(
+        db.session.scalars(
+            select(Subscriber.id)
+            .where(Subscriber.confirmation_due_at <= now - OWED_FOR)
+            .order_by(Subscriber.confirmation_due_at)
+            .limit(RESEND_AT_ONCE)
+        )
+    )
+    if not ids:
+        return 0
+    with database.one_writer():
+        db.session.execute(
+            update(Subscriber).where(Subscriber.id.in_(ids)).values(confirmation_due_at=now)
+        )
+        db.session.commit()
+    log.info("%d confirmation mails were owed for over %s; sending them again", len(ids), OWED_FOR)
+    for subscriber_id in ids:
+        request(subscriber_id)
+    return len(ids)

@@ -87,7 +87,13 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
         text=current_app.config["CONSENT_TEXT"],
     )
     hashes = hash_params(email)
-    reader = {"email": email, "name": name, "status": SubscriberStatus.PENDING, **hashes}
+    reader = {
+        "email": email,
+        "name": name,
+        "status": SubscriberStatus.PENDING,
+        "confirmation_due_at": utcnow(),  # a mail is promised now; its sending clears this
+        **hashes,
+    }
     asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
     sql = _signup_sql(db.session.get_bind().dialect.name, len(hashes))
     with database.one_writer():
@@ -123,7 +129,7 @@ def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
     # blocked. A pending reader's name follows the latest signup; a confirmed reader's name
     # changes only on the preferences page. ``keys``: how many hashes the address has.
     table = Subscriber.__table__
-    columns = [table.c.email, table.c.name, table.c.status]
+    columns = [table.c.email, table.c.name, table.c.status, table.c.confirmation_due_at]
     values = select(*(bindparam(c.name, type_=c.type) for c in columns))
     reader = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
     renamed = and_(
@@ -136,6 +142,7 @@ def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
         set_={
             "name": case((renamed, reader.excluded.name), else_=table.c.name),
             "updated_at": case((renamed, reader.excluded.updated_at), else_=table.c.updated_at),
+            "confirmation_due_at": reader.excluded.confirmation_due_at,
         },
     ).returning(table.c.id)
     # Each list asked for: new ones and ones left earlier become pending; others stay.
