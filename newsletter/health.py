@@ -18,7 +18,9 @@ def healthz():  # type: ignore[no-untyped-def]
     """200 when both work, 503 otherwise, with each part's status as JSON."""
     try:
         db.session.execute(text("SELECT 1"))
-        database = {"ok": True, "backend": db.engine.dialect.name}
+        # Above zero for long: confirmation mails keep failing (SMTP down or refusing).
+        overdue = confirmations.overdue()
+        database = {"ok": True, "backend": db.engine.dialect.name, "confirmations_overdue": overdue}
     except SQLAlchemyError as exc:
         db.session.rollback()
         database = {"ok": False, "error": type(exc).__name__}

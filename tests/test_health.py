@@ -5,7 +5,7 @@ def test_healthz_reports_database_and_embedded_queue(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["database"] == {"ok": True, "backend": "sqlite"}
+    assert body["database"] == {"ok": True, "backend": "sqlite", "confirmations_overdue": 0}
     assert body["queue"]["backend"] == "embedded"
 
 
@@ -34,3 +34,25 @@ def test_healthz_counts_confirmation_mails_waiting_for_a_worker(make_app, redis_
         assert answer.status_code == 200
     body = client.get("/healthz").get_json()
     assert body["queue"]["confirmations_waiting"] == 3
+
+
+def test_healthz_counts_confirmation_mails_overdue(make_app):
+    from datetime import timedelta
+
+    from subscribe_helpers import make_list
+
+    from newsletter.extensions import db
+    from newsletter.models import Subscriber, utcnow
+    from newsletter.subscribers import confirmations
+
+    app = make_app()
+    make_list(app)
+    with app.app_context():
+        db.session.add(Subscriber(email="late@example.org", confirmation_due_at=utcnow()))
+        db.session.commit()
+        client = app.test_client()
+        assert client.get("/healthz").get_json()["database"]["confirmations_overdue"] == 0
+        reader = db.session.scalar(db.select(Subscriber))
+        reader.confirmation_due_at = utcnow() - confirmations.OWED_FOR - timedelta(seconds=1)
+        db.session.commit()
+        assert client.get("/healthz").get_json()["database"]["confirmations_overdue"] == 1

@@ -25,7 +25,7 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from .. import database, queue
 from ..extensions import db
@@ -127,6 +127,12 @@ def rearm() -> None:
     """Queue a drain when ids wait (the periodic tick calls this; a spare drain is harmless)."""
     if waiting():
         queue.enqueue(drain, queue=queue.TRANSACTIONAL)
+
+
+def overdue() -> int:
+    """How many readers have been owed their confirmation mail for over ``OWED_FOR``."""
+    late = select(func.count()).where(Subscriber.confirmation_due_at <= utcnow() - OWED_FOR)
+    return db.session.scalar(late) or 0
 
 
 def resend_owed() -> int:
