@@ -144,13 +144,14 @@ def schedule(issue_id: int, when: datetime) -> Issue:
     return issue
 
 
-def unschedule(issue_id: int) -> Issue:
-    """Back to a draft."""
+def unschedule(issue_id: int, why: str = "", actor: str | None = None) -> Issue:
+    """Back to a draft (``why`` goes into the audit log)."""
     issue = db.get_or_404(Issue, issue_id)
     if issue.status == IssueStatus.SCHEDULED:
         issue.status = IssueStatus.DRAFT
         issue.scheduled_at = None
-        audit.record("issue.unschedule", f"issue {issue_id}")
+        detail = f"issue {issue_id}: {why}" if why else f"issue {issue_id}"
+        audit.record("issue.unschedule", detail, actor=actor)
         db.session.commit()
     return issue
 

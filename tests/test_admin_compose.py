@@ -166,13 +166,23 @@ def test_scheduling_in_the_past_is_refused(app, admin_client):
 def test_send_now_hands_the_issue_to_the_sending_engine(app, admin_client):
     list_id = make_list(app)
     with app.app_context():
-        reader = Subscriber(email="r@example.org", status=SubscriberStatus.CONFIRMED)
-        db.session.add(reader)
-        db.session.commit()
+        add_readers(list_id, 1)
     issue_id = draft(admin_client, list_id)
     post(admin_client, f"/admin/issues/{issue_id}/send")
     with app.app_context():
         assert db.session.get(Issue, issue_id).status != IssueStatus.DRAFT
+
+
+def test_sending_to_nobody_is_refused_and_the_draft_kept(app, admin_client):
+    list_id = make_list(app)
+    with app.app_context():  # a reader, but not yet confirmed: nobody to send to
+        add_readers(list_id, 1, status=SubscriberStatus.PENDING)
+    issue_id = draft(admin_client, list_id)
+    refused = post(admin_client, f"/admin/issues/{issue_id}/send")
+    page = admin_client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "Nobody would receive it" in page
+    with app.app_context():
+        assert db.session.get(Issue, issue_id).status == IssueStatus.DRAFT
 
 
 def test_issue_create_command_prints_the_new_id(app, tmp_path):

@@ -31,6 +31,7 @@ from newsletter.delivery import jobs, reaper, service
 from newsletter.delivery.commands import send_command, status_command
 from newsletter.extensions import db
 from newsletter.models import (
+    AuditEvent,
     Delivery,
     DeliveryStatus,
     Issue,
@@ -190,6 +191,21 @@ def test_scheduled_issue_is_started_by_the_tick_when_due(make_app, smtp_server):
     with app.app_context():
         assert service.progress(due).status == "sent"
         assert service.progress(later).status == "scheduled"
+
+
+def test_a_scheduled_issue_with_nobody_to_send_to_goes_back_to_draft(app):
+    with app.app_context():
+        empty = make_list()
+        issue_id = make_issue([empty], "To nobody")
+        issue = db.session.get(Issue, issue_id)
+        issue.status, issue.scheduled_at = IssueStatus.SCHEDULED, utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        maintenance.tick()
+        issue = db.session.get(Issue, issue_id)
+        assert issue.status == IssueStatus.DRAFT and issue.scheduled_at is None
+        unscheduled = select(AuditEvent).where(AuditEvent.action == "issue.unschedule")
+        (entry,) = db.session.scalars(unscheduled)
+        assert entry.admin_email == "scheduler" and "Nobody would receive it" in entry.detail
 
 
 def test_cli_sends_and_reports_counts(make_app, smtp_server):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import issues
 from ..models import utcnow
 from . import queries, service
 
@@ -12,7 +13,11 @@ def start_due() -> int:
     for issue_id in queries.due_scheduled(utcnow()):
         try:
             service.start_sending(issue_id, actor="scheduler")
-        except service.SendingError:
-            continue  # started by someone else a moment ago
+        except service.SendingError as exc:
+            # Started by someone else a moment ago (nothing to do), or it cannot go, e.g.
+            # nobody to send to: back to a draft, with the reason in the audit log, rather
+            # than sent whenever a first reader confirms.
+            issues.unschedule(issue_id, why=str(exc), actor="scheduler")
+            continue
         started += 1
     return started

@@ -32,9 +32,11 @@ def start_sending(issue_id: int, actor: str | None = None) -> int:
     issue = _issue(issue_id)
     if not issue.lists:
         raise SendingError("Choose at least one list before sending.")
+    total = fanout.audience_size(issue_id)
+    if not total:  # it could never be sent again: wait for readers instead
+        raise SendingError("Nobody would receive it: no confirmed reader is on its lists yet.")
     if not state.begin(issue_id):
         raise SendingError(f"This issue is {issue.status.value}; it can only be sent once.")
-    total = fanout.audience_size(issue_id)
     audit.record("issue.send", f"issue {issue_id}: {total} recipients", actor=actor)
     db.session.commit()
     jobs.queue_fan_out(issue_id)
