@@ -10,6 +10,7 @@ import time
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
+from rq.worker import WorkerStatus
 
 from . import create_app, maintenance, queue
 from .extensions import db
@@ -26,6 +27,18 @@ class AppWorker(SimpleWorker):
             return super().perform_job(*args, **kwargs)
         finally:
             db.session.remove()
+
+    def request_stop(self, signum, frame):  # type: ignore[no-untyped-def]
+        """SIGTERM or SIGINT: finish the job in hand (RQ's warm shutdown), or leave at once.
+
+        Idle, RQ stops by raising StopRequested, an ``Exception`` that one of the ``except
+        Exception`` blocks around its Redis calls may swallow; the worker then sleeps in BLPOP
+        for minutes (seen once under a loaded test run). SystemExit is not caught by them.
+        """
+        if self.get_state() != WorkerStatus.BUSY:
+            self.log.info("Worker %s: stop requested while idle, exiting", self.name)
+            raise SystemExit(0)
+        super().request_stop(signum, frame)
 
 
 def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
