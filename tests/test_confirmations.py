@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 from conftest import outbox_messages, wait_idle
 from send_helpers import wait_for
-from sqlalchemy import select, update
-from subscribe_helpers import make_list
+from sqlalchemy import select
+from subscribe_helpers import age_debts, make_list
 
 from newsletter import queue
 from newsletter.extensions import db
-from newsletter.models import Subscriber, utcnow
+from newsletter.models import Subscriber
 from newsletter.subscribers import confirmations, service
 
 
@@ -68,17 +67,6 @@ def _owed(app) -> dict[str, object]:
         return {email: due for email, due in rows}
 
 
-def _age_debts(app) -> None:
-    """Make every mail still owed look owed for longer than the tick waits."""
-    with app.app_context():
-        db.session.execute(
-            update(Subscriber)
-            .where(Subscriber.confirmation_due_at.is_not(None))
-            .values(confirmation_due_at=utcnow() - confirmations.OWED_FOR - timedelta(seconds=1))
-        )
-        db.session.commit()
-
-
 def test_confirmations_lost_with_a_redis_restarted_empty_are_sent_by_the_tick(
     make_app, redis_url, smtp_server, start_worker
 ):
@@ -94,7 +82,7 @@ def test_confirmations_lost_with_a_redis_restarted_empty_are_sent_by_the_tick(
         assert confirmations.resend_owed() == 0  # owed, but not for long enough yet
     assert all(due is not None for due in _owed(app).values())
 
-    _age_debts(app)
+    age_debts(app)
     with app.app_context():
         assert confirmations.resend_owed() == 5
     start_worker(app)
@@ -102,7 +90,7 @@ def test_confirmations_lost_with_a_redis_restarted_empty_are_sent_by_the_tick(
     assert Counter(r for m in received for r in m.rcpt_tos) == Counter(addresses)
     wait_for(lambda: not any(_owed(app).values()), timeout=10)
 
-    _age_debts(app)  # nothing is owed any more: a later tick sends nobody a second mail
+    age_debts(app)  # nothing is owed any more: a later tick sends nobody a second mail
     with app.app_context():
         assert confirmations.resend_owed() == 0
     time.sleep(1)
@@ -125,7 +113,7 @@ def test_confirmations_refused_during_an_smtp_outage_are_sent_once_it_ends(
     assert _owed(app)["patient@example.org"] is not None  # still owed
 
     app.config["SMTP_URL"] = smtp_server.url  # the outage ends
-    _age_debts(app)
+    age_debts(app)
     with app.app_context():
         assert confirmations.resend_owed() == 1
     start_worker(app)
@@ -146,7 +134,7 @@ def test_without_redis_a_confirmation_lost_with_its_process_is_sent_by_the_tick(
     with monkeypatch.context() as m, app.test_request_context():
         m.setattr(queue, "enqueue", lambda *args, **kwargs: None)  # the process dies first
         service.subscribe("lost@example.org", "", service.resolve_lists(None), source="t", ip=None)
-    _age_debts(app)
+    age_debts(app)
     with app.app_context():
         assert confirmations.resend_owed() == 1
     wait_idle(app)

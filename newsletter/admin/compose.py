@@ -149,7 +149,7 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
 def issue(issue_id: int):  # type: ignore[no-untyped-def]
     """An issue's status and deliveries, with test send, schedule and send."""
     found = db.get_or_404(Issue, issue_id)
-    unsent = found.status.value in ("draft", "scheduled")
+    unsent = found.status in issues.EDITABLE
     return render_template(
         "admin/issue.html",
         issue=found,

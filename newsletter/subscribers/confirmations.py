@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 
 from .. import database, queue
 from ..extensions import db
@@ -129,10 +129,13 @@ def rearm() -> None:
         queue.enqueue(drain, queue=queue.TRANSACTIONAL)
 
 
+def _owed_too_long(now: datetime) -> ColumnElement[bool]:
+    return Subscriber.confirmation_due_at <= now - OWED_FOR
+
+
 def overdue() -> int:
     """How many readers have been owed their confirmation mail for over ``OWED_FOR``."""
-    late = select(func.count()).where(Subscriber.confirmation_due_at <= utcnow() - OWED_FOR)
-    return db.session.scalar(late) or 0
+    return db.session.scalar(select(func.count()).where(_owed_too_long(utcnow()))) or 0
 
 
 def resend_owed() -> int:
@@ -145,7 +148,7 @@ def resend_owed() -> int:
     ids = list(
         db.session.scalars(
             select(Subscriber.id)
-            .where(Subscriber.confirmation_due_at <= now - OWED_FOR)
+            .where(_owed_too_long(now))
             .order_by(Subscriber.confirmation_due_at)
             .limit(RESEND_AT_ONCE)
         )

@@ -19,7 +19,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from .. import issues, tokens
-from ..errors import problem
+from ..errors import MESSAGES, problem
 from ..extensions import csrf
 from . import bp, cors, service
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
@@ -34,7 +34,7 @@ CHECK_INBOX = (
 
 
 def _too_many() -> tuple[Any, int]:
-    return problem(429, "Too many attempts. Please wait a while and try again.")
+    return problem(429, MESSAGES[429])
 
 
 @bp.errorhandler(CSRFError)
