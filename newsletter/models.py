@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -145,6 +146,8 @@ class MailingList(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     is_public: Mapped[bool] = mapped_column(default=False)
+    # A signup that names no list (a plain form pasted into another site) joins these.
+    is_default: Mapped[bool] = mapped_column(default=False, server_default=false())
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -342,6 +345,9 @@ class Bounce(db.Model):
     email: Mapped[str] = mapped_column(String(320), index=True)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # True when something we signed (VERP return path, keyed Message-ID) tied the report to
+    # one of our mails; an unverified report is kept for the admin and acts on nobody.
+    verified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ImportJob(db.Model):
