@@ -27,9 +27,10 @@ def safe_cell(value: object) -> str:
 
 def export_rows(list_id: int | None = None, status: str | None = None) -> Iterator[list[str]]:
     """Rows (header first) for everyone, or one list's members with their status there.
-    Each attribute key becomes a column, so an export imports back as it was."""
+    Each attribute key becomes a column, so an export imports back as it was. A header cell
+    is an attribute name someone imported, so it is neutralised as a data cell is."""
     keys = attribute_keys()
-    yield COLUMNS + [k for k in keys if k not in COLUMNS]
+    yield [safe_cell(h) for h in COLUMNS + [k for k in keys if k not in COLUMNS]]
     slugs = dict(db.session.execute(select(MailingList.id, MailingList.slug)).all())
     last = 0
     while True:

@@ -185,3 +185,15 @@ def test_an_import_killed_before_queueing_its_confirmations_loses_none(app, tmp_
     wait_idle(app)
     recipients = sorted(m["To"].addresses[0].addr_spec for m in outbox_messages(app))
     assert recipients == ["ann@example.org", "cleo@example.org", "gone@example.org"]
+
+
+def test_export_neutralises_a_formula_in_the_header_row(app, tmp_path):
+    make_list(app)
+    header = 'email,"=HYPERLINK(""http://evil.example"",""x"")",@sum\nann@example.org,a,b\n'
+    runner = app.test_cli_runner()
+    runner.invoke(main, ["import", str(write_csv(tmp_path, header)), "--list", "news"])
+    result = runner.invoke(main, ["export"])
+    header_row = next(csv.reader(io.StringIO(result.stdout)))
+    assert '\'=hyperlink("http://evil.example","x")' in header_row
+    assert "'@sum" in header_row
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in header_row)
