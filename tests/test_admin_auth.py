@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from admin_helpers import PASSWORD, csrf_token, login, make_admin, post
 from flask import url_for
 from sqlalchemy import func, select
@@ -158,3 +159,40 @@ def test_wrong_current_password_changes_nothing(app, admin_client):
     assert response.status_code == 400
     assert "The current password is not right." in response.get_data(as_text=True)
     assert login(app.test_client()).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/admin/%0D%0AX:y",
+        "/admin/%0AX:y",
+        "//evil.example",
+        "/\\evil.example",
+        "/admin/\\evil.example",
+        "https://evil.example/admin/",
+        "/%09/evil.example",
+        "/admin/%09",
+        "javascript:alert(1)",
+    ],
+)
+def test_hostile_next_after_login_lands_on_the_dashboard(app, client, caplog, target):
+    make_admin(app)
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
+    data = {"email": "admin@example.org", "password": PASSWORD, "csrf_token": token}
+    response = client.post(f"/admin/login?next={target}", data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_next_inside_the_admin_is_kept(app, client):
+    make_admin(app)
+    assert (
+        client.get("/admin/lists?page=2")
+        .headers["Location"]
+        .endswith("/admin/login?next=/admin/lists?page%3D2")
+    )
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
+    data = {"email": "admin@example.org", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/admin/login?next=/admin/lists?page%3D2", data=data)
+    assert response.headers["Location"] == "/admin/lists?page=2"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -42,12 +42,18 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+# A post-login destination: a path inside the admin in printable ASCII. No spaces, control
+# characters (a CR/LF would split the Location header) or backslashes (browsers read "\\"
+# as "/"), so nothing can turn it into another host.
+_SAFE_NEXT = re.compile(r"/admin/[!-\[\]-~]*")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only a path inside the admin may be a post-login destination (no open redirect)."""
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/admin/"):
-        return url_for("admin.dashboard")
-    return target or url_for("admin.dashboard")
+    """``target`` if it is a safe place inside the admin (no open redirect), else the
+    dashboard."""
+    if target and _SAFE_NEXT.fullmatch(target):
+        return target
+    return url_for("admin.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
