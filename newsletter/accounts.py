@@ -43,9 +43,21 @@ def set_admin(email: str, password: str, timezone: str = "UTC") -> tuple[AdminUs
         db.session.add(admin)
     admin.password_hash = _hasher.hash(password)
     admin.timezone = timezone
-    admin.session_token = secrets.token_urlsafe(32)  # ends every existing session
+    _rotate_session_token(admin)
     db.session.commit()
     return admin, created
+
+
+def end_sessions(admin: AdminUser) -> None:
+    """Log the admin out everywhere: every copy of every session cookie stops working."""
+    _rotate_session_token(admin)
+    db.session.commit()
+
+
+def _rotate_session_token(admin: AdminUser) -> None:
+    # Flask-Login keeps this token (not the id) in the cookie, so a new one ends every
+    # session made with the old: logout, a password change or reset.
+    admin.session_token = secrets.token_urlsafe(32)
 
 
 def check_timezone(name: str) -> ZoneInfo:
@@ -91,6 +103,6 @@ def update(admin: AdminUser, timezone: str, current: str = "", new: str = "") ->
         if len(new) < MIN_PASSWORD:
             raise AccountProblem(f"The password needs at least {MIN_PASSWORD} characters.")
         admin.password_hash = _hasher.hash(new)
-        admin.session_token = secrets.token_urlsafe(32)
+        _rotate_session_token(admin)
     db.session.commit()
     return changed

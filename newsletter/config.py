@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGNUP_RATE_LIMIT": "10 per minute",
     "CONFIRM_MAILS_PER_HOUR": 3,
     "LOGIN_RATE_LIMIT": "10 per minute",
+    "SESSION_IDLE_MINUTES": 180,  # an admin session unused this long ends
     "CONSENT_TEXT": (
         "Join our mailing list to receive the latest news and updates from our team. "
         "Your information will not be shared. We hate SPAM. "
@@ -75,6 +76,7 @@ _NUMERIC = {
     "CONSENT_IP_RETENTION_DAYS": int,
     "TICK_SECONDS": float,
     "MAX_CONTENT_LENGTH": int,
+    "SESSION_IDLE_MINUTES": int,
 }
 
 

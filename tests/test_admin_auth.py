@@ -7,6 +7,7 @@ from admin_helpers import PASSWORD, csrf_token, login, make_admin, post
 from flask import url_for
 from sqlalchemy import func, select
 
+from newsletter.admin import auth
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import MailingList
@@ -196,3 +197,30 @@ def test_a_next_inside_the_admin_is_kept(app, client):
     data = {"email": "admin@example.org", "password": PASSWORD, "csrf_token": token}
     response = client.post("/admin/login?next=/admin/lists?page%3D2", data=data)
     assert response.headers["Location"] == "/admin/lists?page=2"
+
+
+def test_a_cookie_copied_before_logout_is_dead_after_it(app, admin_client):
+    copied = admin_client.get_cookie("session").value
+    post(admin_client, "/admin/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    response = thief.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login" in response.headers["Location"]
+
+
+def test_an_idle_session_ends_and_one_in_use_slides(make_app):
+    app = make_app(SESSION_IDLE_MINUTES=30)
+    make_admin(app)
+    client = app.test_client()
+    login(client)
+    for _ in range(3):  # 29 idle minutes, three times over: still in
+        with client.session_transaction() as session:
+            session[auth.SEEN_KEY] -= 29 * 60
+        assert client.get("/admin/").status_code == 200
+    with client.session_transaction() as session:
+        session[auth.SEEN_KEY] -= 31 * 60
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login" in response.headers["Location"]
+    assert client.get("/admin/login").status_code == 200  # the form, not a redirect loop

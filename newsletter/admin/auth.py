@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -15,6 +16,7 @@ from . import bp
 from .forms import LoginForm
 
 PUBLIC_ENDPOINTS = {"admin.login"}
+SEEN_KEY = "admin_seen"  # when the session was last used (seconds since the epoch)
 
 
 @login.user_loader
@@ -25,10 +27,23 @@ def load_admin(session_token: str) -> AdminUser | None:
 
 @bp.before_request
 def require_login():  # type: ignore[no-untyped-def]
-    """Send anyone not logged in to the login page, remembering where they wanted to go."""
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    """Send anyone not logged in, or idle too long, to the login page, remembering where they
+    wanted to go; a session in use stays alive (the idle time slides)."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if current_user.is_authenticated:
+        if not _idle_too_long():
+            session[SEEN_KEY] = int(time.time())
+            return None
+        logout_user()
     return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+
+
+def _idle_too_long() -> bool:
+    # The time sits in the signed cookie, so a copy stops working once the copy itself has
+    # been idle that long; a session from before this check has no time and ends too.
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    return time.time() - session.get(SEEN_KEY, 0) > idle
 
 
 @bp.after_request
@@ -43,7 +58,7 @@ def _login_limit() -> str:
 
 
 # A post-login destination: a path inside the admin in printable ASCII. No spaces, control
-# characters (a CR/LF would split the Location header) or backslashes (browsers read "\\"
+# characters (a CR/LF would split the Location header) or backslashes (browsers read "\"
 # as "/"), so nothing can turn it into another host.
 _SAFE_NEXT = re.compile(r"/admin/[!-\[\]-~]*")
 
@@ -71,6 +86,7 @@ def login_page():  # type: ignore[no-untyped-def]
             session.clear()
             login_user(admin)
             session.permanent = False
+            session[SEEN_KEY] = int(time.time())
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("That address and password do not match an admin account.")
     return render_template("admin/login.html", form=form), 200 if not form.errors else 400
@@ -78,7 +94,9 @@ def login_page():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
-    """End the session (a POST, so no link can log an admin out)."""
+    """End the session, and every copy of its cookie (a POST, so no link can log an admin
+    out). The admin's sessions in other browsers end too: they share one session token."""
+    accounts.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     flash("You are logged out.")
