@@ -94,7 +94,10 @@ def subscribers_bulk():  # type: ignore[no-untyped-def]
     done = 0
     for chunk in chunks:
         done += _apply(verb, chunk)
-    audit.record(f"subscriber.bulk_{verb}", f"{done} subscribers; filter {selection.as_args()}")
+    shown = selection.as_args()
+    if verb == "delete" and "q" in shown:
+        shown["q"] = "[erased]"  # the search may be the address just erased
+    audit.record(f"subscriber.bulk_{verb}", f"{done} subscribers; filter {shown}")
     db.session.commit()
     flash(_done_message(verb, done))
     return redirect(url_for("admin.subscribers", **selection.as_args()))

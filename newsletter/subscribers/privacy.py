@@ -3,24 +3,31 @@ signups that were never confirmed."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, select, update
 
 from ..extensions import db
 from ..models import (
+    AuditEvent,
     Bounce,
     Delivery,
+    ImportJob,
     Issue,
     Subscriber,
     SubscriberStatus,
+    Suppression,
     SuppressionReason,
     utcnow,
 )
 from ..retention import delete_deliveries
-from .suppression import suppress
+from .suppression import hash_params, suppress
+
+ERASED = "[erased]"  # what an erased address becomes inside text that is kept
 
 
 def export_data(subscriber_id: int) -> dict[str, Any]:
@@ -86,12 +93,54 @@ def erase(subscriber_id: int) -> None:
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return
-    suppress(subscriber.email, SuppressionReason.ERASED, "erased at the reader's request")
-    db.session.execute(delete(Bounce).where(Bounce.email == subscriber.email))
+    address = subscriber.email
+    suppress(address, SuppressionReason.ERASED, "erased")
+    theirs = select(Delivery.id).where(Delivery.subscriber_id == subscriber.id)
+    db.session.execute(
+        delete(Bounce).where(
+            or_(
+                Bounce.email == address,
+                Bounce.delivery_id.in_(theirs),
+                _names(Bounce.reason, address),
+            )
+        )
+    )
     # Their rows go, but what the issues they got add up to stays as the admin saw it.
     delete_deliveries(Delivery.subscriber_id == subscriber.id)
+    _scrub(address)
     db.session.delete(subscriber)  # subscriptions and consent events go with it
     db.session.commit()
+
+
+def _names(column: ColumnElement[Any], address: str) -> ColumnElement[bool]:
+    """The column's text mentions the address, in any case (a scan: these tables are small
+    next to the readers, and an erasure is rare)."""
+    return func.lower(cast(column, Text)).contains(address.lower(), autoescape=True)
+
+
+def _scrub(address: str) -> None:
+    """Replace the address in the text kept about others' actions: the server's words on the
+    suppression entry (``550 5.1.1 <dave@…>``), audit entries (a test mail sent to it) and
+    import reports (a row rejected). What the entries say stays; whom they named goes."""
+    spelled = re.compile(re.escape(address), re.IGNORECASE)
+    hashes = list(hash_params(address).values())
+    kept = [
+        (Suppression, Suppression.detail, Suppression.email_hash.in_(hashes)),
+        (AuditEvent, AuditEvent.detail, None),
+        (ImportJob, ImportJob.report, None),
+        (ImportJob, ImportJob.filename, None),
+        (ImportJob, ImportJob.note, None),
+    ]
+    for model, column, where in kept:
+        found = select(model.id, column).where(_names(column, address))
+        for row_id, value in db.session.execute(found if where is None else found.where(where)):
+            if isinstance(value, str):
+                scrubbed: Any = spelled.sub(ERASED, value)
+            else:  # JSON (an import's report): the address only ever sits inside its strings
+                scrubbed = json.loads(spelled.sub(ERASED, json.dumps(value)))
+            db.session.execute(
+                update(model).where(model.id == row_id).values({column.key: scrubbed})
+            )
 
 
 def purge_unconfirmed() -> int:
