@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load(app, test_config)
 
-    from . import database, errors, models, queue, security  # noqa: F401  (models: tables for Alembic)
+    from . import database, errors, models, proxies, queue, security  # noqa: F401  (models: tables for Alembic)
     from .extensions import csrf, db, limiter, login, migrate
 
     db.init_app(app)
@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     queue.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    proxies.init_app(app)
 
     from .admin import bp as admin_bp
     from .archive import bp as archive_bp

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import time
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from .. import accounts
 from ..extensions import db, limiter, login
 from ..models import AdminUser
-from . import bp
+from . import bp, throttle
 from .forms import LoginForm
 
 PUBLIC_ENDPOINTS = {"admin.login"}
@@ -79,8 +79,13 @@ def login_page():  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        admin = accounts.authenticate(form.email.data, form.password.data)
-        if admin is not None:
+        email, ip = form.email.data, request.remote_addr
+        if throttle.refused(email, ip):
+            abort(429)
+        admin = accounts.authenticate(email, form.password.data)
+        if admin is None:
+            throttle.record_failure(email, ip)
+        else:
             # A fresh session on login: nothing set before (a planted CSRF token or
             # anything else) survives into the authenticated session.
             session.clear()
