@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from . import audit, queue, retention
 from .extensions import db
 from .links import Links
+from .mail.bulk import signer_for
 from .mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
 from .mail.transactional import template
 from .mail.transports import open_transport
@@ -116,11 +117,15 @@ def send_test(issue_id: int, address: str) -> None:
     issue = db.session.get(Issue, issue_id)
     if issue is None:
         return
-    reader = reader_for(address)
-    body = compiled(issue).render(reader, sample_links())
-    sender = current_app.config["FROM"]
-    message = template(sender, f"[Test] {issue.subject}").fill(
-        recipient=reader.email, name=reader.name, body=body
+    reader, links = reader_for(address), sample_links()
+    body = compiled(issue).render(reader, links)
+    config = current_app.config
+    sender = config["FROM"]
+    signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), sender)
+    # Signed and with the unsubscribe headers as readers' copies are, so that what the test
+    # address's provider makes of it says how the issue will be received.
+    message = template(sender, f"[Test] {issue.subject}", signer).fill(
+        recipient=reader.email, name=reader.name, body=body, unsubscribe_url=links.unsubscribe_url
     )
     transport = open_transport()
     try:

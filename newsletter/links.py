@@ -20,15 +20,6 @@ class Links:
     # bounce ingestion reads it; None when the bounce address leaves no room for the tag.
     unsubscribe_mailto: str | None = None
 
-    def headers(self) -> dict[str, str]:
-        """``List-Unsubscribe`` (RFC 2369) and one-click ``List-Unsubscribe-Post`` (RFC 8058)."""
-        mailto = self.unsubscribe_mailto
-        targets = f"<{self.unsubscribe_url}>" + (f", <{mailto}>" if mailto else "")
-        return {
-            "List-Unsubscribe": targets,
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-
 
 def absolute(path: str) -> str:
     """``BASE_URL`` + ``path``."""

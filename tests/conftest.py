@@ -342,8 +342,9 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
 
 
 # The admin's login fixture (tests/admin_helpers.py), one Chromium per module
-# (tests/browser_helpers.py) and a site with something on every page (tests/site_helpers.py),
-# available to every test module.
+# (tests/browser_helpers.py), a site with something on every page (tests/site_helpers.py) and
+# a DKIM key with its DNS record (tests/dkim_helpers.py), available to every test module.
 from admin_helpers import admin_client  # noqa: E402, F401
 from browser_helpers import browser, served  # noqa: E402, F401
+from dkim_helpers import dkim_key  # noqa: E402, F401
 from site_helpers import site  # noqa: E402, F401

@@ -64,3 +64,29 @@ def test_confirmation_and_welcome_mails_link_only_to_our_own_site(app, client):
         links = _html_links(mail)
         assert links.sources == []
         assert {urlsplit(h).hostname for h in links.hrefs} <= {"localhost", None}, links.hrefs
+
+
+def test_a_confirmation_mail_carries_no_text_the_address_owner_did_not_write(make_app, smtp_server):
+    # Anyone can type a stranger's address and any "name" into the form: that name must not
+    # reach the stranger's inbox under our From, neither in the To header nor in the body.
+    app = make_app(SMTP_URL=smtp_server.url)
+    make_public_list(app)
+    client = app.test_client()
+    client.post(
+        "/subscribe",
+        data={
+            "email": "victim@example.net",
+            "name": "You won $5000! Claim at https://evil.example",
+            "lists": "news",
+            "csrf_token": csrf_from(client.get("/").data),
+        },
+    )
+    [mail] = smtp_server.wait_for(1)
+
+    assert mail.message["To"].addresses[0].display_name == ""
+    assert mail.message["To"].addresses[0].addr_spec == "victim@example.net"
+    for subtype in ("plain", "html"):
+        body = mail.part(subtype)
+        assert "Hello," in body  # greeted, neutrally
+        assert "evil.example" not in body and "5000" not in body
+    assert b"evil" not in mail.data and b"5000" not in mail.data

@@ -22,19 +22,22 @@ NAMES = [
     "李小龍",
 ]
 SHARED = {
-    "subject": "Please confirm your subscription to Newsletter",
+    "subject": "Welcome to Newsletter",
     "site_name": "Newsletter",
     "postal_address": "1 Test Street, Testville",
     "lists": ["Weekly news"],
-    "max_age_days": 7,
+}
+LINKS = {
+    "preferences_url": "http://localhost/preferences/WzEsImFiYyJd.aw0ttA.signature-part_x",
+    "unsubscribe_url": "http://localhost/unsubscribe/WzEsImFiYyJd.aw0ttA.signature-part_y",
 }
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_filled_confirmation_equals_a_full_render(app, name):
-    link = "http://localhost/confirm/WzEsImFiYyJd.aw0ttA.signature-part_x"
+def test_filled_welcome_equals_a_full_render(app, name):
+    # The welcome, not the confirmation: a confirmation greets no one by name.
     with app.test_request_context():
-        filled = render_mail("confirm", fill={"name": name, "confirm_url": link}, **SHARED)
-        full = render_mail("confirm", name=name, confirm_url=link, **SHARED)
+        filled = render_mail("welcome", fill={"name": name, **LINKS}, **SHARED)
+        full = render_mail("welcome", name=name, **LINKS, **SHARED)
     assert filled == full
     assert app.config["SECRET_KEY"] not in filled.html + filled.text

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..links import links_for
-from ..mail.bulk import BulkTemplate, Copy, Signer, list_id_for
+from ..mail.bulk import BulkTemplate, Copy, list_id_for, signer_for
 from ..mail.render import CompiledIssue, Reader, compile_issue
 from ..models import Issue, MailingList, Suppression, issue_list
 from ..subscribers.service import email_hash
@@ -94,13 +94,12 @@ def prepare(issue_id: int) -> Prepared:
 @lru_cache(maxsize=4)
 def _prepared(revision: tuple, fields: tuple) -> Prepared:
     issue_id, subject, preheader, body, site, postal, sender, slug, name, key, selector = fields
-    signer = Signer.from_files(key, selector, sender) if key and selector else None
     template = BulkTemplate(
         sender=sender,
         subject=subject,
         list_id=list_id_for(slug, sender),
         list_name=name,
-        signer=signer,
+        signer=signer_for(key, selector, sender),
     )
     compiled = compile_issue(subject, preheader, body, site_name=site, postal_address=postal)
     return Prepared(issue_id, compiled, template)

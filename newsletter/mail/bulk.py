@@ -114,6 +114,12 @@ class Signer:
         )
 
 
+def signer_for(key_file: str | None, selector: str | None, sender: str) -> Signer | None:
+    """The signer the settings ask for (``NEWSLETTER_DKIM_KEY_FILE`` and
+    ``NEWSLETTER_DKIM_SELECTOR``), or None when DKIM is not configured."""
+    return Signer.from_files(key_file, selector, sender) if key_file and selector else None
+
+
 class QuotedPrintable:
     """Quoted-printable with CRLF line ends and lines of at most 76 characters, for one body
     of one issue, remembering what it encoded. QP works line by line and all but a few lines
@@ -234,11 +240,7 @@ class BulkTemplate:
                 address_header("To", recipient, name),
                 b"Date: " + (date or _date(int(time.time()))).encode() + b"\r\n",
                 b"Message-ID: " + message_id.encode() + b"\r\n",
-                # One entry per folded line keeps lines short whatever the token length.
-                b"List-Unsubscribe: <"
-                + unsubscribe_url.encode()
-                + (b">,\r\n <" + unsubscribe_mailto.encode() if unsubscribe_mailto else b"")
-                + b">\r\n",
+                list_unsubscribe(unsubscribe_url, unsubscribe_mailto),
             ]
         )
         parts = [headers, self._head]
@@ -309,12 +311,27 @@ def _encoded_word(text: str) -> str:
     return "=?utf-8?b?" + base64.b64encode(text.encode()).decode() + "?="
 
 
+def list_unsubscribe(url: str, mailto: str | None = None) -> bytes:
+    """The ``List-Unsubscribe:`` header (RFC 2369), every mail kind's: never encoded, since a
+    mail client finds the URL only as plain ``<https://…>``, and one target per folded line
+    to keep lines short whatever the token's length."""
+    targets = f"<{url}>" + (f",\r\n <{mailto}>" if mailto else "")
+    return f"List-Unsubscribe: {targets}\r\n".encode()
+
+
 def header_line(name: str, value: str) -> bytes:
-    """``Name: value`` folded to lines of at most 78 characters, RFC 2047-encoded if needed."""
+    """``Name: value`` folded to lines of at most 78 characters, RFC 2047-encoded if needed.
+
+    ASCII is never encoded: the email package's folding turns a word too long for one line
+    (a URL) into encoded words, which clients and filters then read as gibberish.
+    """
     if value.isascii():
-        if len(name) + len(value) < 77:
-            return f"{name}: {value}\r\n".encode()
-        return POLICY.header_factory(name, value).fold(policy=POLICY).encode("ascii")
+        lines = [f"{name}:"]
+        for word in value.split(" "):
+            if word and len(lines[-1]) + 1 + len(word) > 78 and lines[-1] != f"{name}:":
+                lines.append("")  # fold: the space before this word starts the next line
+            lines[-1] += " " + word
+        return ("\r\n".join(lines) + "\r\n").encode()
     folded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
     return f"{name}: {folded}\r\n".encode()
 

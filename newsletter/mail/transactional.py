@@ -1,10 +1,11 @@
-"""Transactional mail bytes (confirmations, welcomes) the way bulk copies are made.
+"""Transactional mail bytes (confirmations, welcomes, test copies) the way bulk copies are made.
 
 Building each mail with ``EmailMessage`` and ``as_bytes()`` costs ~2 ms, most of a
 confirmation's price. Here the email package builds one kind of mail once (From and Subject
 encoded, boundary, part headers) around two marker bodies; each reader's mail is then the
 reader's headers, those bytes, and the two bodies quoted-printable encoded by ``binascii``
-(C, lines <= 76). The header and body encoders are bulk's. Pure: no database, no network.
+(C, lines <= 76). The header and body encoders and the DKIM signer are bulk's, so every kind
+of mail we send is written and signed alike. Pure: no database, no network.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import secrets
 from email.message import EmailMessage
 from functools import lru_cache
 
-from .bulk import address_header, header_line, quoted_printable
+from .bulk import Signer, address_header, header_line, list_unsubscribe, quoted_printable
 from .message import POLICY, domain_of
 from .render import Rendered
 
@@ -24,10 +25,12 @@ class HeaderInjection(ValueError):
 
 
 class MailTemplate:
-    """One kind of transactional mail from one sender with one subject."""
+    """One kind of transactional mail from one sender with one subject, signed by ``signer``
+    when DKIM is configured."""
 
-    def __init__(self, sender: str, subject: str) -> None:
+    def __init__(self, sender: str, subject: str, signer: Signer | None = None) -> None:
         self.domain = domain_of(sender)
+        self.signer = signer
         text_marker, html_marker = (f"nlbody{secrets.token_hex(6)}{n}" for n in "th")
         msg = EmailMessage(policy=POLICY)
         msg.set_content(text_marker, charset="utf-8", cte="quoted-printable")
@@ -45,21 +48,30 @@ class MailTemplate:
         self._middle, self._tail = middle, tail
 
     def fill(
-        self, *, recipient: str, name: str, body: Rendered, headers: dict[str, str] | None = None
+        self,
+        *,
+        recipient: str,
+        name: str,
+        body: Rendered,
+        unsubscribe_url: str | None = None,
+        unsubscribe_mailto: str | None = None,
     ) -> bytes:
-        """The complete mail to one reader; ``headers`` are added as given (ours, never input)."""
+        """The complete mail to one reader, with the one-click unsubscribe headers (RFC 8058)
+        when given an ``unsubscribe_url``."""
         own = [
             address_header("To", recipient, name),
             b"Date: " + email.utils.formatdate(usegmt=True).encode() + b"\r\n",
             b"Message-ID: " + email.utils.make_msgid(domain=self.domain).encode() + b"\r\n",
         ]
-        for header, value in (headers or {}).items():
-            own.append(header_line(header, value))
+        if unsubscribe_url:
+            own.append(list_unsubscribe(unsubscribe_url, unsubscribe_mailto))
+            own.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
         for line in own:
             _check_one_header(line)
-        return b"".join(
+        data = b"".join(
             [*own, self._head, _body(body.text), self._middle, _body(body.html), self._tail]
         )
+        return data if self.signer is None else self.signer.sign(data) + data
 
 
 def _check_one_header(line: bytes) -> None:
@@ -76,6 +88,6 @@ def _body(text: str) -> bytes:
 
 
 @lru_cache(maxsize=32)
-def template(sender: str, subject: str) -> MailTemplate:
-    """The template for this sender and subject, built once per process."""
-    return MailTemplate(sender, subject)
+def template(sender: str, subject: str, signer: Signer | None = None) -> MailTemplate:
+    """The template for this sender, subject and DKIM key, built once per process."""
+    return MailTemplate(sender, subject, signer)

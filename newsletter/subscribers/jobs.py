@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from ..extensions import db
-from ..links import confirm_url, links_for
+from ..links import Links, confirm_url, links_for
+from ..mail.bulk import signer_for
 from ..mail.render import render_mail
 from ..mail.transactional import template
 from ..mail.transports import TemporaryFailure, Transport, open_transport
@@ -35,8 +36,12 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
     if not pending and reader.status != SubscriberStatus.PENDING:
         return False  # already confirmed on everything asked for: nothing to send
     site = current_app.config["SITE_NAME"]
+    # No name: anyone can type any address and any name into the form, and this mail goes to
+    # the address's owner before they said a word; a name would put a stranger's text (an
+    # advert, a phishing link) in their inbox under our From. It greets them neutrally.
     _send(
-        reader,
+        reader.email,
+        "",
         "confirm",
         subject=f"Please confirm your subscription to {site}",
         personal={"confirm_url": confirm_url(subscriber_id, reader.email)},
@@ -50,9 +55,7 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
 # The reader and the names of the lists they have yet to confirm, one row per list (or one
 # row with no list): every signup queues this job, so it reads in one query.
 _CONFIRMATION = (
-    select(
-        Subscriber.email, Subscriber.name, Subscriber.status, MailingList.name.label("list_name")
-    )
+    select(Subscriber.email, Subscriber.status, MailingList.name.label("list_name"))
     .outerjoin(
         Subscription,
         and_(
@@ -78,10 +81,11 @@ def send_welcome(subscriber_id: int) -> bool:
         if s.status == SubscriptionStatus.CONFIRMED
     ]
     _send(
-        subscriber,
+        subscriber.email,
+        subscriber.name,
         "welcome",
         subject=f"Welcome to {current_app.config['SITE_NAME']}",
-        headers=links.headers(),
+        links=links,
         personal={
             "preferences_url": links.preferences_url,
             "unsubscribe_url": links.unsubscribe_url,
@@ -101,26 +105,34 @@ def _mailable(subscriber_id: int | None) -> Subscriber | None:
 
 
 def _send(
-    subscriber: Subscriber | Row,
+    address: str,
+    name: str,
     template_name: str,
     *,
     subject: str,
     personal: dict[str, str],
-    headers: dict[str, str] | None = None,
+    links: Links | None = None,
     transport: Transport | None = None,
     **context: Any,
 ) -> None:
+    """Render ``template_name`` for the reader at ``address`` and send it, signed when DKIM is
+    configured; ``links`` adds the one-click unsubscribe headers."""
     config = current_app.config
     body = render_mail(
         template_name,
-        fill={"name": subscriber.name, **personal},  # the reader's own: the rest is shared
+        fill={"name": name, **personal},  # the reader's own: the rest is shared
         subject=subject,
         site_name=config["SITE_NAME"],
         postal_address=config["POSTAL_ADDRESS"],
         **context,
     )
-    data = template(config["FROM"], subject).fill(
-        recipient=subscriber.email, name=subscriber.name, body=body, headers=headers
+    signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), config["FROM"])
+    data = template(config["FROM"], subject, signer).fill(
+        recipient=address,
+        name=name,
+        body=body,
+        unsubscribe_url=links.unsubscribe_url if links else None,
+        unsubscribe_mailto=links.unsubscribe_mailto if links else None,
     )
     sender = email.utils.parseaddr(config["FROM"])[1]
     with contextlib.ExitStack() as stack:
@@ -131,7 +143,7 @@ def _send(
         # longer outage fails the job visibly and the reader can ask again.
         for pause in (*_RETRY_PAUSES, None):
             try:
-                transport.send(sender, subscriber.email, data)
+                transport.send(sender, address, data)
                 return
             except TemporaryFailure:
                 if pause is None:
