@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # -> sqlite:///<instance>/newsletter.db
@@ -92,7 +94,6 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         app.config[key] = kind(app.config[key])
 
     instance = Path(app.config.get("INSTANCE_DIR") or app.instance_path).resolve()
-    instance.mkdir(parents=True, exist_ok=True)
     app.config["INSTANCE_DIR"] = str(instance)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"] or (
         f"sqlite:///{instance / 'newsletter.db'}"
@@ -105,6 +106,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         engine = {"pool_pre_ping": True, "hide_parameters": True}
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine)
     app.config["OUTBOX_DIR"] = app.config["OUTBOX_DIR"] or str(instance / "outbox")
+    _keep_private(app, instance)
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(instance)
     fallbacks = app.config["SECRET_KEY_FALLBACKS"]
@@ -121,6 +123,39 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session instead of a clock
+
+
+def _keep_private(app: Flask, instance: Path) -> None:
+    """The instance folder, the SQLite database (with its -wal, -shm and -journal files) and
+    the outbox hold readers' addresses and the secret key: only their owner may read them.
+    Made so, and an existing install whose files are looser is tightened, with a log line."""
+    folders = [instance]
+    if not app.config["SMTP_URL"]:
+        folders.append(Path(app.config["OUTBOX_DIR"]))
+    for folder in folders:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _tighten(app, folder, 0o700)
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    database = Path(url.database)
+    if database.parent.is_dir():
+        # Made before SQLite opens it: SQLite gives a new -wal, -shm or -journal file the
+        # database's own mode, and would otherwise create the database world-readable.
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm", "-journal"))):
+        _tighten(app, path, 0o600)
+    _tighten(app, instance / "secret_key", 0o600)
+
+
+def _tighten(app: Flask, path: Path, mode: int) -> None:
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if current & 0o077:
+        path.chmod(mode)
+        app.logger.warning("%s was readable by others (%o); now %o", path, current, mode)
 
 
 def _instance_secret(instance: Path) -> str:
