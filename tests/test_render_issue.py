@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+
 import pytest
 
 from newsletter.links import Links
@@ -132,3 +135,73 @@ def test_each_reader_gets_their_own_values_escaped_only_in_html(
         out = compiled(f"@@{{{{ {expression} }}}}@@").render(reader, LINKS)
     assert f"@@{text}@@" in out.text
     assert f"@@{html}@@" in out.html
+
+
+def _urls_a_browser_follows(html: str) -> list[str]:
+    """Every href and src as a browser reads it: entities decoded, C0 controls and spaces
+    around it dropped, tabs and newlines inside it dropped (WHATWG URL parsing)."""
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for name, value in attrs:
+                if name in {"href", "src"} and value is not None:
+                    cleaned = value.strip("".join(map(chr, range(0x21))))
+                    found.append(re.sub(r"[\t\n\r]", "", cleaned))
+
+    Parser().feed(html)
+    return found
+
+
+def _scheme(url: str) -> str | None:
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*):", url)
+    return match.group(1).lower() if match else None
+
+
+HOSTILE_URLS = [
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    " \tjavascript:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "&#106;avascript:alert(1)",
+]
+
+
+# What an admin may write before a link's expression that a browser skips.
+SKIPPED_BEFORE = [" ", "\t", "\n", "&#32;", "&#x09;", "&#10;", "&#13;", " \t&#x0A;&#x0C;"]
+
+
+def test_a_link_filled_from_an_attribute_is_checked_as_a_browser_reads_it(app):
+    with app.app_context():
+        for before in SKIPPED_BEFORE:
+            issue = compiled(
+                f'<a href="{before}{{{{ subscriber.attributes.url }}}}">home</a> '
+                f'<img src="{before}{{{{ subscriber.attributes.url }}}}" alt="">'
+            )
+            for url in HOSTILE_URLS:
+                reader = Reader("a@example.org", attributes={"url": url})
+                followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
+                schemes = {_scheme(u) for u in followed}
+                assert schemes <= {None, "http", "https", "mailto"}, (before, url, schemes)
+            reader = Reader("a@example.org", attributes={"url": "https://a.example"})
+            followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
+            assert followed.count("https://a.example") == 2, (before, followed)
+
+
+def test_an_expression_cannot_complete_a_links_scheme(app):
+    with app.app_context():
+        for before in ["java", "JaVa", " java", "&#106;ava", "\tjava", "vb", "da"]:
+            with pytest.raises(TemplateProblem, match="scheme"):
+                compiled(f'<a href="{before}{{{{ subscriber.attributes.rest }}}}">home</a>')
+
+
+def test_an_expression_after_a_links_scheme_or_path_is_kept(app):
+    reader = Reader("a@example.org", attributes={"rest": "javascript:x"})
+    with app.app_context():
+        for before in ["https://example.org/?u=", "mailto:", "/path/", "#"]:
+            issue = compiled(f'<a href="{before}{{{{ subscriber.attributes.rest }}}}">home</a>')
+            followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
+            assert f"{before}javascript:x" in followed, (before, followed)

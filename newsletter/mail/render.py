@@ -167,8 +167,33 @@ def _mail_shape(
 # ---------------------------------------------------------------- issues
 
 
-_SAFE_URL = re.compile(r"^\s*(https?:|mailto:)", re.IGNORECASE)
-_URL_ATTRIBUTE_START = re.compile(r"""(?:href|src)=["']$""", re.IGNORECASE)
+_SAFE_URL = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
+# An href or src value so far, up to a slot (serialised HTML: always in double quotes).
+_URL_SO_FAR = re.compile(r"""(?:href|src)\s*=\s*(?:"([^"]*)|'([^']*))\Z""", re.IGNORECASE)
+# A URL start that the rest could turn into a scheme ("java" + "script:…").
+_SCHEME_SO_FAR = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def _url_start(value: str) -> str:
+    """How a browser reads the start of an attribute's URL: entities decoded, C0 controls and
+    spaces before it dropped, tabs and newlines anywhere in it dropped (WHATWG URL)."""
+    return re.sub(r"[\t\n\r]", "", html.unescape(value).lstrip(_C0_AND_SPACE))
+
+
+def _url_slot(before: str) -> bool:
+    """Whether a slot after ``before`` starts a link's URL (so its value must be checked);
+    raises :class:`TemplateProblem` where the value could complete the URL's scheme."""
+    so_far = _URL_SO_FAR.search(before)
+    if so_far is None:
+        return False  # not in a URL, or after a scheme or path, or after a slot that starts it
+    start = _url_start(so_far.group(1) or so_far.group(2) or "")
+    if _SCHEME_SO_FAR.fullmatch(start):
+        raise TemplateProblem(
+            f"A personalisation expression cannot finish a link's scheme ({start}…). Put it "
+            "at the start of the link or after https://, or write the whole link."
+        )
+    return not start
 
 
 @dataclass(frozen=True)
@@ -214,7 +239,7 @@ def _fill_slot(slot: _Slot, reader: Reader, links: Links | None, escape: bool) -
         value = getattr(links, slot.link) if links else ""
         return str(markupsafe.escape(value)) if escape else value
     value = slot.expression.evaluate(reader)
-    if slot.is_url and not _SAFE_URL.match(html.unescape(value)):
+    if slot.is_url and not _SAFE_URL.match(_url_start(value)):
         value = "#"
     return value
 
@@ -345,7 +370,7 @@ class CompiledIssue:
                 parts.append(_Slot(None, link=link))
             else:
                 expression = Expression.compile(self._expressions[int(key)], escape)
-                is_url = escape and bool(_URL_ATTRIBUTE_START.search(before))
+                is_url = escape and _url_slot(before)
                 parts.append(_Slot(expression, is_url=is_url))
             last = match.end()
         parts.append(rendered[last:])
