@@ -3,11 +3,14 @@ each area adds its own commands (lists, import, export, issue, send, status, …
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from . import config, create_app, database, maintenance
+from .config_rules import ConfigError
 
 
 class NewsletterGroup(FlaskGroup):
@@ -24,7 +27,23 @@ class NewsletterGroup(FlaskGroup):
         return None if name in self.LEFT_OUT else super().get_command(ctx, name)
 
 
-@click.group(cls=NewsletterGroup, create_app=create_app, add_default_commands=False)
+class BadSetting(NoAppException):
+    """A setting is refused: one line, ``Error: NEWSLETTER_X must be …``, and exit status 2.
+    A NoAppException, so Flask's own loading (``newsletter --help``) shows the line too
+    rather than a traceback; shown without the usage text that a UsageError adds."""
+
+    def show(self, file: Any = None) -> None:
+        click.ClickException.show(self, file)
+
+
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise BadSetting(str(exc)) from None
+
+
+@click.group(cls=NewsletterGroup, create_app=_create_app, add_default_commands=False)
 def main() -> None:
     """Self-hosted newsletter and mailing-list manager."""
 

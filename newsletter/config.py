@@ -14,6 +14,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from . import config_rules
+
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # -> sqlite:///<instance>/newsletter.db
     "REDIS_URL": None,  # None -> embedded in-process queue
@@ -63,26 +65,6 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
 
-# Values that arrive as strings from the environment and must become numbers.
-_NUMERIC = {
-    "SEND_RATE": float,
-    "PAUSE_FAILURE_SHARE": float,
-    "RETRY_BASE_SECONDS": float,
-    "RETRY_MAX_ATTEMPTS": int,
-    "CONFIRM_MAX_AGE_DAYS": int,
-    "UNCONFIRMED_PURGE_DAYS": int,
-    "CONFIRM_MAILS_PER_HOUR": int,
-    "BATCH_SIZE": int,
-    "HARD_BOUNCE_LIMIT": int,
-    "SOFT_BOUNCE_LIMIT": int,
-    "BOUNCE_MAX_BYTES": int,
-    "DELIVERY_RETENTION_DAYS": int,
-    "CONSENT_IP_RETENTION_DAYS": int,
-    "TICK_SECONDS": float,
-    "MAX_CONTENT_LENGTH": int,
-    "SESSION_IDLE_MINUTES": int,
-}
-
 
 def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     """Fill ``app.config`` in layers and derive the paths that depend on the instance folder."""
@@ -90,8 +72,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config.from_prefixed_env("NEWSLETTER", loads=str)
     if test_config:
         app.config.from_mapping(test_config)
-    for key, kind in _NUMERIC.items():
-        app.config[key] = kind(app.config[key])
+    config_rules.check(app.config)  # numbers become numbers; nonsense stops here
 
     instance = Path(app.config.get("INSTANCE_DIR") or app.instance_path).resolve()
     app.config["INSTANCE_DIR"] = str(instance)

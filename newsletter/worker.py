@@ -6,6 +6,7 @@ import itertools
 import logging
 import os
 import socket
+import sys
 import time
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -13,6 +14,7 @@ from rq import SimpleWorker
 from rq.worker import WorkerStatus
 
 from . import create_app, maintenance, queue
+from .config_rules import ConfigError
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,11 @@ class AppWorker(SimpleWorker):
 def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
     """Serve the transactional, default and bulk queues, in that order of priority."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
     if not app.config["REDIS_URL"]:
         print("NEWSLETTER_REDIS_URL is not set: `newsletter serve` runs jobs in-process.")
         return 2
