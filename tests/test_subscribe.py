@@ -1,12 +1,13 @@
 """POST /subscribe from the form and as JSON: refusals, the one answer for every address,
-rate limits, CORS and cross-site form posts."""
+rate limits, CORS, names a later signup cannot change (the embed is in test_embed_signup)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import outbox_messages, wait_idle
-from subscribe_helpers import counts, csrf_from, make_list
+from subscribe_helpers import counts, csrf_from, make_list, subscriber
 
 from newsletter.extensions import db
 from newsletter.models import (
@@ -167,16 +168,36 @@ def test_cors_grants_only_configured_origins(make_app):
     assert stored == ["embed@example.org"]
 
 
-def test_cross_site_form_post_stores_nothing_until_confirmed_on_our_page(app):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_later_signup_does_not_rename_a_pending_reader(app):
     make_list(app)
-    visitor = app.test_client()
-    form = {"email": "embedded@example.org", "name": "Em", "lists": ["news"]}
-    landed = visitor.post("/subscribe", data=form, headers={"Origin": "https://other.example"})
-    assert landed.status_code == 400
-    assert b'value="embedded@example.org"' in landed.data and b"press Subscribe" in landed.data
-    assert counts(app) == (0, 0)
-    again = visitor.post("/subscribe", data={**form, "csrf_token": csrf_from(landed.data)})
-    assert again.status_code == 200 and counts(app) == (1, 1)
+    client = app.test_client()
+    spam = "You won $5000! Claim at https://evil.example"
+    for n, (email, name) in enumerate(
+        [("ann@example.org", "Ann"), ("ann@example.org", spam),
+         ("nameless@example.org", ""), ("nameless@example.org", spam)]
+    ):  # fmt: skip
+        answer = client.post("/subscribe", data=json.dumps({"email": email, "name": name}),
+                             content_type="application/json",
+                             environ_base={"REMOTE_ADDR": f"10.0.1.{n}"})  # fmt: skip
+        assert answer.status_code == 200
+    assert subscriber(app, "ann@example.org").name == "Ann"
+    assert subscriber(app, "nameless@example.org").name == ""
+
+
+def test_deeply_nested_json_is_a_clear_400_not_a_crash(client, caplog):
+    bodies = [
+        "[" * 5000 + "]" * 5000,
+        '{"a":' * 2500 + "1" + "}" * 2500,
+        '{"email": "deep@example.org", "name": ' + "[" * 5000 + "]" * 5000 + "}",
+    ]
+    for body in bodies:
+        answer = client.post("/subscribe", data=body, content_type="application/json")
+        assert answer.status_code == 400
+        assert "JSON object" in answer.get_json()["error"]
+    huge = "[" * 100_000 + "]" * 100_000  # beyond the size limit: refused before parsing
+    assert client.post("/subscribe", data=huge, content_type="application/json").status_code == 413
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
 
 
 def test_consent_records_the_ip_as_configured(make_app):

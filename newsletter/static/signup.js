@@ -1,7 +1,7 @@
 // Progressive enhancement for a signup form embedded on another site (see README, "Embedding").
 // It posts JSON, which NEWSLETTER_CORS_ORIGINS allows, and shows the answer in place. Without
-// JavaScript, or when the request is refused, the plain form still works: the visitor lands on
-// our own signup page, filled in, and presses Subscribe once more.
+// JavaScript, or when the request is refused, the plain form is posted as it is and the visitor
+// lands on our "check your inbox" page.
 (function () {
   "use strict";
 

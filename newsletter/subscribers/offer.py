@@ -16,8 +16,9 @@ from ..models import MailingList
 from .addresses import InvalidInput
 
 OFFER_SECONDS = 2.0
-_OFFERED = select(MailingList.id, MailingList.slug, MailingList.name).where(
-    MailingList.is_public, MailingList.archived_at.is_(None)
+_PUBLIC = (MailingList.is_public, MailingList.archived_at.is_(None))
+_OFFERED = select(MailingList.id, MailingList.slug, MailingList.name, MailingList.is_default).where(
+    *_PUBLIC
 )
 _ORDER = (MailingList.name, MailingList.id)
 _changes = 0  # bumped whenever this process changes a list
@@ -30,19 +31,21 @@ class Offered:
     id: int
     slug: str
     name: str
+    is_default: bool
 
 
 def public_lists() -> list[MailingList]:
     """Lists a visitor may choose on the signup form: public and not archived."""
-    query = select(MailingList).where(MailingList.is_public, MailingList.archived_at.is_(None))
+    query = select(MailingList).where(*_PUBLIC)
     return list(db.session.scalars(query.order_by(*_ORDER)))
 
 
 def resolve_lists(slugs: list[str] | None) -> list[Offered]:
-    """The public lists named by ``slugs``; ``None`` means every public list."""
+    """The public lists named by ``slugs``; ``None`` (a form pasted into another site names
+    none) means the default lists, see ``_default_lists``."""
     offered = _offered()
     if slugs is None:
-        return list(offered)
+        return _default_lists(offered)
     by_slug = {ml.slug: ml for ml in offered}
     unknown = [s for s in slugs if s not in by_slug]
     if unknown:
@@ -50,6 +53,18 @@ def resolve_lists(slugs: list[str] | None) -> list[Offered]:
     if offered and not slugs:
         raise InvalidInput("lists", "Please choose at least one list.")
     return [by_slug[s] for s in dict.fromkeys(slugs)]
+
+
+def _default_lists(offered: tuple[Offered, ...]) -> list[Offered]:
+    """What a signup that names no list joins: the public lists the admin marked default, or
+    the only public list. With several and none marked, guessing could sign the reader up
+    for mail they never asked for, so the visitor is asked to choose (an
+    :class:`InvalidInput` for ``lists``). With no public list at all the signup joins none,
+    as it always has on a site that offers no lists."""
+    chosen = [ml for ml in offered if ml.is_default]
+    if chosen or len(offered) <= 1:
+        return chosen or list(offered)
+    raise InvalidInput("lists", "Please choose the lists you want to join.")
 
 
 def _offered() -> tuple[Offered, ...]:

@@ -14,7 +14,7 @@ import hmac
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Executable, and_, bindparam, case, insert, select
+from sqlalchemy import Executable, bindparam, insert, select
 
 from .. import database, queue, tokens
 from ..extensions import db
@@ -126,24 +126,16 @@ class _SignupSQL:
 def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
     # The reader: inserted as pending if new, in one statement so two simultaneous signups
     # for one address are one row; its id comes back, or nothing when the address is
-    # blocked. A pending reader's name follows the latest signup; a confirmed reader's name
-    # changes only on the preferences page. ``keys``: how many hashes the address has.
+    # blocked. A later signup never renames a reader, pending or confirmed: anyone can sign
+    # up any address, so its name would be a stranger's words; the reader changes it on the
+    # preferences page. ``keys``: how many hashes the address has.
     table = Subscriber.__table__
     columns = [table.c.email, table.c.name, table.c.status, table.c.confirmation_due_at]
     values = select(*(bindparam(c.name, type_=c.type) for c in columns))
     reader = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
-    renamed = and_(
-        table.c.status == SubscriberStatus.PENDING,
-        reader.excluded.name != "",
-        reader.excluded.name != table.c.name,
-    )
     reader = reader.on_conflict_do_update(
         index_elements=[table.c.email],
-        set_={
-            "name": case((renamed, reader.excluded.name), else_=table.c.name),
-            "updated_at": case((renamed, reader.excluded.updated_at), else_=table.c.updated_at),
-            "confirmation_due_at": reader.excluded.confirmation_due_at,
-        },
+        set_={"confirmation_due_at": reader.excluded.confirmation_due_at},
     ).returning(table.c.id)
     # Each list asked for: new ones and ones left earlier become pending; others stay.
     table = Subscription.__table__

@@ -72,7 +72,6 @@ def index() -> Any:
 def _signup_page(
     values: Mapping[str, Any] | None = None,
     errors: dict[str, str] | None = None,
-    notice: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     return render_template(
@@ -82,14 +81,16 @@ def _signup_page(
         values=values or {},
         chosen=set(values.getlist("lists")) if values is not None else None,
         errors=errors or {},
-        notice=notice,
     ), status
 
 
 @bp.route("/subscribe", methods=["POST", "OPTIONS"])
-@csrf.exempt  # JSON is checked by origin below; the HTML form's CSRF token is checked by hand
+@csrf.exempt  # a form pasted into any site posts here; see the docstring
 def subscribe() -> Any:
-    """Sign up from our form or, as JSON, from an embed; one answer for every address."""
+    """Sign up from our form, a plain form on any other site, or JSON; one answer for every
+    address. No CSRF token is asked for: a forged post can do no more than anyone can do
+    directly, ask for one confirmation mail, which double opt-in, the rate limits and the
+    honeypot bound. JSON is still checked by origin (CORS for configured sites only)."""
     if request.method == "OPTIONS":
         return cors.preflight()
     if not service.allow_attempt("signup", request.remote_addr):  # even a bad one counts
@@ -101,20 +102,15 @@ def subscribe() -> Any:
     if as_json:
         if not cors.request_origin_ok():
             return problem(403, "This site may not sign people up here.")
-        data = request.get_json(silent=True)
+        data = _json_body()
         if not isinstance(data, dict):
             return problem(400, 'Send a JSON object like {"email": "you@example.org"}.')
         slugs = data.get("lists")
     else:
         data = request.form
-        try:
-            csrf.protect()
-        except CSRFError:
-            # A form posted from another site (an embed without JavaScript): nothing is stored;
-            # the visitor sees our own form, filled in, and confirms with one more click.
-            notice = "Please check your details and press Subscribe to continue."
-            return _signup_page(data, notice=notice, status=400)
-        slugs = data.getlist("lists")
+        # No field means the form offers no choice (an embed): the default lists. Our own
+        # form sends an empty one beside its boxes, so unticking them all is a choice too.
+        slugs = [s for s in data.getlist("lists") if s] if "lists" in data else None
     if data.get(HONEYPOT):
         return _signed_up(as_json)  # a bot: same answer, nothing stored
     try:
@@ -127,6 +123,16 @@ def subscribe() -> Any:
         return problem(429, "Too many confirmation mails to this address. Try again later.")
     service.subscribe(email, name, lists, source=_source(data), ip=request.remote_addr)
     return _signed_up(as_json)
+
+
+def _json_body() -> Any:
+    """The request's JSON, or None when it is not JSON. Nesting deeper than the parser's
+    recursion limit raises RecursionError, not ValueError, so ``silent`` alone lets it
+    through as a 500."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
 
 
 def _parse_signup(data: Mapping[str, Any], slugs: Any) -> tuple[str, str, list[Any]]:

@@ -122,15 +122,12 @@ def test_signup_box_embedded_on_another_site(make_app, serve, browser, artifacts
     with app.app_context():
         assert service.export_data(reader_id)["consent"][0]["source"] == blog_url + "/"
 
-    # Another origin (same server, other host name): refused, so the form falls back to our
-    # own page, filled in, where one more click signs up.
+    # Another origin (same server, other host name): the JSON is refused, so the script
+    # posts the plain form, which signs up as a form pasted anywhere does.
     page.goto(blog_url.replace("127.0.0.1", "localhost") + "/")
     page.get_by_label("Email").fill("elsewhere@example.org")
     page.get_by_role("button", name="Subscribe").click()
     page.wait_for_url(where["app"] + "/subscribe")
-    assert subscriber(app, "elsewhere@example.org") is None
-    playwright.expect(page.get_by_label("Email address")).to_have_value("elsewhere@example.org")
-    page.get_by_role("button", name="Subscribe").click()
     playwright.expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     assert subscriber(app, "elsewhere@example.org").status == SubscriberStatus.PENDING
     page.close()
