@@ -21,6 +21,7 @@ from .mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compi
 from .mail.transactional import template
 from .mail.transports import open_transport
 from .models import Delivery, Issue, IssueStatus, MailingList, Subscriber, utcnow
+from .subscribers.addresses import lookup_form
 
 EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
 
@@ -83,9 +84,7 @@ def compiled(issue: Issue) -> CompiledIssue:
 def reader_for(email: str | None) -> Reader:
     """The subscriber with this address as a :class:`Reader`, or a sample reader."""
     if email:
-        found = db.session.scalar(
-            select(Subscriber).where(func.lower(Subscriber.email) == email.strip().lower())
-        )
+        found = db.session.scalar(select(Subscriber).where(Subscriber.email == lookup_form(email)))
         if found is not None:
             return Reader(found.email, found.name, dict(found.attributes or {}))
         return Reader(email.strip())

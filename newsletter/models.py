@@ -152,6 +152,12 @@ class MailingList(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# Ids signed into links and mails (a reader's links, a delivery's return path, an issue) must
+# never name a second row: SQLite hands out a freed highest id again unless told not to.
+# PostgreSQL sequences never go back. (Migration 0009 rebuilt these tables so.)
+_NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class Subscriber(db.Model):
     """A reader. ``email`` is stored normalised (see ``subscribers.addresses``)."""
 
@@ -167,6 +173,7 @@ class Subscriber(db.Model):
             sqlite_where=text("confirmation_due_at IS NOT NULL"),
             postgresql_where=text("confirmation_due_at IS NOT NULL"),
         ),
+        _NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -218,6 +225,20 @@ class Subscription(db.Model):
     mailing_list: Mapped[MailingList] = relationship()
 
 
+class FormerLink(db.Model):
+    """A link in a mail sent before upgrade 0009, which lowercased stored addresses and merged
+    readers whose addresses differed only in case: the id and address hash such a link
+    carries, and the reader it now leads to."""
+
+    __tablename__ = "former_link"
+
+    former_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    address_hash: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
+    )
+
+
 class ConsentEvent(db.Model):
     """Proof of consent and of its withdrawal: when, where, what text was shown, from where."""
 
@@ -261,6 +282,7 @@ class Issue(db.Model):
     """One newsletter issue: what is sent, to which lists, and where its sending stands."""
 
     __tablename__ = "issue"
+    __table_args__ = (_NEVER_REUSED,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(300))
@@ -304,6 +326,7 @@ class Delivery(db.Model):
             sqlite_where=text("next_attempt_at IS NOT NULL"),
             postgresql_where=text("next_attempt_at IS NOT NULL"),
         ),
+        _NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,7 @@ import json
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import audit
 from .extensions import db
@@ -21,10 +21,9 @@ def _reader(address: str) -> Subscriber:
         stored = normalise_address(address)
     except InvalidAddress as exc:
         raise click.ClickException(str(exc)) from None
-    # Case-blind: an address typed from a letter rarely matches the stored case exactly.
-    reader = db.session.scalar(
-        select(Subscriber).where(func.lower(Subscriber.email) == stored.lower())
-    )
+    # Stored in the same form (lowercased whole), so however the letter spelled it, a plain
+    # comparison on the unique index finds the reader.
+    reader = db.session.scalar(select(Subscriber).where(Subscriber.email == stored))
     if reader is None:
         raise click.ClickException(f"no reader with the address {stored}")
     return reader

@@ -1,7 +1,9 @@
 """Signed links for readers. One serializer per purpose, each with its own salt and lifetime.
 
 A token carries the subscriber id and a short hash of the address it was issued for, so a
-token dies as soon as the address it vouched for changes (or the reader is erased).
+token dies as soon as the address it vouched for changes (or the reader is erased). Its
+signing time ties it to one row too: a token older than the row it names was made for a
+reader who had that id before (SQLite handed out freed ids again until upgrade 0009).
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -66,7 +69,8 @@ def address_hash(email: str) -> str:
     return _hash_with(current_app.config["SECRET_KEY"], email)
 
 
-def _address_hashes(email: str) -> set[str]:
+def address_hashes(email: str) -> set[str]:
+    """The address's short hash under every current key (what a token may carry)."""
     keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
     return {_hash_with(k, email) for k in keys}
 
@@ -113,16 +117,24 @@ def _keyed(key: bytes, digest: str) -> hmac.HMAC:
     return hmac.new(key, digestmod=digest)
 
 
-def read(purpose: str, token: str) -> tuple[int, str]:
-    """Return ``(subscriber_id, address_hash)`` or raise TokenExpired / TokenInvalid.
+class Claim(NamedTuple):
+    """What a token says: whom it was made for, and when."""
 
-    The caller must still check the hash against the subscriber's current address with
-    :func:`matches`; the model lookup belongs to the service, not here.
+    subscriber_id: int
+    address_hash: str
+    signed_at: datetime
+
+
+def read(purpose: str, token: str) -> Claim:
+    """Return what the token claims, or raise TokenExpired / TokenInvalid.
+
+    The caller must still check the claim against the subscriber row with
+    :func:`vouches_for`; the model lookup belongs to the service, not here.
     """
     max_age = _confirm_age() if purpose == CONFIRM else None
     try:
-        data = _serializer(purpose).loads(
-            token, max_age=int(max_age.total_seconds()) if max_age else None
+        data, signed_at = _serializer(purpose).loads(
+            token, max_age=int(max_age.total_seconds()) if max_age else None, return_timestamp=True
         )
     except SignatureExpired as exc:
         raise TokenExpired(str(exc)) from None
@@ -135,9 +147,19 @@ def read(purpose: str, token: str) -> tuple[int, str]:
         or not isinstance(data[1], str)
     ):
         raise TokenInvalid("bad payload")
-    return data[0], data[1]
+    return Claim(data[0], data[1], signed_at)
+
+
+# Tokens carry whole seconds, and a worker on another host may sign with a clock a little
+# behind the one that stamped the row.
+_CLOCK_SLACK = timedelta(seconds=5)
+
+
+def vouches_for(claim: Claim, email: str, created_at: datetime) -> bool:
+    """True when the token was made for this row: its address, and no older than the row."""
+    return claim.signed_at + _CLOCK_SLACK >= created_at and matches(claim.address_hash, email)
 
 
 def matches(token_hash: str, email: str) -> bool:
     """True when a token's address hash is for this address (under any current key)."""
-    return any(hmac.compare_digest(token_hash, h) for h in _address_hashes(email))
+    return any(hmac.compare_digest(token_hash, h) for h in address_hashes(email))

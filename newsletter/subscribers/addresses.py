@@ -55,6 +55,16 @@ def normalise_address(raw: str) -> str:
     return address
 
 
+def lookup_form(raw: str) -> str:
+    """The address as it would be stored, for finding a reader by a typed address with a plain
+    comparison; text that is no valid address comes back trimmed and lowercased (it finds
+    nobody, as it could never have been stored)."""
+    try:
+        return normalise_address(raw)
+    except InvalidAddress:
+        return (raw or "").strip().lower()
+
+
 def clean_name(raw: str | None) -> str:
     """A display name without control characters or line breaks, at most 200 characters."""
     return " ".join(_CONTROL.sub(" ", raw or "").split())[:MAX_NAME]

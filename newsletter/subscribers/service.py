@@ -21,6 +21,7 @@ from ..extensions import db
 from ..links import Links, links_for
 from ..models import (
     ConsentEvent,
+    FormerLink,
     MailingList,
     Subscriber,
     SubscriberStatus,
@@ -190,12 +191,22 @@ def _kept_ip(ip: str | None) -> str | None:
 
 
 def subscriber_for(purpose: str, token: str) -> Subscriber:
-    """The reader a link token is for; TokenInvalid when they are gone or their address changed."""
-    subscriber_id, address = tokens.read(purpose, token)
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None or not tokens.matches(address, subscriber.email):
+    """The reader a link token is for; TokenInvalid when they are gone or their address changed
+    (or the row is not the one the link was made for)."""
+    claim = tokens.read(purpose, token)
+    found = db.session.get(Subscriber, claim.subscriber_id)
+    if found is not None and tokens.vouches_for(claim, found.email, found.created_at):
+        return found
+    # A link from before upgrade 0009, whose reader it lowercased or merged into another.
+    kept = db.session.scalar(
+        select(FormerLink.subscriber_id).where(
+            FormerLink.former_id == claim.subscriber_id,
+            FormerLink.address_hash == claim.address_hash,
+        )
+    )
+    if kept is None:
         raise tokens.TokenInvalid("no such reader")
-    return subscriber
+    return db.session.get_one(Subscriber, kept)
 
 
 def confirm(subscriber_id: int, *, ip: str | None) -> bool:
