@@ -49,13 +49,17 @@ class EmbeddedQueue:
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._idle = threading.Event()
-        self._idle.set()
+        # Jobs queued or running, counted as queue.Queue.join counts them: up when a job is
+        # queued, down only once it has run. A flag set when the queue looks empty could be
+        # set between a job's enqueue and its put, or while the job taken last still runs.
+        self._unfinished = 0
+        self._all_done = threading.Condition()
 
     def enqueue(
         self, func: Callable[..., Any], *args: Any, queue: str = DEFAULT, job_id: str | None = None
     ) -> None:
-        self._idle.clear()
+        with self._all_done:
+            self._unfinished += 1
         self._jobs.put((_PRIORITY[queue], next(self._seq), func, args))
         self._start()
 
@@ -71,12 +75,7 @@ class EmbeddedQueue:
         from .extensions import db
 
         while True:
-            try:
-                _, _, func, args = self._jobs.get(timeout=1)
-            except stdqueue.Empty:
-                if self._jobs.empty():
-                    self._idle.set()
-                continue
+            _, _, func, args = self._jobs.get()
             with self.app.app_context():
                 try:
                     func(*args)
@@ -84,13 +83,16 @@ class EmbeddedQueue:
                     log.exception("job %s failed", getattr(func, "__name__", func))
                 finally:
                     db.session.remove()
-            self._jobs.task_done()
-            if self._jobs.empty():
-                self._idle.set()
+            with self._all_done:
+                self._unfinished -= 1
+                if not self._unfinished:
+                    self._all_done.notify_all()
 
-    def wait_idle(self, timeout: float = 30) -> bool:
-        """Block until every queued job has run (used by the CLI and tests)."""
-        return self._idle.wait(timeout)
+    def wait_idle(self, timeout: float | None = 30) -> bool:
+        """Block until every queued job, and every job those queue, has run (used by the CLI
+        and tests); False if ``timeout`` seconds passed first."""
+        with self._all_done:
+            return self._all_done.wait_for(lambda: not self._unfinished, timeout)
 
     def status(self) -> dict[str, Any]:
         return {"backend": "embedded", "ok": True, "pending": self._jobs.qsize()}

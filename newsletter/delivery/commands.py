@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import click
 from flask.cli import with_appcontext
 
 from .. import queue
-from . import service
+from ..extensions import db
+from ..models import IssueStatus
+from . import jobs, queries, service
 
 # ``newsletter status`` prints these, one ``label: N`` per line (the contract's order).
 STATUS_LABELS = ("total", "queued", "sending", "sent", "failed", "unknown")
+WAIT_POLL_SECONDS = 0.5  # how often `send --wait` looks at an issue still sending
 
 
 def _run(action: Callable[[int], object], issue_id: int) -> object:
@@ -24,7 +28,11 @@ def _run(action: Callable[[int], object], issue_id: int) -> object:
 
 @click.command("send")
 @click.argument("issue_id", type=int)
-@click.option("--wait/--no-wait", default=None, help="Wait until sent (default: without Redis).")
+@click.option(
+    "--wait/--no-wait",
+    default=None,
+    help="Wait until nothing is queued or sending, retries included (default: without Redis).",
+)
 @with_appcontext
 def send_command(issue_id: int, wait: bool | None) -> None:
     """Start sending an issue (the same as the admin's Send button)."""
@@ -32,10 +40,29 @@ def send_command(issue_id: int, wait: bool | None) -> None:
     click.echo(f"Sending issue {issue_id} to {total} recipients.")
     embedded = queue.redis() is None
     if wait if wait is not None else embedded:
-        if embedded:
-            # Without Redis this process is the worker: stay until its queue is empty.
-            queue.backend().wait_idle(timeout=None)  # type: ignore[union-attr]
+        status = _wait_until_done(issue_id, embedded)
         _print_counts(service.progress(issue_id).as_dict())
+        if status != IssueStatus.SENT:
+            raise click.ClickException(
+                f"Issue {issue_id} stopped before it was sent: {status.value}."
+            )
+
+
+def _wait_until_done(issue_id: int, embedded: bool) -> IssueStatus:
+    """Wait while the issue is sending, deliveries waiting out a retry backoff included;
+    returns how it ended (sent, or paused or cancelled). Without Redis this process is the
+    worker and runs no tick, so it also queues the retries that come due itself."""
+    while True:
+        if embedded:
+            queue.backend().wait_idle(timeout=None)  # type: ignore[union-attr]
+        db.session.remove()  # read what the workers committed
+        status = queries.issue_status(issue_id)
+        if status != IssueStatus.SENDING:
+            return status
+        if embedded:
+            jobs.dispatch_issue(issue_id)
+            db.session.commit()
+        time.sleep(WAIT_POLL_SECONDS)
 
 
 @click.command("status")
