@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from . import audit
+from .delivery import fanout
 from .extensions import db
 from .models import MailingList, Subscription, SubscriptionStatus, utcnow
 
@@ -14,7 +15,12 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
 class ListProblem(ValueError):
-    """The list cannot be created or changed as asked; ``str(exc)`` says why."""
+    """The list cannot be created or changed as asked; ``str(exc)`` says why, ``field`` names
+    the form field it is about when it is about one."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def all_lists(include_archived: bool = True) -> list[MailingList]:
@@ -33,7 +39,13 @@ def by_slug(slug: str) -> MailingList:
     return found
 
 
-def create(slug: str, name: str, description: str = "", is_public: bool = False) -> MailingList:
+def create(
+    slug: str,
+    name: str,
+    description: str = "",
+    is_public: bool = False,
+    is_default: bool = False,
+) -> MailingList:
     """A new list; the slug is fixed from here on."""
     slug = slug.strip().lower()
     if not _SLUG.match(slug):
@@ -42,8 +54,13 @@ def create(slug: str, name: str, description: str = "", is_public: bool = False)
         raise ListProblem(f"A list {slug!r} already exists.")
     if not name.strip():
         raise ListProblem("A list needs a name.")
+    _check_default(is_public, is_default)
     mailing_list = MailingList(
-        slug=slug, name=name.strip(), description=description.strip(), is_public=is_public
+        slug=slug,
+        name=name.strip(),
+        description=description.strip(),
+        is_public=is_public,
+        is_default=is_default,
     )
     db.session.add(mailing_list)
     audit.record("list.create", slug)
@@ -51,17 +68,31 @@ def create(slug: str, name: str, description: str = "", is_public: bool = False)
     return mailing_list
 
 
-def update(list_id: int, *, name: str, description: str, is_public: bool) -> MailingList:
-    """Rename, describe, or make public/private."""
+def update(
+    list_id: int, *, name: str, description: str, is_public: bool, is_default: bool
+) -> MailingList:
+    """Rename, describe, make public/private, make a default list or not."""
     mailing_list = db.get_or_404(MailingList, list_id)
     if not name.strip():
         raise ListProblem("A list needs a name.")
+    _check_default(is_public, is_default)
     mailing_list.name = name.strip()
     mailing_list.description = description.strip()
     mailing_list.is_public = is_public
+    mailing_list.is_default = is_default
     audit.record("list.update", mailing_list.slug)
     db.session.commit()
     return mailing_list
+
+
+def _check_default(is_public: bool, is_default: bool) -> None:
+    # A signup that names no list joins the default lists; a private list is never offered
+    # to visitors, so it cannot be one.
+    if is_default and not is_public:
+        raise ListProblem(
+            "Only a public list can be a default list: make it public too, or not default.",
+            field="is_default",
+        )
 
 
 def set_archived(list_id: int, archived: bool) -> MailingList:
@@ -74,7 +105,9 @@ def set_archived(list_id: int, archived: bool) -> MailingList:
 
 
 def member_counts() -> dict[int, dict[str, int]]:
-    """Per list id, how many subscriptions are in each state."""
+    """Per list id, how many subscriptions are in each state, and ``audience``: how many
+    readers a send to the list would reach now, by the sending code's own rule (a confirmed
+    subscription whose reader has since bounced or complained is not in it)."""
     rows = db.session.execute(
         select(Subscription.list_id, Subscription.status, func.count()).group_by(
             Subscription.list_id, Subscription.status
@@ -82,5 +115,11 @@ def member_counts() -> dict[int, dict[str, int]]:
     )
     counts: dict[int, dict[str, int]] = {}
     for list_id, status, n in rows:
-        counts.setdefault(list_id, {s.value: 0 for s in SubscriptionStatus})[status.value] = n
+        counts.setdefault(list_id, _zeros())[status.value] = n
+    for list_id, n in fanout.reach_per_list().items():
+        counts.setdefault(list_id, _zeros())["audience"] = n
     return counts
+
+
+def _zeros() -> dict[str, int]:
+    return {"audience": 0, **{s.value: 0 for s in SubscriptionStatus}}

@@ -219,3 +219,63 @@ def test_a_common_search_sorted_by_email_scans_in_page_order(app, admin_client, 
     found = re.findall(r">(news\d{4}@example\.org)</a>", via_scan)
     assert found == sorted(found) and len(found) == 6
     assert found == re.findall(r">(news\d{4}@example\.org)</a>", via_index)
+
+
+def test_admin_marks_a_public_list_default_and_a_private_one_is_refused(app, admin_client):
+    form = {"slug": "weekly", "name": "Weekly", "is_public": "y", "is_default": "y"}
+    assert post(admin_client, "/admin/lists", form).status_code == 302
+    page = admin_client.get("/admin/lists").get_data(as_text=True)
+    assert "Public, default" in page and "Default: joined by a signup that names no list" in page
+
+    refused = post(
+        admin_client, "/admin/lists", {"slug": "staff", "name": "Staff", "is_default": "y"}
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert re.search(r'id="is_default-error"[^>]*>Only a public list can be a default list', text)
+    with app.app_context():
+        weekly = db.session.scalar(select(MailingList).where(MailingList.slug == "weekly"))
+        assert weekly.is_default
+        assert db.session.scalar(select(MailingList).where(MailingList.slug == "staff")) is None
+    made_private = post(admin_client, f"/admin/lists/{weekly.id}", {"name": "W", "is_default": "y"})
+    assert made_private.status_code == 400
+    assert "Only a public list" in made_private.get_data(as_text=True)
+    post(admin_client, f"/admin/lists/{weekly.id}", {"name": "W"})  # neither public nor default
+    with app.app_context():
+        assert not db.session.get(MailingList, weekly.id).is_default
+
+
+def test_lists_create_default_from_the_cli(app):
+    runner = app.test_cli_runner()
+    made = runner.invoke(
+        main, ["lists", "create", "news", "--name", "News", "--public", "--default"]
+    )
+    assert made.exit_code == 0, made.output
+    assert re.search(r"news\s+News\s+public,default\s+0", runner.invoke(main, ["lists"]).output)
+    refused = runner.invoke(main, ["lists", "create", "staff", "--name", "Staff", "--default"])
+    assert refused.exit_code != 0 and "Only a public list" in refused.output
+    assert "staff" not in runner.invoke(main, ["lists"]).output
+
+
+def test_list_counts_are_the_audience_a_send_would_reach(app, admin_client):
+    from send_helpers import make_issue
+
+    from newsletter.delivery import fanout
+    from newsletter.models import SuppressionReason
+    from newsletter.subscribers import service
+
+    list_id = add_readers(app, 5)
+    with app.app_context():
+        service.suppress("news0000@example.org", SuppressionReason.BOUNCED)
+        service.suppress("news0001@example.org", SuppressionReason.COMPLAINED)
+        db.session.commit()
+        reached = fanout.audience_size(make_issue([list_id]))
+    assert reached == 3
+    dashboard = admin_client.get("/admin/").get_data(as_text=True)
+    assert re.search(r">News</a></td><td>3</td>", dashboard)
+    assert '<th scope="col">Audience</th>' in dashboard
+    lists_page = admin_client.get("/admin/lists").get_data(as_text=True)
+    assert re.search(r"<td>Private</td>\s*<td>3</td>", lists_page)
+    assert "Audience: the readers an issue sent to the list would reach now" in lists_page
+    table = app.test_cli_runner().invoke(main, ["lists"]).output
+    assert "AUDIENCE" in table and re.search(r"news\s+News\s+private\s+3\s", table)

@@ -42,10 +42,13 @@ def lists_group(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     counts = list_service.member_counts()
-    rows = [("SLUG", "NAME", "VISIBILITY", "CONFIRMED", "PENDING", "UNSUBSCRIBED")]
+    # AUDIENCE: the readers a send to the list would reach now (see lists.member_counts).
+    rows = [("SLUG", "NAME", "VISIBILITY", "AUDIENCE", "PENDING", "UNSUBSCRIBED")]
     for lst in list_service.all_lists():
         c = counts.get(lst.id, {})
         visibility = "public" if lst.is_public else "private"
+        if lst.is_default:
+            visibility += ",default"
         if lst.archived_at:
             visibility += ",archived"
         rows.append(
@@ -53,7 +56,7 @@ def lists_group(ctx: click.Context) -> None:
                 lst.slug,
                 lst.name,
                 visibility,
-                str(c.get("confirmed", 0)),
+                str(c.get("audience", 0)),
                 str(c.get("pending", 0)),
                 str(c.get("unsubscribed", 0)),
             )
@@ -68,11 +71,12 @@ def lists_group(ctx: click.Context) -> None:
 @click.option("--name", required=True, help="The list's name as readers see it.")
 @click.option("--description", default="", help="One line on what the list is about.")
 @click.option("--public", is_flag=True, help="Offer the list on the public signup form.")
+@click.option("--default", is_flag=True, help="Joined by a signup naming no list (needs --public).")
 @with_appcontext
-def lists_create(slug: str, name: str, description: str, public: bool) -> None:
+def lists_create(slug: str, name: str, description: str, public: bool, default: bool) -> None:
     """Create a list."""
     try:
-        created = list_service.create(slug, name, description, public)
+        created = list_service.create(slug, name, description, public, default)
     except list_service.ListProblem as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created list {created.slug}.")

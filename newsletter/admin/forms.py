@@ -41,6 +41,12 @@ class ListForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     is_public = BooleanField("Public: offered on the signup form")
+    is_default = BooleanField(
+        "Default: joined by a signup that names no list",
+        description="A plain signup form pasted into another site names no list: the reader "
+        "joins every default list (or the only public list, when there is one). Only a public "
+        "list can be default.",
+    )
 
 
 class ListEditForm(ListForm):

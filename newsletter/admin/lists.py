@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from wtforms import Field
 
 from .. import lists as service
 from ..extensions import db
@@ -13,15 +14,19 @@ from .forms import ActionForm, ListEditForm, ListForm
 
 @bp.route("/lists", methods=["GET", "POST"])
 def lists():  # type: ignore[no-untyped-def]
-    """All lists with member counts, and the form for a new one."""
+    """All lists with their audience and member counts, and the form for a new one."""
     form = ListForm()
     if form.validate_on_submit():
         try:
             created = service.create(
-                form.slug.data, form.name.data, form.description.data or "", form.is_public.data
+                form.slug.data,
+                form.name.data,
+                form.description.data or "",
+                form.is_public.data,
+                form.is_default.data,
             )
         except service.ListProblem as exc:
-            form.slug.errors.append(str(exc))
+            _explain(form, exc, form.slug)
         else:
             flash(f"List “{created.name}” created.")
             return redirect(url_for("admin.lists"))
@@ -35,7 +40,7 @@ def lists():  # type: ignore[no-untyped-def]
 
 @bp.route("/lists/<int:list_id>", methods=["GET", "POST"])
 def list_edit(list_id: int):  # type: ignore[no-untyped-def]
-    """Rename, describe, make public or private."""
+    """Rename, describe, make public or private, default or not."""
     mailing_list = db.get_or_404(MailingList, list_id)
     form = ListEditForm(obj=mailing_list)
     if form.validate_on_submit():
@@ -45,9 +50,10 @@ def list_edit(list_id: int):  # type: ignore[no-untyped-def]
                 name=form.name.data,
                 description=form.description.data or "",
                 is_public=form.is_public.data,
+                is_default=form.is_default.data,
             )
         except service.ListProblem as exc:
-            form.name.errors.append(str(exc))
+            _explain(form, exc, form.name)
         else:
             flash("List saved.")
             return redirect(url_for("admin.lists"))
@@ -64,3 +70,9 @@ def list_archive(list_id: int):  # type: ignore[no-untyped-def]
         service.set_archived(list_id, mailing_list.archived_at is None)
         flash("List archived." if mailing_list.archived_at else "List restored.")
     return redirect(url_for("admin.lists"))
+
+
+def _explain(form: ListForm, exc: service.ListProblem, fallback: Field) -> None:
+    """Show the service's refusal beside the field it is about (else beside ``fallback``)."""
+    about = getattr(form, exc.field, None) if exc.field else None
+    (fallback if about is None else about).errors.append(str(exc))
