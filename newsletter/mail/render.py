@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 import css_inline
-import html2text
 import markupsafe
 import nh3
 from flask import render_template
@@ -22,6 +21,7 @@ from markdown_it import MarkdownIt
 
 from ..links import Links
 from .expressions import EXPRESSION, Expression, Reader, TemplateProblem, parse_expressions
+from .text import html_to_text
 
 __all__ = [
     "CompiledIssue",
@@ -82,16 +82,6 @@ def markdown_to_html(source: str) -> str:
 def inline_css(html: str) -> str:
     """Move <style> rules onto elements, as mail clients ignore most stylesheets."""
     return css_inline.inline(html, keep_style_tags=True)
-
-
-def html_to_text(html: str) -> str:
-    """The plain-text part, made from the same HTML the reader sees."""
-    converter = html2text.HTML2Text()
-    converter.body_width = 72
-    converter.ignore_images = True
-    converter.protect_links = True
-    converter.unicode_snob = True
-    return converter.handle(html).strip() + "\n"
 
 
 def render_mail(template: str, fill: dict[str, str] | None = None, **context: Any) -> Rendered:
@@ -321,11 +311,6 @@ class CompiledIssue:
         if None not in self._bodies:
             self._bodies[None] = (self._cut(self.body_html, True),) * 2
         return self._bodies[None][0].fill(reader, None, escape=True)
-
-    @property
-    def body_text(self) -> str:
-        """The body alone as plain text with expressions left in place (archive excerpts)."""
-        return html_to_text(self.body_html)
 
     def _compiled(self, with_links: bool) -> tuple[_Body, _Body]:
         if with_links not in self._bodies:
