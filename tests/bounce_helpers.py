@@ -6,7 +6,9 @@ import hashlib
 import hmac
 from pathlib import Path
 
+from newsletter.bounces import verp
 from newsletter.extensions import db
+from newsletter.mail.bulk import BulkTemplate
 from newsletter.models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber
 
 CORPUS = Path(__file__).parent / "data" / "bounces"
@@ -28,6 +30,38 @@ def sent_delivery(email: str, message_id: str = "") -> tuple[int, int]:
     db.session.add(delivery)
     db.session.commit()
     return reader.id, delivery.id
+
+
+def tagged_delivery(email: str) -> tuple[int, int, str]:
+    """A reader sent one issue, its Message-ID tagged as sending tags it; returns
+    (subscriber_id, delivery_id, message_id)."""
+    reader_id, delivery_id = sent_delivery(email)
+    delivery = db.session.get(Delivery, delivery_id)
+    template = BulkTemplate(
+        sender="Test Letter <news@news.example.org>",
+        subject="Our March issue",
+        list_id="weekly.news.example.org",
+    )
+    delivery.message_id = template.message_id(
+        delivery.issue_id, delivery_id, verp.message_tag(delivery_id)
+    )
+    db.session.commit()
+    return reader_id, delivery_id, delivery.message_id
+
+
+def untagged_delivery(email: str) -> tuple[int, int, str]:
+    """A reader sent one issue before Message-IDs were tagged (``<issue1.delivery4@…>``);
+    returns (subscriber_id, delivery_id, message_id)."""
+    reader_id, delivery_id = sent_delivery(email)
+    delivery = db.session.get(Delivery, delivery_id)
+    delivery.message_id = f"<issue{delivery.issue_id}.delivery{delivery_id}@news.example.org>"
+    db.session.commit()
+    return reader_id, delivery_id, delivery.message_id
+
+
+def quoting(name: str, corpus_id: str, message_id: str, **replace: str) -> bytes:
+    """A corpus report quoting ``message_id`` where it quoted ``corpus_id``."""
+    return corpus(name, **{corpus_id.strip("<>"): message_id.strip("<>")}, **replace)
 
 
 def corpus(name: str, **replace: str) -> bytes:

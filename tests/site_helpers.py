@@ -8,7 +8,7 @@ from urllib.parse import urldefrag, urlsplit
 
 import pytest
 from admin_helpers import PASSWORD, make_admin
-from bounce_helpers import SECRET, corpus, post_report, sent_delivery
+from bounce_helpers import SECRET, post_report, quoting, tagged_delivery
 from browser_helpers import live_server
 from conftest import wait_idle
 from send_helpers import add_readers, make_issue, make_list
@@ -38,14 +38,18 @@ def site(make_app):
         db.session.commit()
         service.start_sending(issue_id)
         make_issue([weekly], subject="A draft")
-        sent_delivery("departed@contoso.example.com", "<177254100001.108.ms@news.example.org>")
+        bounce = quoting(
+            "microsoft365-recipient-not-found.eml",
+            "<177254100001.108.ms@news.example.org>",
+            tagged_delivery("departed@contoso.example.com")[2],
+        )
         reader = db.session.scalar(_select_reader())
         links = {
             purpose: tokens.make(purpose, reader.id, reader.email)
             for purpose in (tokens.CONFIRM, tokens.UNSUBSCRIBE, tokens.MANAGE)
         }
     wait_idle(app)
-    post_report(app.test_client(), corpus("microsoft365-recipient-not-found.eml"))
+    post_report(app.test_client(), bounce)
     with live_server(app) as url:
         yield app, url, links
 

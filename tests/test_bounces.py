@@ -4,7 +4,14 @@ import mailbox
 import subprocess
 
 import pytest
-from bounce_helpers import SECRET, corpus, post_report, sent_delivery
+from bounce_helpers import (
+    SECRET,
+    corpus,
+    post_report,
+    quoting,
+    sent_delivery,
+    tagged_delivery,
+)
 from sqlalchemy import func, select
 
 from newsletter.bounces import verp
@@ -14,6 +21,7 @@ from newsletter.models import Bounce, Subscriber
 from newsletter.subscribers.suppression import is_blocked
 
 POSTFIX_VERP = "bounces+d101.c6b2f1@news.example.org"
+ARF_YAHOO_ID = "<177278460201.113.arf@news.example.org>"
 
 
 @pytest.fixture
@@ -42,13 +50,12 @@ def test_hard_bounce_matched_by_verp_suppresses_the_reader_at_once(app, client):
         assert "5.1.1" in bounce.reason and "User unknown" in bounce.reason
 
 
-def test_complaint_with_redacted_recipient_is_matched_by_message_id(app, client):
+def test_complaint_with_redacted_recipient_is_matched_by_its_tagged_message_id(app, client):
     with app.app_context():
-        reader_id, _ = sent_delivery(
-            "someone@yahoo.example.com", "<177278460201.113.arf@news.example.org>"
-        )
+        reader_id, _, message_id = tagged_delivery("someone@yahoo.example.com")
+        raw = quoting("arf-yahoo-redacted.eml", ARF_YAHOO_ID, message_id)
 
-        answer = post_report(client, corpus("arf-yahoo-redacted.eml"))
+        answer = post_report(client, raw)
 
         assert answer.json["recorded"] == [{"kind": "complaint", "suppressed": True}]
         assert _status(reader_id) == "complained"
@@ -97,6 +104,7 @@ def test_forged_verp_address_matches_no_delivery(app, client):
         assert answer.json == {
             "recorded": [],
             "ignored": 1,
+            "unverified": 0,
             "unsubscribed": 0,
             "unmatched": True,
         }
@@ -137,6 +145,7 @@ def test_out_of_office_reply_is_answered_but_records_nothing(app, client):
         assert answer.json == {
             "recorded": [],
             "ignored": 0,
+            "unverified": 0,
             "unsubscribed": 0,
             "unmatched": True,
         }
@@ -144,19 +153,20 @@ def test_out_of_office_reply_is_answered_but_records_nothing(app, client):
 
 def test_command_reads_a_maildir_once(app, runner, tmp_path):
     with app.app_context():
-        reader_id, _ = sent_delivery(
-            "no-such-user@example.com", "<177254000001.105.gm@news.example.org>"
+        reader_id, _, message_id = tagged_delivery("no-such-user@example.com")
+        gmail = quoting(
+            "gmail-address-not-found.eml", "<177254000001.105.gm@news.example.org>", message_id
         )
     box = mailbox.Maildir(tmp_path / "Maildir")
-    box.add(corpus("gmail-address-not-found.eml"))
+    box.add(gmail)
     box.add(corpus("auto-reply-out-of-office.eml"))
 
     first = runner.invoke(main, ["bounces", "process", str(tmp_path / "Maildir")])
     again = runner.invoke(main, ["bounces", "process", str(tmp_path / "Maildir")])
 
     assert first.output.strip() == (
-        "messages: 2, hard: 1, soft: 0, complaint: 0, suppressed: 1, ignored: 0, "
-        "unsubscribed: 0, unmatched: 1"
+        "messages: 2, hard: 1, soft: 0, complaint: 0, suppressed: 1, unverified: 0, "
+        "ignored: 0, unsubscribed: 0, unmatched: 1"
     )
     assert again.output.startswith("messages: 0,")
     with app.app_context():
@@ -165,18 +175,26 @@ def test_command_reads_a_maildir_once(app, runner, tmp_path):
 
 def test_command_reads_an_mbox_and_a_rerun_records_nothing_twice(app, runner, tmp_path):
     with app.app_context():
-        sent_delivery("annoyed-reader@example.com", "<177299639901.112.arf@news.example.org>")
-        sent_delivery("departed@contoso.example.com", "<177254100001.108.ms@news.example.org>")
+        arf = quoting(
+            "arf-rfc5965-abuse.eml",
+            "<177299639901.112.arf@news.example.org>",
+            tagged_delivery("annoyed-reader@example.com")[2],
+        )
+        ms = quoting(
+            "microsoft365-recipient-not-found.eml",
+            "<177254100001.108.ms@news.example.org>",
+            tagged_delivery("departed@contoso.example.com")[2],
+        )
     box = mailbox.mbox(tmp_path / "bounces.mbox")
-    box.add(corpus("arf-rfc5965-abuse.eml"))
-    box.add(corpus("microsoft365-recipient-not-found.eml"))
+    box.add(arf)
+    box.add(ms)
     box.flush()
 
     first = runner.invoke(main, ["bounces", "process", str(tmp_path / "bounces.mbox")])
     again = runner.invoke(main, ["bounces", "process", str(tmp_path / "bounces.mbox")])
 
-    assert "hard: 1, soft: 0, complaint: 1, suppressed: 2" in first.output
-    assert "hard: 0, soft: 0, complaint: 0, suppressed: 0, ignored: 2" in again.output
+    assert "hard: 1, soft: 0, complaint: 1, suppressed: 2, unverified: 0" in first.output
+    assert "complaint: 0, suppressed: 0, unverified: 0, ignored: 2" in again.output
 
 
 def test_report_signed_with_the_documented_openssl_command_is_accepted(app, client):

@@ -3,7 +3,7 @@ who did what in the audit log."""
 
 import pytest
 from admin_helpers import post
-from bounce_helpers import SECRET, corpus, post_report, sent_delivery
+from bounce_helpers import SECRET, post_report, quoting, tagged_delivery
 from sqlalchemy import select
 
 from newsletter.extensions import db
@@ -18,10 +18,13 @@ def app(make_app):
 
 def _bounced_reader(app, client):
     with app.app_context():
-        reader_id, _ = sent_delivery(
-            "departed@contoso.example.com", "<177254100001.108.ms@news.example.org>"
+        reader_id, _, message_id = tagged_delivery("departed@contoso.example.com")
+        raw = quoting(
+            "microsoft365-recipient-not-found.eml",
+            "<177254100001.108.ms@news.example.org>",
+            message_id,
         )
-    assert post_report(client, corpus("microsoft365-recipient-not-found.eml")).status_code == 200
+    assert post_report(client, raw).status_code == 200
     return reader_id
 
 

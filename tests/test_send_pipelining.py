@@ -40,7 +40,7 @@ def test_pipelined_sending_gives_each_reader_their_own_copy_once(make_app, smtp_
     for m in received:  # each copy is the one made for its envelope's reader and delivery
         assert m.rcpt_tos[0] in m.message["To"]
         delivery = m.mail_from.split("+d")[1].split(".")[0]
-        assert f".delivery{delivery}@" in m.message["Message-ID"]
+        assert f".delivery{delivery}." in m.message["Message-ID"]
 
 
 def test_lines_starting_with_a_dot_arrive_intact(make_app, smtp_server):

@@ -93,8 +93,8 @@ def test_mail_to_the_received_mailto_unsubscribes_the_reader_via_the_maildir(sen
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
-        "messages: 1, hard: 0, soft: 0, complaint: 0, suppressed: 0, ignored: 0, "
-        "unsubscribed: 1, unmatched: 0"
+        "messages: 1, hard: 0, soft: 0, complaint: 0, suppressed: 0, unverified: 0, "
+        "ignored: 0, unsubscribed: 1, unmatched: 0"
     )
     assert _left_every_list(app, address)
     assert _still_subscribed(app, "reader0@example.net", "reader2@example.net")
@@ -116,7 +116,13 @@ def test_mail_to_the_received_mailto_unsubscribes_the_reader_via_the_webhook(sen
     answer = post_report(app.test_client(), _mail_to(mailtos[address], address, body=""))
 
     assert answer.status_code == 200
-    assert answer.json == {"recorded": [], "ignored": 0, "unsubscribed": 1, "unmatched": False}
+    assert answer.json == {
+        "recorded": [],
+        "ignored": 0,
+        "unverified": 0,
+        "unsubscribed": 1,
+        "unmatched": False,
+    }
     assert _left_every_list(app, address)
     assert _still_subscribed(app, "reader0@example.net", "reader1@example.net")
 

@@ -13,9 +13,10 @@ from flask.cli import with_appcontext
 from ..extensions import db
 from . import service
 
-# Counted per message: messages, unsubscribed, unmatched; per failure: the rest.
+# Counted per message: messages, unsubscribed, unmatched; per failure: the rest. hard, soft
+# and complaint count verified reports only; unverified ones acted on nobody.
 _SUMMARY = (
-    *("messages", "hard", "soft", "complaint", "suppressed", "ignored"),
+    *("messages", "hard", "soft", "complaint", "suppressed", "unverified", "ignored"),
     *("unsubscribed", "unmatched"),
 )
 
@@ -32,6 +33,9 @@ def process_command(path: Path) -> None:
     """Record every report in PATH (a Maildir, or an mbox file), and unsubscribe the reader
     named by each mail sent to an unsubscribe address.
 
+    Only reports tied to a mail by something we signed (the VERP return path, the tagged
+    Message-ID) suppress; others are kept as unverified for the admin to see.
+
     Maildir messages are marked seen once recorded, so a later run skips them; running over
     an mbox twice records nothing twice for reports matched to a delivery.
     """
@@ -41,6 +45,7 @@ def process_command(path: Path) -> None:
         db.session.commit()
         counts["messages"] += 1
         counts["ignored"] += outcome.ignored
+        counts["unverified"] += outcome.unverified
         counts["unsubscribed"] += outcome.unsubscribed
         counts["unmatched"] += outcome.unmatched
         for kind, suppressed in outcome.recorded:

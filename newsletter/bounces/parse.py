@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from typing import NamedTuple
 
 from flufl.bounce import all_failures
 
@@ -26,7 +27,8 @@ _SOFT_DETAILS = {("2", "2"), ("3", "4")}
 _SOFT_SUBJECTS = {"7"}
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_SMTP_REPLY = re.compile(r"\b([245]\d\d)\b[\s:-]")
+# A failure reply (4xx, 5xx); a transcript's 220 greeting or 250 OK is no reason.
+_SMTP_REPLY = re.compile(r"\b([45]\d\d)\b[\s:-]")
 # The "550-5.1.1 " that starts each continuation line of a multi-line SMTP reply.
 _CONTINUATION = re.compile(r"(?<=\S)\s+[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\s+")
 _MAX_REASON = 500
@@ -87,13 +89,14 @@ def _bounces(msg: Message) -> list[Failure]:
     except Exception:
         # flufl.bounce's heuristic detectors can trip over malformed input (a report with no
         # From, say); the standard DSN fields read above still stand on their own.
-        temporary, permanent = frozenset(), frozenset(a.encode() for a in statuses)
+        temporary = frozenset(a.encode() for a, f in statuses.items() if not f.final)
+        permanent = frozenset(a.encode() for a, f in statuses.items() if f.final)
     found = {a.decode().lower(): True for a in permanent}
     found.update({a.decode().lower(): False for a in temporary if a.decode().lower() not in found})
     text = _body_text(msg)
     failures = []
     for recipient, permanent_failure in sorted(found.items()):
-        status, reason = statuses.get(recipient, ("", ""))
+        status, reason, _ = statuses.get(recipient, _NO_FIELDS)
         reason = reason or _reason_near(text, recipient)
         status = status or _status_in(reason)
         failures.append(
@@ -103,25 +106,43 @@ def _bounces(msg: Message) -> list[Failure]:
 
 
 def _classify(permanent: bool, status: str, reason: str) -> BounceKind:
-    """Hard only when the server said the address itself is bad for good."""
+    """Hard when the address itself is bad for good.
+
+    A status saying the address is fine (full mailbox, message too big, policy block) is soft
+    whatever else. Otherwise 5.x.x is hard, and so is 4.x.x when the server gave up (an
+    X.400 gateway's "Action: failed, Status: 4.4.7" after days of trying). Without a status,
+    the detector's "permanent" stands: MDaemon's "Permanent Delivery Failure" quotes only a
+    bare 552, yet it has removed the message for good.
+    """
     if status:
         klass, subject, detail = status.split(".")
-        soft = klass == "4" or subject in _SOFT_SUBJECTS or (subject, detail) in _SOFT_DETAILS
-        return BounceKind.SOFT if soft else BounceKind.HARD
+        if subject in _SOFT_SUBJECTS or (subject, detail) in _SOFT_DETAILS:
+            return BounceKind.SOFT
+        return BounceKind.HARD if klass == "5" or permanent else BounceKind.SOFT
+    if permanent:
+        return BounceKind.HARD
     reply = _SMTP_REPLY.search(reason)
-    if reply:
-        return BounceKind.HARD if reply.group(1).startswith("5") else BounceKind.SOFT
-    return BounceKind.HARD if permanent else BounceKind.SOFT
+    return BounceKind.HARD if reply and reply.group(1).startswith("5") else BounceKind.SOFT
 
 
-def _dsn_fields(msg: Message) -> dict[str, tuple[str, str]]:
-    """Recipient -> (Status, Diagnostic-Code) from every message/delivery-status part."""
+class _DsnFields(NamedTuple):
+    status: str  # "5.1.1", or ""
+    reason: str  # the Diagnostic-Code's text
+    final: bool  # Action: failed (the server gave up), not delayed
+
+
+_NO_FIELDS = _DsnFields("", "", False)
+
+
+def _dsn_fields(msg: Message) -> dict[str, _DsnFields]:
+    """Recipient -> its Status, Diagnostic-Code and Action, from every delivery-status part."""
     result = {}
     for part in msg.walk():
         if part.get_content_type() != "message/delivery-status" or not part.is_multipart():
             continue
         for block in part.get_payload()[1:]:  # the first block is about the message
-            if not _get(block, "Action").strip().lower().startswith(("fail", "delay", "error")):
+            action = _get(block, "Action").strip().lower()
+            if not action.startswith(("fail", "delay", "error")):
                 continue  # delivered, relayed, expanded: no failure
             recipient = ""
             for header in ("Original-Recipient", "Final-Recipient"):
@@ -130,7 +151,11 @@ def _dsn_fields(msg: Message) -> dict[str, tuple[str, str]]:
                 status = _STATUS.search(_get(block, "Status"))
                 diagnostic = _one_line(_get(block, "Diagnostic-Code")).partition(";")
                 reason = _CONTINUATION.sub(" ", diagnostic[2].strip() or diagnostic[0].strip())
-                result[recipient] = (status.group(0) if status else "", reason[:_MAX_REASON])
+                result[recipient] = _DsnFields(
+                    status.group(0) if status else "",
+                    reason[:_MAX_REASON],
+                    not action.startswith("delay"),
+                )
     return result
 
 

@@ -2,6 +2,12 @@
 and put the address on the do-not-mail list when the report calls for it. A mail sent to a
 reader's unsubscribe address (the mailto of List-Unsubscribe) unsubscribes that reader.
 
+Anyone can write to the bounce mailbox, so a report acts only on evidence its sender could
+not forge: our signed VERP return path, or a Message-ID with our keyed tag (see
+:mod:`.verp`), or our own SMTP server's 5xx while sending. A report tied to a reader only by
+an address, or by an untagged Message-ID (anyone can count ``<issue1.delivery4@…>`` up), is
+kept for the admin as unverified and acts on nobody.
+
 Hard bounce (past ``HARD_BOUNCE_LIMIT``, default 1) or complaint: suppressed at once. Soft
 bounces (full mailbox, deferrals, spam blocks): suppressed once ``SOFT_BOUNCE_LIMIT`` of
 them have come in. A report seen twice for the same delivery counts once.
@@ -12,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import (
@@ -25,6 +31,7 @@ from ..models import (
 )
 from ..subscribers import service as subscribers
 from ..subscribers import suppression
+from ..subscribers.addresses import InvalidAddress, normalise_address
 from . import verp
 from .parse import Failure, Report, parse
 
@@ -36,14 +43,15 @@ LIFTABLE = (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED)
 class Outcome:
     """What one report led to, for the webhook's answer and the command's summary."""
 
-    recorded: list[tuple[BounceKind, bool]]  # (kind, suppressed now) per recorded bounce
+    recorded: list[tuple[BounceKind, bool]]  # (kind, suppressed now) per verified bounce
     ignored: int  # failures about no reader of ours, or already recorded
     unsubscribed: int = 0  # readers unsubscribed by a mail to their unsubscribe address
+    unverified: int = 0  # failures kept for the admin that nothing we signed vouches for
 
     @property
     def unmatched(self) -> bool:
-        """The message changed nothing: no report about a reader, no valid unsubscribe tag."""
-        return not self.recorded and not self.unsubscribed
+        """The message names no reader of ours: no report about one, no valid unsubscribe tag."""
+        return not self.recorded and not self.unsubscribed and not self.unverified
 
 
 def process(raw: bytes) -> Outcome:
@@ -53,8 +61,8 @@ def process(raw: bytes) -> Outcome:
     if claims:
         # Whatever the body says: the address alone is the request, as RFC 2369 intends.
         return Outcome([], 0, unsubscribed=sum(_unsubscribe(*claim) for claim in claims))
-    recorded, ignored = [], 0
-    matched = _delivery_for(report) if report.failures else None
+    recorded, ignored, unverified = [], 0, 0
+    matched, signed = _delivery_for(report) if report.failures else (None, False)
     for failure in report.failures:
         # Our mails have one recipient each; a report about several names the delivery's
         # reader only in the failure that is about that reader.
@@ -64,20 +72,46 @@ def process(raw: bytes) -> Outcome:
             if delivery is not None
             else _subscriber_at(failure.recipient)
         )
-        if subscriber is None or (delivery is not None and _seen(delivery.id, failure.kind)):
+        verified = signed and delivery is not None
+        if subscriber is None or (
+            delivery is not None and _seen(delivery.id, failure.kind, verified)
+        ):
             ignored += 1
             continue
-        db.session.add(
-            Bounce(
-                kind=failure.kind,
-                email=subscriber.email,
-                delivery_id=delivery.id if delivery is not None else None,
-                reason=_reason(failure),
-            )
-        )
-        recorded.append((failure.kind, _apply(subscriber, failure)))
+        suppressed = _record(subscriber, delivery, failure, verified)
+        if verified:
+            recorded.append((failure.kind, suppressed))
+        else:
+            unverified += 1
     db.session.flush()
-    return Outcome(recorded, ignored)
+    return Outcome(recorded, ignored, unverified=unverified)
+
+
+def record_refusal(delivery_id: int, subscriber_id: int, reply: str) -> bool:
+    """Our SMTP server refused a delivery's recipient for good (5xx) while sending: a hard
+    bounce we heard ourselves, so verified, and kept on the bounce page like any other (with
+    its lift button once it suppresses). True when it put the address on the list."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    delivery = db.session.get(Delivery, delivery_id)
+    if subscriber is None or delivery is None:
+        return False
+    return _record(subscriber, delivery, Failure(BounceKind.HARD, "", "", reply), True)
+
+
+def _record(
+    subscriber: Subscriber, delivery: Delivery | None, failure: Failure, verified: bool
+) -> bool:
+    """Keep the bounce for the admin; act on it only when verified. True when it suppressed."""
+    db.session.add(
+        Bounce(
+            kind=failure.kind,
+            email=subscriber.email,
+            delivery_id=delivery.id if delivery is not None else None,
+            reason=_reason(failure),
+            verified=verified,
+        )
+    )
+    return _apply(subscriber, failure) if verified else False
 
 
 def _unsubscribe(subscriber_id: int, signature: str) -> bool:
@@ -91,33 +125,51 @@ def _unsubscribe(subscriber_id: int, signature: str) -> bool:
     return True
 
 
-def _delivery_for(report: Report) -> Delivery | None:
-    """The delivery named by a signed VERP address, else by the quoted Message-ID."""
-    for address in report.addresses:
-        found = verp.delivery_id(address)
-        if found is not None and (delivery := db.session.get(Delivery, found)) is not None:
-            return delivery
+def _delivery_for(report: Report) -> tuple[Delivery | None, bool]:
+    """The delivery the report is about, and whether something we signed says so.
+
+    Signed: a VERP return path, or a Message-ID with a valid tag. An untagged Message-ID (a
+    mail sent before tags) still finds its delivery, for the admin to see, but proves nothing.
+    """
+    signed = [verp.delivery_id(a) for a in report.addresses]
+    signed += [verp.delivery_in_message_id(i) for i in report.message_ids]
+    for found in filter(None, signed):
+        if (delivery := db.session.get(Delivery, found)) is not None:
+            return delivery, True
     ids = [*report.message_ids, *(i.strip("<>") for i in report.message_ids)]
     if not ids:
-        return None
-    return db.session.scalar(select(Delivery).where(Delivery.message_id.in_(ids)).limit(1))
+        return None, False
+    quoted = select(Delivery).where(Delivery.message_id.in_(ids)).limit(1)
+    return db.session.scalar(quoted), False
 
 
 def _about(delivery: Delivery | None, failure: Failure) -> bool:
     if delivery is None:
         return False
     reader = db.session.get(Subscriber, delivery.subscriber_id)
-    return reader is not None and reader.email.lower() == failure.recipient
+    return reader is not None and reader.email == _normalised(failure.recipient)
 
 
 def _subscriber_at(address: str) -> Subscriber | None:
-    if not address:
+    normalised = _normalised(address)
+    if not normalised:
         return None
-    return db.session.scalar(select(Subscriber).where(func.lower(Subscriber.email) == address))
+    return db.session.scalar(select(Subscriber).where(Subscriber.email == normalised))
 
 
-def _seen(delivery_id: int, kind: BounceKind) -> bool:
-    found = select(Bounce.id).where(Bounce.delivery_id == delivery_id, Bounce.kind == kind)
+def _normalised(address: str) -> str:
+    """The address as stored, or "" for none (redacted) or one no reader could have."""
+    try:
+        return normalise_address(address) if address else ""
+    except InvalidAddress:
+        return ""
+
+
+def _seen(delivery_id: int, kind: BounceKind, verified: bool) -> bool:
+    # Per evidence: a forged report about a delivery must not shadow the genuine one after it.
+    found = select(Bounce.id).where(
+        Bounce.delivery_id == delivery_id, Bounce.kind == kind, Bounce.verified == verified
+    )
     return db.session.scalar(found.limit(1)) is not None
 
 
@@ -134,14 +186,21 @@ def _apply(subscriber: Subscriber, failure: Failure) -> bool:
         suppression.suppress(subscriber.email, SuppressionReason.COMPLAINED, _reason(failure))
         return True
     if failure.kind is BounceKind.HARD:
-        subscriber.hard_bounces += 1
-        over = subscriber.hard_bounces >= config["HARD_BOUNCE_LIMIT"]
+        over = _count(subscriber, Subscriber.hard_bounces) >= config["HARD_BOUNCE_LIMIT"]
     else:
-        subscriber.soft_bounces += 1
-        over = subscriber.soft_bounces >= config["SOFT_BOUNCE_LIMIT"]
+        over = _count(subscriber, Subscriber.soft_bounces) >= config["SOFT_BOUNCE_LIMIT"]
     if over:
         suppression.suppress(subscriber.email, SuppressionReason.BOUNCED, _reason(failure))
     return over
+
+
+def _count(subscriber: Subscriber, column) -> int:  # type: ignore[no-untyped-def]
+    """Add one to a bounce counter in SQL (workers and reports may count the same reader at
+    once) and return the new value."""
+    db.session.execute(
+        update(Subscriber).where(Subscriber.id == subscriber.id).values({column: column + 1})
+    )
+    return db.session.scalar(select(column).where(Subscriber.id == subscriber.id)) or 0
 
 
 def lift(subscriber_id: int) -> bool:

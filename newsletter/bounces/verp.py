@@ -1,10 +1,13 @@
-"""VERP addresses at the bounce mailbox, each signed for one purpose.
+"""What we sign into the mail we send, so that a report about it proves itself.
 
 Return paths (``bounces+d42.<sig>@…``) name a delivery, so a bounce that quotes one is
 matched to exactly one delivery. Unsubscribe addresses (``bounces+u-7.<sig>@…``, the mailto
 target of List-Unsubscribe) name a reader at their current address, so a mail arriving there
-unsubscribes that reader. Each kind is signed with its own purpose string: a forged tag, or a
-tag of one kind put in the other's place, matches nothing.
+unsubscribes that reader. A bulk mail's Message-ID (``<issue3.delivery42.<sig>@…>``) carries
+a keyed tag too: a complaint that only quotes the Message-ID (feedback loops redact the
+rest) still names its delivery, and counting up through ids names nobody. Each kind is signed
+with its own purpose string: a forged tag, or a tag of one kind put in another's place,
+matches nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from email.utils import parseaddr
 from functools import lru_cache
 
@@ -20,17 +24,35 @@ from flask import current_app
 _TAG = re.compile(r"\+d(\d{1,18})\.([0-9a-f]{10})@", re.IGNORECASE)
 # Hex and digits only: some mail servers lowercase the local part on the way in.
 _UNSUBSCRIBE_TAG = re.compile(r"\+u-(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
+_MESSAGE_ID_TAG = re.compile(r"\.delivery(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
 MAX_LOCAL_PART = 64  # RFC 5321; longer local parts are refused by many servers
 
 
+def _mac(key: str, message: str, length: int) -> str:
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()[:length]
+
+
 def _signature(delivery_id: int, key: str) -> str:
-    return hmac.new(key.encode(), f"verp:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:10]
+    return _mac(key, f"verp:{delivery_id}", 10)
 
 
 def _unsubscribe_signature(subscriber_id: int, email: str, key: str) -> str:
     # Bound to the address, like the https link: the tag dies when the address changes.
-    message = f"unsubscribe-mailto:{subscriber_id}:{email.lower()}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:16]
+    return _mac(key, f"unsubscribe-mailto:{subscriber_id}:{email.lower()}", 16)
+
+
+def _message_signature(delivery_id: int, key: str) -> str:
+    return _mac(key, f"message-id:{delivery_id}", 16)
+
+
+def _signed_number(found: re.Match[str] | None, sign: Callable[[int, str], str]) -> int | None:
+    """The number a tag names when its signature is ours under any key, else None."""
+    if found is None:
+        return None
+    number, signature = int(found.group(1)), found.group(2).lower()
+    if any(hmac.compare_digest(signature, sign(number, k)) for k in _keys()):
+        return number
+    return None
 
 
 def _keys() -> list[str]:
@@ -57,13 +79,18 @@ def return_path(delivery_id: int) -> str:
 
 def delivery_id(address: str) -> int | None:
     """The delivery a VERP address names, or None when it is none of ours (or forged)."""
-    found = _TAG.search(address)
-    if found is None:
-        return None
-    number, signature = int(found.group(1)), found.group(2).lower()
-    if any(hmac.compare_digest(signature, _signature(number, k)) for k in _keys()):
-        return number
-    return None
+    return _signed_number(_TAG.search(address), _signature)
+
+
+def message_tag(delivery_id: int) -> str:
+    """The keyed part of a bulk mail's Message-ID (see ``BulkTemplate.message_id``)."""
+    return _message_signature(delivery_id, current_app.config["SECRET_KEY"])
+
+
+def delivery_in_message_id(message_id: str) -> int | None:
+    """The delivery a Message-ID names by its keyed tag; None for a forged one, and for the
+    untagged ``<issue3.delivery42@…>`` of mails sent before tags (anyone can count those)."""
+    return _signed_number(_MESSAGE_ID_TAG.search(message_id), _message_signature)
 
 
 def unsubscribe_address(subscriber_id: int, email: str) -> str | None:

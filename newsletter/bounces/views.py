@@ -43,6 +43,7 @@ def webhook():  # type: ignore[no-untyped-def]
     return jsonify(
         recorded=[{"kind": kind.value, "suppressed": now} for kind, now in outcome.recorded],
         ignored=outcome.ignored,
+        unverified=outcome.unverified,
         unsubscribed=outcome.unsubscribed,
         unmatched=outcome.unmatched,
     )

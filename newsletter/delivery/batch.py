@@ -17,15 +17,14 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
 
+from ..bounces import service as bounces
 from ..bounces.verp import return_path
 from ..extensions import db
 from ..mail.bulk import Copy
 from ..mail.pipelining import BulkSMTPTransport, OutcomeUnknown
 from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
-from ..models import IssueStatus, Subscriber, SuppressionReason, utcnow
-from ..subscribers.service import suppress
+from ..models import IssueStatus, utcnow
 from . import copies, leases, queries, ratelimit, state
 
 log = logging.getLogger(__name__)
@@ -139,7 +138,8 @@ def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome:
         transport.close()
         journal.close()
     for row, error in hard_failures:
-        _count_hard_failure(row, error)
+        # Past HARD_BOUNCE_LIMIT the address is suppressed; each shows on the bounce page.
+        bounces.record_refusal(row.id, row.subscriber_id, error)
     if outcome.stopped.startswith("paused"):
         _pause_for_failures(issue_id, batch_no, outcome, len(rows))
     db.session.commit()
@@ -190,7 +190,7 @@ def _deliver(
         outcome.errors.append(str(exc))
         return str(exc)
     else:
-        journal.sent(row.id, prepared.template.message_id(prepared.issue_id, row.id))
+        journal.sent(row.id, copies.message_id(prepared, row.id))
         outcome.sent += 1
     return ""
 
@@ -225,20 +225,6 @@ def _pause_for_failures(issue_id: int, batch_no: int, outcome: Outcome, size: in
     )
     if state.pause(issue_id, reason):
         log.warning("issue %s paused: %s", issue_id, reason)
-
-
-def _count_hard_failure(row, error: str) -> None:  # type: ignore[no-untyped-def]
-    """A 5xx for this reader: past HARD_BOUNCE_LIMIT the address is suppressed."""
-    db.session.execute(
-        update(Subscriber)
-        .where(Subscriber.id == row.subscriber_id)
-        .values(hard_bounces=Subscriber.hard_bounces + 1)
-    )
-    count = db.session.scalar(
-        select(Subscriber.hard_bounces).where(Subscriber.id == row.subscriber_id)
-    )
-    if (count or 0) >= current_app.config["HARD_BOUNCE_LIMIT"]:
-        suppress(row.email, SuppressionReason.BOUNCED, error)
 
 
 _reused = threading.local()

@@ -9,6 +9,7 @@ from functools import lru_cache
 from flask import current_app
 from sqlalchemy import bindparam, select
 
+from ..bounces.verp import message_tag
 from ..extensions import db
 from ..links import links_for
 from ..mail.bulk import BulkTemplate, Copy, list_id_for, signer_for
@@ -33,11 +34,16 @@ def personalise(prepared: Prepared, row) -> Copy:  # type: ignore[no-untyped-def
     return prepared.template.personalise(
         recipient=row.email,
         name=row.name or "",
-        message_id=prepared.template.message_id(prepared.issue_id, row.id),
+        message_id=message_id(prepared, row.id),
         body=prepared.compiled.render(reader, links),
         unsubscribe_url=links.unsubscribe_url,
         unsubscribe_mailto=links.unsubscribe_mailto,
     )
+
+
+def message_id(prepared: Prepared, delivery_id: int) -> str:
+    """The delivery's Message-ID, with the keyed tag that lets a bounce quoting it be trusted."""
+    return prepared.template.message_id(prepared.issue_id, delivery_id, message_tag(delivery_id))
 
 
 # Built once: a fresh IN of a batch's ~200 hashes cost SQLAlchemy as much as the query.

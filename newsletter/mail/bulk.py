@@ -217,9 +217,13 @@ class BulkTemplate:
         self._middle, self._tail = middle, tail
         self._dot_lines = any(map(_has_dot_line, (self._head, middle, tail)))
 
-    def message_id(self, issue_id: int, delivery_id: int) -> str:
-        """Stable per delivery, so a copy resent by an admin is recognisably the same mail."""
-        return f"<issue{issue_id}.delivery{delivery_id}@{self.domain}>"
+    def message_id(self, issue_id: int, delivery_id: int, tag: str) -> str:
+        """Stable per delivery, so a copy resent by an admin is recognisably the same mail.
+
+        ``tag`` is the delivery's keyed tag (``bounces.verp.message_tag``): with it, a report
+        that quotes this id proves which mail it is about; without it, ids could be counted.
+        """
+        return f"<issue{issue_id}.delivery{delivery_id}.{tag}@{self.domain}>"
 
     def personalise(
         self,

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import Exists, Select, Table, bindparam, delete, func, select
+from sqlalchemy import Exists, Select, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -98,8 +98,9 @@ def suppress(email: str, reason: SuppressionReason, detail: str = "") -> None:
             Suppression, email_hash=email_hash(email), reason=reason, detail=detail[:2000]
         )
     if reason in (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED):
+        # Stored addresses are normalised: a plain comparison, by index, not a lower() scan.
         subscriber = db.session.scalar(
-            select(Subscriber).where(func.lower(Subscriber.email) == _canonical(email))
+            select(Subscriber).where(Subscriber.email == _stored_form(email))
         )
         if subscriber is not None:
             subscriber.status = SubscriberStatus(reason.value)
