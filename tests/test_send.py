@@ -261,19 +261,3 @@ def test_connection_lost_during_data_is_unknown_until_an_admin_resends(make_app,
     assert len(smtp_server.wait_for(3)) == 3
     with app.app_context():
         assert delivery_counts(issue_id) == {"sent": 3}
-
-
-def test_retry_failed_sends_again_to_addresses_not_suppressed(make_app, smtp_server):
-    app = make_app(SMTP_URL=smtp_server.url, HARD_BOUNCE_LIMIT=2)
-    smtp_server.handler.replies["reader0@example.net"] = "554 5.7.1 Message refused"
-    issue_id = start_issue(app, 3)
-    wait_idle(app)
-    with app.app_context():
-        assert delivery_counts(issue_id) == {"sent": 2, "failed": 1}
-        assert not is_suppressed("reader0@example.net")  # one hard failure of two allowed
-        smtp_server.handler.replies.clear()
-        assert service.retry_failed(issue_id) == 1
-    wait_idle(app)
-    assert len(smtp_server.to("reader0@example.net")) == 1
-    with app.app_context():
-        assert delivery_counts(issue_id) == {"sent": 3}

@@ -14,7 +14,10 @@ _ACTIONS = {
     "pause": (service.pause, "Sending paused."),
     "resume": (service.resume, "Sending resumed."),
     "cancel": (service.cancel, "Sending cancelled; nothing more will go out."),
-    "retry-failed": (service.retry_failed, "{n} failed deliveries queued again."),
+    "retry-failed": (
+        service.retry_failed,
+        "{n} failed deliveries queued again (refusals and suppressed addresses are not retried).",
+    ),
     "resend-unknown": (service.resend_unknown, "{n} unknown deliveries queued again."),
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 
 from .. import retention
 from ..extensions import db
@@ -118,3 +118,23 @@ def listed(issue_id: int, status: DeliveryStatus, limit: int) -> list[tuple[str,
         .limit(limit)
     )
     return [(email, error) for email, error in rows]
+
+
+# A failed delivery the server refused for good: transports write its reply first
+# ("550 5.1.1 …"), while a temporary failure that ran out of attempts reads "gave up after…".
+REFUSED = D.c.error.like("5__ %")
+
+
+def retry_candidates(issue_id: int, after: int, limit: int) -> list[Row[tuple[int, str]]]:
+    """(id, email) of failed deliveries the server did not refuse for good, by id after
+    ``after``: the ones a retry may get through."""
+    return list(
+        db.session.execute(
+            select(D.c.id, S.c.email)
+            .join(S, S.c.id == D.c.subscriber_id)
+            .where(D.c.issue_id == issue_id, D.c.status == DeliveryStatus.FAILED, ~REFUSED)
+            .where(D.c.id > after)
+            .order_by(D.c.id)
+            .limit(limit)
+        )
+    )

@@ -11,7 +11,10 @@ from dataclasses import asdict, dataclass
 from .. import audit, queue
 from ..extensions import db
 from ..models import DeliveryStatus, Issue, IssueStatus, utcnow
-from . import fanout, jobs, queries, state
+from . import copies, fanout, jobs, queries, state
+
+# Failed deliveries checked per query when retrying (their addresses against the list).
+RETRY_PAGE = 1000
 
 
 class SendingError(ValueError):
@@ -69,21 +72,35 @@ def cancel(issue_id: int) -> None:
 
 
 def retry_failed(issue_id: int) -> int:
-    """Queue the failed deliveries again; returns how many."""
-    return _requeue(issue_id, DeliveryStatus.FAILED, "issue.retry_failed")
+    """Queue again the failed deliveries that may yet get through: temporary failures that
+    ran out of attempts. A 5xx refusal would be refused again, and a suppressed address would
+    only be cancelled: both stay failed, with the server's reply. Returns how many."""
+    _resumable(issue_id)
+    count, after = 0, 0
+    while rows := queries.retry_candidates(issue_id, after, RETRY_PAGE):
+        skip = copies.suppressed(rows)
+        count += state.requeue(
+            issue_id, DeliveryStatus.FAILED, [r.id for r in rows if r.id not in skip]
+        )
+        after = rows[-1].id
+    return _requeued(issue_id, count, "issue.retry_failed")
 
 
 def resend_unknown(issue_id: int) -> int:
     """Queue the "unknown" deliveries again, an admin's explicit choice (a reader may get a
     second copy, with the same Message-ID); returns how many."""
-    return _requeue(issue_id, DeliveryStatus.UNKNOWN, "issue.resend_unknown")
+    _resumable(issue_id)
+    count = state.requeue(issue_id, DeliveryStatus.UNKNOWN)
+    return _requeued(issue_id, count, "issue.resend_unknown")
 
 
-def _requeue(issue_id: int, status: DeliveryStatus, action: str) -> int:
+def _resumable(issue_id: int) -> None:
     issue = _issue(issue_id)
     if issue.status not in (IssueStatus.SENDING, IssueStatus.SENT):
         raise SendingError(f"Resume the issue first (it is {issue.status.value}).")
-    count = state.requeue(issue_id, status)
+
+
+def _requeued(issue_id: int, count: int, action: str) -> int:
     audit.record(action, f"issue {issue_id}: {count} deliveries")
     db.session.commit()
     if count:

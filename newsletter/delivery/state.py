@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, case, literal, select, update
 
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
@@ -69,6 +69,12 @@ def resume(issue_id: int) -> bool:
     return True
 
 
+def _noted(reason: str) -> ColumnElement[str]:
+    """``reason`` as a delivery's error, keeping the server's last reply if it gave one: a
+    retry cancelled later must not lose the 451 that made it wait."""
+    return case((D.c.error == "", reason), else_=literal(f"{reason}; last reply: ") + D.c.error)
+
+
 def cancel(issue_id: int) -> bool:
     """Stop for good: every delivery not yet handed to the SMTP server becomes cancelled."""
     allowed = (*STARTABLE, *ACTIVE)
@@ -79,18 +85,20 @@ def cancel(issue_id: int) -> bool:
     db.session.execute(
         update(D)
         .where(D.c.issue_id == issue_id, D.c.status == Q)
-        .values(status=CANCELLED, claimed_by=None, error="cancelled")
+        .values(status=CANCELLED, claimed_by=None, error=_noted("cancelled"))
     )
     return True
 
 
-def requeue(issue_id: int, from_status: DeliveryStatus) -> int:
-    """Failed or unknown deliveries -> queued again (an admin's explicit decision); the issue
-    goes back to sending if it had finished. Returns how many were re-queued."""
+def requeue(issue_id: int, from_status: DeliveryStatus, ids: list[int] | None = None) -> int:
+    """Failed or unknown deliveries (only ``ids`` of them, when given) -> queued again, an
+    admin's explicit decision; the issue goes back to sending if it had finished. The last
+    reply stays in ``error`` until the next attempt's own replaces it. Returns how many."""
+    where = [D.c.issue_id == issue_id, D.c.status == from_status]
+    if ids is not None:
+        where.append(D.c.id.in_(ids))
     count = db.session.execute(
-        update(D)
-        .where(D.c.issue_id == issue_id, D.c.status == from_status)
-        .values(status=Q, claimed_by=None, next_attempt_at=None, attempts=0, error="")
+        update(D).where(*where).values(status=Q, claimed_by=None, next_attempt_at=None, attempts=0)
     ).rowcount
     if count:
         _set_issue(
@@ -282,7 +290,7 @@ def mark_skipped(delivery_ids: list[int], reason: str) -> None:
         db.session.execute(
             update(D)
             .where(D.c.id.in_(delivery_ids), D.c.status == Q)
-            .values(status=CANCELLED, claimed_by=None, error=reason)
+            .values(status=CANCELLED, claimed_by=None, error=_noted(reason))
         )
 
 
