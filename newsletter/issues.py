@@ -12,10 +12,12 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from . import audit, queue, retention
+from . import audit, database, queue, retention
 from .extensions import db
 from .links import Links
+from .mail import remote
 from .mail.bulk import signer_for
 from .mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
 from .mail.transactional import template
@@ -25,9 +27,18 @@ from .subscribers.addresses import lookup_form
 
 EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
 
+# A draft begun in compose holds this plus its page's key as its slug until it is scheduled or
+# sent (see :func:`save`); only then does it need its archive address.
+DRAFT_SLUG_PREFIX = "draft-"
+
 
 class IssueProblem(ValueError):
-    """The issue cannot be changed or sent as asked; ``str(exc)`` says why."""
+    """The issue cannot be changed or sent as asked; ``str(exc)`` says why, ``field`` names
+    the form field it is about when it is about one."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def slugify(text: str) -> str:
@@ -44,30 +55,101 @@ def save(
     body_md: str = "",
     list_ids: list[int] | None = None,
     is_public: bool = False,
+    publish_private: bool = False,
     admin_id: int | None = None,
+    draft_key: str = "",
 ) -> Issue:
-    """Create a draft (``issue_id`` None) or change one that has not started sending."""
-    if issue_id is None:
-        issue = Issue(created_by_id=admin_id)
-        db.session.add(issue)
-    else:
-        issue = db.get_or_404(Issue, issue_id)
-        if issue.status not in EDITABLE:
-            raise IssueProblem(f"This issue is {issue.status.value}; it can no longer change.")
-    issue.subject = subject.strip()[:300] or "Untitled"
-    issue.preheader = preheader.strip()[:300]
-    issue.body_md = body_md
-    issue.is_public = is_public
+    """Create a draft (``issue_id`` None) or change one that has not started sending.
+
+    ``draft_key`` names the compose page a new draft comes from: every save from that page
+    updates the one draft it created, even a second save sent before the first one answered.
+    A public issue for private lists is refused unless ``publish_private`` says it is meant.
+    """
     wanted = set(list_ids or [])
-    issue.lists = (
+    chosen = (
         list(db.session.scalars(select(MailingList).where(MailingList.id.in_(wanted))))
         if wanted
         else []
     )
-    db.session.flush()
-    issue.slug = f"{issue.id}-{slugify(issue.subject)}"
+    private = private_names(chosen)
+    if is_public and private and not publish_private:
+        raise IssueProblem(
+            f"{', '.join(private)} {'is a private list' if len(private) == 1 else 'are private'}"
+            ": once sent, a public issue is shown to everyone in the archive, the feed and on "
+            "the home page.",
+            field="publish_private",
+        )
+    if issue_id is None and draft_key:
+        return _save_keyed(draft_key, subject, preheader, body_md, chosen, is_public, admin_id)
+    if issue_id is None:
+        issue = Issue(created_by_id=admin_id)
+        db.session.add(issue)
+    else:
+        issue = _editable(issue_id)
+    _fill(issue, subject, preheader, body_md, chosen, is_public)
     db.session.commit()
     return issue
+
+
+def _save_keyed(
+    key: str,
+    subject: str,
+    preheader: str,
+    body_md: str,
+    chosen: list[MailingList],
+    is_public: bool,
+    admin_id: int | None,
+) -> Issue:
+    # The key is the draft's slug until it is scheduled or sent, and slugs are unique: of two
+    # saves racing to create it, the database lets one insert and the other then finds it.
+    slug = DRAFT_SLUG_PREFIX + key
+    for _attempt in range(2):
+        with database.one_writer():
+            try:
+                found = db.session.scalar(select(Issue.id).where(Issue.slug == slug))
+                issue = _editable(found) if found else Issue(created_by_id=admin_id, slug=slug)
+                db.session.add(issue)
+                _fill(issue, subject, preheader, body_md, chosen, is_public)
+                db.session.commit()
+                return issue
+            except IntegrityError:
+                db.session.rollback()
+    raise IssueProblem("This draft was just saved from another request; save again.")
+
+
+def _editable(issue_id: int) -> Issue:
+    issue = db.get_or_404(Issue, issue_id)
+    if issue.status not in EDITABLE:
+        raise IssueProblem(f"This issue is {issue.status.value}; it can no longer change.")
+    return issue
+
+
+def _fill(
+    issue: Issue,
+    subject: str,
+    preheader: str,
+    body_md: str,
+    chosen: list[MailingList],
+    is_public: bool,
+) -> None:
+    issue.subject = subject.strip()[:300] or "Untitled"
+    issue.preheader = preheader.strip()[:300]
+    issue.body_md = body_md
+    issue.is_public = is_public
+    issue.lists = chosen
+    db.session.flush()
+    if not (issue.slug or "").startswith(DRAFT_SLUG_PREFIX):
+        issue.slug = archive_slug(issue)
+
+
+def archive_slug(issue: Issue) -> str:
+    """The issue's address in the archive: its id, then its subject."""
+    return f"{issue.id}-{slugify(issue.subject)}"
+
+
+def private_names(lists: list[MailingList]) -> list[str]:
+    """The names of the private lists among ``lists``."""
+    return [lst.name for lst in lists if not lst.is_public]
 
 
 def compiled(issue: Issue) -> CompiledIssue:
@@ -100,6 +182,16 @@ def sample_links() -> Links:
 def preview(issue: Issue, as_email: str | None) -> Rendered:
     """The mail as the subscriber with that address (or a sample reader) would get it."""
     return compiled(issue).render(reader_for(as_email), sample_links())
+
+
+def remote_hosts(issue: Issue) -> list[str]:
+    """The other hosts the issue makes each reader's mail program load from (remote images,
+    say), found in the mail as rendered and sanitised; empty if it does not render."""
+    try:
+        html = preview(issue, None).html
+    except TemplateProblem:
+        return []
+    return remote.remote_hosts(html, own_host=remote.host_of(current_app.config["BASE_URL"]))
 
 
 def queue_test(issue_id: int, address: str) -> None:
@@ -176,12 +268,15 @@ def send_now(issue_id: int, actor: str | None = None) -> None:
 
 
 def _ready(issue: Issue) -> None:
+    """Refuse an issue that cannot go out; give one that can its archive address."""
     if not issue.lists:
         raise IssueProblem("Choose at least one list to send to.")
     try:
         compiled(issue)
     except TemplateProblem as exc:
         raise IssueProblem(str(exc)) from exc
+    issue.slug = archive_slug(issue)
+    db.session.commit()
 
 
 def delivery_figures(issue_ids: list[int]) -> dict[int, dict[str, int]]:

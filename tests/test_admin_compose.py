@@ -186,7 +186,8 @@ def test_sending_to_nobody_is_refused_and_the_draft_kept(app, admin_client):
 
 
 def test_issue_create_command_prints_the_new_id(app, tmp_path):
-    make_list(app)
+    with app.app_context():
+        list_service.create("news", "News", is_public=True)
     body = tmp_path / "body.md"
     body.write_text("# Hi {{ subscriber.name }}\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(

@@ -13,6 +13,7 @@ from . import (  # noqa: E402, F401
     auth,
     bounces,
     compose,
+    drafts,
     imports,
     lists,
     subscribers,

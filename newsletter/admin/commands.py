@@ -154,8 +154,18 @@ def issue_group() -> None:
 @click.option("--body-file", required=True, type=click.File("r", encoding="utf-8"))
 @click.option("--list", "slugs", multiple=True, required=True, help="Target list (repeatable).")
 @click.option("--public", is_flag=True, help="Show in the archive and feed once sent.")
+@click.option(
+    "--publish-private", is_flag=True, help="With --public: publish it although a list is private."
+)
 @with_appcontext
-def issue_create(subject: str, preheader: str, body_file, slugs: tuple[str, ...], public: bool):  # type: ignore[no-untyped-def]
+def issue_create(  # type: ignore[no-untyped-def]
+    subject: str,
+    preheader: str,
+    body_file,
+    slugs: tuple[str, ...],
+    public: bool,
+    publish_private: bool,
+):
     """Create a draft issue and print its id."""
     body = body_file.read()
     try:
@@ -163,14 +173,18 @@ def issue_create(subject: str, preheader: str, body_file, slugs: tuple[str, ...]
         issues.compiled(Issue(subject=subject, preheader=preheader, body_md=body))
     except (list_service.ListProblem, TemplateProblem) as exc:
         raise click.ClickException(str(exc)) from None
-    issue = issues.save(
-        None,
-        subject=subject,
-        preheader=preheader,
-        body_md=body,
-        list_ids=list_ids,
-        is_public=public,
-    )
+    try:
+        issue = issues.save(
+            None,
+            subject=subject,
+            preheader=preheader,
+            body_md=body,
+            list_ids=list_ids,
+            is_public=public,
+            publish_private=publish_private,
+        )
+    except issues.IssueProblem as exc:
+        raise click.UsageError(f"{exc} Add --publish-private if that is meant.") from None
     click.echo(issue.id)
 
 

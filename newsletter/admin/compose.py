@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -19,8 +20,10 @@ from .views import progress_url
 
 # The rendered mail keeps its own <style> block, which the admin's CSP would block, so the
 # preview frame gets a policy of its own: styles yes, scripts and everything else no.
+# Remote images stay blocked (the admin's browser contacts no third party) until the admin
+# asks to see them as readers will (``?remote=1``).
 PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; style-src 'unsafe-inline'; img-src {images}; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
 )
 
@@ -40,9 +43,13 @@ def _issue_form(issue: Issue | None = None) -> IssueForm:
     form = IssueForm(obj=issue)
     if issue is not None and not form.is_submitted():
         form.lists.data = [lst.id for lst in issue.lists]
+        # Saved public for private lists: that choice was confirmed when it was saved.
+        form.publish_private.data = issue.is_public and bool(issues.private_names(issue.lists))
+    if issue is None and not form.is_submitted():
+        form.draft_key.data = secrets.token_urlsafe(16)
     chosen = {lst.id for lst in issue.lists} if issue else set()
     form.lists.choices = [
-        (lst.id, lst.name)
+        (lst.id, lst.name if lst.is_public else f"{lst.name} (private)")
         for lst in list_service.all_lists()
         if lst.archived_at is None or lst.id in chosen
     ]
@@ -57,7 +64,9 @@ def _save(form: IssueForm, issue_id: int | None) -> Issue:
         body_md=form.body_md.data or "",
         list_ids=form.lists.data or [],
         is_public=form.is_public.data,
+        publish_private=form.publish_private.data,
         admin_id=current_user.id,
+        draft_key=form.draft_key.data or "",
     )
 
 
@@ -72,8 +81,11 @@ def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
         try:
             issue = _save(form, issue_id)
         except issues.IssueProblem as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("admin.issue", issue_id=issue_id))
+            if not exc.field:
+                flash(str(exc), "error")
+                return redirect(url_for("admin.issue", issue_id=issue_id))
+            form[exc.field].errors.append(str(exc))
+            return _compose_page(form, issue), 400
         problem = _problem(issue)
         if problem is None:
             flash("Draft saved.")
@@ -85,8 +97,15 @@ def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
         problem = _problem(issue)
     if problem is not None:
         form[problem.field].errors.append(str(problem))
-    return render_template("admin/compose.html", form=form, issue=issue), (
-        400 if form.errors else 200
+    return _compose_page(form, issue), (400 if form.errors else 200)
+
+
+def _compose_page(form: IssueForm, issue: Issue | None) -> str:
+    return render_template(
+        "admin/compose.html",
+        form=form,
+        issue=issue,
+        remote_hosts=issues.remote_hosts(issue) if issue else [],
     )
 
 
@@ -101,13 +120,17 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
     try:
         issue = _save(form, issue_id)
     except issues.IssueProblem as exc:
-        return jsonify(saved=False, errors={"subject": [str(exc)]}), 409
+        return jsonify(saved=False, errors={exc.field or "subject": [str(exc)]}), (
+            400 if exc.field else 409
+        )
     problem = _problem(issue)
     preview_as = form.preview_as.data or ""
     text = None
     if problem is None:
         text = issues.preview(issue, preview_as).text
     return jsonify(
+        remote_hosts=issues.remote_hosts(issue),
+        remote_preview_url=url_for("admin.issue_preview", issue_id=issue.id, remote=1),
         saved=True,
         id=issue.id,
         edit_url=url_for("admin.issue_edit", issue_id=issue.id),
@@ -120,15 +143,27 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
 
 @bp.get("/issues/<int:issue_id>/preview")
 def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
-    """The mail as a chosen subscriber would see it: HTML in a frame, and text."""
+    """The mail as a chosen subscriber would see it: HTML in a frame, and text; remote
+    content only when asked for (``?remote=1``)."""
     issue = db.get_or_404(Issue, issue_id)
     preview_as = request.args.get("as", "")
     problem = _problem(issue)
     text = None
     if problem is None:
         text = issues.preview(issue, preview_as).text
+    as_arg = {"as": preview_as} if preview_as else {}
+    shown = {"remote": 1} if _show_remote() else {}
     return render_template(
-        "admin/preview.html", issue=issue, preview_as=preview_as, text=text, problem=problem
+        "admin/preview.html",
+        issue=issue,
+        preview_as=preview_as,
+        text=text,
+        problem=problem,
+        remote_hosts=issues.remote_hosts(issue),
+        show_remote=bool(shown),
+        frame_url=url_for("admin.issue_preview_html", issue_id=issue_id, **as_arg, **shown),
+        hide_url=url_for("admin.issue_preview", issue_id=issue_id, **as_arg),
+        show_url=url_for("admin.issue_preview", issue_id=issue_id, remote=1, **as_arg),
     )
 
 
@@ -141,8 +176,16 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
     except TemplateProblem as exc:
         return render_template("admin/preview_problem.html", problem=str(exc)), 422
     response = make_response(html)
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    images = "'self' data: http: https:" if _show_remote() else "'self' data:"
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images=images)
+    # Shown remote images must not tell their hosts which admin page asked for them.
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _show_remote() -> bool:
+    """The admin asked to see remote content in the preview (it is hidden by default)."""
+    return request.args.get("remote") == "1"
 
 
 @bp.get("/issues/<int:issue_id>")
@@ -159,6 +202,8 @@ def issue(issue_id: int):  # type: ignore[no-untyped-def]
         schedule_form=ScheduleForm(),
         action=ActionForm(),
         problem=_problem(found),
+        remote_hosts=issues.remote_hosts(found),
+        private_lists=issues.private_names(found.lists) if found.is_public else [],
     )
 
 

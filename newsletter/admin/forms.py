@@ -77,7 +77,10 @@ class IssueForm(FlaskForm):
     )
     lists = MultiCheckboxField("Send to lists", coerce=int)
     is_public = BooleanField("Show in the public archive once sent")
+    publish_private = BooleanField("Yes, publish this issue although it goes to private lists")
     preview_as = StringField("Preview as subscriber (email)", validators=[Optional()])
+    # Names the compose page a new draft comes from, so that its saves make one draft.
+    draft_key = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
 
 
 class TestSendForm(FlaskForm):

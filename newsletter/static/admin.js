@@ -20,6 +20,7 @@
     var text = document.querySelector("[data-preview-text]");
     var problem = document.getElementById("preview-problem");
     var status = document.getElementById("autosave-status");
+    var remote = document.querySelector("[data-remote-warning]");
     var timer = null;
     var busy = false;
     var again = false;
@@ -32,6 +33,7 @@
         window.history.replaceState(null, "", body.edit_url);
       }
       status.textContent = "Draft saved at " + new Date().toLocaleTimeString() + ".";
+      showRemote(body.remote_hosts || [], body.remote_preview_url);
       if (body.problem) {
         problem.textContent = body.problem;
         problem.hidden = false;
@@ -41,6 +43,14 @@
       var join = body.preview_url.indexOf("?") < 0 ? "?" : "&";
       frame.src = body.preview_url + join + "t=" + Date.now();
       text.textContent = body.text;
+    }
+
+    // The server names the other hosts the mail loads from; the warning says so at once.
+    function showRemote(hosts, url) {
+      if (!remote) { return; }
+      remote.hidden = hosts.length === 0;
+      remote.querySelector("[data-remote-hosts]").textContent = hosts.join(", ");
+      remote.querySelector("[data-remote-link]").href = url;
     }
 
     function save() {

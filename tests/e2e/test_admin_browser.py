@@ -9,8 +9,9 @@ import pytest
 from admin_helpers import PASSWORD, make_admin
 from browser_helpers import Watch
 from conftest import outbox_messages, wait_idle
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from newsletter import lists as list_service
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus
 
@@ -119,3 +120,35 @@ def test_admin_pages_fit_a_phone_and_work_without_javascript(app, served, browse
     page.goto(served + "/admin/")
     page.screenshot(path=artifacts_dir / "admin-dashboard-320.png", full_page=True)
     context.close()
+
+
+@pytest.mark.browser
+def test_live_preview_warns_of_a_remote_image_and_shows_it_only_when_asked(
+    app, served, browser, artifacts_dir
+):
+    make_admin(app)
+    with app.app_context():
+        list_service.create("news", "News", is_public=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page, served)
+    page.goto(served + "/admin/login")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(served + "/admin/issues/new")
+    page.get_by_label("Subject", exact=True).fill("Charts")
+    page.get_by_label("News").check()
+    page.get_by_label("Body (Markdown)").fill("![chart](https://images.example.net/chart.png)")
+    warning = page.locator("#remote-warning")
+    warning.wait_for(state="visible", timeout=15_000)  # after the autosave's answer
+    assert "another host: images.example.net" in warning.inner_text()
+    page.screenshot(path=artifacts_dir / "admin-compose-remote.png", full_page=True)
+    assert watch.foreign == []  # the admin's own pages contacted nobody
+
+    with page.expect_request("https://images.example.net/chart.png") as remote:
+        page.get_by_role("link", name="Preview it as readers will see it").click()
+    assert "referer" not in remote.value.headers  # the preview's URL stays with us
+    assert page.get_by_text("Remote content is shown below").is_visible()
+    assert watch.foreign == ["https://images.example.net/chart.png"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Issue)) == 1
