@@ -29,6 +29,7 @@ DEFAULT = "default"
 QUEUE_ORDER = (TRANSACTIONAL, DEFAULT, BULK)
 _PRIORITY = {name: rank for rank, name in enumerate(QUEUE_ORDER)}
 JOB_TIMEOUT = 600
+CONNECT_TIMEOUT = 5.0  # seconds to reach Redis before it counts as down
 
 
 class JobState(NamedTuple):
@@ -104,7 +105,9 @@ class RedisQueue:
     def __init__(self, url: str, prefix: str) -> None:
         from rq import Queue
 
-        self.connection = Redis.from_url(url)
+        # A Redis host that drops packets would otherwise hold a connect for the system's
+        # TCP timeout (minutes): a web request, or a worker asked to stop, waits that long.
+        self.connection = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
         self.prefix = prefix
         # Built once: a signup enqueues on every request, and a Queue is not free to make.
         self._queues = [Queue(f"{prefix}-{n}", connection=self.connection) for n in QUEUE_ORDER]

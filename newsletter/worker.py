@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import sys
-import time
+import threading
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
@@ -19,6 +19,8 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 2.0
+# Set by a stop signal; a process runs one worker at a time, so one flag for the process.
+_stop = threading.Event()
 
 
 class AppWorker(SimpleWorker):
@@ -36,7 +38,10 @@ class AppWorker(SimpleWorker):
         Idle, RQ stops by raising StopRequested, an ``Exception`` that one of the ``except
         Exception`` blocks around its Redis calls may swallow; the worker then sleeps in BLPOP
         for minutes (seen once under a loaded test run). SystemExit is not caught by them.
+        The stop is noted for :func:`run` too: with Redis down, RQ's last words (recording the
+        worker's death) fail, and that ConnectionError must not send it back to reconnecting.
         """
+        _stop.set()
         if self.get_state() != WorkerStatus.BUSY:
             self.log.info("Worker %s: stop requested while idle, exiting", self.name)
             raise SystemExit(0)
@@ -68,7 +73,12 @@ def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
                 )
                 return 0
             except RedisConnectionError:
+                if _stop.is_set():
+                    log.info("Redis unreachable; stopping as asked")
+                    return 0
                 # Redis restarted or unreachable: the job states live in the database, so
                 # waiting and reconnecting loses nothing (the reaper re-queues lost batches).
+                # A stop signal meanwhile reaches the last worker's request_stop.
                 log.warning("Redis unreachable; reconnecting in %s s", RECONNECT_SECONDS)
-                time.sleep(RECONNECT_SECONDS)
+                if _stop.wait(RECONNECT_SECONDS):
+                    return 0

@@ -1,6 +1,9 @@
 """A real ``python worker.py`` process runs jobs enqueued on Redis by the web app."""
 
+import signal
 import time
+
+from fault_helpers import PrivateRedis
 
 from newsletter import queue
 
@@ -21,3 +24,28 @@ def _touch_for_test(path: str) -> None:
     from pathlib import Path
 
     Path(path).write_text("ran")
+
+
+def test_worker_stops_on_sigterm_while_redis_is_down(make_app, start_worker, tmp_path):
+    """A service manager's stop must work when Redis is gone too: RQ's last words to Redis
+    fail then, and that failure once sent the worker back to reconnecting for good."""
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        app = make_app(REDIS_URL=redis.url)
+        worker = start_worker(app)
+        _wait_for_log(worker, "Listening on")
+        redis.crash()
+        _wait_for_log(worker, "could not connect to Redis")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0, worker.log_path.read_text()
+    finally:
+        redis.stop()
+
+
+def _wait_for_log(proc, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in proc.log_path.read_text():
+        assert proc.poll() is None, proc.log_path.read_text()
+        assert time.monotonic() < deadline, f"no {text!r} in the worker's log"
+        time.sleep(0.05)
