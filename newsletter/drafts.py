@@ -14,7 +14,9 @@ COPY_MARK = " (copy)"
 
 def delete(issue_id: int) -> None:
     """Delete a draft, or a scheduled issue that has not started; refuse any other."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        raise IssueProblem(f"There is no issue {issue_id}.")
     subject, status = issue.subject, issue.status.value
     # One conditional statement: a scheduled issue the tick starts meanwhile is not deleted.
     gone = db.session.execute(

@@ -11,7 +11,9 @@ from admin_helpers import csrf_token, post
 from send_helpers import add_readers
 from sqlalchemy import func, select
 
+from newsletter import issues
 from newsletter import lists as list_service
+from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, Issue, IssueStatus
 
@@ -145,3 +147,24 @@ def test_duplicate_opens_a_new_draft_in_compose(app, admin_client):
         assert copy.status == IssueStatus.DRAFT and copy.body_md == BODY
         assert copy.preheader == "Pre" and [lst.id for lst in copy.lists] == [list_id]
         assert db.session.get(Issue, source_id).subject == "Original"
+
+
+def test_issue_delete_command_deletes_a_draft_and_refuses_a_sent_issue(app):
+    list_id = make_list(app)
+    with app.app_context():
+        draft = issues.save(None, subject="Draft", body_md=BODY, list_ids=[list_id]).id
+        sent = issues.save(None, subject="Sent", body_md=BODY, list_ids=[list_id])
+        sent.status = IssueStatus.SENT
+        db.session.commit()
+        sent = sent.id
+    runner = app.test_cli_runner()
+    kept = runner.invoke(main, ["issue", "delete", str(draft)], input="n\n")
+    assert kept.exit_code == 1 and issue_count(app) == 2  # asked, and the answer was no
+    done = runner.invoke(main, ["issue", "delete", str(draft), "--yes"])
+    assert done.exit_code == 0 and f"Deleted issue {draft}." in done.output
+    refused = runner.invoke(main, ["issue", "delete", str(sent), "--yes"])
+    assert refused.exit_code == 1 and "This issue is sent" in refused.output
+    missing = runner.invoke(main, ["issue", "delete", "999", "--yes"])
+    assert missing.exit_code == 1 and "There is no issue 999." in missing.output
+    with app.app_context():
+        assert db.session.scalars(select(Issue.subject)).all() == ["Sent"]

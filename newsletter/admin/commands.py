@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .. import accounts, audit, browse, database, exporter, importer, issues, queue
+from .. import accounts, audit, browse, database, drafts, exporter, importer, issues, queue
 from .. import lists as list_service
 from ..extensions import db
 from ..mail.render import TemplateProblem
@@ -186,6 +186,21 @@ def issue_create(  # type: ignore[no-untyped-def]
     except issues.IssueProblem as exc:
         raise click.UsageError(f"{exc} Add --publish-private if that is meant.") from None
     click.echo(issue.id)
+
+
+@issue_group.command("delete")
+@click.argument("issue_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def issue_delete(issue_id: int, yes: bool) -> None:
+    """Delete a draft or a scheduled issue (never one that started sending)."""
+    if not yes:
+        click.confirm(f"Delete issue {issue_id} for good?", abort=True)
+    try:
+        drafts.delete(issue_id)
+    except issues.IssueProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Deleted issue {issue_id}.")
 
 
 COMMANDS = [create_admin, lists_group, import_command, export_command, issue_group]
