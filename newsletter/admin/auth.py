@@ -21,7 +21,8 @@ SEEN_KEY = "admin_seen"  # when the session was last used (seconds since the epo
 
 @login.user_loader
 def load_admin(session_token: str) -> AdminUser | None:
-    """Find the admin whose current session token is in the cookie (rotated on password change)."""
+    """Find the admin whose current session token is in the cookie (rotated on logout and on
+    password change)."""
     return db.session.scalar(select(AdminUser).where(AdminUser.session_token == session_token))
 
 
