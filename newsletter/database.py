@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from functools import cache
 
 from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
+from .delivery import writer_turns
 from .extensions import db
 
 # SQLite has one writer per database. Threads of one process that want to write queue here,
@@ -44,6 +47,32 @@ def one_writer() -> Iterator[None]:
         return
     with _WRITER:
         yield
+
+
+@contextlib.contextmanager
+def write_turn() -> Iterator[None]:
+    """Around one write transaction of a long job that shares the database with a running
+    server (an import's chunk): the caller's statements, its commit or rollback go inside.
+
+    With SQLite: this process's writers queue on :func:`one_writer`, other processes' batch
+    loops on the lock file of ``delivery.writer_turns``, and the transaction takes SQLite's
+    write lock before its first statement (``BEGIN IMMEDIATE``). A transaction that reads
+    first and writes later must turn its read into a write, and SQLite refuses that at once,
+    without waiting ("database is locked"), whenever another process wrote in between.
+    """
+    if not current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        yield
+        return
+    with one_writer(), writer_turns.turn(_lock_file(db.engine)):
+        connection = db.session.connection()
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield
+
+
+@cache
+def _lock_file(engine: Engine) -> int | None:
+    return writer_turns.lock_file(engine)  # kept open for the process's life, one per database
 
 
 def upgrade() -> None:

@@ -1,25 +1,25 @@
 """CSV import: stream a file of readers into a list in chunks, with a report.
 
-The file is read row by row (never whole), and each chunk of rows costs a handful of
-set-based queries: look up existing readers, check suppressions, insert the new ones.
+The file is read row by row (never whole, ``import_rows``), and each chunk of rows costs a
+handful of set-based queries: look up existing readers, check suppressions, insert the new
+ones, in one short write transaction that takes its turn with a running server's writers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
+import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
 from itertools import islice
 from typing import IO, Any
 
 from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from . import import_staging, queue
+from . import database, import_staging, queue
 from .extensions import db
+from .import_rows import ImportProblem, Row, normalise, rows
 from .models import (
     MailingList,
     Subscriber,
@@ -28,16 +28,12 @@ from .models import (
     utcnow,
 )
 from .subscribers import confirmations
-from .subscribers.addresses import MAX_ADDRESS, InvalidAddress, clean_name, normalise_address
+from .subscribers.addresses import InvalidAddress
 from .subscribers.suppression import email_hash
 
 CHUNK = 2000
+CHUNK_ATTEMPTS = 8  # a chunk refused this many times running ends the import: no passing clash
 REPORT_LIMIT = 1000  # rejected rows listed one by one; the counts cover all of them
-MAX_ATTRIBUTE = 500
-EMAIL_HEADERS = ("email", "e-mail", "email address", "mail")
-# A plain ASCII dot-atom local part: email-validator returns these unchanged, so only the
-# domain needs its (slow, IDNA) check, and that is cached per domain.
-_PLAIN_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 REASONS = {
     "bad address": "not a valid email address",
@@ -45,10 +41,6 @@ REASONS = {
     "suppressed": "on the do-not-mail list (bounced, complained, erased or blocked)",
     "unsubscribed": "unsubscribed earlier; only they can subscribe again",
 }
-
-
-class ImportProblem(ValueError):
-    """The file cannot be imported at all (no email column, unreadable); says why."""
 
 
 @dataclass
@@ -88,55 +80,8 @@ class Resume:
         return cls(utcnow(), first_new_id, Report())
 
 
-@dataclass(frozen=True)
-class _Row:
-    number: int
-    email: str
-    name: str
-    attributes: dict[str, str]
-
-
-def normalise(raw: str) -> str:
-    """Same result as ``normalise_address`` (tests/test_import_addresses.py checks it), fast
-    for the common plain address: its local part only needs lowercasing."""
-    value = (raw or "").strip(" \t")
-    local, at, domain = value.rpartition("@")
-    if at and len(local) <= 64 and len(value) <= MAX_ADDRESS and _PLAIN_LOCAL.match(local):
-        address = f"{local.lower()}@{_domain(domain)}"
-        if len(address) <= MAX_ADDRESS:  # an IDN domain grows as Punycode
-            return address
-    return normalise_address(value)
-
-
-@lru_cache(maxsize=4096)
-def _domain(domain: str) -> str:
-    return normalise_address(f"x@{domain}").rpartition("@")[2]
-
-
-def rows(stream: IO[bytes]) -> Iterator[_Row]:
-    """Parse the CSV (UTF-8, with or without BOM) into rows; the header names the columns."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-    reader = csv.reader(text)
-    header = [h.strip().lower() for h in next(reader, [])]
-    email_at = next((i for i, h in enumerate(header) if h in EMAIL_HEADERS), None)
-    if email_at is None:
-        raise ImportProblem("The first row must name the columns, one of them “email”.")
-    name_at = header.index("name") if "name" in header else None
-    extra = [(i, h) for i, h in enumerate(header) if i not in (email_at, name_at) and h]
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        cells += [""] * (len(header) - len(cells))
-        yield _Row(
-            number,
-            cells[email_at],
-            clean_name(cells[name_at]) if name_at is not None else "",
-            {h: clean_name(cells[i])[:MAX_ATTRIBUTE] for i, h in extra if cells[i].strip()},
-        )
-
-
-def _chunks(items: Iterable[_Row], size: int = CHUNK) -> Iterator[list[_Row]]:
-    chunk: list[_Row] = []
+def _chunks(items: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -191,16 +136,43 @@ def import_csv(
         report=start.report,
     )
     for chunk in _chunks(islice(rows(stream), start.report.rows, None)):
-        to_confirm = _import_chunk(chunk, run)
-        if progress:
-            progress(run.report)
-        db.session.commit()
+        to_confirm = _commit_chunk(chunk, run, progress)
         for subscriber_id in to_confirm:  # owed since the chunk's commit: none is lost
             queue.enqueue(confirmations.deliver, subscriber_id, queue=queue.BULK)
     return run.report
 
 
-def _import_chunk(chunk: list[_Row], run: _Run) -> list[int]:
+def _commit_chunk(
+    chunk: list[Row], run: _Run, progress: Callable[[Report], None] | None
+) -> list[int]:
+    """Import one chunk in one short write transaction, taking its turn with the server's
+    writers; a chunk that meets a locked database, or a signup that took one of its addresses
+    meanwhile, is rolled back whole and done again (so no row is lost or counted twice)."""
+    attempt = 1
+    while True:
+        before = replace(run.report, rejections=list(run.report.rejections))
+        try:
+            with database.write_turn():
+                to_confirm = _import_chunk(chunk, run)
+                if progress:
+                    progress(run.report)
+                db.session.commit()
+            return to_confirm
+        except (OperationalError, IntegrityError) as exc:
+            db.session.rollback()
+            run.report = before
+            if attempt == CHUNK_ATTEMPTS:
+                raise ImportProblem(
+                    f"The database refused rows {chunk[0].number}–{chunk[-1].number} "
+                    f"{CHUNK_ATTEMPTS} times ({type(exc.orig).__name__}). The rows before "
+                    "them were imported and are kept; import the file again to finish it "
+                    "(rows already in are then counted as updated)."
+                ) from None
+            time.sleep(min(0.1 * 2**attempt, 5))
+            attempt += 1
+
+
+def _import_chunk(chunk: list[Row], run: _Run) -> list[int]:
     """Import one chunk with set-based queries; returns the ids that need a confirmation."""
     valid = _valid_rows(chunk, run.report)
     if run.check_suppression:
@@ -224,9 +196,9 @@ def _import_chunk(chunk: list[_Row], run: _Run) -> list[int]:
     return list(db.session.scalars(text("SELECT id FROM import_rows WHERE joined = 1")))
 
 
-def _valid_rows(chunk: list[_Row], report: Report) -> dict[str, _Row]:
+def _valid_rows(chunk: list[Row], report: Report) -> dict[str, Row]:
     """Rows with a usable address, by normalised address (repeats within the chunk dropped)."""
-    valid: dict[str, _Row] = {}
+    valid: dict[str, Row] = {}
     for row in chunk:
         try:
             address = normalise(row.email)
@@ -240,7 +212,7 @@ def _valid_rows(chunk: list[_Row], report: Report) -> dict[str, _Row]:
     return valid
 
 
-def _drop_suppressed(valid: dict[str, _Row], report: Report) -> None:
+def _drop_suppressed(valid: dict[str, Row], report: Report) -> None:
     hashes = {email_hash(a): a for a in valid}
     for (found,) in db.session.execute(
         select(Suppression.email_hash).where(Suppression.email_hash.in_(hashes))
@@ -249,7 +221,7 @@ def _drop_suppressed(valid: dict[str, _Row], report: Report) -> None:
         report.reject(valid.pop(address).number, address, "suppressed")
 
 
-def _update_existing(valid: dict[str, _Row], run: _Run) -> set[str]:
+def _update_existing(valid: dict[str, Row], run: _Run) -> set[str]:
     """Refresh readers already known (name, attributes; confirmed if this import says so);
     drop from ``valid`` those who must not be re-added. Returns the known addresses kept."""
     found_rows = db.session.execute(

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from subscribe_helpers import csrf_from
 
-from newsletter import importer
+from newsletter import import_rows
 from newsletter import lists as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
@@ -37,13 +37,13 @@ def _either(function, raw: str) -> str:
 @given(local=_local, domain=_domain, pad=st.sampled_from(["", " ", "\t"]))
 def test_fast_normalisation_is_normalise_address_on_plain_addresses(local, domain, pad):
     raw = f"{pad}{local}@{domain}{pad}"
-    assert _either(importer.normalise, raw) == _either(normalise_address, raw)
+    assert _either(import_rows.normalise, raw) == _either(normalise_address, raw)
 
 
 @settings(max_examples=300, deadline=None)
 @given(raw=st.one_of(_odd, st.builds("{}@{}".format, _odd, _domain)))
 def test_fast_normalisation_is_normalise_address_on_anything(raw):
-    assert _either(importer.normalise, raw) == _either(normalise_address, raw)
+    assert _either(import_rows.normalise, raw) == _either(normalise_address, raw)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
