@@ -18,6 +18,7 @@ from bounce_helpers import (
 from conftest import wait_idle
 from send_helpers import add_readers, make_issue, make_list
 from sqlalchemy import select
+from subscribe_helpers import make_list as make_public_list
 
 from newsletter.bounces import verp
 from newsletter.cli import main
@@ -210,3 +211,45 @@ def test_flufl_permanent_failures_suppress_the_signed_reader(app, name, our_addr
     assert answer.json["recorded"] == [{"kind": "hard", "suppressed": True}]
     with app.app_context():
         assert _statuses("reader@example.net") == {"reader@example.net": "bounced"}
+
+
+def test_a_bounced_confirmation_mail_proves_itself_and_a_forged_tag_does_not(
+    make_app, smtp_server, tmp_path
+):
+    """Confirmations and welcomes go out from a return path signed for their reader, so their
+    bounce suppresses that reader, while a tag made up by someone else suppresses nobody."""
+    app = make_app(BOUNCE_WEBHOOK_SECRET=SECRET, SMTP_URL=smtp_server.url)
+    make_public_list(app)
+    client = app.test_client()
+    for address in ("gone@example.net", "victim@example.net"):
+        assert client.post("/subscribe", data={"email": address}).status_code == 200
+    wait_idle(app)
+    mails = {m.rcpt_tos[0]: m for m in smtp_server.wait_for(2)}
+    return_path = mails["gone@example.net"].mail_from
+    assert "+r-" in return_path
+    with app.app_context():
+        victim_id = db.session.scalar(
+            select(Subscriber.id).where(Subscriber.email == "victim@example.net")
+        )
+    genuine = corpus(
+        "postfix-user-unknown.eml",
+        **{POSTFIX_VERP: return_path, "nobody-here@example.net": "gone@example.net"},
+    )
+    forged = corpus(
+        "postfix-user-unknown.eml",
+        **{
+            POSTFIX_VERP: f"bounces+r-{victim_id}.0123456789abcdef@news.example.org",
+            "nobody-here@example.net": "victim@example.net",
+        },
+    )
+
+    said = _hand_in(app, tmp_path, "webhook", [genuine, forged])
+
+    with app.app_context():
+        assert is_blocked("gone@example.net")
+        assert not is_blocked("victim@example.net")
+        assert sorted(_bounces()) == [
+            ("gone@example.net", "hard", True),
+            ("victim@example.net", "hard", False),
+        ]
+    assert (said["suppressed"], said["unverified"]) == (1, 1)

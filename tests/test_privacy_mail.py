@@ -90,3 +90,13 @@ def test_a_confirmation_mail_carries_no_text_the_address_owner_did_not_write(mak
         assert "Hello," in body  # greeted, neutrally
         assert "evil.example" not in body and "5000" not in body
     assert b"evil" not in mail.data and b"5000" not in mail.data
+
+    # The owner confirms; the welcome that follows carries the stranger's text no more than
+    # the confirmation did (the name stays editable on the preferences page it links to).
+    path = link_path(mail.part("plain"), "confirm")
+    client.post(path, data={"csrf_token": csrf_from(client.get(path).data)})
+    wait_idle(app)
+    [_, welcome] = smtp_server.wait_for(2)
+    assert welcome.message["To"].addresses[0].display_name == ""
+    assert "Hello," in welcome.part("plain")
+    assert b"evil" not in welcome.data and b"5000" not in welcome.data

@@ -3,7 +3,8 @@ and put the address on the do-not-mail list when the report calls for it. A mail
 reader's unsubscribe address (the mailto of List-Unsubscribe) unsubscribes that reader.
 
 Anyone can write to the bounce mailbox, so a report acts only on evidence its sender could
-not forge: our signed VERP return path, or a Message-ID with our keyed tag (see
+not forge: our signed VERP return path (a delivery's, or a transactional mail's naming its
+reader), or a Message-ID with our keyed tag (see
 :mod:`.verp`), or our own SMTP server's 5xx while sending. A report tied to a reader only by
 an address, or by an untagged Message-ID (anyone can count ``<issue1.delivery4@…>`` up), is
 kept for the admin as unverified and acts on nobody.
@@ -67,12 +68,13 @@ def process(raw: bytes) -> Outcome:
         # Our mails have one recipient each; a report about several names the delivery's
         # reader only in the failure that is about that reader.
         delivery = matched if len(report.failures) == 1 or _about(matched, failure) else None
-        subscriber = (
-            db.session.get(Subscriber, delivery.subscriber_id)
-            if delivery is not None
-            else _subscriber_at(failure.recipient)
-        )
-        verified = signed and delivery is not None
+        if delivery is not None:
+            subscriber = db.session.get(Subscriber, delivery.subscriber_id)
+            verified = signed
+        else:
+            subscriber = _signed_reader(report, failure)
+            verified = subscriber is not None
+            subscriber = subscriber or _subscriber_at(failure.recipient)
         if subscriber is None or (
             delivery is not None and _seen(delivery.id, failure.kind, verified)
         ):
@@ -141,6 +143,21 @@ def _delivery_for(report: Report) -> tuple[Delivery | None, bool]:
         return None, False
     quoted = select(Delivery).where(Delivery.message_id.in_(ids)).limit(1)
     return db.session.scalar(quoted), False
+
+
+def _signed_reader(report: Report, failure: Failure) -> Subscriber | None:
+    """The reader a transactional mail's signed return path names (a bounced confirmation or
+    welcome), when the failure is about them; None for no tag, a forged one, or an address
+    the reader no longer has."""
+    for subscriber_id, signature in filter(None, map(verp.reader_claim, report.addresses)):
+        subscriber = db.session.get(Subscriber, subscriber_id)
+        if (
+            subscriber is not None
+            and verp.reader_signed(subscriber.id, subscriber.email, signature)
+            and (len(report.failures) == 1 or subscriber.email == _normalised(failure.recipient))
+        ):
+            return subscriber
+    return None
 
 
 def _about(delivery: Delivery | None, failure: Failure) -> bool:

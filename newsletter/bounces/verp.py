@@ -1,7 +1,8 @@
 """What we sign into the mail we send, so that a report about it proves itself.
 
 Return paths (``bounces+d42.<sig>@…``) name a delivery, so a bounce that quotes one is
-matched to exactly one delivery. Unsubscribe addresses (``bounces+u-7.<sig>@…``, the mailto
+matched to exactly one delivery; a transactional mail's (``bounces+r-7.<sig>@…``) names its
+reader at their current address. Unsubscribe addresses (``bounces+u-7.<sig>@…``, the mailto
 target of List-Unsubscribe) name a reader at their current address, so a mail arriving there
 unsubscribes that reader. A bulk mail's Message-ID (``<issue3.delivery42.<sig>@…>``) carries
 a keyed tag too: a complaint that only quotes the Message-ID (feedback loops redact the
@@ -24,6 +25,7 @@ from flask import current_app
 _TAG = re.compile(r"\+d(\d{1,18})\.([0-9a-f]{10})@", re.IGNORECASE)
 # Hex and digits only: some mail servers lowercase the local part on the way in.
 _UNSUBSCRIBE_TAG = re.compile(r"\+u-(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
+_READER_TAG = re.compile(r"\+r-(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
 _MESSAGE_ID_TAG = re.compile(r"\.delivery(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
 MAX_LOCAL_PART = 64  # RFC 5321; longer local parts are refused by many servers
 
@@ -39,6 +41,10 @@ def _signature(delivery_id: int, key: str) -> str:
 def _unsubscribe_signature(subscriber_id: int, email: str, key: str) -> str:
     # Bound to the address, like the https link: the tag dies when the address changes.
     return _mac(key, f"unsubscribe-mailto:{subscriber_id}:{email.lower()}", 16)
+
+
+def _reader_signature(subscriber_id: int, email: str, key: str) -> str:
+    return _mac(key, f"reader-return-path:{subscriber_id}:{email.lower()}", 16)
 
 
 def _message_signature(delivery_id: int, key: str) -> str:
@@ -80,6 +86,31 @@ def return_path(delivery_id: int) -> str:
 def delivery_id(address: str) -> int | None:
     """The delivery a VERP address names, or None when it is none of ours (or forged)."""
     return _signed_number(_TAG.search(address), _signature)
+
+
+def reader_return_path(subscriber_id: int, email: str) -> str:
+    """The envelope sender of a transactional mail (confirmation, welcome) to one reader:
+    ``bounces+r-7.<sig>@example.org``, so its bounce proves which reader it is about. Bound
+    to the address, like the unsubscribe tag; the plain mailbox when the tag does not fit."""
+    local, domain = _mailbox()
+    signature = _reader_signature(subscriber_id, email, current_app.config["SECRET_KEY"])
+    tagged = f"{local}+r-{subscriber_id}.{signature}"
+    return f"{tagged if len(tagged) <= MAX_LOCAL_PART else local}@{domain}"
+
+
+def reader_claim(address: str) -> tuple[int, str] | None:
+    """``(subscriber_id, signature)`` from a transactional return path, or None; check it
+    against the reader's current address with :func:`reader_signed`."""
+    found = _READER_TAG.search(address)
+    return (int(found.group(1)), found.group(2).lower()) if found else None
+
+
+def reader_signed(subscriber_id: int, email: str, signature: str) -> bool:
+    """True when ``signature`` is ours for this reader at this address (under any key)."""
+    return any(
+        hmac.compare_digest(signature, _reader_signature(subscriber_id, email, k))
+        for k in _keys()
+    )
 
 
 def message_tag(delivery_id: int) -> str:

@@ -51,15 +51,15 @@ class MailTemplate:
         self,
         *,
         recipient: str,
-        name: str,
         body: Rendered,
         unsubscribe_url: str | None = None,
         unsubscribe_mailto: str | None = None,
     ) -> bytes:
         """The complete mail to one reader, with the one-click unsubscribe headers (RFC 8058)
-        when given an ``unsubscribe_url``."""
+        when given an ``unsubscribe_url``. To is the bare address: a system mail never carries
+        a name, which whoever typed the address into a form may have chosen."""
         own = [
-            address_header("To", recipient, name),
+            address_header("To", recipient, ""),
             b"Date: " + email.utils.formatdate(usegmt=True).encode() + b"\r\n",
             b"Message-ID: " + email.utils.make_msgid(domain=self.domain).encode() + b"\r\n",
         ]

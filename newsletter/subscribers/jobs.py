@@ -4,7 +4,6 @@ the web request does the same work whatever the address's state) and are safe to
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, bindparam, select
 
+from ..bounces.verp import reader_return_path
 from ..extensions import db
 from ..links import Links, confirm_url, links_for
 from ..mail.bulk import signer_for
@@ -40,8 +40,8 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
     # the address's owner before they said a word; a name would put a stranger's text (an
     # advert, a phishing link) in their inbox under our From. It greets them neutrally.
     _send(
+        subscriber_id,
         reader.email,
-        "",
         "confirm",
         subject=f"Please confirm your subscription to {site}",
         personal={"confirm_url": confirm_url(subscriber_id, reader.email)},
@@ -81,8 +81,8 @@ def send_welcome(subscriber_id: int) -> bool:
         if s.status == SubscriptionStatus.CONFIRMED
     ]
     _send(
+        subscriber.id,
         subscriber.email,
-        subscriber.name,
         "welcome",
         subject=f"Welcome to {current_app.config['SITE_NAME']}",
         links=links,
@@ -105,8 +105,8 @@ def _mailable(subscriber_id: int | None) -> Subscriber | None:
 
 
 def _send(
+    subscriber_id: int,
     address: str,
-    name: str,
     template_name: str,
     *,
     subject: str,
@@ -116,11 +116,12 @@ def _send(
     **context: Any,
 ) -> None:
     """Render ``template_name`` for the reader at ``address`` and send it, signed when DKIM is
-    configured; ``links`` adds the one-click unsubscribe headers."""
+    configured, from a return path that names the reader (so a bounce of it proves itself);
+    ``links`` adds the one-click unsubscribe headers."""
     config = current_app.config
     body = render_mail(
         template_name,
-        fill={"name": name, **personal},  # the reader's own: the rest is shared
+        fill=personal,  # the reader's own: the rest is shared
         subject=subject,
         site_name=config["SITE_NAME"],
         postal_address=config["POSTAL_ADDRESS"],
@@ -129,12 +130,11 @@ def _send(
     signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), config["FROM"])
     data = template(config["FROM"], subject, signer).fill(
         recipient=address,
-        name=name,
         body=body,
         unsubscribe_url=links.unsubscribe_url if links else None,
         unsubscribe_mailto=links.unsubscribe_mailto if links else None,
     )
-    sender = email.utils.parseaddr(config["FROM"])[1]
+    sender = reader_return_path(subscriber_id, address)
     with contextlib.ExitStack() as stack:
         if transport is None:
             transport = stack.enter_context(opened_transport())
