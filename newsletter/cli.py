@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from . import config, create_app, database, maintenance
 from .config_rules import ConfigError
+from .errors import NotFound
 
 
 class NewsletterGroup(FlaskGroup):
@@ -25,6 +26,20 @@ class NewsletterGroup(FlaskGroup):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return None if name in self.LEFT_OUT else super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # A service's not-found (no such issue, no such list) is the caller's mistake: one
+        # line and exit status 2, as for a wrong argument, never a traceback.
+        try:
+            return super().invoke(ctx)
+        except NotFound as exc:
+            raise NoSuchThing(str(exc)) from None
+
+
+class NoSuchThing(click.ClickException):
+    """``Error: no such issue: 7`` and exit status 2 (a usage error's, without the usage)."""
+
+    exit_code = 2
 
 
 class BadSetting(NoAppException):
@@ -122,10 +137,13 @@ main.add_command(bounces)
 main.add_command(export_subscriber)
 main.add_command(erase_subscriber)
 
-from .admin.commands import COMMANDS as ADMIN_COMMANDS  # noqa: E402
+from .accounts.commands import create_admin  # noqa: E402
+from .issues.commands import issue_group  # noqa: E402
+from .lists.commands import lists_group  # noqa: E402
 
-for _command in ADMIN_COMMANDS:
-    main.add_command(_command)
+main.add_command(create_admin)
+main.add_command(issue_group)
+main.add_command(lists_group)
 
 from .delivery.commands import COMMANDS as DELIVERY_COMMANDS  # noqa: E402
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from . import issues
 from .extensions import db
+from .issues import service as issues
 from .models import Issue, Subscriber, SubscriberStatus, utcnow
 
 GROWTH_DAYS = 30

@@ -14,6 +14,17 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+
+class NotFound(LookupError):
+    """A service was asked for something that does not exist (``issues.NoSuchIssue``, …):
+    pages answer 404, the ``newsletter`` command says so and exits 2."""
+
+
+class NotAllowed(ValueError):
+    """The thing exists but its state forbids the action (a sent issue cannot change):
+    a page that lets one through answers 409."""
+
+
 # Machine endpoints: their callers read JSON whatever they put in Accept.
 JSON_BLUEPRINTS = {"bounces", "health"}
 KEPT_HEADERS = ("Allow", "Retry-After")
@@ -27,6 +38,7 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Not allowed",
+    409: "Not possible now",
     413: "Too large",
     429: "Please wait",
     500: "Something went wrong",
@@ -37,6 +49,7 @@ MESSAGES = {
     403: "You may not do that here.",
     404: "There is no page at this address. The link may be mistyped, or the page has moved.",
     405: "This page cannot be used that way.",
+    409: "That cannot be done to it in its present state. Please reload the page.",
     413: "The request is too large.",
     429: "Too many attempts. Please wait a while and try again.",
     500: "Something went wrong on our side. Please try again in a moment.",
@@ -69,6 +82,14 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+def _not_found(exc: NotFound) -> Response:
+    return make_response(problem(404, MESSAGES[404]))
+
+
+def _not_allowed(exc: NotAllowed) -> Response:
+    return make_response(problem(409, str(exc) or MESSAGES[409]))
+
+
 def _unavailable(exc: Exception) -> Response:
     current_app.logger.error("unavailable: %s", type(exc).__name__, exc_info=exc)
     response = make_response(problem(503, MESSAGES[503]))
@@ -78,7 +99,10 @@ def _unavailable(exc: Exception) -> Response:
 
 def init_app(app: Flask) -> None:
     """Answer every HTTP error, and any unhandled exception (a 500), with ``problem``; a
-    database or Redis that cannot be reached with a 503."""
+    service's not-found with a 404 and its not-allowed with a 409; a database or Redis that
+    cannot be reached with a 503."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(NotFound, _not_found)
+    app.register_error_handler(NotAllowed, _not_allowed)
     for error in UNAVAILABLE:
         app.register_error_handler(error, _unavailable)

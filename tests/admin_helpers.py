@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from newsletter import accounts
+from newsletter.accounts import service as accounts
 
 PASSWORD = "correct horse battery staple"
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token" content="([^"]+)"')

@@ -98,7 +98,7 @@ def test_post_without_csrf_token_is_refused(app, admin_client):
 
 def test_changing_the_password_ends_existing_sessions(app, admin_client):
     assert admin_client.get("/admin/").status_code == 200
-    from newsletter import accounts
+    from newsletter.accounts import service as accounts
 
     with app.app_context():
         accounts.set_admin("admin@example.org", "another long password")

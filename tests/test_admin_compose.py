@@ -9,7 +9,7 @@ from admin_helpers import csrf_token, login, make_admin, post
 from send_helpers import add_readers
 from sqlalchemy import select
 
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus, Subscriber, SubscriberStatus

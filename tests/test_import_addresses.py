@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from subscribe_helpers import csrf_from
 
 from newsletter import import_rows
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import Subscriber

@@ -12,7 +12,7 @@ from conftest import outbox_messages, wait_idle
 from sqlalchemy import select
 from subscribe_helpers import age_debts
 
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter import queue
 from newsletter.cli import main
 from newsletter.extensions import db

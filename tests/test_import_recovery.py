@@ -14,7 +14,7 @@ from send_helpers import wait_for
 from sqlalchemy import func, select, update
 
 from newsletter import import_jobs, import_uploads, importer
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import (

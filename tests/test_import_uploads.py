@@ -12,7 +12,7 @@ from send_helpers import wait_for
 from sqlalchemy import func, select
 
 from newsletter import import_jobs, import_uploads
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter.extensions import db
 from newsletter.models import ImportJob, ImportUploadPart, Subscriber
 

@@ -11,8 +11,8 @@ from admin_helpers import csrf_token, post
 from send_helpers import add_readers
 from sqlalchemy import func, select
 
-from newsletter import issues
-from newsletter import lists as list_service
+from newsletter.issues import service as issues
+from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, Issue, IssueStatus
@@ -165,6 +165,6 @@ def test_issue_delete_command_deletes_a_draft_and_refuses_a_sent_issue(app):
     refused = runner.invoke(main, ["issue", "delete", str(sent), "--yes"])
     assert refused.exit_code == 1 and "This issue is sent" in refused.output
     missing = runner.invoke(main, ["issue", "delete", "999", "--yes"])
-    assert missing.exit_code == 1 and "There is no issue 999." in missing.output
+    assert missing.exit_code == 2 and "no such issue: 999" in missing.output
     with app.app_context():
         assert db.session.scalars(select(Issue.subject)).all() == ["Sent"]

@@ -9,7 +9,7 @@ import re
 from admin_helpers import csrf_token, post
 from sqlalchemy import func, select
 
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import Issue

@@ -15,7 +15,7 @@ from send_helpers import make_issue
 from subscribe_helpers import csrf_from, link_path
 from subscribe_helpers import make_list as make_public_list
 
-from newsletter import issues
+from newsletter.issues import service as issues
 from newsletter.delivery import service
 from newsletter.extensions import db
 from newsletter.models import MailingList

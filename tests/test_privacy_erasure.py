@@ -14,7 +14,8 @@ from send_helpers import add_readers, make_issue, make_list, subscribe
 from sqlalchemy import select
 from subscribe_helpers import csrf_from
 
-from newsletter import import_jobs, issues, tokens
+from newsletter import import_jobs, tokens
+from newsletter.issues import service as issues
 from newsletter.bounces import service as bounces
 from newsletter.bounces import verp
 from newsletter.cli import main

@@ -13,7 +13,7 @@ from send_helpers import add_readers, make_issue, make_list, wait_for
 from sqlalchemy import func, select, text
 from subscribe_helpers import csrf_from, link_path
 
-from newsletter import issues
+from newsletter.issues import service as issues
 from newsletter.cli import main
 from newsletter.delivery import jobs, service
 from newsletter.extensions import db

@@ -9,7 +9,7 @@ import re
 import pytest
 from admin_helpers import csrf_token, post
 
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter.mail.remote import remote_hosts
 
 REMOTE_BODY = "Our chart:\n\n![chart](https://images.example.net/chart.png)\n"

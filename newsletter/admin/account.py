@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 
-from .. import accounts
+from ..accounts import service as accounts
 from . import bp
 from .forms import AccountForm
 

@@ -9,10 +9,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from .. import accounts
+from ..accounts import service as accounts
+from ..accounts import throttle
 from ..extensions import db, limiter, login
 from ..models import AdminUser
-from . import bp, throttle
+from . import bp
 from .forms import LoginForm
 
 PUBLIC_ENDPOINTS = {"admin.login"}

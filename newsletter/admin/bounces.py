@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from .. import audit
+from ..accounts import audit
 from ..bounces import service as bounces
 from ..extensions import db
 from ..models import Bounce, BounceKind, Subscriber

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import issues
-from .. import lists as list_service
 from ..delivery import fanout
-from ..extensions import db
+from ..issues import service as issues
+from ..lists import service as list_service
 from ..mail.render import TemplateProblem
 from ..models import Issue
 from . import bp
@@ -50,8 +49,7 @@ def _issue_form(issue: Issue | None = None) -> IssueForm:
     chosen = {lst.id for lst in issue.lists} if issue else set()
     form.lists.choices = [
         (lst.id, lst.name if lst.is_public else f"{lst.name} (private)")
-        for lst in list_service.all_lists()
-        if lst.archived_at is None or lst.id in chosen
+        for lst in list_service.choosable(chosen)
     ]
     return form
 
@@ -74,7 +72,7 @@ def _save(form: IssueForm, issue_id: int | None) -> Issue:
 @bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"], endpoint="issue_edit")
 def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
     """Write a new issue or edit a draft; Save or Preview (works without JS)."""
-    issue = db.get_or_404(Issue, issue_id) if issue_id else None
+    issue = issues.get(issue_id) if issue_id else None
     form = _issue_form(issue)
     problem = None
     if form.validate_on_submit():
@@ -113,7 +111,7 @@ def _compose_page(form: IssueForm, issue: Issue | None) -> str:
 @bp.post("/issues/<int:issue_id>/autosave", endpoint="issue_autosave")
 def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
     """Save the form as a draft and answer with what the live preview needs (JSON)."""
-    issue = db.get_or_404(Issue, issue_id) if issue_id else None
+    issue = issues.get(issue_id) if issue_id else None
     form = _issue_form(issue)
     if not form.validate_on_submit():
         return jsonify(saved=False, errors=form.errors), 400
@@ -145,7 +143,7 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
 def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
     """The mail as a chosen subscriber would see it: HTML in a frame, and text; remote
     content only when asked for (``?remote=1``)."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = issues.get(issue_id)
     preview_as = request.args.get("as", "")
     problem = _problem(issue)
     text = None
@@ -170,7 +168,7 @@ def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/issues/<int:issue_id>/preview.html")
 def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
     """The mail's HTML exactly as a reader gets it, for the sandboxed preview frame."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = issues.get(issue_id)
     try:
         html = issues.preview(issue, request.args.get("as")).html
     except TemplateProblem as exc:
@@ -191,7 +189,7 @@ def _show_remote() -> bool:
 @bp.get("/issues/<int:issue_id>")
 def issue(issue_id: int):  # type: ignore[no-untyped-def]
     """An issue's status and deliveries, with test send, schedule and send."""
-    found = db.get_or_404(Issue, issue_id)
+    found = issues.get(issue_id)
     unsent = found.status in issues.EDITABLE
     return render_template(
         "admin/issue.html",

@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import drafts, issues
-from ..extensions import db
-from ..models import Issue
+from ..issues import drafts
+from ..issues import service as issues
 from . import bp
 from .forms import ActionForm
 
@@ -16,7 +15,7 @@ from .forms import ActionForm
 @bp.route("/issues/<int:issue_id>/delete", methods=["GET", "POST"])
 def issue_delete(issue_id: int):  # type: ignore[no-untyped-def]
     """GET: ask to confirm; POST: delete the draft or scheduled issue for good."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = issues.get(issue_id)
     form = ActionForm()
     if issue.status not in issues.EDITABLE:
         flash(f"This issue is {issue.status.value}; it cannot be deleted.", "error")

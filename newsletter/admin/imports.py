@@ -12,8 +12,9 @@ from flask import (
     url_for,
 )
 
-from .. import audit, exporter, import_jobs, importer
-from .. import lists as list_service
+from .. import exporter, import_jobs, importer
+from ..accounts import audit
+from ..lists import service as list_service
 from ..extensions import db
 from ..models import ImportJob, SubscriberStatus
 from . import bp

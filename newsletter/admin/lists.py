@@ -5,9 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from wtforms import Field
 
-from .. import lists as service
-from ..extensions import db
-from ..models import MailingList
+from ..lists import service
 from . import bp
 from .forms import ActionForm, ListEditForm, ListForm
 
@@ -41,7 +39,7 @@ def lists():  # type: ignore[no-untyped-def]
 @bp.route("/lists/<int:list_id>", methods=["GET", "POST"])
 def list_edit(list_id: int):  # type: ignore[no-untyped-def]
     """Rename, describe, make public or private, default or not."""
-    mailing_list = db.get_or_404(MailingList, list_id)
+    mailing_list = service.get(list_id)
     form = ListEditForm(obj=mailing_list)
     if form.validate_on_submit():
         try:
@@ -66,7 +64,7 @@ def list_edit(list_id: int):  # type: ignore[no-untyped-def]
 def list_archive(list_id: int):  # type: ignore[no-untyped-def]
     """Archive a list, or restore an archived one."""
     if ActionForm().validate_on_submit():
-        mailing_list = db.get_or_404(MailingList, list_id)
+        mailing_list = service.get(list_id)
         service.set_archived(list_id, mailing_list.archived_at is None)
         flash("List archived." if mailing_list.archived_at else "List restored.")
     return redirect(url_for("admin.lists"))

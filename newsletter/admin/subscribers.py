@@ -6,8 +6,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, browse, queue
-from .. import lists as list_service
+from .. import browse, queue
+from ..accounts import audit
+from ..lists import service as list_service
 from ..extensions import db
 from ..models import ConsentEvent, Delivery, Issue, Subscriber, SubscriberStatus
 from ..subscribers import jobs

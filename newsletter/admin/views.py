@@ -9,7 +9,7 @@ from flask import current_app, render_template, url_for
 from flask_login import current_user
 
 from .. import dashboard
-from .. import lists as list_service
+from ..lists import service as list_service
 from . import bp
 
 

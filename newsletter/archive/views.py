@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, render_template
 from markupsafe import Markup
 
-from .. import issues
+from ..issues import service as issues
 from ..mail.render import Reader
 from ..models import Issue, utcnow
 from . import bp

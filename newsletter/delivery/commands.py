@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from .. import queue
 from ..extensions import db
+from ..issues import service as issues
 from ..models import IssueStatus
 from . import jobs, queries, service
 
@@ -20,6 +21,7 @@ WAIT_POLL_SECONDS = 0.5  # how often `send --wait` looks at an issue still sendi
 
 
 def _run(action: Callable[[int], object], issue_id: int) -> object:
+    issues.get(issue_id)  # no such issue: the command group says so and exits 2
     try:
         return action(issue_id)
     except service.SendingError as exc:

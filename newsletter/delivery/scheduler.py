@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from .. import issues
+import logging
+
+from ..errors import NotFound
+from ..issues import service as issues
 from ..models import utcnow
 from . import queries, service
+
+log = logging.getLogger(__name__)
 
 
 def start_due() -> int:
@@ -17,7 +22,10 @@ def start_due() -> int:
             # Started by someone else a moment ago (nothing to do), or it cannot go, e.g.
             # nobody to send to: back to a draft, with the reason in the audit log, rather
             # than sent whenever a first reader confirms.
-            issues.unschedule(issue_id, why=str(exc), actor="scheduler")
+            try:
+                issues.unschedule(issue_id, why=str(exc), actor="scheduler")
+            except NotFound:  # deleted since it was found due: nothing left to do
+                log.info("scheduled issue %s is gone", issue_id)
             continue
         started += 1
     return started

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .. import audit, queue
+from .. import queue
+from ..accounts import audit
 from ..extensions import db
 from ..models import DeliveryStatus, Issue, IssueStatus, utcnow
 from . import copies, fanout, jobs, queries, state

@@ -18,7 +18,8 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 
-from .. import issues, tokens
+from .. import tokens
+from ..issues import service as issues
 from ..errors import MESSAGES, problem
 from ..extensions import csrf
 from . import bp, cors, service

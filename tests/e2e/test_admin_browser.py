@@ -11,7 +11,7 @@ from browser_helpers import Watch
 from conftest import outbox_messages, wait_idle
 from sqlalchemy import func, select
 
-from newsletter import lists as list_service
+from newsletter.lists import service as list_service
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus
 

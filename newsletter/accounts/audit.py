@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import has_request_context
 from flask_login import current_user
 
-from .extensions import db
-from .models import AuditEvent
+from ..extensions import db
+from ..models import AuditEvent
 
 
 def record(action: str, detail: str = "", actor: str | None = None) -> None:

@@ -1,7 +1,8 @@
-"""Issues before they are sent: drafts, previews, test sends, scheduling.
+"""Issues before they are sent: drafts, previews, test sends, scheduling; the issue lists
+the admin and the archive show.
 
 Sending itself (fan-out, batches, progress) belongs to ``newsletter.delivery``; this module
-only hands an issue over to it.
+only hands an issue over to it. Deleting and copying drafts is in ``issues.drafts``.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, database, queue, retention
-from .extensions import db
-from .links import Links
-from .mail import remote
-from .mail.bulk import signer_for
-from .mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
-from .mail.transactional import template
-from .mail.transports import open_transport
-from .models import Delivery, Issue, IssueStatus, MailingList, Subscriber, utcnow
-from .subscribers.addresses import lookup_form
+from .. import retention
+from ..accounts import audit
+from ..errors import NotAllowed, NotFound
+from ..extensions import db
+from ..jobs import queues, writer
+from ..subscribers.links import Links
+from ..mail import remote
+from ..mail.bulk import signer_for
+from ..mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
+from ..mail.transactional import template
+from ..mail.transports import open_transport
+from ..models import Delivery, Issue, IssueStatus, MailingList, Subscriber, utcnow
+from ..subscribers.addresses import lookup_form
 
 EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
 
@@ -39,6 +43,26 @@ class IssueProblem(ValueError):
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+
+
+class IssueLocked(IssueProblem, NotAllowed):
+    """The issue has started sending (or was sent): it can no longer change, be scheduled,
+    sent again or deleted."""
+
+
+class NoSuchIssue(NotFound):
+    """There is no issue with that id."""
+
+    def __init__(self, issue_id: int) -> None:
+        super().__init__(f"no such issue: {issue_id}")
+
+
+def get(issue_id: int) -> Issue:
+    """The issue with this id, or :class:`NoSuchIssue`."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        raise NoSuchIssue(issue_id)
+    return issue
 
 
 def slugify(text: str) -> str:
@@ -104,7 +128,7 @@ def _save_keyed(
     # saves racing to create it, the database lets one insert and the other then finds it.
     slug = DRAFT_SLUG_PREFIX + key
     for _attempt in range(2):
-        with database.one_writer():
+        with writer.turn():
             try:
                 found = db.session.scalar(select(Issue.id).where(Issue.slug == slug))
                 issue = _editable(found) if found else Issue(created_by_id=admin_id, slug=slug)
@@ -118,9 +142,9 @@ def _save_keyed(
 
 
 def _editable(issue_id: int) -> Issue:
-    issue = db.get_or_404(Issue, issue_id)
+    issue = get(issue_id)
     if issue.status not in EDITABLE:
-        raise IssueProblem(f"This issue is {issue.status.value}; it can no longer change.")
+        raise IssueLocked(f"This issue is {issue.status.value}; it can no longer change.")
     return issue
 
 
@@ -196,11 +220,11 @@ def remote_hosts(issue: Issue) -> list[str]:
 
 def queue_test(issue_id: int, address: str) -> None:
     """Check the issue renders, then queue a test mail to ``address`` (transactional queue)."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = get(issue_id)
     compiled(issue)  # a broken expression is reported now, not lost in a worker log
     audit.record("issue.test", f"issue {issue_id} to {address}")
     db.session.commit()
-    queue.enqueue(send_test, issue_id, address, queue=queue.TRANSACTIONAL)
+    queues.enqueue(send_test, issue_id, address, queue=queues.TRANSACTIONAL)
 
 
 def send_test(issue_id: int, address: str) -> None:
@@ -216,7 +240,7 @@ def send_test(issue_id: int, address: str) -> None:
     # Signed and with the unsubscribe headers as readers' copies are, so that what the test
     # address's provider makes of it says how the issue will be received.
     message = template(sender, f"[Test] {issue.subject}", signer).fill(
-        recipient=reader.email, name=reader.name, body=body, unsubscribe_url=links.unsubscribe_url
+        recipient=reader.email, body=body, unsubscribe_url=links.unsubscribe_url
     )
     transport = open_transport()
     try:
@@ -227,9 +251,9 @@ def send_test(issue_id: int, address: str) -> None:
 
 def schedule(issue_id: int, when: datetime) -> Issue:
     """Send the issue at ``when`` (aware, any zone); the sending engine's tick starts it."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = get(issue_id)
     if issue.status not in EDITABLE:
-        raise IssueProblem(f"This issue is {issue.status.value}; it cannot be scheduled.")
+        raise IssueLocked(f"This issue is {issue.status.value}; it cannot be scheduled.")
     if when <= utcnow():
         raise IssueProblem("Pick a time in the future.")
     _ready(issue)
@@ -242,7 +266,7 @@ def schedule(issue_id: int, when: datetime) -> Issue:
 
 def unschedule(issue_id: int, why: str = "", actor: str | None = None) -> Issue:
     """Back to a draft (``why`` goes into the audit log)."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = get(issue_id)
     if issue.status == IssueStatus.SCHEDULED:
         issue.status = IssueStatus.DRAFT
         issue.scheduled_at = None
@@ -254,12 +278,12 @@ def unschedule(issue_id: int, why: str = "", actor: str | None = None) -> Issue:
 
 def send_now(issue_id: int, actor: str | None = None) -> None:
     """Hand the issue to the sending engine (which records it in the audit log)."""
-    issue = db.get_or_404(Issue, issue_id)
+    issue = get(issue_id)
     if issue.status not in EDITABLE:
-        raise IssueProblem(f"This issue is {issue.status.value}; it cannot be sent again.")
+        raise IssueLocked(f"This issue is {issue.status.value}; it cannot be sent again.")
     _ready(issue)
     # Imported here: the sending engine imports this module's neighbours in turn.
-    from .delivery.service import SendingError, start_sending
+    from ..delivery.service import SendingError, start_sending
 
     try:
         start_sending(issue_id, actor=actor)

@@ -1,4 +1,5 @@
-"""Mailing lists: create, change, archive. Used by the admin pages and the CLI."""
+"""Mailing lists: create, change, archive, count their members. Used by the admin pages
+and the ``newsletter lists`` commands."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import re
 
 from sqlalchemy import func, select
 
-from . import audit
-from .delivery import fanout
-from .extensions import db
-from .models import MailingList, Subscription, SubscriptionStatus, utcnow
+from ..accounts import audit
+from ..delivery import fanout
+from ..errors import NotFound
+from ..extensions import db
+from ..models import MailingList, Subscription, SubscriptionStatus, utcnow
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -23,6 +25,21 @@ class ListProblem(ValueError):
         self.field = field
 
 
+class NoSuchList(NotFound):
+    """There is no list with that id or slug."""
+
+    def __init__(self, key: int | str) -> None:
+        super().__init__(f"no such list: {key!r}")
+
+
+def get(list_id: int) -> MailingList:
+    """The list with this id, or :class:`NoSuchList`."""
+    found = db.session.get(MailingList, list_id)
+    if found is None:
+        raise NoSuchList(list_id)
+    return found
+
+
 def all_lists(include_archived: bool = True) -> list[MailingList]:
     """Every list, active ones first, then by name."""
     query = select(MailingList).order_by(MailingList.archived_at.is_not(None), MailingList.name)
@@ -31,11 +48,17 @@ def all_lists(include_archived: bool = True) -> list[MailingList]:
     return list(db.session.scalars(query))
 
 
+def choosable(chosen: set[int]) -> list[MailingList]:
+    """The lists compose offers an issue: the active ones, and archived ones in ``chosen``
+    (those the issue already goes to, so that saving it again keeps them)."""
+    return [lst for lst in all_lists() if lst.archived_at is None or lst.id in chosen]
+
+
 def by_slug(slug: str) -> MailingList:
-    """The list with this slug, or :class:`ListProblem`."""
+    """The list with this slug, or :class:`NoSuchList`."""
     found = db.session.scalar(select(MailingList).where(MailingList.slug == slug))
     if found is None:
-        raise ListProblem(f"There is no list {slug!r}.")
+        raise NoSuchList(slug)
     return found
 
 
@@ -72,7 +95,7 @@ def update(
     list_id: int, *, name: str, description: str, is_public: bool, is_default: bool
 ) -> MailingList:
     """Rename, describe, make public/private, make a default list or not."""
-    mailing_list = db.get_or_404(MailingList, list_id)
+    mailing_list = get(list_id)
     if not name.strip():
         raise ListProblem("A list needs a name.")
     _check_default(is_public, is_default)
@@ -97,7 +120,7 @@ def _check_default(is_public: bool, is_default: bool) -> None:
 
 def set_archived(list_id: int, archived: bool) -> MailingList:
     """Archive (hide from signup and compose; subscriptions kept) or restore a list."""
-    mailing_list = db.get_or_404(MailingList, list_id)
+    mailing_list = get(list_id)
     mailing_list.archived_at = utcnow() if archived else None
     audit.record("list.archive" if archived else "list.restore", mailing_list.slug)
     db.session.commit()

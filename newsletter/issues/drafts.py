@@ -1,22 +1,20 @@
-"""Deleting and copying issues that have not started sending."""
+"""Deleting issues that have not started sending, and copying any issue into a new draft."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete as sa_delete
 
-from . import audit
-from .extensions import db
-from .issues import EDITABLE, IssueProblem, save
-from .models import Issue
+from ..accounts import audit
+from ..extensions import db
+from ..models import Issue
+from .service import EDITABLE, IssueLocked, get, save
 
 COPY_MARK = " (copy)"
 
 
 def delete(issue_id: int) -> None:
     """Delete a draft, or a scheduled issue that has not started; refuse any other."""
-    issue = db.session.get(Issue, issue_id)
-    if issue is None:
-        raise IssueProblem(f"There is no issue {issue_id}.")
+    issue = get(issue_id)
     subject, status = issue.subject, issue.status.value
     # One conditional statement: a scheduled issue the tick starts meanwhile is not deleted.
     gone = db.session.execute(
@@ -25,10 +23,8 @@ def delete(issue_id: int) -> None:
     ).rowcount
     if not gone:
         db.session.rollback()
-        now = db.get_or_404(Issue, issue_id).status.value
-        raise IssueProblem(
-            f"This issue is {now}; only a draft or a scheduled issue can be deleted."
-        )
+        now = get(issue_id).status.value
+        raise IssueLocked(f"This issue is {now}; only a draft or a scheduled issue can be deleted.")
     db.session.expunge(issue)
     audit.record("issue.delete", f"issue {issue_id} ({status}): {subject}")
     db.session.commit()
@@ -36,7 +32,7 @@ def delete(issue_id: int) -> None:
 
 def duplicate(issue_id: int, admin_id: int | None = None) -> Issue:
     """A new draft with the issue's subject (marked as a copy), body, lists and archive choice."""
-    source = db.get_or_404(Issue, issue_id)
+    source = get(issue_id)
     copy = save(
         None,
         subject=f"{source.subject[: 300 - len(COPY_MARK)]}{COPY_MARK}",

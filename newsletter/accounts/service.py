@@ -10,8 +10,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
-from .extensions import db
-from .models import AdminUser, utcnow
+from ..extensions import db
+from ..models import AdminUser, utcnow
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()

@@ -1,0 +1,72 @@
+"""``newsletter issue create|delete``: write and delete issues from scripts."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from ..lists import service as lists
+from ..mail.render import TemplateProblem
+from ..models import Issue
+from . import drafts, service
+
+
+@click.group("issue")
+def issue_group() -> None:
+    """Write issues from scripts."""
+
+
+@issue_group.command("create")
+@click.option("--subject", required=True)
+@click.option("--preheader", default="")
+@click.option("--body-file", required=True, type=click.File("r", encoding="utf-8"))
+@click.option("--list", "slugs", multiple=True, required=True, help="Target list (repeatable).")
+@click.option("--public", is_flag=True, help="Show in the archive and feed once sent.")
+@click.option(
+    "--publish-private", is_flag=True, help="With --public: publish it although a list is private."
+)
+@with_appcontext
+def issue_create(  # type: ignore[no-untyped-def]
+    subject: str,
+    preheader: str,
+    body_file,
+    slugs: tuple[str, ...],
+    public: bool,
+    publish_private: bool,
+):
+    """Create a draft issue and print its id."""
+    # An unknown --list is a NoSuchList: the command group reports it (exit 2).
+    body = body_file.read()
+    try:
+        list_ids = [lists.by_slug(s).id for s in slugs]
+        service.compiled(Issue(subject=subject, preheader=preheader, body_md=body))
+    except TemplateProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        issue = service.save(
+            None,
+            subject=subject,
+            preheader=preheader,
+            body_md=body,
+            list_ids=list_ids,
+            is_public=public,
+            publish_private=publish_private,
+        )
+    except service.IssueProblem as exc:
+        raise click.UsageError(f"{exc} Add --publish-private if that is meant.") from None
+    click.echo(issue.id)
+
+
+@issue_group.command("delete")
+@click.argument("issue_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def issue_delete(issue_id: int, yes: bool) -> None:
+    """Delete a draft or a scheduled issue (never one that started sending)."""
+    if not yes:
+        click.confirm(f"Delete issue {issue_id} for good?", abort=True)
+    try:
+        drafts.delete(issue_id)
+    except service.IssueProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Deleted issue {issue_id}.")

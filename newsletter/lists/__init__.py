@@ -1,0 +1,2 @@
+"""Mailing lists: the service the admin pages and the API call (``service``) and the
+``newsletter lists`` commands (``commands``)."""
