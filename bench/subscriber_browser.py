@@ -24,10 +24,10 @@ from admin_helpers import login, make_admin  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from newsletter import create_app  # noqa: E402
-from newsletter.browse import index_new_subscribers  # noqa: E402
 from newsletter.database import upgrade  # noqa: E402
 from newsletter.extensions import db  # noqa: E402
 from newsletter.models import MailingList, Subscriber, Subscription  # noqa: E402
+from newsletter.subscribers.browse import index_new_subscribers  # noqa: E402
 
 STATUSES = ["confirmed"] * 80 + ["pending"] * 10 + ["unsubscribed"] * 8 + ["bounced"] * 2
 

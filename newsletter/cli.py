@@ -131,7 +131,7 @@ def tick() -> None:
 
 
 from .bounces.commands import bounces  # noqa: E402
-from .reader_rights import erase_subscriber, export_subscriber  # noqa: E402
+from .subscribers.commands import erase_subscriber, export_subscriber  # noqa: E402
 
 main.add_command(bounces)
 main.add_command(export_subscriber)

@@ -13,10 +13,10 @@ from browser_helpers import live_server
 from conftest import wait_idle
 from send_helpers import add_readers, make_issue, make_list
 
-from newsletter import tokens
 from newsletter.delivery import service
 from newsletter.extensions import db
 from newsletter.models import Issue, Subscriber
+from newsletter.subscribers import tokens
 
 # Links the walk must not follow: they change state, not show it.
 NOT_FOLLOWED = ("/admin/logout", "/preferences/", "/unsubscribe/", "/confirm/")

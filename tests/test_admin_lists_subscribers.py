@@ -186,7 +186,7 @@ def test_dashboard_shows_counts_growth_chart_and_lists(app, admin_client):
 
 def test_search_finds_new_readers_before_and_after_indexing(app, admin_client):
     """SQLite's trigram index is filled in bulk; rows not yet in it are still found."""
-    from newsletter.browse import index_new_subscribers
+    from newsletter.subscribers.browse import index_new_subscribers
 
     add_readers(app, 3)
     assert "news0001@" in admin_client.get("/admin/subscribers?q=ws0001").get_data(as_text=True)
@@ -208,7 +208,7 @@ def test_search_finds_new_readers_before_and_after_indexing(app, admin_client):
 
 def test_a_common_search_sorted_by_email_scans_in_page_order(app, admin_client, monkeypatch):
     """Past the threshold the page comes from one LIKE scan; the answer is the same."""
-    from newsletter import browse
+    from newsletter.subscribers import browse
 
     add_readers(app, 6)
     with app.app_context():

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from subscribe_helpers import csrf_from, make_list
 
-from newsletter import tokens
 from newsletter.extensions import db
 from newsletter.mail.bulk import address_header
 from newsletter.models import (
@@ -32,6 +31,7 @@ from newsletter.models import (
     Subscription,
     Suppression,
 )
+from newsletter.subscribers import tokens
 
 SECRET = "hostile-webhook-secret"
 EXAMPLES = settings(

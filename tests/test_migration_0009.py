@@ -10,7 +10,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select, text
 
-from newsletter import browse, create_app, tokens
+from newsletter import create_app
 from newsletter.extensions import db
 from newsletter.models import (
     Bounce,
@@ -22,7 +22,7 @@ from newsletter.models import (
     Subscriber,
     Subscription,
 )
-from newsletter.subscribers import service
+from newsletter.subscribers import browse, service, tokens
 
 
 def _at(year: int) -> datetime:

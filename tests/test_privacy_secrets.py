@@ -17,9 +17,9 @@ import pytest
 from conftest import outbox_messages, wait_idle
 from subscribe_helpers import csrf_from, link_path, make_list
 
-from newsletter import tokens
 from newsletter.extensions import db
 from newsletter.models import Subscriber, SubscriberStatus
+from newsletter.subscribers import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = "from newsletter.cli import main; main()"
@@ -163,8 +163,8 @@ def test_no_secret_or_token_in_what_the_server_prints_during_a_reader_flow(make_
             except OSError:
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.1)
-        fields = {"csrf_token": csrf_from(page), "email": "reader@example.org", "lists": "news"}
-        browser.post("/subscribe", fields)
+        assert "Check your inbox" not in page
+        browser.post("/subscribe", {"email": "reader@example.org", "lists": "news"})
         outbox = Path(app.config["OUTBOX_DIR"])
         confirm = link_path(_wait_for_mails(outbox, 1)[0].replace("=\n", ""), "confirm")
         browser.post(confirm, {"csrf_token": csrf_from(browser.get(confirm))})

@@ -9,10 +9,9 @@ from datetime import timedelta
 import pytest
 from subscribe_helpers import csrf_from, make_list, subscriber
 
-from newsletter import tokens
 from newsletter.extensions import db
 from newsletter.models import Subscriber, SubscriberStatus, utcnow
-from newsletter.subscribers import service
+from newsletter.subscribers import service, tokens
 
 ADDRESS = "newest@example.org"
 

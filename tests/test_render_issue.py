@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from newsletter.links import Links
 from newsletter.mail.render import Reader, TemplateProblem, compile_issue
+from newsletter.subscribers.links import Links
 
 LINKS = Links("https://news.example/unsubscribe/tok", "https://news.example/preferences/tok")
 

@@ -9,8 +9,8 @@ from conftest import ROOT, outbox_messages, wait_idle
 from send_helpers import add_readers, make_issue, make_list
 
 from newsletter.delivery import service
-from newsletter.links import Links
 from newsletter.mail.render import Reader, compile_issue
+from newsletter.subscribers.links import Links
 
 BODY = """# The garden in May
 

@@ -9,10 +9,9 @@ from conftest import outbox_messages, wait_idle
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from subscribe_helpers import csrf_from, link_path, make_list, subscriber
 
-from newsletter import tokens
 from newsletter.extensions import db
 from newsletter.models import Subscriber, SubscriberStatus
-from newsletter.subscribers import service
+from newsletter.subscribers import service, tokens
 
 
 class _EightDaysAgo(TimestampSigner):

@@ -6,12 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import browse, queue
 from ..accounts import audit
 from ..lists import service as list_service
 from ..extensions import db
 from ..models import ConsentEvent, Delivery, Issue, Subscriber, SubscriberStatus
-from ..subscribers import jobs
+from ..subscribers import browse, jobs
 from ..subscribers import service as lifecycle
 from . import bp
 from .forms import ActionForm

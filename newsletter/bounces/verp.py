@@ -13,14 +13,14 @@ matches nothing.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Callable
 from email.utils import parseaddr
 from functools import lru_cache
 
 from flask import current_app
+
+from .. import signing
 
 _TAG = re.compile(r"\+d(\d{1,18})\.([0-9a-f]{10})@", re.IGNORECASE)
 # Hex and digits only: some mail servers lowercase the local part on the way in.
@@ -30,39 +30,37 @@ _MESSAGE_ID_TAG = re.compile(r"\.delivery(\d{1,18})\.([0-9a-f]{16})@", re.IGNORE
 MAX_LOCAL_PART = 64  # RFC 5321; longer local parts are refused by many servers
 
 
-def _mac(key: str, message: str, length: int) -> str:
-    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()[:length]
+# What each kind of tag signs, and how many hex characters of the HMAC it keeps. Each kind
+# has its own prefix, so one kind's tag never passes for another's.
+def _delivery_message(delivery_id: int) -> str:
+    return f"verp:{delivery_id}"
 
 
-def _signature(delivery_id: int, key: str) -> str:
-    return _mac(key, f"verp:{delivery_id}", 10)
-
-
-def _unsubscribe_signature(subscriber_id: int, email: str, key: str) -> str:
+def _unsubscribe_message(subscriber_id: int, email: str) -> str:
     # Bound to the address, like the https link: the tag dies when the address changes.
-    return _mac(key, f"unsubscribe-mailto:{subscriber_id}:{email.lower()}", 16)
+    return f"unsubscribe-mailto:{subscriber_id}:{email.lower()}"
 
 
-def _reader_signature(subscriber_id: int, email: str, key: str) -> str:
-    return _mac(key, f"reader-return-path:{subscriber_id}:{email.lower()}", 16)
+def _reader_message(subscriber_id: int, email: str) -> str:
+    return f"reader-return-path:{subscriber_id}:{email.lower()}"
 
 
-def _message_signature(delivery_id: int, key: str) -> str:
-    return _mac(key, f"message-id:{delivery_id}", 16)
+def _message_id_message(delivery_id: int) -> str:
+    return f"message-id:{delivery_id}"
 
 
-def _signed_number(found: re.Match[str] | None, sign: Callable[[int, str], str]) -> int | None:
+_DELIVERY_TAG_LENGTH = 10  # short: a return path must fit in 64 characters
+_TAG_LENGTH = 16
+
+
+def _signed_number(
+    found: re.Match[str] | None, message: Callable[[int], str], length: int
+) -> int | None:
     """The number a tag names when its signature is ours under any key, else None."""
     if found is None:
         return None
     number, signature = int(found.group(1)), found.group(2).lower()
-    if any(hmac.compare_digest(signature, sign(number, k)) for k in _keys()):
-        return number
-    return None
-
-
-def _keys() -> list[str]:
-    return [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    return number if signing.verify(signature, message(number), length) else None
 
 
 def _mailbox() -> tuple[str, str]:
@@ -79,13 +77,13 @@ def _split(address: str) -> tuple[str, str]:
 def return_path(delivery_id: int) -> str:
     """The envelope sender for one delivery: ``bounces+d42.<sig>@example.org``."""
     local, domain = _mailbox()
-    signature = _signature(delivery_id, current_app.config["SECRET_KEY"])
+    signature = signing.sign(_delivery_message(delivery_id), _DELIVERY_TAG_LENGTH)
     return f"{local}+d{delivery_id}.{signature}@{domain}"
 
 
 def delivery_id(address: str) -> int | None:
     """The delivery a VERP address names, or None when it is none of ours (or forged)."""
-    return _signed_number(_TAG.search(address), _signature)
+    return _signed_number(_TAG.search(address), _delivery_message, _DELIVERY_TAG_LENGTH)
 
 
 def reader_return_path(subscriber_id: int, email: str) -> str:
@@ -93,7 +91,7 @@ def reader_return_path(subscriber_id: int, email: str) -> str:
     ``bounces+r-7.<sig>@example.org``, so its bounce proves which reader it is about. Bound
     to the address, like the unsubscribe tag; the plain mailbox when the tag does not fit."""
     local, domain = _mailbox()
-    signature = _reader_signature(subscriber_id, email, current_app.config["SECRET_KEY"])
+    signature = signing.sign(_reader_message(subscriber_id, email), _TAG_LENGTH)
     tagged = f"{local}+r-{subscriber_id}.{signature}"
     return f"{tagged if len(tagged) <= MAX_LOCAL_PART else local}@{domain}"
 
@@ -107,21 +105,18 @@ def reader_claim(address: str) -> tuple[int, str] | None:
 
 def reader_signed(subscriber_id: int, email: str, signature: str) -> bool:
     """True when ``signature`` is ours for this reader at this address (under any key)."""
-    return any(
-        hmac.compare_digest(signature, _reader_signature(subscriber_id, email, k))
-        for k in _keys()
-    )
+    return signing.verify(signature, _reader_message(subscriber_id, email), _TAG_LENGTH)
 
 
 def message_tag(delivery_id: int) -> str:
     """The keyed part of a bulk mail's Message-ID (see ``BulkTemplate.message_id``)."""
-    return _message_signature(delivery_id, current_app.config["SECRET_KEY"])
+    return signing.sign(_message_id_message(delivery_id), _TAG_LENGTH)
 
 
 def delivery_in_message_id(message_id: str) -> int | None:
     """The delivery a Message-ID names by its keyed tag; None for a forged one, and for the
     untagged ``<issue3.delivery42@…>`` of mails sent before tags (anyone can count those)."""
-    return _signed_number(_MESSAGE_ID_TAG.search(message_id), _message_signature)
+    return _signed_number(_MESSAGE_ID_TAG.search(message_id), _message_id_message, _TAG_LENGTH)
 
 
 def unsubscribe_address(subscriber_id: int, email: str) -> str | None:
@@ -131,7 +126,7 @@ def unsubscribe_address(subscriber_id: int, email: str) -> str | None:
     (the mail then offers only the https link).
     """
     local, domain = _mailbox()
-    signature = _unsubscribe_signature(subscriber_id, email, current_app.config["SECRET_KEY"])
+    signature = signing.sign(_unsubscribe_message(subscriber_id, email), _TAG_LENGTH)
     tagged = f"{local}+u-{subscriber_id}.{signature}"
     return f"{tagged}@{domain}" if len(tagged) <= MAX_LOCAL_PART else None
 
@@ -148,7 +143,4 @@ def unsubscribe_claim(address: str) -> tuple[int, str] | None:
 
 def unsubscribe_signed(subscriber_id: int, email: str, signature: str) -> bool:
     """True when ``signature`` is ours for this reader at this address (under any key)."""
-    return any(
-        hmac.compare_digest(signature, _unsubscribe_signature(subscriber_id, email, k))
-        for k in _keys()
-    )
+    return signing.verify(signature, _unsubscribe_message(subscriber_id, email), _TAG_LENGTH)

@@ -7,11 +7,9 @@ configured the endpoint does not exist.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from flask import abort, current_app, jsonify, request
 
+from .. import signing
 from ..extensions import csrf, db, limiter
 from . import bp, service
 
@@ -50,5 +48,4 @@ def webhook():  # type: ignore[no-untyped-def]
 
 
 def _signed(body: bytes, secret: str, header: str) -> bool:
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().encode("utf-8", "replace"))
+    return signing.equal(header.strip(), "sha256=" + signing.mac(secret, body))

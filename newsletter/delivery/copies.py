@@ -11,10 +11,10 @@ from sqlalchemy import bindparam, select
 
 from ..bounces.verp import message_tag
 from ..extensions import db
-from ..links import links_for
 from ..mail.bulk import BulkTemplate, Copy, list_id_for, signer_for
 from ..mail.render import CompiledIssue, Reader, compile_issue
 from ..models import Issue, MailingList, Suppression, issue_list
+from ..subscribers.links import links_for
 from ..subscribers.service import email_hash
 
 

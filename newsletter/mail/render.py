@@ -19,7 +19,7 @@ import nh3
 from flask import render_template
 from markdown_it import MarkdownIt
 
-from ..links import Links
+from ..subscribers.links import Links
 from .expressions import EXPRESSION, Expression, Reader, TemplateProblem, parse_expressions
 from .text import html_to_text
 

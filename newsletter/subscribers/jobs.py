@@ -13,12 +13,12 @@ from sqlalchemy import and_, bindparam, select
 
 from ..bounces.verp import reader_return_path
 from ..extensions import db
-from ..links import Links, confirm_url, links_for
 from ..mail.bulk import signer_for
 from ..mail.render import render_mail
 from ..mail.transactional import template
 from ..mail.transports import TemporaryFailure, Transport, open_transport
 from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
+from .links import Links, confirm_url, links_for
 from .suppression import is_blocked
 
 _RETRY_PAUSES = (1.0, 4.0)  # seconds between attempts at a transactional mail

@@ -9,16 +9,14 @@ a reader's action commits; ``suppress`` joins the caller's transaction instead.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import Executable, bindparam, insert, select
 
-from .. import database, queue, tokens
+from .. import signing
 from ..extensions import db
-from ..links import Links, links_for
+from ..jobs import queues, writer
 from ..models import (
     ConsentEvent,
     FormerLink,
@@ -29,8 +27,9 @@ from ..models import (
     SubscriptionStatus,
     utcnow,
 )
-from . import confirmations, jobs
+from . import confirmations, jobs, tokens
 from .addresses import InvalidInput
+from .links import Links, links_for
 from .offer import Offered, public_lists, resolve_lists
 from .privacy import erase, export_data, purge_unconfirmed
 from .suppression import (
@@ -186,8 +185,7 @@ def _kept_ip(ip: str | None) -> str | None:
         return None
     if mode == "keep":
         return ip[:128]
-    key = current_app.config["SECRET_KEY"].encode()
-    return "hmac-sha256:" + hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
+    return "hmac-sha256:" + signing.sign(ip, 32)
 
 
 def subscriber_for(purpose: str, token: str) -> Subscriber:

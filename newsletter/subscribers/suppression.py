@@ -4,12 +4,11 @@ kept, yet an import or signup can still be checked against it."""
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 
 from flask import current_app
 from sqlalchemy import Exists, Select, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from .. import signing
 
 from ..extensions import db
 from ..models import Subscriber, SubscriberStatus, Suppression, SuppressionReason
@@ -35,19 +34,14 @@ def _canonical(email: str) -> str:
     return (address if address.isascii() else _stored_form(address)).lower()
 
 
-def _digest(key: str, email: str) -> str:
-    return hmac.new(key.encode(), _canonical(email).encode(), hashlib.sha256).hexdigest()
-
-
 def email_hash(email: str) -> str:
     """Salted SHA-256 (HMAC keyed with SECRET_KEY) of the address, for ``Suppression``."""
-    return _digest(current_app.config["SECRET_KEY"], email)
+    return signing.sign(_canonical(email))
 
 
 def _hashes(email: str) -> list[str]:
     # Hashes under rotated-out keys too, so key rotation does not empty the list.
-    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
-    return [_digest(k, email) for k in keys]
+    return signing.signatures(_canonical(email))
 
 
 @functools.cache

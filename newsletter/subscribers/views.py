@@ -18,11 +18,10 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 
-from .. import tokens
-from ..issues import service as issues
 from ..errors import MESSAGES, problem
 from ..extensions import csrf
-from . import bp, cors, service
+from ..issues import service as issues
+from . import bp, cors, service, tokens
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
 
 SIGNUP_MAX_BYTES = 16 * 1024

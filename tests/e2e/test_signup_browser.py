@@ -11,9 +11,8 @@ from conftest import outbox_messages, wait_idle
 from subscribe_helpers import link_path, make_list, subscriber
 from werkzeug.serving import make_server
 
-from newsletter import tokens
 from newsletter.models import SubscriberStatus
-from newsletter.subscribers import service
+from newsletter.subscribers import service, tokens
 
 playwright = pytest.importorskip("playwright.sync_api")
 

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from newsletter import tokens
+from newsletter.subscribers import tokens
 
 revision = "0009"
 down_revision = "0008"

@@ -9,11 +9,11 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import audit
-from .extensions import db
-from .models import Subscriber
-from .subscribers.addresses import InvalidAddress, normalise_address
-from .subscribers.service import erase, export_data
+from ..accounts import audit
+from ..extensions import db
+from ..models import Subscriber
+from .addresses import InvalidAddress, normalise_address
+from .service import erase, export_data
 
 
 def _reader(address: str) -> Subscriber:

@@ -9,7 +9,6 @@ reader who had that id before (SQLite handed out freed ids again until upgrade 0
 from __future__ import annotations
 
 import hashlib
-import hmac
 import time
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -18,6 +17,8 @@ from typing import NamedTuple
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode, int_to_bytes
+
+from .. import signing
 
 
 class TokenError(Exception):
@@ -49,8 +50,8 @@ _SALTS = {
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    keys = (*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"])
-    return _serializer_for(keys, _SALTS[purpose])
+    current, *fallbacks = signing.keys()
+    return _serializer_for((*fallbacks, current), _SALTS[purpose])
 
 
 @lru_cache(maxsize=32)
@@ -60,19 +61,17 @@ def _serializer_for(keys: tuple[str, ...], salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(keys), salt=salt)
 
 
-def _hash_with(key: str, email: str) -> str:
-    return _mac(key.encode(), "sha256", email.encode()).hex()[:16]
+_ADDRESS_HASH = 16  # hex characters of the address hash a token carries
 
 
 def address_hash(email: str) -> str:
     """Short keyed hash of an address, bound into tokens."""
-    return _hash_with(current_app.config["SECRET_KEY"], email)
+    return signing.sign(email, _ADDRESS_HASH)
 
 
 def address_hashes(email: str) -> set[str]:
     """The address's short hash under every current key (what a token may carry)."""
-    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
-    return {_hash_with(k, email) for k in keys}
+    return set(signing.signatures(email, _ADDRESS_HASH))
 
 
 def make(purpose: str, subscriber_id: int, email: str) -> str:
@@ -90,31 +89,19 @@ def make_many(purposes: tuple[str, ...], subscriber_id: int, email: str) -> list
     bulk copy. The zlib attempt is left out: it shortens only payloads with long runs of
     repeated digits, by a few bytes, and ``loads`` reads compressed and plain payloads alike.
     """
-    key = current_app.config["SECRET_KEY"]
-    payload = base64_encode(f'[{int(subscriber_id)},"{_hash_with(key, email)}"]')
+    key = signing.keys()[0]
+    payload = base64_encode(f'[{int(subscriber_id)},"{address_hash(email)}"]')
     signed = payload + b"." + base64_encode(int_to_bytes(int(time.time())))
-    return [
-        (signed + b"." + base64_encode(_mac(_signing_key(key, _SALTS[p]), "sha1", signed))).decode()
-        for p in purposes
-    ]
+    macs = (signing.digest(_signing_key(key, p), signed, "sha1") for p in purposes)
+    return [(signed + b"." + base64_encode(m)).decode() for m in macs]
 
 
 @lru_cache(maxsize=32)
-def _signing_key(secret_key: str, salt: str) -> bytes:
+def _signing_key(secret_key: str, purpose: str) -> bytes:
     # itsdangerous' default signer: "django-concat" key derivation, then HMAC-SHA1 (as a
     # MAC, not a bare hash, so SHA-1 is sound here; the format is itsdangerous' own).
+    salt = _SALTS[purpose]
     return hashlib.sha1(salt.encode() + b"signer" + secret_key.encode()).digest()  # noqa: S324
-
-
-def _mac(key: bytes, digest: str, message: bytes) -> bytes:
-    mac = _keyed(key, digest).copy()  # a copy skips setting the key up again
-    mac.update(message)
-    return mac.digest()
-
-
-@lru_cache(maxsize=64)
-def _keyed(key: bytes, digest: str) -> hmac.HMAC:
-    return hmac.new(key, digestmod=digest)
 
 
 class Claim(NamedTuple):
@@ -162,4 +149,4 @@ def vouches_for(claim: Claim, email: str, created_at: datetime) -> bool:
 
 def matches(token_hash: str, email: str) -> bool:
     """True when a token's address hash is for this address (under any current key)."""
-    return any(hmac.compare_digest(token_hash, h) for h in address_hashes(email))
+    return signing.verify(token_hash, email, _ADDRESS_HASH)

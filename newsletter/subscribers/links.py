@@ -29,7 +29,7 @@ def absolute(path: str) -> str:
 def links_for(subscriber_id: int, email: str) -> Links:
     """The unsubscribe and preferences links for this reader at this address."""
     # Imported here: the bounces package pulls in the subscriber views, which use this module.
-    from .bounces.verp import unsubscribe_address
+    from ..bounces.verp import unsubscribe_address
 
     address = unsubscribe_address(subscriber_id, email)
     unsubscribe, manage = tokens.make_many(

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, column, exists, func, literal_column, or_, select, table, text
 
-from .extensions import db
-from .models import Subscriber, SubscriberStatus, Subscription
+from ..extensions import db
+from ..models import Subscriber, SubscriberStatus, Subscription
 
 PAGE_SIZE = 50
 SORTS = {
