@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import functools
 
-from flask import current_app
 from sqlalchemy import Exists, Select, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from .. import signing
 
+from .. import signing
 from ..extensions import db
 from ..models import Subscriber, SubscriberStatus, Suppression, SuppressionReason
 from .addresses import InvalidAddress, normalise_address
