@@ -23,10 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsletter import create_app, import_jobs, import_uploads  # noqa: E402
+from newsletter import create_app  # noqa: E402
 from newsletter.lists import service as list_service  # noqa: E402
 from newsletter.database import upgrade  # noqa: E402
 from newsletter.extensions import db  # noqa: E402
+from newsletter.imports import jobs as import_jobs  # noqa: E402
+from newsletter.imports import uploads as import_uploads  # noqa: E402
 from newsletter.models import ImportJob  # noqa: E402
 
 
@@ -79,7 +81,7 @@ def main() -> int:
             sampler.start()
             cpu_began = time.process_time()
             began = time.perf_counter()
-            # What import_jobs.start does, without queueing: the job is run right here.
+            # What imports.jobs.start does, without queueing: the job is run right here.
             job = ImportJob(list_id=target.id, confirmed=not args.pending, note="benchmark data")
             db.session.add(job)
             db.session.flush()

@@ -8,6 +8,10 @@ from typing import Any
 
 from flask import Flask
 
+from .jobs.aliases import install as install_job_aliases
+
+install_job_aliases()  # jobs queued under a moved module's old path still run
+
 ROOT = Path(__file__).resolve().parent.parent
 # The source tree's templates/ (editable installs, checkouts), else the installed copy.
 TEMPLATES = next(

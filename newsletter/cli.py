@@ -149,3 +149,8 @@ from .delivery.commands import COMMANDS as DELIVERY_COMMANDS  # noqa: E402
 
 for _command in DELIVERY_COMMANDS:
     main.add_command(_command)
+
+from .imports.commands import COMMANDS as IMPORT_COMMANDS  # noqa: E402
+
+for _command in IMPORT_COMMANDS:
+    main.add_command(_command)

@@ -392,7 +392,7 @@ class ImportJob(db.Model):
     report: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Liveness and resuming (import_jobs.recover_stalled): the last committed chunk's time,
+    # Liveness and resuming (imports.jobs.recover_stalled): the last committed chunk's time,
     # the run's identity kept across resumes, and how often the tick has resumed it.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -403,7 +403,7 @@ class ImportJob(db.Model):
 class ImportUploadPart(db.Model):
     """One piece of an import's uploaded CSV, in order. The file lives in the database, not on
     the web host's disk, so a worker on any host can read it; it is deleted when the import
-    ends (``import_uploads``)."""
+    ends (``imports.uploads``)."""
 
     __tablename__ = "import_upload_part"
 

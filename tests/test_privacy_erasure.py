@@ -19,6 +19,7 @@ from newsletter.bounces import verp
 from newsletter.cli import main
 from newsletter.delivery import service as sending
 from newsletter.extensions import db
+from newsletter.imports import jobs as import_jobs
 from newsletter.models import Delivery, Subscriber, Suppression
 from newsletter.subscribers.suppression import is_blocked
 

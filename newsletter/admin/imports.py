@@ -12,10 +12,11 @@ from flask import (
     url_for,
 )
 
-from .. import exporter, import_jobs, importer
 from ..accounts import audit
 from ..lists import service as list_service
 from ..extensions import db
+from ..imports import exporter, importer
+from ..imports import jobs as import_jobs
 from ..models import ImportJob, SubscriberStatus
 from . import bp
 from .forms import ImportForm

@@ -11,10 +11,13 @@ from typing import IO, Any
 
 from sqlalchemy import func, select, update
 
-from . import audit, browse, import_uploads, queue
-from .extensions import db
-from .importer import ImportProblem, Report, Resume, import_csv
-from .models import ImportJob, utcnow
+from ..accounts import audit
+from ..extensions import db
+from ..jobs import queues
+from ..models import ImportJob, utcnow
+from ..subscribers import browse
+from . import uploads
+from .importer import ImportProblem, ImportReport, Resume, import_csv
 
 
 def start(
@@ -27,10 +30,10 @@ def start(
     db.session.add(job)
     db.session.flush()
     # One transaction with the job row: no worker or tick ever sees a job whose file is half in.
-    job.total_bytes = import_uploads.store(job.id, upload)
+    job.total_bytes = uploads.store(job.id, upload)
     audit.record("import.start", f"{filename} into list {list_id}")
     db.session.commit()
-    queue.enqueue(run, job.id)
+    queues.enqueue(run, job.id)
     return job
 
 
@@ -40,10 +43,10 @@ def run(job_id: int) -> None:
     if job is None:
         return  # already ran, or another worker has it (jobs may be delivered twice)
     resumes = job.resumes
-    upload = import_uploads.Upload(job_id, job.total_bytes)
+    upload = uploads.Upload(job_id, job.total_bytes)
     listed = len(job.report)
 
-    def progress(report: Report) -> None:
+    def progress(report: ImportReport) -> None:
         # Written with the chunk (the importer commits both): the counts always say how many
         # rows are done, which is where a resumed run carries on.
         nonlocal listed
@@ -111,7 +114,7 @@ def _claim(job_id: int) -> ImportJob | None:
 def _resume_point(job: ImportJob) -> Resume:
     """The run's identity and the report of every chunk committed so far (none at first)."""
     assert job.started_at is not None and job.first_new_id is not None
-    done = Report(job.accepted, job.updated, job.rejected, list(job.report or []))
+    done = ImportReport(job.accepted, job.updated, job.rejected, list(job.report or []))
     return Resume(job.started_at, job.first_new_id, done)
 
 
@@ -134,7 +137,7 @@ def _finish(job_id: int, resumes: int, values: dict[str, Any]) -> None:
     """Record the outcome and drop the stored file, together (unless the tick has meanwhile
     handed the job to another run, which then finishes it)."""
     if _still_ours(job_id, resumes, {"finished_at": utcnow(), **values}):
-        import_uploads.discard(job_id)
+        uploads.discard(job_id)
     db.session.commit()
 
 
@@ -162,13 +165,13 @@ def recover_stalled() -> int:
             .values(**values)
         ).rowcount
         if changed and values["status"] == "failed":
-            import_uploads.discard(job_id)  # given up: the file goes with the verdict
+            uploads.discard(job_id)  # given up: the file goes with the verdict
         db.session.commit()
         if not changed:
             continue
         recovered += 1
         if values["status"] == "queued":
-            queue.enqueue(run, job_id)
+            queues.enqueue(run, job_id)
     return recovered
 
 

@@ -1,6 +1,6 @@
 """CSV import: stream a file of readers into a list in chunks, with a report.
 
-The file is read row by row (never whole, ``import_rows``), and each chunk of rows costs a
+The file is read row by row (never whole, ``imports.rows``), and each chunk of rows costs a
 handful of set-based queries: look up existing readers, check suppressions, insert the new
 ones, in one short write transaction that takes its turn with a running server's writers.
 """
@@ -17,19 +17,20 @@ from typing import IO, Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from . import database, import_staging, queue
-from .extensions import db
-from .import_rows import ImportProblem, Row, normalise, rows
-from .models import (
+from ..extensions import db
+from ..jobs import queues, writer
+from ..models import (
     MailingList,
     Subscriber,
     SubscriberStatus,
     Suppression,
     utcnow,
 )
-from .subscribers import confirmations
-from .subscribers.addresses import InvalidAddress
-from .subscribers.suppression import email_hash
+from ..subscribers import confirmations
+from ..subscribers.addresses import InvalidAddress
+from ..subscribers.suppression import email_hash
+from . import staging
+from .rows import ImportProblem, Row, normalise, rows
 
 CHUNK = 2000
 CHUNK_ATTEMPTS = 8  # a chunk refused this many times running ends the import: no passing clash
@@ -44,7 +45,7 @@ REASONS = {
 
 
 @dataclass
-class Report:
+class ImportReport:
     """What happened to each row: counts, plus the first rejected rows with reasons."""
 
     accepted: int = 0
@@ -71,13 +72,13 @@ class Resume:
 
     now: datetime
     first_new_id: int
-    report: Report
+    report: ImportReport
 
     @classmethod
     def fresh(cls) -> Resume:
         """A new run starting at the first row."""
         first_new_id = (db.session.scalar(select(func.max(Subscriber.id))) or 0) + 1
-        return cls(utcnow(), first_new_id, Report())
+        return cls(utcnow(), first_new_id, ImportReport())
 
 
 def _chunks(items: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
@@ -101,7 +102,7 @@ class _Run:
     now: datetime  # every row this import writes carries this exact updated_at
     first_new_id: int  # rows with a higher id were created by this import
     check_suppression: bool
-    report: Report = field(default_factory=Report)
+    report: ImportReport = field(default_factory=ImportReport)
 
 
 def import_csv(
@@ -110,9 +111,9 @@ def import_csv(
     *,
     confirmed: bool,
     note: str,
-    progress: Callable[[Report], None] | None = None,
+    progress: Callable[[ImportReport], None] | None = None,
     resume: Resume | None = None,
-) -> Report:
+) -> ImportReport:
     """Import every row into the list; each chunk commits, so a crash keeps what was done.
 
     ``progress`` is called inside each chunk's transaction, so what it writes lands with the
@@ -138,12 +139,12 @@ def import_csv(
     for chunk in _chunks(islice(rows(stream), start.report.rows, None)):
         to_confirm = _commit_chunk(chunk, run, progress)
         for subscriber_id in to_confirm:  # owed since the chunk's commit: none is lost
-            queue.enqueue(confirmations.deliver, subscriber_id, queue=queue.BULK)
+            queues.enqueue(confirmations.deliver, subscriber_id, queue=queues.BULK)
     return run.report
 
 
 def _commit_chunk(
-    chunk: list[Row], run: _Run, progress: Callable[[Report], None] | None
+    chunk: list[Row], run: _Run, progress: Callable[[ImportReport], None] | None
 ) -> list[int]:
     """Import one chunk in one short write transaction, taking its turn with the server's
     writers; a chunk that meets a locked database, or a signup that took one of its addresses
@@ -152,7 +153,7 @@ def _commit_chunk(
     while True:
         before = replace(run.report, rejections=list(run.report.rejections))
         try:
-            with database.write_turn():
+            with writer.turn():
                 to_confirm = _import_chunk(chunk, run)
                 if progress:
                     progress(run.report)
@@ -178,7 +179,7 @@ def _import_chunk(chunk: list[Row], run: _Run) -> list[int]:
     if run.check_suppression:
         _drop_suppressed(valid, run.report)
     existing = _update_existing(valid, run)
-    import_staging.stage([(a, r.name, r.attributes, a not in existing) for a, r in valid.items()])
+    staging.stage([(a, r.name, r.attributes, a not in existing) for a, r in valid.items()])
     params = {
         "now": run.now,
         "confirmed_at": run.now if run.confirmed else None,
@@ -188,7 +189,7 @@ def _import_chunk(chunk: list[Row], run: _Run) -> list[int]:
         "action": "import-confirmed" if run.confirmed else "import",
         "source": run.source,
     }
-    for statement in import_staging.statements(run.confirmed):
+    for statement in staging.statements(run.confirmed):
         db.session.execute(statement, params)
     run.report.accepted += len(valid) - len(existing)
     if run.confirmed:
@@ -196,7 +197,7 @@ def _import_chunk(chunk: list[Row], run: _Run) -> list[int]:
     return list(db.session.scalars(text("SELECT id FROM import_rows WHERE joined = 1")))
 
 
-def _valid_rows(chunk: list[Row], report: Report) -> dict[str, Row]:
+def _valid_rows(chunk: list[Row], report: ImportReport) -> dict[str, Row]:
     """Rows with a usable address, by normalised address (repeats within the chunk dropped)."""
     valid: dict[str, Row] = {}
     for row in chunk:
@@ -212,7 +213,7 @@ def _valid_rows(chunk: list[Row], report: Report) -> dict[str, Row]:
     return valid
 
 
-def _drop_suppressed(valid: dict[str, Row], report: Report) -> None:
+def _drop_suppressed(valid: dict[str, Row], report: ImportReport) -> None:
     hashes = {email_hash(a): a for a in valid}
     for (found,) in db.session.execute(
         select(Suppression.email_hash).where(Suppression.email_hash.in_(hashes))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import IO
 
-from .subscribers.addresses import MAX_ADDRESS, clean_name, normalise_address
+from ..subscribers.addresses import MAX_ADDRESS, clean_name, normalise_address
 
 MAX_ATTRIBUTE = 500
 EMAIL_HEADERS = ("email", "e-mail", "email address", "mail")

@@ -12,9 +12,9 @@ from typing import IO, Any
 
 from sqlalchemy import delete, insert, select
 
-from .extensions import db
-from .importer import ImportProblem
-from .models import ImportUploadPart
+from ..extensions import db
+from ..models import ImportUploadPart
+from .rows import ImportProblem
 
 # 256 KiB: big enough that a 64 MB upload is a few hundred rows, small enough that copying a
 # piece in or out leaves no mark on the memory of the web app or the worker (1 MiB cost ~4 MB).

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from sqlalchemy import select, text
 
-from .extensions import db
-from .models import MailingList, Subscriber, SubscriberStatus, Subscription
+from ..extensions import db
+from ..models import MailingList, Subscriber, SubscriberStatus, Subscription
 
 COLUMNS = ["email", "name", "status", "lists", "created_at", "confirmed_at"]  # then attributes
 CHUNK = 1000

@@ -9,8 +9,8 @@ from functools import lru_cache
 
 from sqlalchemy import JSON, TextClause, bindparam, text
 
-from .extensions import db
-from .models import UTCDateTime
+from ..extensions import db
+from ..models import UTCDateTime
 
 # (SQLite gives a column declared JSON numeric affinity, which keeps "{…}" text as text.)
 _CREATE_STAGE = """CREATE TEMPORARY TABLE IF NOT EXISTS import_rows (
