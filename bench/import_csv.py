@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newsletter import create_app  # noqa: E402
-from newsletter.lists import service as list_service  # noqa: E402
 from newsletter.database import upgrade  # noqa: E402
 from newsletter.extensions import db  # noqa: E402
 from newsletter.imports import jobs as import_jobs  # noqa: E402
 from newsletter.imports import uploads as import_uploads  # noqa: E402
+from newsletter.lists import service as list_service  # noqa: E402
 from newsletter.models import ImportJob  # noqa: E402
 
 

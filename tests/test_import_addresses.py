@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from subscribe_helpers import csrf_from
 
-from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.imports import rows as import_rows
+from newsletter.lists import service as list_service
 from newsletter.models import Subscriber
 from newsletter.subscribers.addresses import InvalidAddress, normalise_address
 

@@ -13,12 +13,12 @@ from conftest import wait_idle
 from send_helpers import wait_for
 from sqlalchemy import func, select, update
 
-from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.imports import importer
 from newsletter.imports import jobs as import_jobs
 from newsletter.imports import uploads as import_uploads
+from newsletter.lists import service as list_service
 from newsletter.models import (
     ConsentEvent,
     ImportJob,

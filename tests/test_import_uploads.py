@@ -11,10 +11,10 @@ from admin_helpers import login, make_admin, post
 from send_helpers import wait_for
 from sqlalchemy import func, select
 
-from newsletter.lists import service as list_service
 from newsletter.extensions import db
 from newsletter.imports import jobs as import_jobs
 from newsletter.imports import uploads as import_uploads
+from newsletter.lists import service as list_service
 from newsletter.models import ImportJob, ImportUploadPart, Subscriber
 
 ROWS = 30_000  # about 1 MB: the file is stored in several pieces

@@ -13,10 +13,10 @@ from flask import (
 )
 
 from ..accounts import audit
-from ..lists import service as list_service
 from ..extensions import db
 from ..imports import exporter, importer
 from ..imports import jobs as import_jobs
+from ..lists import service as list_service
 from ..models import ImportJob, SubscriberStatus
 from . import bp
 from .forms import ImportForm
