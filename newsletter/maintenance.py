@@ -21,14 +21,14 @@ log = logging.getLogger(__name__)
 
 # "module:function" of every chore, run in this order on each tick.
 TASKS = [
-    "newsletter.subscribers.service:purge_unconfirmed",
+    "newsletter.subscribers.retention:purge_unconfirmed",
     "newsletter.subscribers.confirmations:rearm",
     "newsletter.subscribers.confirmations:resend_owed",
     "newsletter.delivery.scheduler:start_due",
     "newsletter.delivery.reaper:reap",
     "newsletter.import_jobs:recover_stalled",
-    "newsletter.retention:purge_deliveries",
-    "newsletter.retention:purge_consent_ips",
+    "newsletter.delivery.retention:purge_deliveries",
+    "newsletter.subscribers.retention:purge_consent_ips",
     "newsletter.browse:index_new_subscribers",
 ]
 

@@ -15,6 +15,7 @@ from subscribe_helpers import csrf_from, link_path
 
 from newsletter.issues import service as issues
 from newsletter.cli import main
+from newsletter.delivery.retention import delete_deliveries, purged_counts
 from newsletter.delivery import jobs, service
 from newsletter.extensions import db
 from newsletter.models import (
@@ -26,7 +27,6 @@ from newsletter.models import (
     Subscriber,
     utcnow,
 )
-from newsletter.retention import delete_deliveries, purged_counts
 
 
 def _issue_sent_days_ago(days, readers, statuses):

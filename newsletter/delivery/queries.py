@@ -9,9 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import Row, and_, func, or_, select
 
-from .. import retention
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
+from . import retention
 
 D = Delivery.__table__
 I = Issue.__table__  # noqa: E741 - the table, as in SQL

@@ -15,8 +15,8 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import retention
 from ..accounts import audit
+from ..delivery import retention
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..jobs import queues, writer

@@ -1,16 +1,15 @@
-"""A reader's data rights and retention: export everything, erase everything, and purge
-signups that were never confirmed."""
+"""A reader's data rights: export everything, erase everything (GDPR Art. 15, 17, 20).
+Retention (unconfirmed signups, consent IPs) is in ``retention``."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, select, update
 
+from ..delivery.retention import delete_deliveries
 from ..extensions import db
 from ..models import (
     AuditEvent,
@@ -19,12 +18,9 @@ from ..models import (
     ImportJob,
     Issue,
     Subscriber,
-    SubscriberStatus,
     Suppression,
     SuppressionReason,
-    utcnow,
 )
-from ..retention import delete_deliveries
 from .suppression import hash_params, suppress
 
 ERASED = "[erased]"  # what an erased address becomes inside text that is kept
@@ -141,16 +137,3 @@ def _scrub(address: str) -> None:
             db.session.execute(
                 update(model).where(model.id == row_id).values({column.key: scrubbed})
             )
-
-
-def purge_unconfirmed() -> int:
-    """Delete signups never confirmed within UNCONFIRMED_PURGE_DAYS; returns how many."""
-    cutoff = utcnow() - timedelta(days=current_app.config["UNCONFIRMED_PURGE_DAYS"])
-    # ON DELETE CASCADE takes their subscriptions and consent events along.
-    result = db.session.execute(
-        delete(Subscriber).where(
-            Subscriber.status == SubscriberStatus.PENDING, Subscriber.created_at < cutoff
-        )
-    )
-    db.session.commit()
-    return result.rowcount or 0

@@ -1,6 +1,7 @@
 """The subscriber lifecycle: signup, confirmation, preferences, unsubscribe. The reader's data
-rights (export, erase, purge) live in ``privacy`` and the do-not-mail list in ``suppression``;
-both are re-exported here so callers have one place to import from.
+rights (export, erase) live in ``privacy``, the purge of unconfirmed signups in ``retention``
+and the do-not-mail list in ``suppression``; they are re-exported here so callers have one
+place to import from.
 
 Views, the CLI and jobs call these with plain values and ids. Every function that completes
 a reader's action commits; ``suppress`` joins the caller's transaction instead.
@@ -31,7 +32,8 @@ from . import confirmations, jobs, tokens
 from .addresses import InvalidInput
 from .links import Links, links_for
 from .offer import Offered, public_lists, resolve_lists
-from .privacy import erase, export_data, purge_unconfirmed
+from .privacy import erase, export_data
+from .retention import purge_unconfirmed
 from .suppression import (
     blocked_clause,
     email_hash,

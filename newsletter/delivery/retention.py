@@ -1,36 +1,25 @@
-"""Data retention: delivery records and consent IPs are kept only as long as configured.
+"""Delivery records are kept only as long as configured.
 
 ``DELIVERY_RETENTION_DAYS`` after an issue finished, its delivery rows (who got it, when,
 what the server said) and old bounce reports go; the issue's counts by status stay in
-``IssueTotals`` (as they do when a reader erases themselves). ``CONSENT_IP_RETENTION_DAYS``
-after a consent event its IP is blanked; the event itself (when, what text was shown) stays as
-proof of consent. 0 keeps things forever. Both run on every maintenance tick and are cheap
-when there is nothing to do.
+``IssueTotals`` (as they do when a reader erases themselves: ``delete_deliveries`` serves
+both). 0 keeps them forever. Runs on every tick and is cheap when there is nothing to do.
+The subscribers' side of retention (consent IPs, unconfirmed signups) is in
+``subscribers/retention.py``.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import (
-    JSON,
-    ColumnElement,
-    TextClause,
-    bindparam,
-    delete,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import JSON, ColumnElement, TextClause, bindparam, delete, func, select, text
 
-from .extensions import db
-from .models import (
+from ..extensions import db
+from ..models import (
     Bounce,
-    ConsentEvent,
     Delivery,
     DeliveryStatus,
     Issue,
@@ -44,24 +33,25 @@ CHUNK = 5000  # rows deleted per transaction, so a million-reader issue never lo
 FINISHED = (IssueStatus.SENT, IssueStatus.CANCELLED)
 
 
-def _cutoff(setting: str):  # type: ignore[no-untyped-def]
+def cutoff(setting: str) -> datetime | None:
+    """Now minus the setting's days, or None when the setting is 0 (keep forever)."""
     days = current_app.config[setting]
     return utcnow() - timedelta(days=days) if days > 0 else None
 
 
 def purge_deliveries() -> int:
     """Delete delivery rows of issues finished before the cutoff; return how many went."""
-    cutoff = _cutoff("DELIVERY_RETENTION_DAYS")
-    if cutoff is None:
+    before = cutoff("DELIVERY_RETENTION_DAYS")
+    if before is None:
         return 0
     finished = select(Issue.id).where(
-        Issue.status.in_(FINISHED), func.coalesce(Issue.finished_at, Issue.updated_at) < cutoff
+        Issue.status.in_(FINISHED), func.coalesce(Issue.finished_at, Issue.updated_at) < before
     )
     issue_ids = db.session.scalars(
         select(Delivery.issue_id).where(Delivery.issue_id.in_(finished)).distinct()
     ).all()
     purged = sum(_purge_issue(issue_id) for issue_id in issue_ids)
-    db.session.execute(delete(Bounce).where(Bounce.received_at < cutoff))
+    db.session.execute(delete(Bounce).where(Bounce.received_at < before))
     db.session.commit()
     return purged
 
@@ -139,21 +129,6 @@ def delete_deliveries(*where: ColumnElement[bool]) -> int:
         _add_totals(added)
     result = db.session.execute(delete(Delivery).where(*where))
     return result.rowcount or 0
-
-
-def purge_consent_ips() -> int:
-    """Blank the IP of consent events older than the cutoff; return how many."""
-    cutoff = _cutoff("CONSENT_IP_RETENTION_DAYS")
-    if cutoff is None:
-        return 0
-    result = db.session.execute(
-        update(ConsentEvent)
-        .where(ConsentEvent.created_at < cutoff, ConsentEvent.ip.is_not(None))
-        .values(ip=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount
 
 
 def purged_counts(issue_ids: list[int]) -> dict[int, dict[str, int]]:
