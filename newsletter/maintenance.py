@@ -29,7 +29,7 @@ TASKS = [
     "newsletter.import_jobs:recover_stalled",
     "newsletter.delivery.retention:purge_deliveries",
     "newsletter.subscribers.retention:purge_consent_ips",
-    "newsletter.browse:index_new_subscribers",
+    "newsletter.subscribers.browse:index_new_subscribers",
 ]
 
 
