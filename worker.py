@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from newsletter.worker import run
+from newsletter.jobs.worker import run
 
 if __name__ == "__main__":
     sys.exit(run(sys.argv[1:]))

@@ -221,11 +221,11 @@ class Installation:
         """Wait until each worker process has registered with RQ."""
         from rq import Worker
 
-        from newsletter import queue
+        from newsletter.jobs import queues
 
         deadline = time.monotonic() + 30
         with self.app.app_context():
-            conn = queue.redis()
+            conn = queues.redis()
             while time.monotonic() < deadline:
                 names = {w.name for w in Worker.all(connection=conn)}
                 if all(any(n.endswith(f".{p.pid}") for n in names) for p in procs):
@@ -256,11 +256,11 @@ class Installation:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-        from newsletter import queue
         from newsletter.extensions import db
+        from newsletter.jobs import queues
 
         with self.app.app_context():
-            conn = queue.redis()
+            conn = queues.redis()
             prefix = self.settings["REDIS_PREFIX"]
             for pattern in (f"{prefix}*", f"rq:*{prefix}*"):
                 for key in conn.scan_iter(match=pattern, count=1000):

@@ -36,8 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load(app, test_config)
 
-    from . import database, errors, models, proxies, queue, security  # noqa: F401  (models: tables for Alembic)
+    from . import database, errors, models, proxies, security  # noqa: F401  (models: tables for Alembic)
     from .extensions import csrf, db, limiter, login, migrate
+    from .jobs import queues
 
     db.init_app(app)
     database.init_app(app)
@@ -47,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login.init_app(app)
-    queue.init_app(app)
+    queues.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     proxies.init_app(app)
@@ -56,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .archive import bp as archive_bp
     from .bounces import bp as bounces_bp
     from .health import bp as health_bp
-    from .subscribers import bp as subscribers_bp
+    from .subscribers.views import bp as subscribers_bp
 
     app.register_blueprint(subscribers_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -1,5 +1,5 @@
-"""The ``newsletter`` command: ``serve``, ``worker``, ``tick`` plus Flask-Migrate's ``db``;
-each area adds its own commands (lists, import, export, issue, send, status, …)."""
+"""The ``newsletter`` command: ``serve`` plus Flask-Migrate's ``db``; each area adds its own
+commands (lists, import, export, issue, send, status, worker and tick from ``jobs``, …)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
-from . import config, create_app, database, maintenance
+from . import config, create_app, database
 from .config_rules import ConfigError
 from .errors import NotFound
+from .jobs import tick
 
 
 class NewsletterGroup(FlaskGroup):
@@ -74,7 +75,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     database.upgrade()
-    maintenance.start_ticker(app)
+    tick.start_ticker(app)
     url = f"http://{host}:{port}"
     if app.config["BASE_URL"] == config.DEFAULTS["BASE_URL"] and url != app.config["BASE_URL"]:
         # Links in mails must reach this server; without NEWSLETTER_BASE_URL, use where we are.
@@ -113,23 +114,6 @@ def _admin_hint() -> None:
         click.echo(f"  admin:    log in at {current_app.config['BASE_URL']}/admin/login")
 
 
-@main.command()
-@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-def worker(burst: bool) -> None:
-    """Run an RQ worker (same as `python worker.py`)."""
-    from .worker import run
-
-    raise SystemExit(run(burst=burst))
-
-
-@main.command()
-@with_appcontext
-def tick() -> None:
-    """Run the periodic chores once (purges, due schedules, stuck batches)."""
-    maintenance.run_now()
-    click.echo("done")
-
-
 from .bounces.commands import bounces  # noqa: E402
 from .subscribers.commands import erase_subscriber, export_subscriber  # noqa: E402
 
@@ -148,6 +132,11 @@ main.add_command(lists_group)
 from .delivery.commands import COMMANDS as DELIVERY_COMMANDS  # noqa: E402
 
 for _command in DELIVERY_COMMANDS:
+    main.add_command(_command)
+
+from .jobs.commands import COMMANDS as JOB_COMMANDS  # noqa: E402
+
+for _command in JOB_COMMANDS:
     main.add_command(_command)
 
 from .imports.commands import COMMANDS as IMPORT_COMMANDS  # noqa: E402

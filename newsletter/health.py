@@ -6,8 +6,8 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import queue
 from .extensions import db
+from .jobs import queues
 from .subscribers import confirmations
 
 bp = Blueprint("health", __name__)
@@ -24,8 +24,8 @@ def healthz():  # type: ignore[no-untyped-def]
     except SQLAlchemyError as exc:
         db.session.rollback()
         database = {"ok": False, "error": type(exc).__name__}
-    queue_status = queue.backend().status()
-    if queue_status["ok"] and queue.redis() is not None:
+    queue_status = queues.backend().status()
+    if queue_status["ok"] and queues.redis() is not None:
         # Confirmations wait on their own list, not as RQ jobs (see subscribers.confirmations).
         queue_status["confirmations_waiting"] = confirmations.waiting()
     ok = database["ok"] and queue_status["ok"]

@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from conftest import ROOT, worker_env
 from send_helpers import issue_status
 
-from newsletter import maintenance
 from newsletter.delivery import queries, service, state
+from newsletter.jobs import tick as periodic
 
 
 def free_port() -> int:
@@ -87,7 +87,7 @@ def wait_status(app, issue_id: int, wanted: str, timeout: float = 60, tick: bool
             return
         if tick:
             with app.app_context():
-                maintenance.tick()
+                periodic.tick()
         time.sleep(0.2)
     with app.app_context():
         raise AssertionError(f"issue never became {wanted}: {service.progress(issue_id)}")

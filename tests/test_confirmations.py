@@ -14,8 +14,8 @@ from send_helpers import wait_for
 from sqlalchemy import select
 from subscribe_helpers import age_debts, make_list
 
-from newsletter import queue
 from newsletter.extensions import db
+from newsletter.jobs import queues
 from newsletter.models import Subscriber
 from newsletter.subscribers import confirmations, service
 
@@ -52,10 +52,10 @@ def test_a_confirmation_left_waiting_goes_out_at_the_next_tick(
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, TICK_SECONDS=1)
     make_list(app, "news", "Weekly News")
     # The web process dies after pushing the id and before queueing a drain for it.
-    monkeypatch.setattr(queue, "enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)
     with app.test_request_context():
         service.subscribe("late@example.org", "", service.resolve_lists(None), source="t", ip=None)
-        assert queue.redis().llen(queue.key(confirmations.WAITING)) == 1
+        assert queues.redis().llen(queues.key(confirmations.WAITING)) == 1
     start_worker(app)  # its periodic tick finds the id waiting and queues a drain
     (mail,) = smtp_server.wait_for(1, timeout=30)
     assert mail.rcpt_tos == ["late@example.org"] and "/confirm/" in mail.part("plain")
@@ -76,7 +76,7 @@ def test_confirmations_lost_with_a_redis_restarted_empty_are_sent_by_the_tick(
     addresses = [f"reader{i}@example.org" for i in range(5)]
     assert {_signup(client, a).status_code for a in addresses} == {200}
     with app.app_context():  # Redis restarts empty before any worker took the ids
-        conn = queue.redis()
+        conn = queues.redis()
         for key in conn.scan_iter(match=f"*{app.config['REDIS_PREFIX']}*"):
             conn.delete(key)
         assert confirmations.resend_owed() == 0  # owed, but not for long enough yet
@@ -132,7 +132,7 @@ def test_without_redis_a_confirmation_lost_with_its_process_is_sent_by_the_tick(
     app = make_app()
     make_list(app, "news", "Weekly News")
     with monkeypatch.context() as m, app.test_request_context():
-        m.setattr(queue, "enqueue", lambda *args, **kwargs: None)  # the process dies first
+        m.setattr(queues, "enqueue", lambda *args, **kwargs: None)  # the process dies first
         service.subscribe("lost@example.org", "", service.resolve_lists(None), source="t", ip=None)
     age_debts(app)
     with app.app_context():

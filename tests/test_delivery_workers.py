@@ -12,8 +12,8 @@ import pytest
 from rq import SimpleWorker
 from send_helpers import delivery_counts, issue_status, start_issue, wait_for
 
-from newsletter import queue
 from newsletter.delivery import jobs, leases, reaper, service, state
+from newsletter.jobs import queues
 
 
 def _copies(smtp_server) -> collections.Counter:
@@ -32,7 +32,7 @@ def test_two_workers_racing_for_the_same_batches_send_each_copy_once(
         # requeued job: both workers race.
         jobs.fan_out_issue(issue_id)
         for batch_no in range(12):
-            queue.enqueue(jobs.send_batch, issue_id, batch_no, queue=queue.BULK)
+            queues.enqueue(jobs.send_batch, issue_id, batch_no, queue=queues.BULK)
     start_worker(app)
     start_worker(app)
 
@@ -77,18 +77,18 @@ def test_job_taken_by_a_worker_that_dies_before_running_it_is_queued_again(
     issue_id = start_issue(app, 200)
     monkeypatch.setattr(reaper, "LOST_AFTER", 0.5)
     with app.app_context():
-        queues = queue.backend().queues()
+        rq_queues = queues.backend().queues()
         if taken == "batch":  # the fan-out runs properly and queues 4 batch jobs
-            SimpleWorker(queues[:2], connection=queue.redis()).work(burst=True)
-        dying = SimpleWorker(queues, connection=queue.redis())
+            SimpleWorker(rq_queues[:2], connection=queues.redis()).work(burst=True)
+        dying = SimpleWorker(rq_queues, connection=queues.redis())
         job, _ = dying.dequeue_job_and_maintain_ttl(timeout=1)
         dying.prepare_job_execution(job)  # taken, then the process is gone
         time.sleep(1.0)
         leases.drop(leases.scan_key())  # the reaper's next pass is a full scan
         reaper.reap()
-        waiting = {q.name.rsplit("-", 1)[1]: q.count for q in queue.backend().queues()}
+        waiting = {q.name.rsplit("-", 1)[1]: q.count for q in queues.backend().queues()}
         # Only the lost job's work is queued again, not the batches still waiting in line.
-        assert waiting[queue.DEFAULT if taken == "fan-out" else queue.BULK] == (
+        assert waiting[queues.DEFAULT if taken == "fan-out" else queues.BULK] == (
             1 if taken == "fan-out" else 4
         )
     start_worker(app)
@@ -146,7 +146,7 @@ def test_transactional_mail_goes_out_while_a_big_issue_is_sending(
     smtp_server.wait_for(20, timeout=30)
     marker = tmp_path / "confirmation-sent"
     with app.app_context():
-        queue.enqueue(_mark_done, str(marker), queue=queue.TRANSACTIONAL)
+        queues.enqueue(_mark_done, str(marker), queue=queues.TRANSACTIONAL)
     wait_for(marker.exists, timeout=30)
     with app.app_context():
         progress = service.progress(issue_id)

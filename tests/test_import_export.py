@@ -12,10 +12,10 @@ from conftest import outbox_messages, wait_idle
 from sqlalchemy import select
 from subscribe_helpers import age_debts
 
-from newsletter.lists import service as list_service
-from newsletter import queue
 from newsletter.cli import main
 from newsletter.extensions import db
+from newsletter.jobs import queues
+from newsletter.lists import service as list_service
 from newsletter.models import (
     ConsentEvent,
     ImportJob,
@@ -171,7 +171,7 @@ def test_an_import_killed_before_queueing_its_confirmations_loses_none(app, tmp_
     make_list(app)
     path = write_csv(tmp_path)
     with monkeypatch.context() as m:  # the worker dies right after the chunk's commit
-        m.setattr(queue, "enqueue", lambda *args, **kwargs: None)
+        m.setattr(queues, "enqueue", lambda *args, **kwargs: None)
         result = app.test_cli_runner().invoke(main, ["import", str(path), "--list", "news"])
     assert result.exit_code == 0, result.output
     assert outbox_messages(app) == []

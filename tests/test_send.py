@@ -26,10 +26,10 @@ from send_helpers import (
 )
 from sqlalchemy import select
 
-from newsletter import maintenance
 from newsletter.delivery import jobs, reaper, service
 from newsletter.delivery.commands import send_command, status_command
 from newsletter.extensions import db
+from newsletter.jobs import tick
 from newsletter.models import (
     AuditEvent,
     Delivery,
@@ -185,7 +185,7 @@ def test_scheduled_issue_is_started_by_the_tick_when_due(make_app, smtp_server):
             issue.status = IssueStatus.SCHEDULED
             issue.scheduled_at = utcnow() + timedelta(minutes=minutes)
         db.session.commit()
-        maintenance.tick()
+        tick.tick()
     wait_idle(app)
     assert sorted(m.message["Subject"] for m in smtp_server.wait_for(3)) == ["Due"] * 3
     with app.app_context():
@@ -200,7 +200,7 @@ def test_a_scheduled_issue_with_nobody_to_send_to_goes_back_to_draft(app):
         issue = db.session.get(Issue, issue_id)
         issue.status, issue.scheduled_at = IssueStatus.SCHEDULED, utcnow() - timedelta(minutes=1)
         db.session.commit()
-        maintenance.tick()
+        tick.tick()
         issue = db.session.get(Issue, issue_id)
         assert issue.status == IssueStatus.DRAFT and issue.scheduled_at is None
         unscheduled = select(AuditEvent).where(AuditEvent.action == "issue.unschedule")

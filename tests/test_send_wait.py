@@ -8,8 +8,8 @@ import threading
 
 from send_helpers import issue_for_readers
 
-from newsletter import queue
 from newsletter.cli import main
+from newsletter.jobs import queues
 
 _gate = threading.Event()
 
@@ -19,7 +19,7 @@ def _wait_for_gate() -> None:
 
 
 def _queue_another() -> None:
-    queue.enqueue(_wait_for_gate)
+    queues.enqueue(_wait_for_gate)
 
 
 def test_send_wait_returns_only_when_the_retry_is_delivered(make_app, smtp_server):
@@ -52,7 +52,7 @@ def test_the_embedded_queue_is_idle_only_when_every_job_has_run(app):
     """A job that queues another: while the second runs the queue is empty, yet not idle."""
     _gate.clear()
     with app.app_context():
-        queue.enqueue(_queue_another)
+        queues.enqueue(_queue_another)
     embedded = app.extensions["newsletter.queue"]
     assert not embedded.wait_idle(timeout=0.5)  # the second job waits at the gate
     _gate.set()

@@ -5,14 +5,14 @@ import time
 
 from fault_helpers import PrivateRedis
 
-from newsletter import queue
+from newsletter.jobs import queues
 
 
 def test_worker_process_runs_jobs_from_redis(make_app, redis_url, start_worker, tmp_path):
     app = make_app(REDIS_URL=redis_url)
     marker = tmp_path / "ran.txt"
     with app.app_context():
-        queue.enqueue(_touch_for_test, str(marker), queue=queue.TRANSACTIONAL)
+        queues.enqueue(_touch_for_test, str(marker), queue=queues.TRANSACTIONAL)
     start_worker(app)
     deadline = time.monotonic() + 20
     while not marker.exists() and time.monotonic() < deadline:

@@ -7,8 +7,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts import audit
-from ..lists import service as list_service
 from ..extensions import db
+from ..jobs import queues
+from ..lists import service as list_service
 from ..models import ConsentEvent, Delivery, Issue, Subscriber, SubscriberStatus
 from ..subscribers import browse, jobs
 from ..subscribers import service as lifecycle
@@ -110,7 +111,7 @@ def _apply(verb: str, ids: list[int]) -> int:
         if verb == "unsubscribe":
             lifecycle.unsubscribe(subscriber_id, source=actor)
         elif verb == "resend":
-            queue.enqueue(jobs.send_confirmation, subscriber_id, queue=queue.TRANSACTIONAL)
+            queues.enqueue(jobs.send_confirmation, subscriber_id, queue=queues.TRANSACTIONAL)
         elif verb == "delete":
             lifecycle.erase(subscriber_id)
     return len(ids)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import click
 from flask.cli import with_appcontext
 
-from .. import queue
 from ..extensions import db
 from ..issues import service as issues
+from ..jobs import queues
 from ..models import IssueStatus
 from . import jobs, queries, service
 
@@ -40,7 +40,7 @@ def send_command(issue_id: int, wait: bool | None) -> None:
     """Start sending an issue (the same as the admin's Send button)."""
     total = _run(service.start_sending, issue_id)
     click.echo(f"Sending issue {issue_id} to {total} recipients.")
-    embedded = queue.redis() is None
+    embedded = queues.redis() is None
     if wait if wait is not None else embedded:
         status = _wait_until_done(issue_id, embedded)
         _print_counts(service.progress(issue_id).as_dict())
@@ -56,7 +56,7 @@ def _wait_until_done(issue_id: int, embedded: bool) -> IssueStatus:
     worker and runs no tick, so it also queues the retries that come due itself."""
     while True:
         if embedded:
-            queue.backend().wait_idle(timeout=None)  # type: ignore[union-attr]
+            queues.backend().wait_idle(timeout=None)  # type: ignore[union-attr]
         db.session.remove()  # read what the workers committed
         status = queries.issue_status(issue_id)
         if status != IssueStatus.SENDING:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from flask import current_app
 
-from .. import queue
 from ..extensions import db
+from ..jobs import queues
 from ..models import IssueStatus
 from . import batch, fanout, leases, queries, state
 
@@ -62,14 +62,14 @@ def dispatch_batches(issue_id: int, batches: list[int]) -> int:
 
 def _queue_batch(issue_id: int, batch_no: int) -> None:
     key = leases.batch_key(issue_id, batch_no)
-    _enqueue_marked(key, batch.BATCH_LEASE, send_batch, issue_id, batch_no, on=queue.BULK)
+    _enqueue_marked(key, batch.BATCH_LEASE, send_batch, issue_id, batch_no, on=queues.BULK)
 
 
 def _enqueue_marked(
-    key: str, ttl: float, func: Callable[..., None], *args: int, on: str = queue.DEFAULT
+    key: str, ttl: float, func: Callable[..., None], *args: int, on: str = queues.DEFAULT
 ) -> None:
     """Queue a job holding ``key``. Marked before enqueueing, so the reaper never queues the
     same work twice; a job lost with Redis takes its mark with it and is queued again on the
     next tick, and one lost with its worker is found by its id (``reaper.forget_lost_jobs``)."""
     job_id = leases.mark_queued(key, ttl)
-    queue.enqueue(func, *args, queue=on, job_id=job_id)
+    queues.enqueue(func, *args, queue=on, job_id=job_id)

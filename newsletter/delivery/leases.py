@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from .. import queue
+from ..jobs import queues
 
 # How long a claim survives its owner falling silent. Owners refresh it every half second,
 # so a killed worker's claim is known dead within this many seconds.
@@ -44,31 +44,31 @@ def new_claim_id() -> str:
 
 
 def claim_key(claim_id: str) -> str:
-    return queue.key("delivery", "claim", claim_id)
+    return queues.key("delivery", "claim", claim_id)
 
 
 def batch_key(issue_id: int, batch_no: int) -> str:
-    return queue.key("delivery", "batch", issue_id, batch_no)
+    return queues.key("delivery", "batch", issue_id, batch_no)
 
 
 def fan_out_key(issue_id: int) -> str:
-    return queue.key("delivery", "fan-out", issue_id)
+    return queues.key("delivery", "fan-out", issue_id)
 
 
 def scan_key() -> str:
-    return queue.key("delivery", "reaper-scan")
+    return queues.key("delivery", "reaper-scan")
 
 
 def touch(key: str, ttl: float) -> None:
     """Create or refresh ``key`` for ``ttl`` seconds."""
-    _touch(queue.redis(), key, ttl)
+    _touch(queues.redis(), key, ttl)
 
 
 def mark_queued(key: str, ttl: float) -> str:
     """Hold ``key`` for ``ttl`` seconds for a job about to be queued; returns the id to queue
     that job under. The mark records the id and the time, for :func:`queued_marks`."""
     job_id = uuid.uuid4().hex
-    _touch(queue.redis(), key, ttl, f"{job_id}@{time.time():.3f}".encode())
+    _touch(queues.redis(), key, ttl, f"{job_id}@{time.time():.3f}".encode())
     return job_id
 
 
@@ -85,7 +85,7 @@ class QueuedMark:
 def queued_marks() -> list[QueuedMark]:
     """Every batch and fan-out key in Redis still held for a queued job (none without Redis:
     the embedded queue's jobs die only with the process that keeps their keys)."""
-    conn = queue.redis()
+    conn = queues.redis()
     if conn is None:
         return []
     keys = [
@@ -103,13 +103,13 @@ def queued_marks() -> list[QueuedMark]:
 
 def drop_mark(mark: QueuedMark) -> bool:
     """Drop ``mark``'s key if it still holds that mark; True if it did."""
-    conn = queue.redis()
+    conn = queues.redis()
     return conn is not None and bool(conn.eval(_DROP_IF_UNCHANGED, 1, mark.key, mark.value))
 
 
 def drop(key: str) -> None:
     """Forget ``key`` (its owner finished cleanly)."""
-    _drop(queue.redis(), key)
+    _drop(queues.redis(), key)
 
 
 @contextmanager
@@ -119,7 +119,7 @@ def held(key: str, ttl: float) -> Iterator[None]:
     A thread refreshes it, so a process killed inside the block lets it lapse within ``ttl``
     seconds: long single statements (a fan-out) are then redone soon, not after an hour.
     """
-    conn, stop = queue.redis(), threading.Event()
+    conn, stop = queues.redis(), threading.Event()
 
     def refresh() -> None:
         while not stop.wait(ttl / 3):
@@ -156,7 +156,7 @@ def alive(keys: list[str]) -> list[bool]:
     """Which of ``keys`` still exist, in order."""
     if not keys:
         return []
-    conn = queue.redis()
+    conn = queues.redis()
     if conn is not None:
         pipe = conn.pipeline(transaction=False)
         for k in keys:

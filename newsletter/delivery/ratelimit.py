@@ -12,7 +12,7 @@ import time
 
 from flask import current_app
 
-from .. import queue
+from ..jobs import queues
 
 # KEYS[1]: the slot time; ARGV[1]: seconds per message. Returns seconds to wait (as text:
 # Lua numbers become integers on the way out of Redis).
@@ -35,10 +35,10 @@ def reserve() -> float:
     if rate <= 0:
         return 0.0
     interval = 1.0 / rate
-    conn = queue.redis()
+    conn = queues.redis()
     if conn is not None:
         script = conn.register_script(_RESERVE)
-        return float(script(keys=[queue.key("delivery", "rate-slot")], args=[interval]))
+        return float(script(keys=[queues.key("delivery", "rate-slot")], args=[interval]))
     global _local_slot
     with _lock:
         now = time.monotonic()

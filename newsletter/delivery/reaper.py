@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from rq.job import JobStatus
 
-from .. import queue
 from ..extensions import db
+from ..jobs import queues
 from ..models import IssueStatus
 from . import jobs, leases, queries, state
 
@@ -87,7 +87,7 @@ def forget_lost_jobs() -> int:
     marks = [m for m in leases.queued_marks() if time.time() - m.queued_at > LOST_AFTER]
     if not marks:
         return 0
-    states = queue.backend().job_states([m.job_id for m in marks])
+    states = queues.backend().job_states([m.job_id for m in marks])
     dropped = 0
     for mark, job in zip(marks, states, strict=True):
         lost = (

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .. import queue
 from ..accounts import audit
 from ..extensions import db
+from ..jobs import queues
 from ..models import DeliveryStatus, Issue, IssueStatus, utcnow
 from . import copies, fanout, jobs, queries, state
 
@@ -61,7 +61,7 @@ def resume(issue_id: int) -> None:
         raise SendingError(f"Only a paused issue can be resumed ({_status(issue_id)}).")
     audit.record("issue.resume", f"issue {issue_id}")
     db.session.commit()
-    queue.enqueue(jobs.dispatch_issue, issue_id, queue=queue.DEFAULT)
+    queues.enqueue(jobs.dispatch_issue, issue_id, queue=queues.DEFAULT)
 
 
 def cancel(issue_id: int) -> None:
@@ -105,7 +105,7 @@ def _requeued(issue_id: int, count: int, action: str) -> int:
     audit.record(action, f"issue {issue_id}: {count} deliveries")
     db.session.commit()
     if count:
-        queue.enqueue(jobs.dispatch_issue, issue_id, queue=queue.DEFAULT)
+        queues.enqueue(jobs.dispatch_issue, issue_id, queue=queues.DEFAULT)
     return count
 
 

@@ -10,7 +10,6 @@ nothing are in :mod:`newsletter.delivery.queries`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -18,8 +17,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, case, literal, select, update
 
 from ..extensions import db
+from ..jobs import writer
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
-from . import queries, writer_turns
+from . import queries
 from .queries import due_now
 
 D = Delivery.__table__
@@ -224,12 +224,12 @@ class Journal:
         self._raw = engine.raw_connection()
         self._cursor = self._raw.cursor()
         self._pending: list[tuple[str, dict[str, Any]]] = []
-        self._lock = writer_turns.lock_file(engine)
+        self._engine = engine
 
     def sending(self, delivery_id: int) -> bool:
         """Queued (claimed by us) -> sending, committed. False when someone else holds it."""
         params = {"did": delivery_id, "claim": self.claim_id, "now": self._when(utcnow())}
-        with writer_turns.turn(self._lock):
+        with writer.raw_turn(self._engine):
             self._write_pending()
             self._cursor.execute(self._sql["sending"], params)
             won = self._cursor.rowcount == 1
@@ -256,7 +256,7 @@ class Journal:
 
     def issue_status(self, issue_id: int) -> IssueStatus | None:
         """The issue's status, read fresh; also writes any held-back result."""
-        with writer_turns.turn(self._lock):
+        with writer.raw_turn(self._engine):
             self._write_pending()
             self._cursor.execute(self._sql["issue_status"], {"iid": issue_id})
             row = self._cursor.fetchone()
@@ -265,7 +265,7 @@ class Journal:
 
     def flush(self) -> None:
         """Write any held-back result now."""
-        with writer_turns.turn(self._lock):
+        with writer.raw_turn(self._engine):
             self._write_pending()
             self._raw.commit()
 
@@ -275,8 +275,6 @@ class Journal:
         finally:
             self._cursor.close()
             self._raw.close()  # back to the pool
-            if self._lock is not None:
-                os.close(self._lock)
 
     def _write_pending(self) -> None:
         for key, params in self._pending:

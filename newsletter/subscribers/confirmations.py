@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, bindparam, func, select, update
 
-from .. import database, queue
 from ..extensions import db
+from ..jobs import queues, writer
 from ..mail.transports import TemporaryFailure
 from ..models import Subscriber, utcnow
 from . import jobs
@@ -45,13 +45,13 @@ RESEND_AT_ONCE = 1000  # owed mails one tick queues again (the next tick takes t
 def request(subscriber_id: int | None) -> None:
     """Have the confirmation mail sent to this reader, if one is due (``None``: nobody; the
     same work is done, so the answer's timing says nothing about the address)."""
-    conn = queue.redis()
+    conn = queues.redis()
     if conn is None:
-        queue.enqueue(deliver, subscriber_id, queue=queue.TRANSACTIONAL)
+        queues.enqueue(deliver, subscriber_id, queue=queues.TRANSACTIONAL)
         return
-    waiting = conn.rpush(queue.key(WAITING), subscriber_id or 0)
+    waiting = conn.rpush(queues.key(WAITING), subscriber_id or 0)
     if waiting == 1 or waiting % DRAIN_EVERY == 0:
-        queue.enqueue(drain, queue=queue.TRANSACTIONAL)
+        queues.enqueue(drain, queue=queues.TRANSACTIONAL)
 
 
 def deliver(subscriber_id: int | None) -> bool:
@@ -70,7 +70,7 @@ def deliver(subscriber_id: int | None) -> bool:
 def drain() -> int:
     """Send the waiting confirmation mails, oldest first, for up to ``TIME_SLICE`` seconds;
     returns how many went. What is left waits for the next drain, queued behind other jobs."""
-    conn, key = queue.redis(), queue.key(WAITING)
+    conn, key = queues.redis(), queues.key(WAITING)
     sent, settled = 0, []
     ends = time.monotonic() + TIME_SLICE
     try:
@@ -91,7 +91,7 @@ def drain() -> int:
                     db.session.remove()  # each mail reads afresh, as each job did
                 if subscriber_id:
                     settled.append(subscriber_id)
-        queue.enqueue(drain, queue=queue.TRANSACTIONAL)
+        queues.enqueue(drain, queue=queues.TRANSACTIONAL)
         return sent
     finally:
         _settle(settled)
@@ -104,7 +104,7 @@ def _settle(subscriber_ids: list[int]) -> None:
     if not subscriber_ids:
         return
     table = Subscriber.__table__
-    with database.one_writer():
+    with writer.turn():
         db.session.execute(
             update(table)
             .where(
@@ -119,14 +119,14 @@ def _settle(subscriber_ids: list[int]) -> None:
 
 def waiting() -> int:
     """How many readers wait for their confirmation mail (0 without Redis)."""
-    conn = queue.redis()
-    return int(conn.llen(queue.key(WAITING))) if conn is not None else 0
+    conn = queues.redis()
+    return int(conn.llen(queues.key(WAITING))) if conn is not None else 0
 
 
 def rearm() -> None:
     """Queue a drain when ids wait (the periodic tick calls this; a spare drain is harmless)."""
     if waiting():
-        queue.enqueue(drain, queue=queue.TRANSACTIONAL)
+        queues.enqueue(drain, queue=queues.TRANSACTIONAL)
 
 
 def _owed_too_long(now: datetime) -> ColumnElement[bool]:
@@ -155,7 +155,7 @@ def resend_owed() -> int:
     )
     if not ids:
         return 0
-    with database.one_writer():
+    with writer.turn():
         db.session.execute(
             update(Subscriber).where(Subscriber.id.in_(ids)).values(confirmation_due_at=now)
         )

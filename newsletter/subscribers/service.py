@@ -98,7 +98,7 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
     }
     asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
     sql = _signup_sql(db.session.get_bind().dialect.name, len(hashes))
-    with database.one_writer():
+    with writer.turn():
         conn = db.session.connection()
         subscriber_id = conn.execute(sql.reader, reader).scalar_one_or_none()
         if subscriber_id is not None:
@@ -227,7 +227,7 @@ def confirm(subscriber_id: int, *, ip: str | None) -> bool:
     )
     lift_erasure(subscriber.email)
     db.session.commit()
-    queue.enqueue(jobs.send_welcome, subscriber.id, queue=queue.TRANSACTIONAL)
+    queues.enqueue(jobs.send_welcome, subscriber.id, queue=queues.TRANSACTIONAL)
     return True
 
 

@@ -14,8 +14,8 @@ import time
 
 from flask import Flask, current_app
 
-from . import queue
-from .extensions import db
+from ..extensions import db
+from . import queues
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ TASKS = [
     "newsletter.subscribers.confirmations:resend_owed",
     "newsletter.delivery.scheduler:start_due",
     "newsletter.delivery.reaper:reap",
-    "newsletter.import_jobs:recover_stalled",
+    "newsletter.imports.jobs:recover_stalled",
     "newsletter.delivery.retention:purge_deliveries",
     "newsletter.subscribers.retention:purge_consent_ips",
     "newsletter.subscribers.browse:index_new_subscribers",
@@ -48,10 +48,10 @@ def tick() -> None:
 
 
 def _acquire_turn(interval: float) -> bool:
-    conn = queue.redis()
+    conn = queues.redis()
     if conn is None:
         return True
-    return bool(conn.set(queue.key("tick-lock"), b"1", nx=True, px=max(int(interval * 900), 100)))
+    return bool(conn.set(queues.key("tick-lock"), b"1", nx=True, px=max(int(interval * 900), 100)))
 
 
 def start_ticker(app: Flask) -> threading.Thread:

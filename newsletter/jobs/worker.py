@@ -1,4 +1,6 @@
-"""The worker process behind ``python worker.py`` and ``newsletter worker``."""
+"""The worker process behind ``python worker.py`` and ``newsletter worker``: an RQ worker on
+the queues of :mod:`newsletter.jobs.queues`, with the periodic tick (:mod:`newsletter.jobs.tick`)
+in a thread beside it."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 from rq.worker import WorkerStatus
 
-from . import create_app, maintenance, queue
-from .config_rules import ConfigError
-from .extensions import db
+from .. import create_app
+from ..config_rules import ConfigError
+from ..extensions import db
+from . import queues, tick
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 2.0
@@ -60,15 +63,15 @@ def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
         print("NEWSLETTER_REDIS_URL is not set: `newsletter serve` runs jobs in-process.")
         return 2
     with app.app_context():
-        backend = queue.backend()
-        conn, queues = backend.connection, backend.queues()
-        maintenance.start_ticker(app)
+        backend = queues.backend()
+        conn, rq_queues = backend.connection, backend.queues()
+        tick.start_ticker(app)
         burst = burst or "--burst" in (argv or [])
         for attempt in itertools.count():
             # A new name after a reconnect: RQ refuses a name a lost worker may still hold.
             name = f"{socket.gethostname()}.{os.getpid()}" + (f"-r{attempt}" if attempt else "")
             try:
-                AppWorker(queues, connection=conn, name=name).work(
+                AppWorker(rq_queues, connection=conn, name=name).work(
                     burst=burst, with_scheduler=False
                 )
                 return 0

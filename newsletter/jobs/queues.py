@@ -3,7 +3,7 @@
 Both run the same plain job functions, which take ids and are safe to run twice. The
 embedded queue is a priority queue served by one daemon thread in the web process; it keeps
 nothing across restarts, which is fine because every job's real state lives in the
-database and the periodic tick (``maintenance.tick``) re-queues whatever was cut short.
+database and the periodic tick (:mod:`newsletter.jobs.tick`) re-queues whatever was cut short.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class EmbeddedQueue:
                 self._thread.start()
 
     def _run(self) -> None:
-        from .extensions import db
+        from ..extensions import db
 
         while True:
             _, _, func, args = self._jobs.get()
