@@ -13,8 +13,8 @@ from send_helpers import add_readers, make_issue, make_list, wait_for
 from sqlalchemy import func, select, text
 from subscribe_helpers import csrf_from, link_path
 
-from newsletter.issues import service as issues
 from newsletter.cli import main
+from newsletter.delivery import jobs, queries, service
 from newsletter.delivery.retention import delete_deliveries, purged_counts
 from newsletter.delivery import jobs, service
 from newsletter.extensions import db
@@ -70,7 +70,7 @@ def test_old_issue_loses_its_delivery_rows_but_keeps_its_totals(make_app):
         assert purged_counts([old]) == {old: {"sent": 2, "failed": 1}}
         status = json.loads(runner.invoke(main, ["status", str(old), "--json"]).output)
         assert (status["total"], status["sent"], status["failed"]) == (3, 2, 1)
-        assert issues.delivery_figures([old])[old] == {"sent": 2, "failed": 1}
+        assert queries.figures([old])[old] == {"sent": 2, "failed": 1}
 
 
 def test_retention_of_zero_days_keeps_deliveries_forever(make_app):

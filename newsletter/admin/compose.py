@@ -9,6 +9,8 @@ from flask import abort, flash, jsonify, make_response, redirect, render_templat
 from flask_login import current_user
 
 from ..delivery import fanout
+from ..delivery import queries as deliveries
+from ..issues import preview
 from ..issues import service as issues
 from ..lists import service as list_service
 from ..mail.render import TemplateProblem
@@ -34,7 +36,7 @@ def issues_page():  # type: ignore[no-untyped-def]
     return render_template(
         "admin/issues.html",
         issues=everything,
-        figures=issues.delivery_figures([i.id for i in everything]),
+        figures=deliveries.figures([i.id for i in everything]),
     )
 
 
@@ -195,7 +197,7 @@ def issue(issue_id: int):  # type: ignore[no-untyped-def]
         "admin/issue.html",
         issue=found,
         audience=fanout.audience_size(issue_id) if unsent else None,
-        figures=issues.delivery_figures([issue_id])[issue_id],
+        figures=deliveries.figures([issue_id])[issue_id],
         test_form=TestSendForm(),
         schedule_form=ScheduleForm(),
         action=ActionForm(),

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template, url_for
 from flask_login import current_user
 
-from .. import dashboard
+from ..delivery import queries as deliveries
 from ..lists import service as list_service
+from ..subscribers import figures
 from . import bp
 
 
@@ -40,9 +41,9 @@ def dashboard_page():  # type: ignore[no-untyped-def]
     """Counts by state and list, 30-day growth, recent issues."""
     return render_template(
         "admin/dashboard.html",
-        statuses=dashboard.status_counts(),
+        statuses=figures.status_counts(),
         lists=list_service.all_lists(include_archived=False),
         list_counts=list_service.member_counts(),
-        growth=dashboard.growth(),
-        recent=dashboard.recent_issues(),
+        growth=figures.growth(),
+        recent=deliveries.recent_issues(),
     )

@@ -82,16 +82,33 @@ def due_batches(issue_id: int) -> list[int]:
 
 def counts(issue_id: int) -> dict[str, int]:
     """Deliveries of an issue by status, every status present (zeros included)."""
-    rows = db.session.execute(
-        select(D.c.status, func.count()).where(D.c.issue_id == issue_id).group_by(D.c.status)
-    )
-    result = {s.value: 0 for s in DeliveryStatus}
-    # Rows the retention policy purged still count: their totals were kept per issue.
-    for status, n in retention.purged_counts([issue_id]).get(issue_id, {}).items():
-        result[status] += n
-    for status, n in rows:
-        result[DeliveryStatus(status).value] += n
-    return result
+    return {s.value: 0 for s in DeliveryStatus} | figures([issue_id])[issue_id]
+
+
+def figures(issue_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per issue, its deliveries counted by state (one grouped count query); states with
+    none are left out."""
+    found: dict[int, dict[str, int]] = {i: {} for i in issue_ids}
+    if issue_ids:
+        rows = db.session.execute(
+            select(Delivery.issue_id, Delivery.status, func.count())
+            .where(Delivery.issue_id.in_(issue_ids))
+            .group_by(Delivery.issue_id, Delivery.status)
+        )
+        for issue_id, status, n in rows:
+            found[issue_id][DeliveryStatus(status).value] = n
+        # Rows the retention policy purged still count: their totals were kept per issue.
+        for issue_id, purged in retention.purged_counts(issue_ids).items():
+            for status, n in purged.items():
+                found[issue_id][status] = found[issue_id].get(status, 0) + n
+    return found
+
+
+def recent_issues(limit: int = 5) -> list[tuple[Issue, dict[str, int]]]:
+    """The latest issues with their delivery counts by state (the dashboard's table)."""
+    latest = list(db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(limit)))
+    counted = figures([i.id for i in latest])
+    return [(i, counted[i.id]) for i in latest]
 
 
 def issues_in(*statuses: IssueStatus) -> list[int]:

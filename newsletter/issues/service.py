@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts import audit
-from ..delivery import retention
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..jobs import queues, writer
@@ -301,24 +300,6 @@ def _ready(issue: Issue) -> None:
         raise IssueProblem(str(exc)) from exc
     issue.slug = archive_slug(issue)
     db.session.commit()
-
-
-def delivery_figures(issue_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per issue, its deliveries counted by state (one grouped count query)."""
-    figures: dict[int, dict[str, int]] = {i: {} for i in issue_ids}
-    if issue_ids:
-        rows = db.session.execute(
-            select(Delivery.issue_id, Delivery.status, func.count())
-            .where(Delivery.issue_id.in_(issue_ids))
-            .group_by(Delivery.issue_id, Delivery.status)
-        )
-        for issue_id, status, n in rows:
-            figures[issue_id][status.value] = n
-        # Rows the retention policy purged still count: their totals were kept per issue.
-        for issue_id, purged in retention.purged_counts(issue_ids).items():
-            for status, n in purged.items():
-                figures[issue_id][status] = figures[issue_id].get(status, 0) + n
-    return figures
 
 
 def recent(limit: int | None = None) -> list[Issue]:

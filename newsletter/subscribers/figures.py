@@ -1,4 +1,6 @@
-"""Figures for the admin dashboard: counts, 30-day growth, recent issues' deliveries."""
+"""Subscriber figures for the admin dashboard: how many in each state, and 30-day growth.
+(The dashboard's delivery figures are in ``delivery/queries.py``, its list counts in
+``lists/service.py``.)"""
 
 from __future__ import annotations
 
@@ -7,9 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from .extensions import db
-from .issues import service as issues
-from .models import Issue, Subscriber, SubscriberStatus, utcnow
+from ..extensions import db
+from ..models import Subscriber, SubscriberStatus, utcnow
 
 GROWTH_DAYS = 30
 
@@ -69,10 +70,3 @@ def growth(today: date | None = None) -> Growth:
             Bar(first + timedelta(days=i), n, round(i * step + 2, 1), chart.height - h, h)
         )
     return chart
-
-
-def recent_issues(limit: int = 5) -> list[tuple[Issue, dict[str, int]]]:
-    """The latest issues with their delivery counts by state."""
-    latest = issues.recent(limit)
-    figures = issues.delivery_figures([i.id for i in latest])
-    return [(i, figures[i.id]) for i in latest]
