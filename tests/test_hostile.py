@@ -130,9 +130,10 @@ def _snapshot(app) -> tuple:
 
 
 def _client_with_csrf(app):
-    """A client holding a session and its CSRF token, so hostile forms reach the real code."""
+    """A client holding a session and its CSRF token, so hostile forms reach the real code
+    (from the expired-link page's form: the signup page carries no token and sets no cookie)."""
     client = app.test_client()
-    return client, csrf_from(client.get("/").data)
+    return client, csrf_from(client.get("/confirm/x").data)
 
 
 def _no_line_breaks_or_controls(value: str) -> bool:
