@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from . import config, create_app, database
-from .config_rules import ConfigError
+from .config.rules import ConfigError
 from .errors import NotFound
 from .jobs import tick
 

@@ -10,7 +10,7 @@ from subscribe_helpers import make_list
 
 from newsletter.extensions import db
 from newsletter.models import ConsentEvent
-from newsletter.proxies import TrustedForwardedFor, parse
+from newsletter.security import TrustedForwardedFor, parse
 
 PROXY = "10.0.0.5"
 

@@ -16,7 +16,7 @@ from rq import SimpleWorker
 from rq.worker import WorkerStatus
 
 from .. import create_app
-from ..config_rules import ConfigError
+from ..config.rules import ConfigError
 from ..extensions import db
 from . import queues, tick
 

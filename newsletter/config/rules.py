@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from limits import parse_many
 from sqlalchemy.engine import make_url
 
-from . import proxies
+from .. import security
 
 
 class ConfigError(ValueError):
@@ -135,7 +135,7 @@ def origins(value: Any) -> str:
 def trusted_proxies(value: Any) -> str:
     """A number of proxy hops, or comma-separated addresses and networks."""
     try:
-        proxies.parse(str(value or ""))
+        security.parse(str(value or ""))
     except ValueError:
         raise ValueError(
             f"a number of proxy hops, or addresses/networks like 10.0.0.0/8 (got {value!r})"

@@ -1,6 +1,7 @@
 """Settings: defaults, then ``NEWSLETTER_*`` environment variables, then test overrides.
 
-Nothing here runs at import time; :func:`load` is called by the app factory.
+Nothing here runs at import time; :func:`load` is called by the app factory. What each
+setting may be is checked by :mod:`newsletter.config.rules`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from . import config_rules
+from . import rules
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # -> sqlite:///<instance>/newsletter.db
@@ -72,7 +73,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config.from_prefixed_env("NEWSLETTER", loads=str)
     if test_config:
         app.config.from_mapping(test_config)
-    config_rules.check(app.config)  # numbers become numbers; nonsense stops here
+    rules.check(app.config)  # numbers become numbers; nonsense stops here
 
     instance = Path(app.config.get("INSTANCE_DIR") or app.instance_path).resolve()
     app.config["INSTANCE_DIR"] = str(instance)
