@@ -6,13 +6,13 @@ from rq import Queue
 from rq.utils import import_attribute
 from send_helpers import make_issue, make_list
 
-from newsletter.issues import service
+from newsletter.issues import preview
 
 OLD_PATH = "newsletter.issues.send_test"
 
 
 def test_the_old_path_names_the_test_send_job():
-    assert import_attribute(OLD_PATH) is service.send_test
+    assert import_attribute(OLD_PATH) is preview.send_test
 
 
 def test_a_test_send_queued_under_the_old_path_arrives(

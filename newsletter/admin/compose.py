@@ -105,7 +105,7 @@ def _compose_page(form: IssueForm, issue: Issue | None) -> str:
         "admin/compose.html",
         form=form,
         issue=issue,
-        remote_hosts=issues.remote_hosts(issue) if issue else [],
+        remote_hosts=preview.remote_hosts(issue) if issue else [],
     )
 
 
@@ -127,9 +127,9 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
     preview_as = form.preview_as.data or ""
     text = None
     if problem is None:
-        text = issues.preview(issue, preview_as).text
+        text = preview.render(issue, preview_as).text
     return jsonify(
-        remote_hosts=issues.remote_hosts(issue),
+        remote_hosts=preview.remote_hosts(issue),
         remote_preview_url=url_for("admin.issue_preview", issue_id=issue.id, remote=1),
         saved=True,
         id=issue.id,
@@ -150,7 +150,7 @@ def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
     problem = _problem(issue)
     text = None
     if problem is None:
-        text = issues.preview(issue, preview_as).text
+        text = preview.render(issue, preview_as).text
     as_arg = {"as": preview_as} if preview_as else {}
     shown = {"remote": 1} if _show_remote() else {}
     return render_template(
@@ -159,7 +159,7 @@ def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
         preview_as=preview_as,
         text=text,
         problem=problem,
-        remote_hosts=issues.remote_hosts(issue),
+        remote_hosts=preview.remote_hosts(issue),
         show_remote=bool(shown),
         frame_url=url_for("admin.issue_preview_html", issue_id=issue_id, **as_arg, **shown),
         hide_url=url_for("admin.issue_preview", issue_id=issue_id, **as_arg),
@@ -172,7 +172,7 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
     """The mail's HTML exactly as a reader gets it, for the sandboxed preview frame."""
     issue = issues.get(issue_id)
     try:
-        html = issues.preview(issue, request.args.get("as")).html
+        html = preview.render(issue, request.args.get("as")).html
     except TemplateProblem as exc:
         return render_template("admin/preview_problem.html", problem=str(exc)), 422
     response = make_response(html)
@@ -202,7 +202,7 @@ def issue(issue_id: int):  # type: ignore[no-untyped-def]
         schedule_form=ScheduleForm(),
         action=ActionForm(),
         problem=_problem(found),
-        remote_hosts=issues.remote_hosts(found),
+        remote_hosts=preview.remote_hosts(found),
         private_lists=issues.private_names(found.lists) if found.is_public else [],
     )
 
@@ -261,7 +261,7 @@ def issue_action(issue_id: int, verb: str):  # type: ignore[no-untyped-def]
 def _problem(issue: Issue) -> TemplateProblem | None:
     """What stops the issue from rendering, if anything (pages print it as its message)."""
     try:
-        issues.compiled(issue)
+        preview.compiled(issue)
     except TemplateProblem as exc:
         return exc
     return None

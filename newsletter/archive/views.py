@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, render_template
 from markupsafe import Markup
 
+from ..issues import preview
 from ..issues import service as issues
 from ..mail.render import Reader
 from ..models import Issue, utcnow
@@ -16,7 +17,7 @@ _ANONYMOUS = Reader(email="")
 
 def _web_html(issue: Issue) -> Markup:
     # Sanitised by nh3 in compile_issue; values filled in are autoescaped.
-    return Markup(issues.compiled(issue).web_html(_ANONYMOUS))  # noqa: S704
+    return Markup(preview.compiled(issue).web_html(_ANONYMOUS))  # noqa: S704
 
 
 @bp.get("/archive")

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from ..lists import service as lists
 from ..mail.render import TemplateProblem
 from ..models import Issue
-from . import drafts, service
+from . import drafts, preview, service
 
 
 @click.group("issue")
@@ -39,7 +39,7 @@ def issue_create(  # type: ignore[no-untyped-def]
     body = body_file.read()
     try:
         list_ids = [lists.by_slug(s).id for s in slugs]
-        service.compiled(Issue(subject=subject, preheader=preheader, body_md=body))
+        preview.compiled(Issue(subject=subject, preheader=preheader, body_md=body))
     except TemplateProblem as exc:
         raise click.ClickException(str(exc)) from None
     try:

@@ -2,7 +2,8 @@
 the admin and the archive show.
 
 Sending itself (fan-out, batches, progress) belongs to ``newsletter.delivery``; this module
-only hands an issue over to it. Deleting and copying drafts is in ``issues.drafts``.
+only hands an issue over to it. Previews and test sends are in ``issues.preview``, deleting
+and copying drafts in ``issues.drafts``.
 """
 
 from __future__ import annotations
@@ -11,22 +12,16 @@ import re
 import unicodedata
 from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts import audit
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..jobs import queues, writer
-from ..subscribers.links import Links
-from ..mail import remote
-from ..mail.bulk import signer_for
-from ..mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
-from ..mail.transactional import template
-from ..mail.transports import open_transport
-from ..models import Delivery, Issue, IssueStatus, MailingList, Subscriber, utcnow
-from ..subscribers.addresses import lookup_form
+from ..mail.render import TemplateProblem
+from ..models import Issue, IssueStatus, MailingList, utcnow
+from .preview import compiled, send_test
 
 EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
 
@@ -175,48 +170,6 @@ def private_names(lists: list[MailingList]) -> list[str]:
     return [lst.name for lst in lists if not lst.is_public]
 
 
-def compiled(issue: Issue) -> CompiledIssue:
-    """The issue rendered once; raises :class:`TemplateProblem` for a broken expression."""
-    return compile_issue(
-        issue.subject,
-        issue.preheader,
-        issue.body_md,
-        site_name=current_app.config["SITE_NAME"],
-        postal_address=current_app.config["POSTAL_ADDRESS"],
-    )
-
-
-def reader_for(email: str | None) -> Reader:
-    """The subscriber with this address as a :class:`Reader`, or a sample reader."""
-    if email:
-        found = db.session.scalar(select(Subscriber).where(Subscriber.email == lookup_form(email)))
-        if found is not None:
-            return Reader(found.email, found.name, dict(found.attributes or {}))
-        return Reader(email.strip())
-    return Reader("reader@example.org")
-
-
-def sample_links() -> Links:
-    """Footer links for previews and tests: they lead to the site, never to a real reader."""
-    base = current_app.config["BASE_URL"]
-    return Links(unsubscribe_url=f"{base}/", preferences_url=f"{base}/")
-
-
-def preview(issue: Issue, as_email: str | None) -> Rendered:
-    """The mail as the subscriber with that address (or a sample reader) would get it."""
-    return compiled(issue).render(reader_for(as_email), sample_links())
-
-
-def remote_hosts(issue: Issue) -> list[str]:
-    """The other hosts the issue makes each reader's mail program load from (remote images,
-    say), found in the mail as rendered and sanitised; empty if it does not render."""
-    try:
-        html = preview(issue, None).html
-    except TemplateProblem:
-        return []
-    return remote.remote_hosts(html, own_host=remote.host_of(current_app.config["BASE_URL"]))
-
-
 def queue_test(issue_id: int, address: str) -> None:
     """Check the issue renders, then queue a test mail to ``address`` (transactional queue)."""
     issue = get(issue_id)
@@ -224,28 +177,6 @@ def queue_test(issue_id: int, address: str) -> None:
     audit.record("issue.test", f"issue {issue_id} to {address}")
     db.session.commit()
     queues.enqueue(send_test, issue_id, address, queue=queues.TRANSACTIONAL)
-
-
-def send_test(issue_id: int, address: str) -> None:
-    """Job: mail one test copy, personalised as the subscriber with that address if any."""
-    issue = db.session.get(Issue, issue_id)
-    if issue is None:
-        return
-    reader, links = reader_for(address), sample_links()
-    body = compiled(issue).render(reader, links)
-    config = current_app.config
-    sender = config["FROM"]
-    signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), sender)
-    # Signed and with the unsubscribe headers as readers' copies are, so that what the test
-    # address's provider makes of it says how the issue will be received.
-    message = template(sender, f"[Test] {issue.subject}", signer).fill(
-        recipient=reader.email, body=body, unsubscribe_url=links.unsubscribe_url
-    )
-    transport = open_transport()
-    try:
-        transport.send(sender, reader.email, message)
-    finally:
-        transport.close()
 
 
 def schedule(issue_id: int, when: datetime) -> Issue:

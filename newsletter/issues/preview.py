@@ -1,0 +1,82 @@
+"""How an issue reads before it is sent: rendered once (``compiled``), as a chosen reader
+or a sample one would get it (``render``), the other hosts it loads from (``remote_hosts``),
+and the ``send_test`` job that mails a test copy (``service.queue_test`` queues it)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..mail import remote
+from ..mail.bulk import signer_for
+from ..mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
+from ..mail.transactional import template
+from ..mail.transports import open_transport
+from ..models import Issue, Subscriber
+from ..subscribers.addresses import lookup_form
+from ..subscribers.links import Links
+
+
+def compiled(issue: Issue) -> CompiledIssue:
+    """The issue rendered once; raises :class:`TemplateProblem` for a broken expression."""
+    return compile_issue(
+        issue.subject,
+        issue.preheader,
+        issue.body_md,
+        site_name=current_app.config["SITE_NAME"],
+        postal_address=current_app.config["POSTAL_ADDRESS"],
+    )
+
+
+def reader_for(email: str | None) -> Reader:
+    """The subscriber with this address as a :class:`Reader`, or a sample reader."""
+    if email:
+        found = db.session.scalar(select(Subscriber).where(Subscriber.email == lookup_form(email)))
+        if found is not None:
+            return Reader(found.email, found.name, dict(found.attributes or {}))
+        return Reader(email.strip())
+    return Reader("reader@example.org")
+
+
+def sample_links() -> Links:
+    """Footer links for previews and tests: they lead to the site, never to a real reader."""
+    base = current_app.config["BASE_URL"]
+    return Links(unsubscribe_url=f"{base}/", preferences_url=f"{base}/")
+
+
+def render(issue: Issue, as_email: str | None) -> Rendered:
+    """The mail as the subscriber with that address (or a sample reader) would get it."""
+    return compiled(issue).render(reader_for(as_email), sample_links())
+
+
+def remote_hosts(issue: Issue) -> list[str]:
+    """The other hosts the issue makes each reader's mail program load from (remote images,
+    say), found in the mail as rendered and sanitised; empty if it does not render."""
+    try:
+        html = render(issue, None).html
+    except TemplateProblem:
+        return []
+    return remote.remote_hosts(html, own_host=remote.host_of(current_app.config["BASE_URL"]))
+
+
+def send_test(issue_id: int, address: str) -> None:
+    """Job: mail one test copy, personalised as the subscriber with that address if any."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        return
+    reader, links = reader_for(address), sample_links()
+    body = compiled(issue).render(reader, links)
+    config = current_app.config
+    sender = config["FROM"]
+    signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), sender)
+    # Signed and with the unsubscribe headers as readers' copies are, so that what the test
+    # address's provider makes of it says how the issue will be received.
+    message = template(sender, f"[Test] {issue.subject}", signer).fill(
+        recipient=reader.email, body=body, unsubscribe_url=links.unsubscribe_url
+    )
+    transport = open_transport()
+    try:
+        transport.send(sender, reader.email, message)
+    finally:
+        transport.close()
