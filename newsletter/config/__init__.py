@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGNUP_RATE_LIMIT": "10 per minute",
     "CONFIRM_MAILS_PER_HOUR": 3,
     "LOGIN_RATE_LIMIT": "10 per minute",
-    "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",  # failures per account (admin/throttle.py)
+    "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",  # failures per account (accounts/throttle.py)
     "TRUSTED_PROXIES": "",  # proxy hops (a count) or addresses/networks; empty trusts nobody
     "SESSION_IDLE_MINUTES": 180,  # an admin session unused this long ends
     "CONSENT_TEXT": (
