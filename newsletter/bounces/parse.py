@@ -45,7 +45,7 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Report:
+class BounceReport:
     """What a bounce or complaint says, plus what identifies the message it is about."""
 
     failures: tuple[Failure, ...]
@@ -54,13 +54,13 @@ class Report:
     recipients: tuple[str, ...]  # addresses this message itself was sent to (nothing quoted)
 
 
-def parse(raw: bytes) -> Report:
+def parse(raw: bytes) -> BounceReport:
     """Read one raw message; a report with no failures means it is no bounce at all."""
     msg = email.message_from_bytes(raw)  # compat32: what flufl.bounce expects
     feedback = _first_part(msg, "message/feedback-report")
     failures = _complaints(feedback) if feedback is not None else _bounces(msg)
     recipients = _recipients(msg)
-    return Report(
+    return BounceReport(
         tuple(failures), _original_message_ids(msg), _addresses(msg, recipients), recipients
     )
 

@@ -34,14 +34,14 @@ from ..subscribers import service as subscribers
 from ..subscribers import suppression
 from ..subscribers.addresses import InvalidAddress, normalise_address
 from . import verp
-from .parse import Failure, Report, parse
+from .parse import BounceReport, Failure, parse
 
 # The reasons an admin may lift from the bounce page (an erasure is the reader's own wish).
 LIFTABLE = (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED)
 
 
 @dataclass(frozen=True)
-class Outcome:
+class BounceOutcome:
     """What one report led to, for the webhook's answer and the command's summary."""
 
     recorded: list[tuple[BounceKind, bool]]  # (kind, suppressed now) per verified bounce
@@ -55,13 +55,13 @@ class Outcome:
         return not self.recorded and not self.unsubscribed and not self.unverified
 
 
-def process(raw: bytes) -> Outcome:
+def process(raw: bytes) -> BounceOutcome:
     """Record one raw report (or unsubscribe request) and apply what it says; the caller commits."""
     report = parse(raw)
     claims = dict.fromkeys(c for c in map(verp.unsubscribe_claim, report.recipients) if c)
     if claims:
         # Whatever the body says: the address alone is the request, as RFC 2369 intends.
-        return Outcome([], 0, unsubscribed=sum(_unsubscribe(*claim) for claim in claims))
+        return BounceOutcome([], 0, unsubscribed=sum(_unsubscribe(*claim) for claim in claims))
     recorded, ignored, unverified = [], 0, 0
     matched, signed = _delivery_for(report) if report.failures else (None, False)
     for failure in report.failures:
@@ -86,7 +86,7 @@ def process(raw: bytes) -> Outcome:
         else:
             unverified += 1
     db.session.flush()
-    return Outcome(recorded, ignored, unverified=unverified)
+    return BounceOutcome(recorded, ignored, unverified=unverified)
 
 
 def record_refusal(delivery_id: int, subscriber_id: int, reply: str) -> bool:
@@ -127,7 +127,7 @@ def _unsubscribe(subscriber_id: int, signature: str) -> bool:
     return True
 
 
-def _delivery_for(report: Report) -> tuple[Delivery | None, bool]:
+def _delivery_for(report: BounceReport) -> tuple[Delivery | None, bool]:
     """The delivery the report is about, and whether something we signed says so.
 
     Signed: a VERP return path, or a Message-ID with a valid tag. An untagged Message-ID (a
@@ -145,7 +145,7 @@ def _delivery_for(report: Report) -> tuple[Delivery | None, bool]:
     return db.session.scalar(quoted), False
 
 
-def _signed_reader(report: Report, failure: Failure) -> Subscriber | None:
+def _signed_reader(report: BounceReport, failure: Failure) -> Subscriber | None:
     """The reader a transactional mail's signed return path names (a bounced confirmation or
     welcome), when the failure is about them; None for no tag, a forged one, or an address
     the reader no longer has."""

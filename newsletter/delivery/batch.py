@@ -42,7 +42,7 @@ _SERVER_REFUSALS = frozenset({530, 534, 535, 538})
 
 
 @dataclass
-class Outcome:
+class BatchOutcome:
     """What one run of a batch did, for logs and tests."""
 
     sent: int = 0
@@ -54,12 +54,12 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
 
 
-def send_batch(issue_id: int, batch_no: int) -> Outcome:
+def send_batch(issue_id: int, batch_no: int) -> BatchOutcome:
     """Send every due queued delivery of one batch that nobody else holds."""
     claim_id = leases.new_claim_id()
     leases.touch(leases.claim_key(claim_id), leases.CLAIM_TTL)
     leases.touch(leases.batch_key(issue_id, batch_no), leases.CLAIM_TTL)
-    outcome = Outcome()
+    outcome = BatchOutcome()
     try:
         if queries.issue_status(issue_id) != IssueStatus.SENDING:
             return outcome
@@ -78,7 +78,9 @@ def send_batch(issue_id: int, batch_no: int) -> Outcome:
     return outcome
 
 
-def _send_rows(issue_id: int, batch_no: int, claim_id: str, rows: list, outcome: Outcome) -> None:
+def _send_rows(
+    issue_id: int, batch_no: int, claim_id: str, rows: list, outcome: BatchOutcome
+) -> None:
     try:
         prepared = copies.prepare(issue_id)
     except Exception as exc:  # e.g. a DKIM key file gone: no copy can be made, so stop
@@ -151,7 +153,7 @@ def _deliver(
     prepared: copies.Prepared,
     row,
     copy: Copy,
-    outcome: Outcome,
+    outcome: BatchOutcome,
     senders: dict[int, str],
     following: Any = None,
     ahead: dict[int, Copy | Exception] | None = None,
@@ -202,7 +204,7 @@ def _copy_or_error(prepared: copies.Prepared, row) -> Copy | Exception:  # type:
         return exc
 
 
-def _retry_or_fail(journal: state.Journal, row, error: str, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+def _retry_or_fail(journal: state.Journal, row, error: str, outcome: BatchOutcome) -> None:  # type: ignore[no-untyped-def]
     """Back to the queue with exponential backoff, or failed once the attempts run out."""
     config = current_app.config
     attempts = row.attempts + 1
@@ -216,7 +218,7 @@ def _retry_or_fail(journal: state.Journal, row, error: str, outcome: Outcome) ->
     outcome.errors.append(error)
 
 
-def _pause_for_failures(issue_id: int, batch_no: int, outcome: Outcome, size: int) -> None:
+def _pause_for_failures(issue_id: int, batch_no: int, outcome: BatchOutcome, size: int) -> None:
     last = outcome.errors[-1] if outcome.errors else "unknown error"
     failures = outcome.failed + outcome.retried + outcome.unknown
     reason = (
