@@ -1,9 +1,11 @@
-"""The audit log: who exported, deleted, imported or sent what, and when."""
+"""The audit log: who exported, deleted, imported or sent what, and when; written here,
+and read back for the admin's audit page."""
 
 from __future__ import annotations
 
 from flask import has_request_context
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import AuditEvent
@@ -18,3 +20,21 @@ def record(action: str, detail: str = "", actor: str | None = None) -> None:
         logged_in = has_request_context() and current_user.is_authenticated
         actor = current_user.email if logged_in else "cli"
     db.session.add(AuditEvent(admin_email=actor, action=action, detail=detail[:2000]))
+
+
+def entries(action: str, before: int | None, limit: int) -> list[AuditEvent]:
+    """Audit entries newest first, only ``action``'s when given; ``before`` is the keyset
+    cursor (ids below it)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    return list(db.session.scalars(query))
+
+
+def actions() -> list[str]:
+    """Every action the log holds, in order (the page's filter)."""
+    return list(
+        db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    )

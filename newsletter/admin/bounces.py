@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from ..accounts import audit
 from ..bounces import service as bounces
 from ..extensions import db
-from ..models import Bounce, BounceKind, Subscriber
+from ..models import BounceKind
+from ..subscribers import service as subscribers
 from . import bp
 from .forms import ActionForm
 
@@ -25,17 +25,7 @@ def before_cursor() -> int | None:
 def bounce_list():  # type: ignore[no-untyped-def]
     """Bounces and complaints, newest first, with each reader's current state."""
     kind = request.args.get("kind", "")
-    query = (
-        select(Bounce, Subscriber)
-        .outerjoin(Subscriber, Subscriber.email == Bounce.email)
-        .order_by(Bounce.id.desc())
-        .limit(PAGE)
-    )
-    if kind in {k.value for k in BounceKind}:
-        query = query.where(Bounce.kind == kind)
-    if (before := before_cursor()) is not None:
-        query = query.where(Bounce.id < before)
-    rows = db.session.execute(query).all()
+    rows = bounces.reports(kind, before_cursor(), PAGE)
     return render_template(
         "admin/bounces.html",
         rows=rows,
@@ -51,7 +41,7 @@ def bounce_lift(subscriber_id: int):  # type: ignore[no-untyped-def]
     """Take a reader off the suppression list: the admin knows the address works again."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    reader = db.get_or_404(Subscriber, subscriber_id)
+    reader = subscribers.get(subscriber_id)
     bounces.lift(reader.id)
     audit.record("suppression.lift", f"subscriber {reader.id}")
     db.session.commit()

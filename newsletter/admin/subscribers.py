@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..accounts import audit
 from ..extensions import db
 from ..jobs import queues
 from ..lists import service as list_service
-from ..models import ConsentEvent, Delivery, Issue, Subscriber, SubscriberStatus
-from ..subscribers import browse, jobs
+from ..models import SubscriberStatus
+from ..subscribers import browse, jobs, queries
 from ..subscribers import service as lifecycle
 from . import bp
 from .forms import ActionForm
@@ -43,24 +42,11 @@ def subscribers():  # type: ignore[no-untyped-def]
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscriber(subscriber_id: int):  # type: ignore[no-untyped-def]
     """One subscriber: lists, consent record, deliveries, actions."""
-    reader = db.get_or_404(Subscriber, subscriber_id)
-    deliveries = db.session.execute(
-        select(Delivery, Issue.subject)
-        .join(Issue, Issue.id == Delivery.issue_id)
-        .where(Delivery.subscriber_id == subscriber_id)
-        .order_by(Delivery.id.desc())
-        .limit(100)
-    ).all()
-    consent = db.session.scalars(
-        select(ConsentEvent)
-        .where(ConsentEvent.subscriber_id == subscriber_id)
-        .order_by(ConsentEvent.id)
-    ).all()
     return render_template(
         "admin/subscriber.html",
-        reader=reader,
-        deliveries=deliveries,
-        consent=consent,
+        reader=lifecycle.get(subscriber_id),
+        deliveries=queries.deliveries(subscriber_id),
+        consent=queries.consent_record(subscriber_id),
         action=ActionForm(),
     )
 
@@ -70,7 +56,7 @@ def subscriber_action(subscriber_id: int, verb: str):  # type: ignore[no-untyped
     """Unsubscribe, resend the confirmation to, or delete one subscriber."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    reader = db.get_or_404(Subscriber, subscriber_id)
+    reader = lifecycle.get(subscriber_id)
     _apply(verb, [reader.id])
     audit.record(f"subscriber.{verb}", f"subscriber {reader.id}")
     db.session.commit()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from ..extensions import db
 from ..models import (
@@ -235,3 +235,22 @@ def lift(subscriber_id: int) -> bool:
         )
     subscriber.soft_bounces = subscriber.hard_bounces = 0
     return bool(lifted)
+
+
+def reports(
+    kind: str, before: int | None, limit: int
+) -> list[Row[tuple[Bounce, Subscriber | None]]]:
+    """Bounces and complaints newest first, each with its reader as they are now (None when
+    the address is no reader's); ``kind`` filters when it names a :class:`BounceKind`,
+    ``before`` is the keyset cursor (ids below it)."""
+    query = (
+        select(Bounce, Subscriber)
+        .outerjoin(Subscriber, Subscriber.email == Bounce.email)
+        .order_by(Bounce.id.desc())
+        .limit(limit)
+    )
+    if kind in {k.value for k in BounceKind}:
+        query = query.where(Bounce.kind == kind)
+    if before is not None:
+        query = query.where(Bounce.id < before)
+    return list(db.session.execute(query))

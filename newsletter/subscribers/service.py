@@ -33,6 +33,7 @@ from .addresses import InvalidInput
 from .links import Links, links_for
 from .offer import Offered, public_lists, resolve_lists
 from .privacy import erase, export_data
+from .queries import NoSuchSubscriber, get
 from .retention import purge_unconfirmed
 from .suppression import (
     blocked_clause,
@@ -47,12 +48,14 @@ from .throttle import allow_attempt, allow_confirmation_mail
 
 __all__ = [
     "Links",
+    "NoSuchSubscriber",
     "allow_attempt",
     "allow_confirmation_mail",
     "confirm",
     "email_hash",
     "erase",
     "export_data",
+    "get",
     "is_suppressed",
     "links_for",
     "public_lists",
