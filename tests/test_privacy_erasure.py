@@ -21,9 +21,9 @@ from newsletter.delivery import service as sending
 from newsletter.extensions import db
 from newsletter.imports import jobs as import_jobs
 from newsletter.models import Delivery, Subscriber, Suppression
+from newsletter.subscribers import tokens
 from newsletter.subscribers.suppression import is_blocked
 
-from newsletter.subscribers import tokens
 DAVE = "dave@example.net"
 
 

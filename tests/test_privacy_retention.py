@@ -16,7 +16,6 @@ from subscribe_helpers import csrf_from, link_path
 from newsletter.cli import main
 from newsletter.delivery import jobs, queries, service
 from newsletter.delivery.retention import delete_deliveries, purged_counts
-from newsletter.delivery import jobs, service
 from newsletter.extensions import db
 from newsletter.models import (
     ConsentEvent,
