@@ -9,9 +9,9 @@ from admin_helpers import csrf_token, login, make_admin, post
 from send_helpers import add_readers
 from sqlalchemy import select
 
-from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
+from newsletter.lists import service as list_service
 from newsletter.models import Issue, IssueStatus, Subscriber, SubscriberStatus
 
 BODY = 'Hello {{ subscriber.name | default("reader") }} in {{ subscriber.attributes.city }}!'

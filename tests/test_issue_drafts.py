@@ -11,10 +11,10 @@ from admin_helpers import csrf_token, post
 from send_helpers import add_readers
 from sqlalchemy import func, select
 
-from newsletter.issues import service as issues
-from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
+from newsletter.issues import service as issues
+from newsletter.lists import service as list_service
 from newsletter.models import AuditEvent, Issue, IssueStatus
 
 BODY = "Hello {{ subscriber.name }}"

@@ -9,9 +9,9 @@ import re
 from admin_helpers import csrf_token, post
 from sqlalchemy import func, select
 
-from newsletter.lists import service as list_service
 from newsletter.cli import main
 from newsletter.extensions import db
+from newsletter.lists import service as list_service
 from newsletter.models import Issue
 
 BODY = "Members only: the board met on Tuesday."

@@ -20,6 +20,7 @@ from newsletter.cli import main
 from newsletter.delivery import service as sending
 from newsletter.extensions import db
 from newsletter.imports import jobs as import_jobs
+from newsletter.issues import service as issues
 from newsletter.models import Delivery, Subscriber, Suppression
 from newsletter.subscribers import tokens
 from newsletter.subscribers.suppression import is_blocked

@@ -11,8 +11,8 @@ from browser_helpers import Watch
 from conftest import outbox_messages, wait_idle
 from sqlalchemy import func, select
 
-from newsletter.lists import service as list_service
 from newsletter.extensions import db
+from newsletter.lists import service as list_service
 from newsletter.models import Issue, IssueStatus
 
 pytest.importorskip("playwright.sync_api")
