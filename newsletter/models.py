@@ -118,6 +118,15 @@ class BounceKind(enum.StrEnum):
     COMPLAINT = "complaint"
 
 
+class Role(enum.StrEnum):
+    """What an admin or an API token may do: owners everything, editors the newsletter's
+    work (no admins, tokens, exports or erasure), viewers read only."""
+
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
 class AdminUser(UserMixin, db.Model):
     """Someone who may log in to /admin."""
 
@@ -131,9 +140,23 @@ class AdminUser(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Changes on password change so that existing sessions die (Flask-Login alternative id).
     session_token: Mapped[str] = mapped_column(String(64))
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.OWNER, server_default="owner")
 
     def get_id(self) -> str:
         return self.session_token
+
+
+class ApiToken(db.Model):
+    """A named key for the REST API. Only a SHA-256 of the token is kept: it is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.VIEWER)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MailingList(db.Model):
