@@ -18,7 +18,7 @@ from flufl.bounce import all_failures
 
 from ..models import BounceKind
 
-# ARF feedback types that mean "this reader did not want this mail" (RFC 5965 section 7.3).
+# ARF feedback types that mean "this subscriber did not want this mail" (RFC 5965 section 7.3).
 COMPLAINT_TYPES = {"abuse", "fraud", "virus", "other"}
 
 # Failures that say nothing bad about the address itself: a full mailbox (x.2.2), a message

@@ -1,11 +1,11 @@
 """What a bounce or complaint does: find the delivery it is about, keep it for the admin,
 and put the address on the do-not-mail list when the report calls for it. A mail sent to a
-reader's unsubscribe address (the mailto of List-Unsubscribe) unsubscribes that reader.
+subscriber's unsubscribe address (the mailto of List-Unsubscribe) unsubscribes that subscriber.
 
 Anyone can write to the bounce mailbox, so a report acts only on evidence its sender could
 not forge: our signed VERP return path (a delivery's, or a transactional mail's naming its
-reader), or a Message-ID with our keyed tag (see
-:mod:`.verp`), or our own SMTP server's 5xx while sending. A report tied to a reader only by
+subscriber), or a Message-ID with our keyed tag (see
+:mod:`.verp`), or our own SMTP server's 5xx while sending. A report tied to a subscriber only by
 an address, or by an untagged Message-ID (anyone can count ``<issue1.delivery4@…>`` up), is
 kept for the admin as unverified and acts on nobody.
 
@@ -36,7 +36,7 @@ from ..subscribers.addresses import InvalidAddress, normalise_address
 from . import verp
 from .parse import BounceReport, Failure, parse
 
-# The reasons an admin may lift from the bounce page (an erasure is the reader's own wish).
+# The reasons an admin may lift from the bounce page (an erasure is the subscriber's own wish).
 LIFTABLE = (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED)
 
 
@@ -45,13 +45,13 @@ class BounceOutcome:
     """What one report led to, for the webhook's answer and the command's summary."""
 
     recorded: list[tuple[BounceKind, bool]]  # (kind, suppressed now) per verified bounce
-    ignored: int  # failures about no reader of ours, or already recorded
-    unsubscribed: int = 0  # readers unsubscribed by a mail to their unsubscribe address
+    ignored: int  # failures about no subscriber of ours, or already recorded
+    unsubscribed: int = 0  # subscribers unsubscribed by a mail to their unsubscribe address
     unverified: int = 0  # failures kept for the admin that nothing we signed vouches for
 
     @property
     def unmatched(self) -> bool:
-        """The message names no reader of ours: no report about one, no valid unsubscribe tag."""
+        """The message names no subscriber of ours: no report on one, no valid unsubscribe tag."""
         return not self.recorded and not self.unsubscribed and not self.unverified
 
 
@@ -66,13 +66,13 @@ def process(raw: bytes) -> BounceOutcome:
     matched, signed = _delivery_for(report) if report.failures else (None, False)
     for failure in report.failures:
         # Our mails have one recipient each; a report about several names the delivery's
-        # reader only in the failure that is about that reader.
+        # subscriber only in the failure that is about that subscriber.
         delivery = matched if len(report.failures) == 1 or _about(matched, failure) else None
         if delivery is not None:
             subscriber = db.session.get(Subscriber, delivery.subscriber_id)
             verified = signed
         else:
-            subscriber = _signed_reader(report, failure)
+            subscriber = _signed_subscriber(report, failure)
             verified = subscriber is not None
             subscriber = subscriber or _subscriber_at(failure.recipient)
         if subscriber is None or (
@@ -117,12 +117,12 @@ def _record(
 
 
 def _unsubscribe(subscriber_id: int, signature: str) -> bool:
-    """Unsubscribe the reader a signed tag names, as the one-click link does."""
+    """Unsubscribe the subscriber a signed tag names, as the one-click link does."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None or not verp.unsubscribe_signed(
         subscriber.id, subscriber.email, signature
     ):
-        return False  # forged, or for an address the reader no longer has (or erased)
+        return False  # forged, or for an address the subscriber no longer has (or erased)
     subscribers.unsubscribe(subscriber.id, source="mail to the unsubscribe address")
     return True
 
@@ -145,15 +145,15 @@ def _delivery_for(report: BounceReport) -> tuple[Delivery | None, bool]:
     return db.session.scalar(quoted), False
 
 
-def _signed_reader(report: BounceReport, failure: Failure) -> Subscriber | None:
-    """The reader a transactional mail's signed return path names (a bounced confirmation or
+def _signed_subscriber(report: BounceReport, failure: Failure) -> Subscriber | None:
+    """The subscriber a transactional mail's signed return path names (a bounced confirmation or
     welcome), when the failure is about them; None for no tag, a forged one, or an address
-    the reader no longer has."""
-    for subscriber_id, signature in filter(None, map(verp.reader_claim, report.addresses)):
+    the subscriber no longer has."""
+    for subscriber_id, signature in filter(None, map(verp.subscriber_claim, report.addresses)):
         subscriber = db.session.get(Subscriber, subscriber_id)
         if (
             subscriber is not None
-            and verp.reader_signed(subscriber.id, subscriber.email, signature)
+            and verp.subscriber_signed(subscriber.id, subscriber.email, signature)
             and (len(report.failures) == 1 or subscriber.email == _normalised(failure.recipient))
         ):
             return subscriber
@@ -163,8 +163,8 @@ def _signed_reader(report: BounceReport, failure: Failure) -> Subscriber | None:
 def _about(delivery: Delivery | None, failure: Failure) -> bool:
     if delivery is None:
         return False
-    reader = db.session.get(Subscriber, delivery.subscriber_id)
-    return reader is not None and reader.email == _normalised(failure.recipient)
+    subscriber = db.session.get(Subscriber, delivery.subscriber_id)
+    return subscriber is not None and subscriber.email == _normalised(failure.recipient)
 
 
 def _subscriber_at(address: str) -> Subscriber | None:
@@ -175,7 +175,7 @@ def _subscriber_at(address: str) -> Subscriber | None:
 
 
 def _normalised(address: str) -> str:
-    """The address as stored, or "" for none (redacted) or one no reader could have."""
+    """The address as stored, or "" for none (redacted) or one no subscriber could have."""
     try:
         return normalise_address(address) if address else ""
     except InvalidAddress:
@@ -197,7 +197,7 @@ def _reason(failure: Failure) -> str:
 
 
 def _apply(subscriber: Subscriber, failure: Failure) -> bool:
-    """Count the bounce on the reader; True when it put the address on the suppression list."""
+    """Count the bounce on the subscriber; True when it put the address on the suppression list."""
     config = current_app.config
     if failure.kind is BounceKind.COMPLAINT:
         suppression.suppress(subscriber.email, SuppressionReason.COMPLAINED, _reason(failure))
@@ -212,7 +212,7 @@ def _apply(subscriber: Subscriber, failure: Failure) -> bool:
 
 
 def _count(subscriber: Subscriber, column) -> int:  # type: ignore[no-untyped-def]
-    """Add one to a bounce counter in SQL (workers and reports may count the same reader at
+    """Add one to a bounce counter in SQL (workers and reports may count the same subscriber at
     once) and return the new value."""
     db.session.execute(
         update(Subscriber).where(Subscriber.id == subscriber.id).values({column: column + 1})
@@ -221,9 +221,9 @@ def _count(subscriber: Subscriber, column) -> int:  # type: ignore[no-untyped-de
 
 
 def lift(subscriber_id: int) -> bool:
-    """Take a bounced or complaining reader off the suppression list (an admin's decision).
+    """Take a bounced or complaining subscriber off the suppression list (an admin's decision).
 
-    The reader's lists are untouched; the bounce counts start again from zero.
+    The subscriber's lists are untouched; the bounce counts start again from zero.
     """
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
@@ -240,8 +240,8 @@ def lift(subscriber_id: int) -> bool:
 def reports(
     kind: str, before: int | None, limit: int
 ) -> list[Row[tuple[Bounce, Subscriber | None]]]:
-    """Bounces and complaints newest first, each with its reader as they are now (None when
-    the address is no reader's); ``kind`` filters when it names a :class:`BounceKind`,
+    """Bounces and complaints newest first, each with its subscriber as they are now (None when
+    the address is no subscriber's); ``kind`` filters when it names a :class:`BounceKind`,
     ``before`` is the keyset cursor (ids below it)."""
     query = (
         select(Bounce, Subscriber)

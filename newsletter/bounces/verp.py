@@ -2,9 +2,9 @@
 
 Return paths (``bounces+d42.<sig>@…``) name a delivery, so a bounce that quotes one is
 matched to exactly one delivery; a transactional mail's (``bounces+r-7.<sig>@…``) names its
-reader at their current address. Unsubscribe addresses (``bounces+u-7.<sig>@…``, the mailto
-target of List-Unsubscribe) name a reader at their current address, so a mail arriving there
-unsubscribes that reader. A bulk mail's Message-ID (``<issue3.delivery42.<sig>@…>``) carries
+subscriber at their current address. Unsubscribe addresses (``bounces+u-7.<sig>@…``, the mailto
+target of List-Unsubscribe) name a subscriber at their current address, so a mail arriving there
+unsubscribes that subscriber. A bulk mail's Message-ID (``<issue3.delivery42.<sig>@…>``) carries
 a keyed tag too: a complaint that only quotes the Message-ID (feedback loops redact the
 rest) still names its delivery, and counting up through ids names nobody. Each kind is signed
 with its own purpose string: a forged tag, or a tag of one kind put in another's place,
@@ -25,7 +25,7 @@ from .. import signing
 _TAG = re.compile(r"\+d(\d{1,18})\.([0-9a-f]{10})@", re.IGNORECASE)
 # Hex and digits only: some mail servers lowercase the local part on the way in.
 _UNSUBSCRIBE_TAG = re.compile(r"\+u-(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
-_READER_TAG = re.compile(r"\+r-(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
+_SUBSCRIBER_TAG = re.compile(r"\+r-(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
 _MESSAGE_ID_TAG = re.compile(r"\.delivery(\d{1,18})\.([0-9a-f]{16})@", re.IGNORECASE)
 MAX_LOCAL_PART = 64  # RFC 5321; longer local parts are refused by many servers
 
@@ -41,7 +41,7 @@ def _unsubscribe_message(subscriber_id: int, email: str) -> str:
     return f"unsubscribe-mailto:{subscriber_id}:{email.lower()}"
 
 
-def _reader_message(subscriber_id: int, email: str) -> str:
+def _subscriber_message(subscriber_id: int, email: str) -> str:
     return f"reader-return-path:{subscriber_id}:{email.lower()}"
 
 
@@ -86,26 +86,26 @@ def delivery_id(address: str) -> int | None:
     return _signed_number(_TAG.search(address), _delivery_message, _DELIVERY_TAG_LENGTH)
 
 
-def reader_return_path(subscriber_id: int, email: str) -> str:
-    """The envelope sender of a transactional mail (confirmation, welcome) to one reader:
-    ``bounces+r-7.<sig>@example.org``, so its bounce proves which reader it is about. Bound
+def subscriber_return_path(subscriber_id: int, email: str) -> str:
+    """The envelope sender of a transactional mail (confirmation, welcome) to one subscriber:
+    ``bounces+r-7.<sig>@example.org``, so its bounce proves which subscriber it is about. Bound
     to the address, like the unsubscribe tag; the plain mailbox when the tag does not fit."""
     local, domain = _mailbox()
-    signature = signing.sign(_reader_message(subscriber_id, email), _TAG_LENGTH)
+    signature = signing.sign(_subscriber_message(subscriber_id, email), _TAG_LENGTH)
     tagged = f"{local}+r-{subscriber_id}.{signature}"
     return f"{tagged if len(tagged) <= MAX_LOCAL_PART else local}@{domain}"
 
 
-def reader_claim(address: str) -> tuple[int, str] | None:
+def subscriber_claim(address: str) -> tuple[int, str] | None:
     """``(subscriber_id, signature)`` from a transactional return path, or None; check it
-    against the reader's current address with :func:`reader_signed`."""
-    found = _READER_TAG.search(address)
+    against the subscriber's current address with :func:`subscriber_signed`."""
+    found = _SUBSCRIBER_TAG.search(address)
     return (int(found.group(1)), found.group(2).lower()) if found else None
 
 
-def reader_signed(subscriber_id: int, email: str, signature: str) -> bool:
-    """True when ``signature`` is ours for this reader at this address (under any key)."""
-    return signing.verify(signature, _reader_message(subscriber_id, email), _TAG_LENGTH)
+def subscriber_signed(subscriber_id: int, email: str, signature: str) -> bool:
+    """True when ``signature`` is ours for this subscriber at this address (under any key)."""
+    return signing.verify(signature, _subscriber_message(subscriber_id, email), _TAG_LENGTH)
 
 
 def message_tag(delivery_id: int) -> str:
@@ -120,7 +120,7 @@ def delivery_in_message_id(message_id: str) -> int | None:
 
 
 def unsubscribe_address(subscriber_id: int, email: str) -> str | None:
-    """Where a mail unsubscribes this reader: ``bounces+u-7.<sig>@example.org``.
+    """Where a mail unsubscribes this subscriber: ``bounces+u-7.<sig>@example.org``.
 
     None when the bounce mailbox's own local part is too long to leave room for the tag
     (the mail then offers only the https link).
@@ -134,7 +134,7 @@ def unsubscribe_address(subscriber_id: int, email: str) -> str | None:
 def unsubscribe_claim(address: str) -> tuple[int, str] | None:
     """``(subscriber_id, signature)`` from an unsubscribe address, or None for any other.
 
-    The signature can only be checked against the reader's current address, which the
+    The signature can only be checked against the subscriber's current address, which the
     caller looks up: see :func:`unsubscribe_signed`.
     """
     found = _UNSUBSCRIBE_TAG.search(address)
@@ -142,5 +142,5 @@ def unsubscribe_claim(address: str) -> tuple[int, str] | None:
 
 
 def unsubscribe_signed(subscriber_id: int, email: str, signature: str) -> bool:
-    """True when ``signature`` is ours for this reader at this address (under any key)."""
+    """True when ``signature`` is ours for this subscriber at this address (under any key)."""
     return signing.verify(signature, _unsubscribe_message(subscriber_id, email), _TAG_LENGTH)

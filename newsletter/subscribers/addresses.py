@@ -33,7 +33,7 @@ def normalise_address(raw: str) -> str:
     """The address as stored: syntax-checked, lowercased (IDNA domain), no control characters.
 
     The local part is lowercased too: RFC 5321 lets a server tell ``Ann@`` from ``ann@``,
-    but no mailbox provider does, and readers expect one subscription per address.
+    but no mailbox provider does, and subscribers expect one subscription per address.
 
     Addresses whose local part needs SMTPUTF8 are refused: not every relay carries them, and
     an address we cannot mail must not be signed up.
@@ -56,7 +56,7 @@ def normalise_address(raw: str) -> str:
 
 
 def lookup_form(raw: str) -> str:
-    """The address as it would be stored, for finding a reader by a typed address with a plain
+    """The address as it would be stored, for finding a subscriber by a typed address with a plain
     comparison; text that is no valid address comes back trimmed and lowercased (it finds
     nobody, as it could never have been stored)."""
     try:

@@ -1,4 +1,4 @@
-"""``newsletter export-subscriber EMAIL`` and ``newsletter erase EMAIL``: a reader's rights
+"""``newsletter export-subscriber EMAIL`` and ``newsletter erase EMAIL``: a subscriber's rights
 (GDPR Art. 15, 17, 20) for requests that arrive by post or phone rather than by link."""
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from .addresses import InvalidAddress, normalise_address
 from .service import erase, export_data
 
 
-def _reader(address: str) -> Subscriber:
+def _subscriber_at(address: str) -> Subscriber:
     try:
         stored = normalise_address(address)
     except InvalidAddress as exc:
         raise click.ClickException(str(exc)) from None
     # Stored in the same form (lowercased whole), so however the letter spelled it, a plain
-    # comparison on the unique index finds the reader.
-    reader = db.session.scalar(select(Subscriber).where(Subscriber.email == stored))
-    if reader is None:
+    # comparison on the unique index finds the subscriber.
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == stored))
+    if subscriber is None:
         raise click.ClickException(f"no reader with the address {stored}")
-    return reader
+    return subscriber
 
 
 @click.command("export-subscriber")
@@ -34,9 +34,9 @@ def _reader(address: str) -> Subscriber:
 @with_appcontext
 def export_subscriber(address: str) -> None:
     """Print everything stored about the reader at ADDRESS, as JSON."""
-    reader = _reader(address)
-    data = export_data(reader.id)
-    audit.record("subscriber.export", f"subscriber {reader.id}, by command")
+    subscriber = _subscriber_at(address)
+    data = export_data(subscriber.id)
+    audit.record("subscriber.export", f"subscriber {subscriber.id}, by command")
     db.session.commit()
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -47,11 +47,11 @@ def export_subscriber(address: str) -> None:
 @with_appcontext
 def erase_subscriber(address: str, yes: bool) -> None:
     """Delete the reader at ADDRESS and everything about them; only a salted hash stays."""
-    reader = _reader(address)
+    subscriber = _subscriber_at(address)
     if not yes:
-        click.confirm(f"Erase {reader.email} and everything stored about them?", abort=True)
-    reader_id = reader.id
+        click.confirm(f"Erase {subscriber.email} and everything stored about them?", abort=True)
+    subscriber_id = subscriber.id
     # The entry names the row, not the address: an erasure must not leave the address behind.
-    audit.record("subscriber.erase", f"subscriber {reader_id}, by command")
-    erase(reader_id)
-    click.echo(f"erased subscriber {reader_id}; only a salted hash of the address is kept")
+    audit.record("subscriber.erase", f"subscriber {subscriber_id}, by command")
+    erase(subscriber_id)
+    click.echo(f"erased subscriber {subscriber_id}; only a salted hash of the address is kept")

@@ -1,4 +1,4 @@
-"""Confirmation mails on their way. With Redis, a signup pushes the reader's id onto one list
+"""Confirmation mails on their way. With Redis, a signup pushes the subscriber's id onto one list
 and a drain job sends what waits, one mail after another over one connection. An RQ job per
 signup cost the web request two pipelines and the mail worker ~5 ms of RQ's bookkeeping
 (some thirty Redis round trips); a push is one round trip, a mail in a drain one more.
@@ -12,7 +12,7 @@ a web process died between its push and its drain, or a drain died. Drains are t
 jobs and hand their worker back after ``TIME_SLICE``, like bulk batches, so a welcome mail or
 an issue's batch is not kept waiting behind a long burst of signups.
 
-Nothing promised is lost. A signup notes in the reader's row that a mail is owed
+Nothing promised is lost. A signup notes in the subscriber's row that a mail is owed
 (``confirmation_due_at``); sending it, or finding none due, clears that, and a temporary
 SMTP failure leaves it. The tick sends again whatever has been owed for ``OWED_FOR`` once no
 ids wait: ids on a Redis restarted empty, jobs of an embedded queue whose process died, a
@@ -35,7 +35,7 @@ from . import jobs
 
 log = logging.getLogger(__name__)
 
-WAITING = "confirmations"  # the Redis list of reader ids, under the installation's prefix
+WAITING = "confirmations"  # the Redis list of subscriber ids, under the installation's prefix
 DRAIN_EVERY = 100
 TIME_SLICE = 1.0
 OWED_FOR = timedelta(minutes=5)  # how long a mail may stay owed before the tick resends it
@@ -43,7 +43,7 @@ RESEND_AT_ONCE = 1000  # owed mails one tick queues again (the next tick takes t
 
 
 def request(subscriber_id: int | None) -> None:
-    """Have the confirmation mail sent to this reader, if one is due (``None``: nobody; the
+    """Have the confirmation mail sent to this subscriber, if one is due (``None``: nobody; the
     same work is done, so the answer's timing says nothing about the address)."""
     conn = queues.redis()
     if conn is None:
@@ -83,10 +83,10 @@ def drain() -> int:
                 try:
                     sent += jobs.send_confirmation(subscriber_id, transport)
                 except TemporaryFailure:  # still owed: the tick sends it again later
-                    log.warning("confirmation mail to reader %s deferred", subscriber_id)
+                    log.warning("confirmation mail to subscriber %s deferred", subscriber_id)
                     continue
-                except Exception:  # as a failed job would: logged, and the reader may ask again
-                    log.exception("confirmation mail to reader %s failed", subscriber_id)
+                except Exception:  # as a failed job would: logged, and the subscriber may ask again
+                    log.exception("confirmation mail to subscriber %s failed", subscriber_id)
                 finally:
                     db.session.remove()  # each mail reads afresh, as each job did
                 if subscriber_id:
@@ -98,7 +98,7 @@ def drain() -> int:
 
 
 def _settle(subscriber_ids: list[int]) -> None:
-    """Nothing is owed any more to these readers, who were just mailed (or found to need no
+    """Nothing is owed any more to these subscribers, who were just mailed (or found to need no
     mail). A signup arriving after this moment stays owed until its own mail goes out; one
     arriving during the drain's slice is settled too, as a link was mailed to them then."""
     if not subscriber_ids:
@@ -118,7 +118,7 @@ def _settle(subscriber_ids: list[int]) -> None:
 
 
 def waiting() -> int:
-    """How many readers wait for their confirmation mail (0 without Redis)."""
+    """How many subscribers wait for their confirmation mail (0 without Redis)."""
     conn = queues.redis()
     return int(conn.llen(queues.key(WAITING))) if conn is not None else 0
 
@@ -134,7 +134,7 @@ def _owed_too_long(now: datetime) -> ColumnElement[bool]:
 
 
 def overdue() -> int:
-    """How many readers have been owed their confirmation mail for over ``OWED_FOR``."""
+    """How many subscribers have been owed their confirmation mail for over ``OWED_FOR``."""
     return db.session.scalar(select(func.count()).where(_owed_too_long(utcnow()))) or 0
 
 

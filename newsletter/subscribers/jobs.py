@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, bindparam, select
 
-from ..bounces.verp import reader_return_path
+from ..bounces.verp import subscriber_return_path
 from ..extensions import db
 from ..mail.bulk import signer_for
 from ..mail.render import render_mail
@@ -25,15 +25,15 @@ _RETRY_PAUSES = (1.0, 4.0)  # seconds between attempts at a transactional mail
 
 
 def send_confirmation(subscriber_id: int | None, transport: Transport | None = None) -> bool:
-    """Mail the double opt-in link if the reader has anything left to confirm (over
+    """Mail the double opt-in link if the subscriber has anything left to confirm (over
     ``transport`` when given, so a run of them shares one connection)."""
     if subscriber_id is None:
         return False
     rows = db.session.execute(_CONFIRMATION, {"id": subscriber_id}).all()
     if not rows or is_blocked(rows[0].email):
         return False
-    reader, pending = rows[0], [row.list_name for row in rows if row.list_name is not None]
-    if not pending and reader.status != SubscriberStatus.PENDING:
+    subscriber, pending = rows[0], [row.list_name for row in rows if row.list_name is not None]
+    if not pending and subscriber.status != SubscriberStatus.PENDING:
         return False  # already confirmed on everything asked for: nothing to send
     site = current_app.config["SITE_NAME"]
     # No name: anyone can type any address and any name into the form, and this mail goes to
@@ -41,10 +41,10 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
     # advert, a phishing link) in their inbox under our From. It greets them neutrally.
     _send(
         subscriber_id,
-        reader.email,
+        subscriber.email,
         "confirm",
         subject=f"Please confirm your subscription to {site}",
-        personal={"confirm_url": confirm_url(subscriber_id, reader.email)},
+        personal={"confirm_url": confirm_url(subscriber_id, subscriber.email)},
         lists=pending,
         max_age_days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
         transport=transport,
@@ -52,7 +52,7 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
     return True
 
 
-# The reader and the names of the lists they have yet to confirm, one row per list (or one
+# The subscriber and the names of the lists they have yet to confirm, one row per list (or one
 # row with no list): every signup queues this job, so it reads in one query.
 _CONFIRMATION = (
     select(Subscriber.email, Subscriber.status, MailingList.name.label("list_name"))
@@ -70,7 +70,7 @@ _CONFIRMATION = (
 
 
 def send_welcome(subscriber_id: int) -> bool:
-    """Mail the welcome with the reader's personal preferences and unsubscribe links."""
+    """Mail the welcome with the subscriber's personal preferences and unsubscribe links."""
     subscriber = _mailable(subscriber_id)
     if subscriber is None or subscriber.status != SubscriberStatus.CONFIRMED:
         return False
@@ -115,13 +115,13 @@ def _send(
     transport: Transport | None = None,
     **context: Any,
 ) -> None:
-    """Render ``template_name`` for the reader at ``address`` and send it, signed when DKIM is
-    configured, from a return path that names the reader (so a bounce of it proves itself);
+    """Render ``template_name`` for the subscriber at ``address`` and send it, signed when DKIM is
+    configured, from a return path that names the subscriber (so a bounce of it proves itself);
     ``links`` adds the one-click unsubscribe headers."""
     config = current_app.config
     body = render_mail(
         template_name,
-        fill=personal,  # the reader's own: the rest is shared
+        fill=personal,  # the subscriber's own: the rest is shared
         subject=subject,
         site_name=config["SITE_NAME"],
         postal_address=config["POSTAL_ADDRESS"],
@@ -134,13 +134,13 @@ def _send(
         unsubscribe_url=links.unsubscribe_url if links else None,
         unsubscribe_mailto=links.unsubscribe_mailto if links else None,
     )
-    sender = reader_return_path(subscriber_id, address)
+    sender = subscriber_return_path(subscriber_id, address)
     with contextlib.ExitStack() as stack:
         if transport is None:
             transport = stack.enter_context(opened_transport())
         # A confirmation is awaited now, so a blip (4xx, dropped connection) is retried a few
         # times within seconds (a dropped SMTP connection is made again by the transport); a
-        # longer outage fails the job visibly and the reader can ask again.
+        # longer outage fails the job visibly and the subscriber can ask again.
         for pause in (*_RETRY_PAUSES, None):
             try:
                 transport.send(sender, address, data)

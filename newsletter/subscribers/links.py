@@ -1,4 +1,4 @@
-"""A reader's personal links, as absolute URLs for mails (built from ``BASE_URL``, so a job
+"""A subscriber's personal links, as absolute URLs for mails (built from ``BASE_URL``, so a job
 without a request can make them)."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from . import tokens
 
 @dataclass(frozen=True)
 class Links:
-    """The links every mail to a reader carries."""
+    """The links every mail to a subscriber carries."""
 
     unsubscribe_url: str
     preferences_url: str
-    # ``mailto:`` the reader's signed unsubscribe address at the bounce mailbox, where the
+    # ``mailto:`` the subscriber's signed unsubscribe address at the bounce mailbox, where the
     # bounce ingestion reads it; None when the bounce address leaves no room for the tag.
     unsubscribe_mailto: str | None = None
 
@@ -27,7 +27,7 @@ def absolute(path: str) -> str:
 
 
 def links_for(subscriber_id: int, email: str) -> Links:
-    """The unsubscribe and preferences links for this reader at this address."""
+    """The unsubscribe and preferences links for this subscriber at this address."""
     # Imported here: the bounces package pulls in the subscriber views, which use this module.
     from ..bounces.verp import unsubscribe_address
 

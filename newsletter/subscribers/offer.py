@@ -57,7 +57,7 @@ def resolve_lists(slugs: list[str] | None) -> list[Offered]:
 
 def _default_lists(offered: tuple[Offered, ...]) -> list[Offered]:
     """What a signup that names no list joins: the public lists the admin marked default, or
-    the only public list. With several and none marked, guessing could sign the reader up
+    the only public list. With several and none marked, guessing could sign the subscriber up
     for mail they never asked for, so the visitor is asked to choose (an
     :class:`InvalidInput` for ``lists``). With no public list at all the signup joins none,
     as it always has on a site that offers no lists."""

@@ -1,4 +1,4 @@
-"""A reader's data rights: export everything, erase everything (GDPR Art. 15, 17, 20).
+"""A subscriber's data rights: export everything, erase everything (GDPR Art. 15, 17, 20).
 Retention (unconfirmed signups, consent IPs) is in ``retention``."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ERASED = "[erased]"  # what an erased address becomes inside text that is kept
 
 
 def export_data(subscriber_id: int) -> dict[str, Any]:
-    """Everything stored about the reader, as plain JSON-ready values (GDPR Art. 15/20)."""
+    """Everything stored about the subscriber, as plain JSON-ready values (GDPR Art. 15/20)."""
     s = db.session.get(Subscriber, subscriber_id)
     if s is None:
         return {}
@@ -85,7 +85,7 @@ def _iso(moment: Any) -> str | None:
 
 
 def erase(subscriber_id: int) -> None:
-    """Delete the reader and everything about them; only a salted hash stays, suppressed."""
+    """Delete the subscriber and everything about them; only a salted hash stays, suppressed."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return
@@ -110,7 +110,7 @@ def erase(subscriber_id: int) -> None:
 
 def _names(column: ColumnElement[Any], address: str) -> ColumnElement[bool]:
     """The column's text mentions the address, in any case (a scan: these tables are small
-    next to the readers, and an erasure is rare)."""
+    next to the subscribers, and an erasure is rare)."""
     return func.lower(cast(column, Text)).contains(address.lower(), autoescape=True)
 
 

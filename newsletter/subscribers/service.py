@@ -1,10 +1,10 @@
-"""The subscriber lifecycle: signup, confirmation, preferences, unsubscribe. The reader's data
+"""The subscriber lifecycle: signup, confirmation, preferences, unsubscribe. The subscriber's data
 rights (export, erase) live in ``privacy``, the purge of unconfirmed signups in ``retention``
 and the do-not-mail list in ``suppression``; they are re-exported here so callers have one
 place to import from.
 
 Views, the CLI and jobs call these with plain values and ids. Every function that completes
-a reader's action commits; ``suppress`` joins the caller's transaction instead.
+a subscriber's action commits; ``suppress`` joins the caller's transaction instead.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ __all__ = [
     "update_preferences",
 ]
 
-# A reader's overall status while they still want mail / after they withdrew it.
+# A subscriber's overall status while they still want mail / after they withdrew it.
 _ACTIVE = (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED, SubscriberStatus.UNSUBSCRIBED)
 
 
@@ -92,7 +92,7 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
         text=current_app.config["CONSENT_TEXT"],
     )
     hashes = hash_params(email)
-    reader = {
+    subscriber = {
         "email": email,
         "name": name,
         "status": SubscriberStatus.PENDING,
@@ -103,7 +103,7 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
     sql = _signup_sql(db.session.get_bind().dialect.name, len(hashes))
     with writer.turn():
         conn = db.session.connection()
-        subscriber_id = conn.execute(sql.reader, reader).scalar_one_or_none()
+        subscriber_id = conn.execute(sql.subscriber, subscriber).scalar_one_or_none()
         if subscriber_id is not None:
             if asked:
                 conn.execute(sql.lists, [{"subscriber_id": subscriber_id, **a} for a in asked])
@@ -113,7 +113,7 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
 
 
 def request_new_link(email: str) -> None:
-    """Send a fresh confirmation link to a pending reader; nothing (silently) otherwise."""
+    """Send a fresh confirmation link to a pending subscriber; nothing (silently) otherwise."""
     subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
     confirmations.request(subscriber.id if subscriber else None)
 
@@ -122,25 +122,25 @@ def request_new_link(email: str) -> None:
 class _SignupSQL:
     """The statements a signup writes with, built once per dialect."""
 
-    reader: Executable
+    subscriber: Executable
     lists: Executable
     consent: Executable
 
 
 @functools.cache
 def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
-    # The reader: inserted as pending if new, in one statement so two simultaneous signups
+    # The subscriber: inserted as pending if new, in one statement so two simultaneous signups
     # for one address are one row; its id comes back, or nothing when the address is
-    # blocked. A later signup never renames a reader, pending or confirmed: anyone can sign
-    # up any address, so its name would be a stranger's words; the reader changes it on the
+    # blocked. A later signup never renames a subscriber, pending or confirmed: anyone can sign
+    # up any address, so its name would be a stranger's words; the subscriber changes it on the
     # preferences page. ``keys``: how many hashes the address has.
     table = Subscriber.__table__
     columns = [table.c.email, table.c.name, table.c.status, table.c.confirmation_due_at]
     values = select(*(bindparam(c.name, type_=c.type) for c in columns))
-    reader = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
-    reader = reader.on_conflict_do_update(
+    subscriber = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
+    subscriber = subscriber.on_conflict_do_update(
         index_elements=[table.c.email],
-        set_={"confirmation_due_at": reader.excluded.confirmation_due_at},
+        set_={"confirmation_due_at": subscriber.excluded.confirmation_due_at},
     ).returning(table.c.id)
     # Each list asked for: new ones and ones left earlier become pending; others stay.
     table = Subscription.__table__
@@ -150,7 +150,7 @@ def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
         set_={"status": lists.excluded.status, "updated_at": lists.excluded.updated_at},
         where=table.c.status == SubscriptionStatus.UNSUBSCRIBED,
     )
-    return _SignupSQL(reader, lists, insert(ConsentEvent.__table__))
+    return _SignupSQL(subscriber, lists, insert(ConsentEvent.__table__))
 
 
 def _record(
@@ -173,7 +173,7 @@ def _record(
 def _consent(
     action: str, source: str, lists: list[str], *, ip: str | None = None, text: str = ""
 ) -> dict[str, object]:
-    """A consent event's columns (all but the reader)."""
+    """A consent event's columns (all but the subscriber)."""
     return {
         "action": action,
         "source": source[:500],
@@ -194,13 +194,13 @@ def _kept_ip(ip: str | None) -> str | None:
 
 
 def subscriber_for(purpose: str, token: str) -> Subscriber:
-    """The reader a link token is for; TokenInvalid when they are gone or their address changed
+    """The subscriber a link token is for; TokenInvalid when they are gone or their address changed
     (or the row is not the one the link was made for)."""
     claim = tokens.read(purpose, token)
     found = db.session.get(Subscriber, claim.subscriber_id)
     if found is not None and tokens.vouches_for(claim, found.email, found.created_at):
         return found
-    # A link from before upgrade 0009, whose reader it lowercased or merged into another.
+    # A link from before upgrade 0009, whose subscriber it lowercased or merged into another.
     kept = db.session.scalar(
         select(FormerLink.subscriber_id).where(
             FormerLink.former_id == claim.subscriber_id,
@@ -208,12 +208,12 @@ def subscriber_for(purpose: str, token: str) -> Subscriber:
         )
     )
     if kept is None:
-        raise tokens.TokenInvalid("no such reader")
+        raise tokens.TokenInvalid("no such subscriber")
     return db.session.get_one(Subscriber, kept)
 
 
 def confirm(subscriber_id: int, *, ip: str | None) -> bool:
-    """Confirm the reader's pending lists (idempotent); True when something changed."""
+    """Confirm the subscriber's pending lists (idempotent); True when something changed."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return False
@@ -238,7 +238,7 @@ def confirm(subscriber_id: int, *, ip: str | None) -> bool:
 
 
 def unsubscribe(subscriber_id: int, source: str) -> None:
-    """Unsubscribe the reader from every list (idempotent); ``source`` says how."""
+    """Unsubscribe the subscriber from every list (idempotent); ``source`` says how."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return
@@ -254,7 +254,7 @@ def unsubscribe(subscriber_id: int, source: str) -> None:
 
 
 def preference_lists(subscriber: Subscriber) -> list[tuple[MailingList, bool]]:
-    """Lists the reader may choose on their preferences page, with whether each is chosen."""
+    """Lists the subscriber may choose on their preferences page, with whether each is chosen."""
     chosen = {
         s.list_id: s.status != SubscriptionStatus.UNSUBSCRIBED for s in subscriber.subscriptions
     }
@@ -266,8 +266,8 @@ def preference_lists(subscriber: Subscriber) -> list[tuple[MailingList, bool]]:
 
 
 def update_preferences(subscriber_id: int, *, name: str, slugs: list[str], ip: str | None) -> None:
-    """Set the reader's name and lists. The link came to their inbox, so a list chosen here
-    is confirmed at once (this is how an unsubscribed reader comes back)."""
+    """Set the subscriber's name and lists. The link came to their inbox, so a list chosen here
+    is confirmed at once (this is how someone who unsubscribed comes back)."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return

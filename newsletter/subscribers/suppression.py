@@ -1,4 +1,4 @@
-"""The do-not-mail list. It holds salted hashes only, so an erased reader's address is not
+"""The do-not-mail list. It holds salted hashes only, so an erased subscriber's address is not
 kept, yet an import or signup can still be checked against it."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from ..extensions import db
 from ..models import Subscriber, SubscriberStatus, Suppression, SuppressionReason
 from .addresses import InvalidAddress, normalise_address
 
-# Reasons that stop every mail, even one the reader asks for by signing up again. An erased
-# reader may come back through double opt-in; confirming lifts the erasure entry.
+# Reasons that stop every mail, even one the subscriber asks for by signing up again. An erased
+# subscriber may come back through double opt-in; confirming lifts the erasure entry.
 BLOCKING = (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED, SuppressionReason.ADMIN)
 
 
@@ -26,7 +26,7 @@ def _stored_form(email: str) -> str:
 
 
 def _canonical(email: str) -> str:
-    # Case-folded in full: a suppressed reader must not slip back in as Foo@ instead of foo@.
+    # Case-folded in full: a suppressed subscriber must not slip back in as Foo@ instead of foo@.
     # Only non-ASCII input needs the (slow) validator, to turn an IDN domain into Punycode;
     # imports hash a million addresses through here.
     address = email.strip()
@@ -83,7 +83,7 @@ def is_blocked(email: str) -> bool:
 def suppress(email: str, reason: SuppressionReason, detail: str = "") -> None:
     """Put the address on the do-not-mail list (idempotent, safe under concurrent workers).
 
-    For bounces and complaints the reader's status follows. Joins the caller's transaction:
+    For bounces and complaints the subscriber's status follows. Joins the caller's transaction:
     bounce handling calls this mid-batch and commits with its own changes.
     """
     if not is_suppressed(email):
@@ -112,7 +112,7 @@ def insert_ignore(model: type[db.Model], **values: object) -> None:
 
 
 def lift_erasure(email: str) -> None:
-    """Forget an erasure entry once the reader has opted in again (caller commits)."""
+    """Forget an erasure entry once the subscriber has opted in again (caller commits)."""
     lift(email, (SuppressionReason.ERASED,))
 
 

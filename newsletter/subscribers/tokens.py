@@ -1,9 +1,9 @@
-"""Signed links for readers. One serializer per purpose, each with its own salt and lifetime.
+"""Signed links for subscribers. One serializer per purpose, each with its own salt and lifetime.
 
 A token carries the subscriber id and a short hash of the address it was issued for, so a
-token dies as soon as the address it vouched for changes (or the reader is erased). Its
+token dies as soon as the address it vouched for changes (or the subscriber is erased). Its
 signing time ties it to one row too: a token older than the row it names was made for a
-reader who had that id before (SQLite handed out freed ids again until upgrade 0009).
+subscriber who had that id before (SQLite handed out freed ids again until upgrade 0009).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Public reader pages: signup, confirmation, unsubscribe (with RFC 8058 one-click) and the
+"""Public subscriber pages: signup, confirmation, unsubscribe (with RFC 8058 one-click) and the
 personal preferences page. Thin: parse the request, call the service, render."""
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ def preferences(token: str) -> Any:
 
 @bp.get("/preferences/<token>/export")
 def export(token: str) -> Response:
-    """Everything stored about the reader, as a JSON download."""
+    """Everything stored about the subscriber, as a JSON download."""
     subscriber = service.subscriber_for(tokens.MANAGE, token)
     body = json.dumps(service.export_data(subscriber.id), indent=2, ensure_ascii=False)
     return Response(
@@ -269,7 +269,7 @@ def export(token: str) -> Response:
 
 @bp.post("/preferences/<token>/erase")
 def erase(token: str) -> Any:
-    """Delete the reader; only a salted hash stays on the do-not-mail list."""
+    """Delete the subscriber; only a salted hash stays on the do-not-mail list."""
     subscriber = service.subscriber_for(tokens.MANAGE, token)
     service.erase(subscriber.id)
     return render_template("public/erased.html")
