@@ -7,12 +7,12 @@ from markupsafe import Markup
 
 from ..issues import preview
 from ..issues import service as issues
-from ..mail.render import Reader
+from ..mail.render import SubscriberFields
 from ..models import Issue, utcnow
 from . import bp
 
-# Personal expressions in an archived issue read as for an anonymous reader.
-_ANONYMOUS = Reader(email="")
+# Personal expressions in an archived issue read as for an anonymous subscriber.
+_ANONYMOUS = SubscriberFields(email="")
 
 
 def _web_html(issue: Issue) -> Markup:

@@ -1,4 +1,4 @@
-"""Sending issues: fan-out to one Delivery per reader, batch jobs that send them exactly once,
+"""Sending issues: fan-out to one Delivery per subscriber, batch jobs that send them exactly once,
 and the controls (pause, resume, cancel, retry) around them.
 
 Stages, each in its own module: ``fanout`` (audience -> Delivery rows), ``jobs`` (RQ entry

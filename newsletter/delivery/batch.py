@@ -115,7 +115,7 @@ def _send_rows(
                 copy = ahead.pop(row.id, None) or copies.personalise(prepared, row)
                 if isinstance(copy, Exception):
                     raise copy
-            except Exception as exc:  # a reader's data breaks the template: that copy only
+            except Exception as exc:  # a subscriber's data breaks the template: that copy only
                 journal.failed(row.id, f"could not render: {exc}")
                 outcome.failed += 1
                 continue
@@ -184,7 +184,7 @@ def _deliver(
     except TemporaryFailure as exc:
         _retry_or_fail(journal, row, str(exc), outcome)
     except PermanentFailure as exc:
-        if exc.code in _SERVER_REFUSALS:  # our login was refused: not the reader's fault
+        if exc.code in _SERVER_REFUSALS:  # our login was refused: not the subscriber's fault
             _retry_or_fail(journal, row, str(exc), outcome)
             return ""
         journal.failed(row.id, str(exc))

@@ -1,5 +1,5 @@
-"""Each reader's copy of an issue: what all copies share, built once per issue and process,
-and the bytes for one reader (their name, attributes and signed links filled in)."""
+"""Each subscriber's copy of an issue: what all copies share, built once per issue and process,
+and the bytes for one subscriber (their name, attributes and signed links filled in)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from ..bounces.verp import message_tag
 from ..extensions import db
 from ..mail.bulk import BulkTemplate, Copy, list_id_for, signer_for
-from ..mail.render import CompiledIssue, Reader, compile_issue
+from ..mail.render import CompiledIssue, SubscriberFields, compile_issue
 from ..models import Issue, MailingList, Suppression, issue_list
 from ..subscribers.links import links_for
 from ..subscribers.service import email_hash
@@ -28,14 +28,14 @@ class Prepared:
 
 
 def personalise(prepared: Prepared, row) -> Copy:  # type: ignore[no-untyped-def]
-    """One reader's complete message (``row``: a claimed delivery with its reader)."""
-    reader = Reader(row.email, row.name or "", row.attributes or {})
+    """One subscriber's complete message (``row``: a claimed delivery with its subscriber)."""
+    subscriber = SubscriberFields(row.email, row.name or "", row.attributes or {})
     links = links_for(row.subscriber_id, row.email)
     return prepared.template.personalise(
         recipient=row.email,
         name=row.name or "",
         message_id=message_id(prepared, row.id),
-        body=prepared.compiled.render(reader, links),
+        body=prepared.compiled.render(subscriber, links),
         unsubscribe_url=links.unsubscribe_url,
         unsubscribe_mailto=links.unsubscribe_mailto,
     )

@@ -1,16 +1,16 @@
-"""Fan-out: an issue's audience, snapshotted as one queued Delivery per reader.
+"""Fan-out: an issue's audience, snapshotted as one queued Delivery per subscriber.
 
 The audience is decided by one query (:func:`audience`): subscribers confirmed overall and
 confirmed on at least one of the issue's lists, each once however many of those lists they
 are on. One ``INSERT ... SELECT`` copies it into ``delivery`` with batch numbers, so a
-million readers cost one statement, not a million round trips. It runs in a job (a million
+million subscribers cost one statement, not a million round trips. It runs in a job (a million
 rows take a while on PostgreSQL), so the snapshot is taken as of the moment sending
 started: a membership confirmed (or changed) after that is left out. The unique (issue,
 subscriber) constraint plus ``ON CONFLICT DO NOTHING`` make a repeated fan-out harmless.
 
 Suppressed addresses are not filtered here: ``suppression`` keeps only keyed hashes of
-addresses (so an erased reader leaves nothing readable), which SQL cannot compute. The batch
-job checks its few hundred readers against the suppression list just before sending
+addresses (so an erased subscriber leaves nothing readable), which SQL cannot compute. The batch
+job checks its few hundred subscribers against the suppression list just before sending
 (``batch._suppressed``), which also honours a bounce or complaint that arrives mid-send.
 """
 
@@ -33,14 +33,14 @@ from ..models import (
 )
 
 # Who a send reaches, in two halves so each query puts them where its indexes help: the
-# reader is confirmed overall (so not bounced, complained or unsubscribed), and confirmed on
+# subscriber is confirmed overall (so not bounced, complained or unsubscribed), and confirmed on
 # the list. The admin's list counts use the same two (:func:`reach_per_list`).
-READER_REACHED = Subscriber.status == SubscriberStatus.CONFIRMED
+SUBSCRIBER_REACHED = Subscriber.status == SubscriberStatus.CONFIRMED
 MEMBER_REACHED = Subscription.status == SubscriptionStatus.CONFIRMED
 
 
 def audience(issue_id: int, cutoff: datetime | None = None) -> Select:
-    """Ids of the readers an issue goes to: confirmed, on a target list, once each; with
+    """Ids of the subscribers an issue goes to: confirmed, on a target list, once each; with
     ``cutoff``, only memberships last changed by then (the moment sending started)."""
     targets = select(issue_list.c.list_id).where(issue_list.c.issue_id == issue_id)
     on_target_list = exists().where(
@@ -49,29 +49,29 @@ def audience(issue_id: int, cutoff: datetime | None = None) -> Select:
         Subscription.list_id.in_(targets),
         *([Subscription.updated_at <= cutoff] if cutoff else []),
     )
-    return select(Subscriber.id).where(READER_REACHED, on_target_list)
+    return select(Subscriber.id).where(SUBSCRIBER_REACHED, on_target_list)
 
 
 def reach_per_list() -> dict[int, int]:
-    """Per list id, how many readers an issue sent to that list alone would reach now."""
+    """Per list id, how many subscribers an issue sent to that list alone would reach now."""
     rows = db.session.execute(
         select(Subscription.list_id, func.count())
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(READER_REACHED, MEMBER_REACHED)
+        .where(SUBSCRIBER_REACHED, MEMBER_REACHED)
         .group_by(Subscription.list_id)
     )
     return {list_id: n for list_id, n in rows}
 
 
 def audience_size(issue_id: int) -> int:
-    """How many readers the issue would go to now."""
+    """How many subscribers the issue would go to now."""
     return db.session.scalar(select(func.count()).select_from(audience(issue_id).subquery())) or 0
 
 
 def fan_out(issue_id: int, batch_size: int, cutoff: datetime | None = None) -> int:
     """Create the issue's deliveries in batches of ``batch_size``; return how many it has."""
     ids = audience(issue_id, cutoff).subquery()
-    # Readers in id order, numbered 0, 1, 2…; integer division gives the batch.
+    # Subscribers in id order, numbered 0, 1, 2…; integer division gives the batch.
     batch_no = (func.row_number().over(order_by=ids.c.id) - 1) // batch_size
     rows = select(
         literal(issue_id),

@@ -2,7 +2,7 @@
 
 ``DELIVERY_RETENTION_DAYS`` after an issue finished, its delivery rows (who got it, when,
 what the server said) and old bounce reports go; the issue's counts by status stay in
-``IssueTotals`` (as they do when a reader erases themselves: ``delete_deliveries`` serves
+``IssueTotals`` (as they do when a subscriber erases themselves: ``delete_deliveries`` serves
 both). 0 keeps them forever. Runs on every tick and is cheap when there is nothing to do.
 The subscribers' side of retention (consent IPs, unconfirmed signups) is in
 ``subscribers/retention.py``.
@@ -29,7 +29,7 @@ from ..models import (
     utcnow,
 )
 
-CHUNK = 5000  # rows deleted per transaction, so a million-reader issue never locks for long
+CHUNK = 5000  # rows deleted per transaction, so a million-subscriber issue never locks for long
 FINISHED = (IssueStatus.SENT, IssueStatus.CANCELLED)
 
 
@@ -116,7 +116,7 @@ def _add_totals(added: dict[int, Counter[str]]) -> None:
 
 def delete_deliveries(*where: ColumnElement[bool]) -> int:
     """Delete the delivery rows matching ``where``, first adding them to their issues' kept
-    totals, so an issue's figures never go down (retention, a reader's erasure). The caller
+    totals, so an issue's figures never go down (retention, a subscriber's erasure). The caller
     commits; returns how many rows went."""
     added: dict[int, Counter[str]] = defaultdict(Counter)
     for issue_id, status, n in db.session.execute(

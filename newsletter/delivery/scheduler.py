@@ -21,7 +21,7 @@ def start_due() -> int:
         except service.SendingError as exc:
             # Started by someone else a moment ago (nothing to do), or it cannot go, e.g.
             # nobody to send to: back to a draft, with the reason in the audit log, rather
-            # than sent whenever a first reader confirms.
+            # than sent whenever a first subscriber confirms.
             try:
                 issues.unschedule(issue_id, why=str(exc), actor="scheduler")
             except NotFound:  # deleted since it was found due: nothing left to do

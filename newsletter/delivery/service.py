@@ -37,7 +37,7 @@ def start_sending(issue_id: int, actor: str | None = None) -> int:
     if not issue.lists:
         raise SendingError("Choose at least one list before sending.")
     total = fanout.audience_size(issue_id)
-    if not total:  # it could never be sent again: wait for readers instead
+    if not total:  # it could never be sent again: wait for subscribers instead
         raise SendingError("Nobody would receive it: no confirmed reader is on its lists yet.")
     if not state.begin(issue_id):
         raise SendingError(f"This issue is {issue.status.value}; it can only be sent once.")
@@ -88,7 +88,7 @@ def retry_failed(issue_id: int) -> int:
 
 
 def resend_unknown(issue_id: int) -> int:
-    """Queue the "unknown" deliveries again, an admin's explicit choice (a reader may get a
+    """Queue the "unknown" deliveries again, an admin's explicit choice (a subscriber may get a
     second copy, with the same Message-ID); returns how many."""
     _resumable(issue_id)
     count = state.requeue(issue_id, DeliveryStatus.UNKNOWN)

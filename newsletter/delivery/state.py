@@ -130,7 +130,7 @@ def finish_if_done(issue_id: int, fanned_out: bool = False) -> bool:
 
 
 class Claimed(NamedTuple):
-    """A claimed delivery with its reader. A plain tuple: the batch loop reads its fields
+    """A claimed delivery with its subscriber. A plain tuple: the batch loop reads its fields
     some twenty times per message, and a SQLAlchemy Row's attribute access costs ten times
     as much."""
 
@@ -143,7 +143,7 @@ class Claimed(NamedTuple):
 
 
 def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list[Claimed]:
-    """Claim the due, unclaimed queued deliveries of one batch; return them with their readers.
+    """Claim the due, unclaimed queued deliveries of one batch; return them with their subscribers.
 
     PostgreSQL locks the rows with SKIP LOCKED so concurrent claimers never wait on each
     other; SQLite serialises writers, which gives the same result.

@@ -1,4 +1,4 @@
-"""How an issue reads before it is sent: rendered once (``compiled``), as a chosen reader
+"""How an issue reads before it is sent: rendered once (``compiled``), as a chosen subscriber
 or a sample one would get it (``render``), the other hosts it loads from (``remote_hosts``),
 and the ``send_test`` job that mails a test copy (``service.queue_test`` queues it)."""
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..mail import remote
 from ..mail.bulk import signer_for
-from ..mail.render import CompiledIssue, Reader, Rendered, TemplateProblem, compile_issue
+from ..mail.render import CompiledIssue, Rendered, SubscriberFields, TemplateProblem, compile_issue
 from ..mail.transactional import template
 from ..mail.transports import open_transport
 from ..models import Issue, Subscriber
@@ -29,29 +29,29 @@ def compiled(issue: Issue) -> CompiledIssue:
     )
 
 
-def reader_for(email: str | None) -> Reader:
-    """The subscriber with this address as a :class:`Reader`, or a sample reader."""
+def preview_subscriber(email: str | None) -> SubscriberFields:
+    """The subscriber with this address as a :class:`SubscriberFields`, or a sample subscriber."""
     if email:
         found = db.session.scalar(select(Subscriber).where(Subscriber.email == lookup_form(email)))
         if found is not None:
-            return Reader(found.email, found.name, dict(found.attributes or {}))
-        return Reader(email.strip())
-    return Reader("reader@example.org")
+            return SubscriberFields(found.email, found.name, dict(found.attributes or {}))
+        return SubscriberFields(email.strip())
+    return SubscriberFields("reader@example.org")
 
 
 def sample_links() -> Links:
-    """Footer links for previews and tests: they lead to the site, never to a real reader."""
+    """Footer links for previews and tests: they lead to the site, never to a real subscriber."""
     base = current_app.config["BASE_URL"]
     return Links(unsubscribe_url=f"{base}/", preferences_url=f"{base}/")
 
 
 def render(issue: Issue, as_email: str | None) -> Rendered:
-    """The mail as the subscriber with that address (or a sample reader) would get it."""
-    return compiled(issue).render(reader_for(as_email), sample_links())
+    """The mail as the subscriber with that address (or a sample subscriber) would get it."""
+    return compiled(issue).render(preview_subscriber(as_email), sample_links())
 
 
 def remote_hosts(issue: Issue) -> list[str]:
-    """The other hosts the issue makes each reader's mail program load from (remote images,
+    """The other hosts the issue makes each subscriber's mail program load from (remote images,
     say), found in the mail as rendered and sanitised; empty if it does not render."""
     try:
         html = render(issue, None).html
@@ -65,18 +65,18 @@ def send_test(issue_id: int, address: str) -> None:
     issue = db.session.get(Issue, issue_id)
     if issue is None:
         return
-    reader, links = reader_for(address), sample_links()
-    body = compiled(issue).render(reader, links)
+    subscriber, links = preview_subscriber(address), sample_links()
+    body = compiled(issue).render(subscriber, links)
     config = current_app.config
     sender = config["FROM"]
     signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), sender)
-    # Signed and with the unsubscribe headers as readers' copies are, so that what the test
+    # Signed and with the unsubscribe headers as subscribers' copies are, so that what the test
     # address's provider makes of it says how the issue will be received.
     message = template(sender, f"[Test] {issue.subject}", signer).fill(
-        recipient=reader.email, body=body, unsubscribe_url=links.unsubscribe_url
+        recipient=subscriber.email, body=body, unsubscribe_url=links.unsubscribe_url
     )
     transport = open_transport()
     try:
-        transport.send(sender, reader.email, message)
+        transport.send(sender, subscriber.email, message)
     finally:
         transport.close()

@@ -1,9 +1,9 @@
-"""Bulk mail bytes: the MIME structure built once per issue, each reader's copy filled in.
+"""Bulk mail bytes: the MIME structure built once per issue, each subscriber's copy filled in.
 
 Building every copy with ``EmailMessage.as_bytes()`` costs ~2 ms, which alone would cap a
 core near 500 messages/s. Here the email package builds the message once (headers folded
-and encoded, boundary, part headers) around two marker bodies; each reader's copy is those
-bytes with the reader's headers put in front and the reader's two bodies, quoted-printable
+and encoded, boundary, part headers) around two marker bodies; each subscriber's copy is those
+bytes with the subscriber's headers put in front and the subscriber's two bodies, quoted-printable
 encoded by ``binascii`` (C, lines <= 76), put where the markers were. DKIM signs the finished
 bytes, covering the List-Unsubscribe headers. Pure: no database, no network.
 """
@@ -123,11 +123,11 @@ def signer_for(key_file: str | None, selector: str | None, sender: str) -> Signe
 class QuotedPrintable:
     """Quoted-printable with CRLF line ends and lines of at most 76 characters, for one body
     of one issue, remembering what it encoded. QP works line by line and all but a few lines
-    of an issue are the same for every reader, so a body comes as runs of whole lines (see
-    ``Rendered.runs``), a run every reader shares being the same string object at the same
+    of an issue are the same for every subscriber, so a body comes as runs of whole lines (see
+    ``Rendered.runs``), a run every subscriber shares being the same string object at the same
     place each time. So the encoder keeps, per place, the run it last encoded: a shared run
     is found by identity, without hashing or comparing its text, and only the few lines
-    around a reader's values are encoded per copy, without piling up. It also notes whether
+    around a subscriber's values are encoded per copy, without piling up. It also notes whether
     an encoded line starts with a dot (see :class:`Copy`)."""
 
     def __init__(self) -> None:
@@ -169,7 +169,7 @@ def _has_dot_line(data: bytes) -> bool:
 
 
 class Copy(NamedTuple):
-    """One reader's complete message. ``dot_lines`` says whether any line starts with a dot:
+    """One subscriber's complete message. ``dot_lines`` says whether any line starts with a dot:
     the builder knows it from its parts (the shared ones checked once per issue), so SMTP
     can skip its dot-stuffing pass over each ~30 KB copy when none does."""
 
@@ -178,7 +178,7 @@ class Copy(NamedTuple):
 
 
 class BulkTemplate:
-    """One issue's message, ready to be personalised into bytes for each reader."""
+    """One issue's message, ready to be personalised into bytes for each subscriber."""
 
     def __init__(
         self,
@@ -236,7 +236,7 @@ class BulkTemplate:
         unsubscribe_mailto: str | None = None,
         date: str | None = None,
     ) -> Copy:
-        """The complete message for one reader, signed when a DKIM key is configured."""
+        """The complete message for one subscriber, signed when a DKIM key is configured."""
         html, text = body.runs or ((body.html,), (body.text,))
         # No header line starts with a dot: each starts with its name or folding white space.
         headers = b"".join(
@@ -295,7 +295,7 @@ _ENCODED_WORD_BYTES = 45  # base64 of 45 bytes plus "=?utf-8?b?…?=" is 72 char
 
 def _word_runs(text: str) -> list[str]:
     """``text`` in pieces of at most ``_ENCODED_WORD_BYTES`` bytes, cut after a space where
-    one allows (a reader drops the white space between encoded words, not inside them)."""
+    one allows (a mail program drops the white space between encoded words, not inside them)."""
     runs, run = [], ""
     for piece in re.findall(r"\S+\s*|\s+", text):
         if run and len((run + piece).encode()) > _ENCODED_WORD_BYTES:

@@ -1,10 +1,10 @@
-"""The ``{{ … }}`` expressions an admin may write in an issue, evaluated for one reader.
+"""The ``{{ … }}`` expressions an admin may write in an issue, evaluated for one subscriber.
 
 Every expression is checked and may be evaluated in a Jinja sandbox. The common shapes —
 ``subscriber.name``, ``subscriber.email`` and ``subscriber.attributes.key``, each maybe with
 ``| default("…")`` — are also read directly, with the value the sandbox would produce: a
 sandboxed render costs ~20 µs, and a bulk send fills each expression twice (HTML and text)
-for every reader.
+for every subscriber.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class TemplateProblem(ValueError):
 
 
 @dataclass(frozen=True)
-class Reader:
+class SubscriberFields:
     """Who an issue is rendered for: what ``{{ subscriber.* }}`` may read."""
 
     email: str
@@ -57,7 +57,7 @@ class _Sandbox(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        """``attributes.items`` is the reader's "items" column, not dict's method: a dict's
+        """``attributes.items`` is the subscriber's "items" column, not dict's method: a dict's
         dotted names are always its keys (a missing one is empty, like any unknown)."""
         if isinstance(obj, dict):
             return obj[attribute] if attribute in obj else self.undefined(obj=obj, name=attribute)
@@ -74,7 +74,7 @@ def sandbox(autoescape: bool) -> SandboxedEnvironment:
     """The sandbox, escaping for HTML or not (text)."""
     env = _Sandbox(autoescape=autoescape, undefined=jinja2.ChainableUndefined)
     env.filters["default"] = env.filters["d"] = env.filters["fallback"] = _fallback
-    # A reader's own values are never trusted as HTML: "| safe" would let a name carry markup
+    # A subscriber's own values are never trusted as HTML: "| safe" would let a name carry markup
     # into mails and into the admin's preview.
     del env.filters["safe"]
     return env
@@ -99,7 +99,7 @@ def parse_expressions(body_md: str) -> list[str]:
     return expressions
 
 
-_NOT_READ = object()  # a direct reader's answer when only the sandbox can tell
+_NOT_READ = object()  # ``direct``'s answer when only the sandbox can tell
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ class Expression:
 
     template: jinja2.Template
     escape: bool
-    direct: Callable[[Reader], Any] | None  # the value without the sandbox, if the shape allows
+    # The value without the sandbox, if the shape allows.
+    direct: Callable[[SubscriberFields], Any] | None
 
     @classmethod
     def compile(cls, expression: str, escape: bool) -> Expression:
@@ -116,20 +117,20 @@ class Expression:
         source = "{{" + expression + "}}"
         return cls(sandbox(escape).from_string(source), escape, _direct(source))
 
-    def evaluate(self, reader: Reader) -> str:
-        """The expression's output for this reader; raises :class:`TemplateProblem`."""
-        value = self.direct(reader) if self.direct is not None else _NOT_READ
+    def evaluate(self, subscriber: SubscriberFields) -> str:
+        """The expression's output for this subscriber; raises :class:`TemplateProblem`."""
+        value = self.direct(subscriber) if self.direct is not None else _NOT_READ
         if value is _NOT_READ:
-            output = self._render(reader)
+            output = self._render(subscriber)
         else:  # what Jinja's output step does: escape when autoescaping, else str()
             output = str(markupsafe.escape(value)) if self.escape else str(value)
         if len(output) > _MAX_OUTPUT:
             raise TemplateProblem("A personalisation expression produced far too much text.")
         return output
 
-    def _render(self, reader: Reader) -> str:
+    def _render(self, subscriber: SubscriberFields) -> str:
         try:
-            return self.template.render(subscriber=reader)
+            return self.template.render(subscriber=subscriber)
         except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as exc:
             raise TemplateProblem(f"A personalisation expression failed: {exc}") from exc
 
@@ -137,7 +138,7 @@ class Expression:
 _DEFAULTS = {"default", "d", "fallback"}
 
 
-def _direct(source: str) -> Callable[[Reader], Any] | None:
+def _direct(source: str) -> Callable[[SubscriberFields], Any] | None:
     """A plain function reading what ``source`` outputs, for the common shapes; else None."""
     body = sandbox(False).parse(source).body
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
@@ -162,22 +163,22 @@ def _direct(source: str) -> Callable[[Reader], Any] | None:
     if default is None:
         return read
 
-    def read_or_default(reader: Reader) -> Any:
-        value = read(reader)
+    def read_or_default(subscriber: SubscriberFields) -> Any:
+        value = read(subscriber)
         return value if value or value is _NOT_READ else default
 
     return read_or_default
 
 
-def _field_reader(node: nodes.Node) -> Callable[[Reader], Any] | None:
+def _field_reader(node: nodes.Node) -> Callable[[SubscriberFields], Any] | None:
     def on_subscriber(n: nodes.Node) -> bool:
         return isinstance(n, nodes.Name) and n.name == "subscriber"
 
     if isinstance(node, nodes.Getattr) and on_subscriber(node.node):
         if node.attr == "name":
-            return lambda reader: reader.name
+            return lambda subscriber: subscriber.name
         if node.attr == "email":
-            return lambda reader: reader.email
+            return lambda subscriber: subscriber.email
         return None
     if isinstance(node, nodes.Getattr):
         key = node.attr
@@ -195,9 +196,9 @@ def _field_reader(node: nodes.Node) -> Callable[[Reader], Any] | None:
     if not isinstance(key, str):
         return None
 
-    def read_attribute(reader: Reader) -> Any:
-        attributes = reader.attributes
-        if type(attributes) is not dict or type(reader) is not Reader:
+    def read_attribute(subscriber: SubscriberFields) -> Any:
+        attributes = subscriber.attributes
+        if type(attributes) is not dict or type(subscriber) is not SubscriberFields:
             return _NOT_READ
         return attributes.get(key, "")  # the sandbox prints nothing for a missing one
 

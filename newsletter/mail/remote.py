@@ -1,7 +1,7 @@
-"""Which other hosts a mail's HTML makes the reader's mail program contact when it is opened.
+"""Which other hosts a mail's HTML makes the subscriber's mail program contact when it is opened.
 
-A remote image (or stylesheet, font, background) is fetched by the reader's client and tells
-that host the reader's IP address and when they read. The admin's own pages block such loads
+A remote image (or stylesheet, font, background) is fetched by the subscriber's client and tells
+that host the subscriber's IP address and when they read. The admin's own pages block such loads
 by their Content-Security-Policy, so compose, the preview and the send page ask this module
 and say so instead.
 """

@@ -20,13 +20,19 @@ from flask import render_template
 from markdown_it import MarkdownIt
 
 from ..subscribers.links import Links
-from .expressions import EXPRESSION, Expression, Reader, TemplateProblem, parse_expressions
+from .expressions import (
+    EXPRESSION,
+    Expression,
+    SubscriberFields,
+    TemplateProblem,
+    parse_expressions,
+)
 from .text import html_to_text
 
 __all__ = [
     "CompiledIssue",
     "Links",
-    "Reader",
+    "SubscriberFields",
     "Rendered",
     "TemplateProblem",
     "compile_issue",
@@ -55,7 +61,7 @@ _ALLOWED_ATTRIBUTES = {
 @dataclass(frozen=True)
 class Rendered:
     """A mail's two bodies; ``runs`` (when rendered from a compiled issue) holds each body cut
-    into runs of whole lines, where a run the same for every reader is the same object."""
+    into runs of whole lines, where a run the same for every subscriber is the same object."""
 
     html: str
     text: str
@@ -68,7 +74,7 @@ def _markdown() -> MarkdownIt:
 
 
 def markdown_to_html(source: str) -> str:
-    """Render Markdown and strip anything that could run or phone home in a reader's client."""
+    """Render Markdown and strip anything that could run or phone home in a subscriber's client."""
     raw = _markdown().render(source or "")
     return nh3.clean(
         raw,
@@ -87,7 +93,7 @@ def inline_css(html: str) -> str:
 def render_mail(template: str, fill: dict[str, str] | None = None, **context: Any) -> Rendered:
     """Render ``email/<template>.html`` and ``email/<template>.txt`` into a :class:`Rendered`.
 
-    ``fill`` holds what differs per reader (a name, a personal link), used only as plain
+    ``fill`` holds what differs per subscriber (a name, a personal link), used only as plain
     ``{{ value }}`` or ``{% if value %}`` in the templates. The rest is rendered (Jinja, CSS
     inlining) once per distinct ``context`` and kept; each mail only puts its strings in.
     """
@@ -124,7 +130,7 @@ def _frozen(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class _MailShape:
-    """A mail rendered with a marker where each reader's string goes."""
+    """A mail rendered with a marker where each subscriber's string goes."""
 
     html: str
     text: str
@@ -146,7 +152,7 @@ def _mail_shape(
 ) -> _MailShape:
     template, context = key
     stem = f"nlfill{secrets.token_hex(6)}x"
-    # An empty value stays empty, so that {% if name %} decides as it would for the reader.
+    # An empty value stays empty, so that {% if name %} decides as it would for the subscriber.
     slots = {name: f"{stem}{i}x" if present else "" for i, (name, present) in enumerate(filled)}
     rendered = _render_mail(template, {**dict(context), **slots})
     markers = {marker: name for name, marker in slots.items() if marker}
@@ -188,7 +194,7 @@ def _url_slot(before: str) -> bool:
 
 @dataclass(frozen=True)
 class _Slot:
-    """A hole in a pre-rendered body: a reader's value or personal link goes here."""
+    """A hole in a pre-rendered body: a subscriber's value or personal link goes here."""
 
     expression: Expression | None  # None: a link, named by ``link``
     link: str = ""
@@ -197,38 +203,40 @@ class _Slot:
 
 @dataclass(frozen=True)
 class _Body:
-    """A mail body rendered once, cut at the places where each reader differs."""
+    """A mail body rendered once, cut at the places where each subscriber differs."""
 
     parts: tuple[str | _Slot, ...]
     # The same body as runs of whole lines: a str is a run without slots, shared by every
-    # reader; a tuple is the line(s) around one or more slots. Encoders that work line by
+    # subscriber; a tuple is the line(s) around one or more slots. Encoders that work line by
     # line (quoted-printable) can then encode the shared runs once per issue.
     runs: tuple[str | tuple[str | _Slot, ...], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", _line_runs(self.parts))
 
-    def fill(self, reader: Reader, links: Links | None, escape: bool) -> str:
-        return "".join(self.fill_runs(reader, links, escape))
+    def fill(self, subscriber: SubscriberFields, links: Links | None, escape: bool) -> str:
+        return "".join(self.fill_runs(subscriber, links, escape))
 
-    def fill_runs(self, reader: Reader, links: Links | None, escape: bool) -> tuple[str, ...]:
-        """The reader's body as runs of whole lines (shared runs are the same objects)."""
+    def fill_runs(
+        self, subscriber: SubscriberFields, links: Links | None, escape: bool
+    ) -> tuple[str, ...]:
+        """The subscriber's body as runs of whole lines (shared runs are the same objects)."""
         return tuple(
             run
             if isinstance(run, str)
             else "".join(
-                part if isinstance(part, str) else _fill_slot(part, reader, links, escape)
+                part if isinstance(part, str) else _fill_slot(part, subscriber, links, escape)
                 for part in run
             )
             for run in self.runs
         )
 
 
-def _fill_slot(slot: _Slot, reader: Reader, links: Links | None, escape: bool) -> str:
+def _fill_slot(slot: _Slot, subscriber: SubscriberFields, links: Links | None, escape: bool) -> str:
     if slot.expression is None:
         value = getattr(links, slot.link) if links else ""
         return str(markupsafe.escape(value)) if escape else value
-    value = slot.expression.evaluate(reader)
+    value = slot.expression.evaluate(subscriber)
     if slot.is_url and not _SAFE_URL.match(_url_start(value)):
         value = "#"
     return value
@@ -267,7 +275,7 @@ def _line_runs(parts: tuple[str | _Slot, ...]) -> tuple[str | tuple[str | _Slot,
 
 class CompiledIssue:
     """An issue rendered once (Markdown, sanitising, layout, CSS inlining) and then filled in
-    per reader in a few microseconds, which is what the sending engine needs."""
+    per subscriber in a few microseconds, which is what the sending engine needs."""
 
     def __init__(
         self, subject: str, preheader: str, body_md: str, *, site_name: str, postal_address: str
@@ -288,29 +296,30 @@ class CompiledIssue:
         self._body_md = EXPRESSION.sub(self._replace_with_marker(), body_md or "")
         self.body_html = markdown_to_html(self._body_md)
         self._bodies: dict[bool | None, tuple[_Body, _Body]] = {}
-        # Fail now, in compose, rather than per reader while sending.
+        # Fail now, in compose, rather than per subscriber while sending.
         self.render(
-            Reader("reader@example.org"), Links("https://x.invalid/u", "https://x.invalid/p")
+            SubscriberFields("subscriber@example.org"),
+            Links("https://x.invalid/u", "https://x.invalid/p"),
         )
 
     def _replace_with_marker(self) -> Callable[[re.Match[str]], str]:
         counter = iter(range(len(self._expressions)))
         return lambda m: f"{self._marker}{next(counter)}x"
 
-    def render(self, reader: Reader, links: Links | None) -> Rendered:
-        """The reader's HTML and text; ``links=None`` leaves personal links out (archive)."""
+    def render(self, subscriber: SubscriberFields, links: Links | None) -> Rendered:
+        """The subscriber's HTML and text; ``links=None`` leaves personal links out (archive)."""
         html_body, text_body = self._compiled(links is not None)
-        html_runs = html_body.fill_runs(reader, links, escape=True)
-        text_runs = text_body.fill_runs(reader, links, escape=False)
+        html_runs = html_body.fill_runs(subscriber, links, escape=True)
+        text_runs = text_body.fill_runs(subscriber, links, escape=False)
         return Rendered(
             html="".join(html_runs), text="".join(text_runs), runs=(html_runs, text_runs)
         )
 
-    def web_html(self, reader: Reader) -> str:
+    def web_html(self, subscriber: SubscriberFields) -> str:
         """The body alone, sanitised and personalised, for a web page (the archive)."""
         if None not in self._bodies:
             self._bodies[None] = (self._cut(self.body_html, True),) * 2
-        return self._bodies[None][0].fill(reader, None, escape=True)
+        return self._bodies[None][0].fill(subscriber, None, escape=True)
 
     def _compiled(self, with_links: bool) -> tuple[_Body, _Body]:
         if with_links not in self._bodies:
@@ -365,7 +374,7 @@ class CompiledIssue:
 def compile_issue(
     subject: str, preheader: str, body_md: str, *, site_name: str, postal_address: str
 ) -> CompiledIssue:
-    """Render an issue once for many readers; raises :class:`TemplateProblem` for bad syntax."""
+    """Render an issue once for many subscribers; raises :class:`TemplateProblem` for bad syntax."""
     return CompiledIssue(
         subject, preheader, body_md, site_name=site_name, postal_address=postal_address
     )

@@ -1,4 +1,4 @@
-"""The plain-text part of a mail, read from the sanitised HTML the reader sees.
+"""The plain-text part of a mail, read from the sanitised HTML the subscriber sees.
 
 A small walk over the tags our Markdown can produce (see ``render._ALLOWED_TAGS``), written
 for people rather than for a Markdown parser: bold and code as their words, a link as

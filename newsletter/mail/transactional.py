@@ -2,8 +2,8 @@
 
 Building each mail with ``EmailMessage`` and ``as_bytes()`` costs ~2 ms, most of a
 confirmation's price. Here the email package builds one kind of mail once (From and Subject
-encoded, boundary, part headers) around two marker bodies; each reader's mail is then the
-reader's headers, those bytes, and the two bodies quoted-printable encoded by ``binascii``
+encoded, boundary, part headers) around two marker bodies; each subscriber's mail is then the
+subscriber's headers, those bytes, and the two bodies quoted-printable encoded by ``binascii``
 (C, lines <= 76). The header and body encoders and the DKIM signer are bulk's, so every kind
 of mail we send is written and signed alike. Pure: no database, no network.
 """
@@ -55,7 +55,7 @@ class MailTemplate:
         unsubscribe_url: str | None = None,
         unsubscribe_mailto: str | None = None,
     ) -> bytes:
-        """The complete mail to one reader, with the one-click unsubscribe headers (RFC 8058)
+        """The complete mail to one subscriber, with the one-click unsubscribe headers (RFC 8058)
         when given an ``unsubscribe_url``. To is the bare address: a system mail never carries
         a name, which whoever typed the address into a form may have chosen."""
         own = [

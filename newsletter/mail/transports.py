@@ -45,7 +45,7 @@ class Transport(Protocol):
 
 class OutboxTransport:
     """Writes each message as one ``.eml`` file; written to a temp name, then renamed, so a
-    reader of the folder never sees half a message."""
+    process reading the folder never sees half a message."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
