@@ -1,8 +1,8 @@
-"""Crash safety under load: R readers, 2 worker processes, one of them killed with SIGKILL
+"""Crash safety under load: R subscribers, 2 worker processes, one of them killed with SIGKILL
 three times at random moments and restarted each time. Prints one JSON line.
 
-    python bench/crash.py            # 20,000 readers
-    python bench/crash.py --smoke    # 2,000 readers
+    python bench/crash.py            # 20,000 subscribers
+    python bench/crash.py --smoke    # 2,000 subscribers
 
 ``duplicates`` and ``lost`` must be 0: nobody gets the issue twice, and everyone either got
 it or is listed as "unknown" (caught mid-SMTP-transaction by a kill). ``unknown`` must not
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--smoke", action="store_true", help="2,000 readers: checks it runs")
+    parser.add_argument("--smoke", action="store_true", help="2,000 subscribers: checks it runs")
     args = parser.parse_args()
     if args.smoke:
         args.recipients = 2_000

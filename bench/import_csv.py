@@ -70,7 +70,7 @@ def main() -> int:
     args = parser.parse_args()
     rows = args.rows or (5_000 if args.smoke else 100_000)
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
-        csv_path = Path(tmp) / "readers.csv"
+        csv_path = Path(tmp) / "subscribers.csv"
         write_csv(csv_path, rows)
         app = create_app({"INSTANCE_DIR": tmp, "SECRET_KEY": "bench"})
         with app.app_context():

@@ -1,4 +1,4 @@
-"""Sending throughput end to end: N confirmed readers, a ~10 KB issue, W worker processes,
+"""Sending throughput end to end: N confirmed subscribers, a ~10 KB issue, W worker processes,
 a lean SMTP sink on 127.0.0.1 in its own process. Prints one JSON line.
 
     python bench/send.py --recipients 100000 --workers 2
@@ -60,16 +60,16 @@ def _children_cpu() -> float:
 
 
 def sample_message(inst: Installation) -> bytes:
-    """One reader's copy, made as the engine makes it (for the raw loops)."""
+    """One subscriber's copy, made as the engine makes it (for the raw loops)."""
     from types import SimpleNamespace
 
     from newsletter.delivery import copies
 
     with inst.app.app_context():
-        reader = SimpleNamespace(
+        subscriber = SimpleNamespace(
             id=1, subscriber_id=1, email="reader0@example.net", name="Reader 0", attributes={}
         )
-        return copies.personalise(copies.prepare(inst.issue_id), reader).data
+        return copies.personalise(copies.prepare(inst.issue_id), subscriber).data
 
 
 def use_dkim(inst: Installation) -> None:
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--dkim", action="store_true", help="DKIM-sign every copy (new key)")
-    parser.add_argument("--smoke", action="store_true", help="300 readers: checks it runs")
+    parser.add_argument("--smoke", action="store_true", help="300 subscribers: checks it runs")
     args = parser.parse_args()
     if args.smoke:
         args.recipients = 300
@@ -153,7 +153,7 @@ def main() -> None:
         }
         ok = received == args.recipients and progress.status == "sent"
         folder = inst.dir
-    shutil.rmtree(folder, ignore_errors=True)  # the database alone is ~70 MB at 100 k readers
+    shutil.rmtree(folder, ignore_errors=True)  # the database alone is ~70 MB at 100 k subscribers
     report(result, ok)
 
 

@@ -64,7 +64,7 @@ def _enum(kind: type[enum.Enum]) -> Enum:
 
 
 class SubscriberStatus(enum.StrEnum):
-    """A reader's overall state, as shown in the admin and the CSV export."""
+    """A subscriber's overall state, as shown in the admin and the CSV export."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"
@@ -74,7 +74,7 @@ class SubscriberStatus(enum.StrEnum):
 
 
 class SubscriptionStatus(enum.StrEnum):
-    """A reader's state on one list."""
+    """A subscriber's state on one list."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"
@@ -93,7 +93,7 @@ class IssueStatus(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """One (issue, reader) pair: queued -> sending -> sent | failed | unknown."""
+    """One (issue, subscriber) pair: queued -> sending -> sent | failed | unknown."""
 
     QUEUED = "queued"
     SENDING = "sending"
@@ -160,7 +160,7 @@ class ApiToken(db.Model):
 
 
 class MailingList(db.Model):
-    """A list readers subscribe to; public ones appear on the signup form."""
+    """A list subscribers join; public ones appear on the signup form."""
 
     __tablename__ = "mailing_list"
 
@@ -175,14 +175,14 @@ class MailingList(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# Ids signed into links and mails (a reader's links, a delivery's return path, an issue) must
+# Ids signed into links and mails (a subscriber's links, a delivery's return path, an issue) must
 # never name a second row: SQLite hands out a freed highest id again unless told not to.
 # PostgreSQL sequences never go back. (Migration 0009 rebuilt these tables so.)
 _NEVER_REUSED = {"sqlite_autoincrement": True}
 
 
 class Subscriber(db.Model):
-    """A reader. ``email`` is stored normalised (see ``subscribers.addresses``)."""
+    """A subscriber. ``email`` is stored normalised (see ``subscribers.addresses``)."""
 
     __tablename__ = "subscriber"
     __table_args__ = (
@@ -227,7 +227,7 @@ class Subscriber(db.Model):
 
 
 class Subscription(db.Model):
-    """A reader's membership of one list, with its own state."""
+    """A subscriber's membership of one list, with its own state."""
 
     __tablename__ = "subscription"
     __table_args__ = (Index("ix_subscription_list_status", "list_id", "status", "subscriber_id"),)
@@ -250,8 +250,8 @@ class Subscription(db.Model):
 
 class FormerLink(db.Model):
     """A link in a mail sent before upgrade 0009, which lowercased stored addresses and merged
-    readers whose addresses differed only in case: the id and address hash such a link
-    carries, and the reader it now leads to."""
+    subscribers whose addresses differed only in case: the id and address hash such a link
+    carries, and the subscriber it now leads to."""
 
     __tablename__ = "former_link"
 
@@ -282,7 +282,7 @@ class ConsentEvent(db.Model):
 
 
 class Suppression(db.Model):
-    """An address that must not be mailed. Erased readers leave only a salted hash here."""
+    """An address that must not be mailed. Erased subscribers leave only a salted hash here."""
 
     __tablename__ = "suppression"
 
@@ -328,14 +328,14 @@ class Issue(db.Model):
 
 
 class Delivery(db.Model):
-    """One reader's copy of one issue. Unique per (issue, subscriber): nobody gets it twice."""
+    """One subscriber's copy of one issue. Unique per (issue, subscriber): nobody gets it twice."""
 
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
         Index("ix_delivery_issue_batch", "issue_id", "batch_no", "status"),
         Index("ix_delivery_issue_status", "issue_id", "status"),
-        Index("ix_delivery_subscriber", "subscriber_id"),  # a reader's history; erasure
+        Index("ix_delivery_subscriber", "subscriber_id"),  # a subscriber's history; erasure
         # Only rows a worker holds / rows waiting to retry: the reaper's searches.
         Index(
             "ix_delivery_claimed_by",

@@ -23,7 +23,7 @@ def before_cursor() -> int | None:
 
 @bp.get("/bounces")
 def bounce_list():  # type: ignore[no-untyped-def]
-    """Bounces and complaints, newest first, with each reader's current state."""
+    """Bounces and complaints, newest first, with each subscriber's current state."""
     kind = request.args.get("kind", "")
     rows = bounces.reports(kind, before_cursor(), PAGE)
     return render_template(
@@ -38,12 +38,12 @@ def bounce_list():  # type: ignore[no-untyped-def]
 
 @bp.post("/bounces/lift/<int:subscriber_id>")
 def bounce_lift(subscriber_id: int):  # type: ignore[no-untyped-def]
-    """Take a reader off the suppression list: the admin knows the address works again."""
+    """Take a subscriber off the suppression list: the admin knows the address works again."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    reader = subscribers.get(subscriber_id)
-    bounces.lift(reader.id)
-    audit.record("suppression.lift", f"subscriber {reader.id}")
+    subscriber = subscribers.get(subscriber_id)
+    bounces.lift(subscriber.id)
+    audit.record("suppression.lift", f"subscriber {subscriber.id}")
     db.session.commit()
-    flash(f"{reader.email} may be mailed again; its bounce count starts from zero.")
+    flash(f"{subscriber.email} may be mailed again; its bounce count starts from zero.")
     return redirect(url_for("admin.bounce_list"))

@@ -22,7 +22,7 @@ from .views import progress_url
 # The rendered mail keeps its own <style> block, which the admin's CSP would block, so the
 # preview frame gets a policy of its own: styles yes, scripts and everything else no.
 # Remote images stay blocked (the admin's browser contacts no third party) until the admin
-# asks to see them as readers will (``?remote=1``).
+# asks to see them as subscribers will (``?remote=1``).
 PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src {images}; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
@@ -169,7 +169,7 @@ def issue_preview(issue_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/issues/<int:issue_id>/preview.html")
 def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
-    """The mail's HTML exactly as a reader gets it, for the sandboxed preview frame."""
+    """The mail's HTML exactly as a subscriber gets it, for the sandboxed preview frame."""
     issue = issues.get(issue_id)
     try:
         html = preview.render(issue, request.args.get("as")).html

@@ -44,7 +44,7 @@ def subscriber(subscriber_id: int):  # type: ignore[no-untyped-def]
     """One subscriber: lists, consent record, deliveries, actions."""
     return render_template(
         "admin/subscriber.html",
-        reader=lifecycle.get(subscriber_id),
+        subscriber=lifecycle.get(subscriber_id),
         deliveries=queries.deliveries(subscriber_id),
         consent=queries.consent_record(subscriber_id),
         action=ActionForm(),
@@ -56,9 +56,9 @@ def subscriber_action(subscriber_id: int, verb: str):  # type: ignore[no-untyped
     """Unsubscribe, resend the confirmation to, or delete one subscriber."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    reader = lifecycle.get(subscriber_id)
-    _apply(verb, [reader.id])
-    audit.record(f"subscriber.{verb}", f"subscriber {reader.id}")
+    subscriber = lifecycle.get(subscriber_id)
+    _apply(verb, [subscriber.id])
+    audit.record(f"subscriber.{verb}", f"subscriber {subscriber.id}")
     db.session.commit()
     flash(_done_message(verb, 1))
     if verb == "delete":

@@ -81,7 +81,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         f"sqlite:///{instance / 'newsletter.db'}"
     )
     # hide_parameters: a failed statement's error (and so the log) never shows its values,
-    # which are readers' addresses and names.
+    # which are subscribers' addresses and names.
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         engine = {"connect_args": {"timeout": 30}, "hide_parameters": True}
     else:
@@ -109,7 +109,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
 def _keep_private(app: Flask, instance: Path) -> None:
     """The instance folder, the SQLite database (with its -wal, -shm and -journal files) and
-    the outbox hold readers' addresses and the secret key: only their owner may read them.
+    the outbox hold subscribers' addresses and the secret key: only their owner may read them.
     Made so, and an existing install whose files are looser is tightened, with a log line."""
     folders = [instance]
     if not app.config["SMTP_URL"]:

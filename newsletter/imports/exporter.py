@@ -15,7 +15,7 @@ COLUMNS = ["email", "name", "status", "lists", "created_at", "confirmed_at"]  # 
 CHUNK = 1000
 # A cell starting with one of these is a formula to Excel/LibreOffice (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# A reader who bounced or complained shows that state on every list, as they are suppressed.
+# A subscriber who bounced or complained shows that state on every list, as they are suppressed.
 _SUPPRESSED = (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
 
 

@@ -1,7 +1,7 @@
-"""CSV import: stream a file of readers into a list in chunks, with a report.
+"""CSV import: stream a file of subscribers into a list in chunks, with a report.
 
 The file is read row by row (never whole, ``imports.rows``), and each chunk of rows costs a
-handful of set-based queries: look up existing readers, check suppressions, insert the new
+handful of set-based queries: look up existing subscribers, check suppressions, insert the new
 ones, in one short write transaction that takes its turn with a running server's writers.
 """
 
@@ -223,7 +223,7 @@ def _drop_suppressed(valid: dict[str, Row], report: ImportReport) -> None:
 
 
 def _update_existing(valid: dict[str, Row], run: _Run) -> set[str]:
-    """Refresh readers already known (name, attributes; confirmed if this import says so);
+    """Refresh subscribers already known (name, attributes; confirmed if this import says so);
     drop from ``valid`` those who must not be re-added. Returns the known addresses kept."""
     found_rows = db.session.execute(
         select(

@@ -39,7 +39,7 @@ _MOVE = [
 _CONFIRM_PENDING = """UPDATE subscription SET status = :status, updated_at = :now
     WHERE list_id = :list_id AND status = 'pending'
     AND subscriber_id IN (SELECT id FROM import_rows)"""
-# Readers asked to confirm are owed a mail from the chunk's commit on, so a worker that dies
+# Subscribers asked to confirm are owed a mail from the chunk's commit on, so a worker that dies
 # before queueing the mails loses none: the tick sends what stays owed.
 _OWE_CONFIRMATION = """UPDATE subscriber SET confirmation_due_at = :now
     WHERE id IN (SELECT id FROM import_rows WHERE joined = 1)"""

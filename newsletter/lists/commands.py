@@ -16,7 +16,7 @@ def lists_group(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     counts = service.member_counts()
-    # AUDIENCE: the readers a send to the list would reach now (see service.member_counts).
+    # AUDIENCE: the subscribers a send to the list would reach now (see service.member_counts).
     rows = [("SLUG", "NAME", "VISIBILITY", "AUDIENCE", "PENDING", "UNSUBSCRIBED")]
     for lst in service.all_lists():
         c = counts.get(lst.id, {})

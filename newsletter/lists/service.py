@@ -129,8 +129,8 @@ def set_archived(list_id: int, archived: bool) -> MailingList:
 
 def member_counts() -> dict[int, dict[str, int]]:
     """Per list id, how many subscriptions are in each state, and ``audience``: how many
-    readers a send to the list would reach now, by the sending code's own rule (a confirmed
-    subscription whose reader has since bounced or complained is not in it)."""
+    subscribers a send to the list would reach now, by the sending code's own rule (a confirmed
+    subscription whose subscriber has since bounced or complained is not in it)."""
     rows = db.session.execute(
         select(Subscription.list_id, Subscription.status, func.count()).group_by(
             Subscription.list_id, Subscription.status

@@ -2,7 +2,7 @@
 
 A signup box pasted into another site posts only an address: it joins the lists the admin
 marked default (``mailing_list.is_default``). A bounce or complaint report is acted on only
-when something we signed ties it to a delivery or reader; ``bounce.verified`` records whether
+when something we signed ties it to a delivery or subscriber; ``bounce.verified`` records whether
 it was, so the admin sees forged or unverifiable reports that suppressed nobody. Reports kept
 before this upgrade are shown as unverified: they were matched by guessable evidence.
 

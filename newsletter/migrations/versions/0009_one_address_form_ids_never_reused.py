@@ -2,27 +2,28 @@
 
 Addresses are stored in one form, lowercased whole (``subscribers.addresses``). The importer
 used to keep the local part's case, so ``Ann@x.org`` (imported) and ``ann@x.org`` (signed up)
-could be two readers. This upgrade makes them one:
+could be two subscribers. This upgrade makes them one:
 
-- the reader kept is the older one (its id, its consent); the other's consent events all move
+- the subscriber kept is the older one (its id, its consent); the other's consent events all move
   to it, so the record of every consent and withdrawal stays whole;
 - on each list, the later of the two states wins, except that a pending signup never undoes a
   confirmation (an unsubscribe after a confirmation stands; a signup after an unsubscribe
   waits for its confirmation); bounced or complained on either row wins over everything;
 - the other's deliveries move to it, except for an issue both rows were sent (the unique
-  (issue, reader) rule): the kept reader's row stays and the other is counted into the
+  (issue, subscriber) rule): the kept subscriber's row stays and the other is counted into the
   issue's kept totals, so the issue's figures do not change;
 - every address left is lowercased.
 
 Links in mails already sent keep working: the id and address hash each link carries for a
-merged or lowercased reader are kept in ``former_link``, which leads them to the kept reader.
+merged or lowercased subscriber are kept in ``former_link``, which leads them to the kept
+subscriber.
 
-SQLite gave a freed highest id to the next row, so erasing the newest reader and signing
+SQLite gave a freed highest id to the next row, so erasing the newest subscriber and signing
 the address up again gave the new row the old id (and its links). The tables whose ids are
 signed into links and mails (subscriber, delivery, issue) are rebuilt with AUTOINCREMENT;
 PostgreSQL sequences never go back.
 
-Downgrade drops ``former_link`` only; merged readers stay merged.
+Downgrade drops ``former_link`` only; merged subscribers stay merged.
 
 Revision ID: 0009
 Revises: 0008
@@ -164,7 +165,7 @@ def _lowercase(bind) -> None:
 
 
 def _merge(bind, address: str) -> None:
-    """Make the readers whose address is ``address`` in some case one reader (see above)."""
+    """Make the subscribers whose address is ``address`` in some case one subscriber (see above)."""
     s = _subscriber.c
     rows = bind.execute(
         sa.select(_subscriber).where(sa.func.lower(s.email) == address).order_by(s.created_at, s.id)
@@ -222,7 +223,7 @@ def _merged_subscriptions(bind, ids: list[int], kept_id: int) -> list[dict]:
 
 
 def _status(rows, subscriptions: list[dict]) -> str:
-    """The merged reader's overall state: suppressed on either row wins, then the lists."""
+    """The merged subscriber's overall state: suppressed on either row wins, then the lists."""
     states = {r.status for r in rows}
     for suppressed in ("complained", "bounced"):
         if suppressed in states:
@@ -235,8 +236,8 @@ def _status(rows, subscriptions: list[dict]) -> str:
 
 
 def _move_deliveries(bind, kept_id: int, other_ids: list[int]) -> None:
-    """Give the kept reader the others' deliveries; an issue both were sent keeps the kept
-    reader's row, and the other row is added to the issue's kept totals."""
+    """Give the kept subscriber the others' deliveries; an issue both were sent keeps the kept
+    subscriber's row, and the other row is added to the issue's kept totals."""
     d = _delivery.c
     kept_issues = sa.select(d.issue_id).where(d.subscriber_id == kept_id).scalar_subquery()
     bind.execute(
