@@ -121,11 +121,12 @@ main.add_command(bounces)
 main.add_command(export_subscriber)
 main.add_command(erase_subscriber)
 
-from .accounts.commands import create_admin  # noqa: E402
+from .accounts.commands import api_token_group, create_admin  # noqa: E402
 from .issues.commands import issue_group  # noqa: E402
 from .lists.commands import lists_group  # noqa: E402
 
 main.add_command(create_admin)
+main.add_command(api_token_group)
 main.add_command(issue_group)
 main.add_command(lists_group)
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..models import ApiToken, Role, utcnow
+from . import audit
 
 PREFIX = "nl_"
 NAME_MAX = 100
@@ -46,6 +47,7 @@ def create(name: str, role: Role | str = Role.VIEWER) -> str:
         raise TokenProblem(f"There is already a token called {name!r}.")
     token = PREFIX + secrets.token_urlsafe(32)
     db.session.add(ApiToken(name=name, role=Role(role), token_hash=_digest(token)))
+    audit.record("api_token.create", f"{name} ({Role(role)})")
     try:
         db.session.commit()
     except IntegrityError:  # the same name added at the same moment elsewhere
@@ -81,7 +83,16 @@ def get(name: str) -> ApiToken:
     return found
 
 
+def get_by_id(token_id: int) -> ApiToken:
+    """The token with ``token_id`` (the admin's revoke button), or :class:`NoSuchToken`."""
+    found = db.session.get(ApiToken, token_id)
+    if found is None:
+        raise NoSuchToken(f"There is no token {token_id}.")
+    return found
+
+
 def revoke(name: str) -> None:
     """Delete the token called ``name``: from now on it answers 401."""
     db.session.delete(get(name))
+    audit.record("api_token.revoke", name)
     db.session.commit()

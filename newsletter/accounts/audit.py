@@ -3,7 +3,7 @@ and read back for the admin's audit page."""
 
 from __future__ import annotations
 
-from flask import has_request_context
+from flask import g, has_request_context
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,12 +14,19 @@ from ..models import AuditEvent
 def record(action: str, detail: str = "", actor: str | None = None) -> None:
     """Add an audit entry to the session (committed with the action it describes).
 
-    ``actor`` defaults to the logged-in admin, or ``cli`` outside a request.
+    ``actor`` defaults to the API token (``token:NAME``) or the logged-in admin, or ``cli``
+    outside a request.
     """
     if actor is None:
-        logged_in = has_request_context() and current_user.is_authenticated
-        actor = current_user.email if logged_in else "cli"
+        actor = _actor() if has_request_context() else "cli"
     db.session.add(AuditEvent(admin_email=actor, action=action, detail=detail[:2000]))
+
+
+def _actor() -> str:
+    token = g.get("api_token")
+    if token is not None:
+        return f"token:{token.name}"
+    return current_user.email if current_user.is_authenticated else "anonymous"
 
 
 def entries(action: str, before: int | None, limit: int) -> list[AuditEvent]:

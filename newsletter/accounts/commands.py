@@ -1,4 +1,5 @@
-"""``newsletter create-admin``: make the first admin account, or reset one's password."""
+"""``newsletter create-admin`` (make an admin, or reset one's password or role) and
+``newsletter api-token create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -8,15 +9,25 @@ import click
 from flask.cli import with_appcontext
 
 from .. import database
-from . import service
+from ..models import Role
+from . import admins, api_tokens, service
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
 
 
 @click.command("create-admin")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone for schedules.")
+@click.option(
+    "--role",
+    type=ROLE_CHOICE,
+    default=None,
+    help="owner (the default for a new admin), editor or viewer; given for an existing admin, "
+    "changes their role.",
+)
 @with_appcontext
-def create_admin(email: str, password_stdin: bool, timezone: str) -> None:
+def create_admin(email: str, password_stdin: bool, timezone: str, role: str | None) -> None:
     """Create an admin account (or reset its password)."""
     database.upgrade()  # often the very first command run on a new installation
     if password_stdin:
@@ -24,7 +35,48 @@ def create_admin(email: str, password_stdin: bool, timezone: str) -> None:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        admin, created = service.set_admin(email, password, timezone)
-    except service.AccountProblem as exc:
+        admin, created = service.set_admin(email, password, timezone, Role(role) if role else None)
+    except (service.AccountProblem, admins.LastOwner) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{'Created' if created else 'Updated'} admin {admin.email}.")
+    click.echo(f"{'Created' if created else 'Updated'} admin {admin.email} ({admin.role}).")
+
+
+@click.group("api-token")
+def api_token_group() -> None:
+    """Manage the REST API's tokens."""
+
+
+@api_token_group.command("create")
+@click.argument("name")
+@click.option("--role", type=ROLE_CHOICE, default=Role.VIEWER.value, show_default=True)
+@with_appcontext
+def api_token_create(name: str, role: str) -> None:
+    """Make a token; it is printed once, alone on the last line, and never again."""
+    try:
+        token = api_tokens.create(name, Role(role))
+    except api_tokens.TokenProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created API token {name!r} ({role}). Keep it now: it is not shown again.")
+    click.echo(token)
+
+
+@api_token_group.command("list")
+@with_appcontext
+def api_token_list() -> None:
+    """Show every token's name, role and when it was last used."""
+    rows = [("NAME", "ROLE", "LAST USED")]
+    for token in api_tokens.listed():
+        used = token.last_used_at.strftime("%Y-%m-%d %H:%M UTC") if token.last_used_at else "never"
+        rows.append((token.name, str(token.role), used))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@api_token_group.command("revoke")
+@click.argument("name")
+@with_appcontext
+def api_token_revoke(name: str) -> None:
+    """Delete a token: calls made with it are refused from now on."""
+    api_tokens.revoke(name)  # NoSuchToken: one line, exit 2 (the group's not-found rule)
+    click.echo(f"Revoked API token {name!r}.")

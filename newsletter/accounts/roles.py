@@ -41,14 +41,6 @@ def current_role() -> Role | None:
     return None
 
 
-def current_actor() -> str:
-    """Who to name in the audit log: ``token:NAME`` for an API token, else the admin."""
-    token = g.get("api_token")
-    if token is not None:
-        return f"token:{token.name}"
-    return current_user.email if current_user.is_authenticated else "anonymous"
-
-
 def enforce(need: Role | str) -> None:
     """Let the request go on if the current actor may act as ``need``; else refuse: nothing
     changed, an audit entry, 403."""
@@ -58,7 +50,6 @@ def enforce(need: Role | str) -> None:
     audit.record(
         "forbidden",
         f"{request.method} {request.path} needs {Role(need)}, has {current_role() or 'none'}",
-        actor=current_actor(),
     )
     db.session.commit()
     abort(403)

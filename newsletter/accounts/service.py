@@ -11,7 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import AdminUser, utcnow
+from ..models import AdminUser, Role, utcnow
+from .admins import change_role
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
@@ -28,8 +29,11 @@ class AccountProblem(ValueError):
     """The account cannot be created as asked; ``str(exc)`` says why."""
 
 
-def set_admin(email: str, password: str, timezone: str = "UTC") -> tuple[AdminUser, bool]:
-    """Create the admin, or reset an existing one's password; returns (admin, created)."""
+def set_admin(
+    email: str, password: str, timezone: str = "UTC", role: Role | None = None
+) -> tuple[AdminUser, bool]:
+    """Create the admin (an owner unless ``role`` says otherwise), or reset an existing one's
+    password (and role, when given); returns (admin, created)."""
     email = email.strip().lower()
     if "@" not in email:
         raise AccountProblem("That does not look like an email address.")
@@ -39,13 +43,24 @@ def set_admin(email: str, password: str, timezone: str = "UTC") -> tuple[AdminUs
     admin = db.session.scalar(select(AdminUser).where(func.lower(AdminUser.email) == email))
     created = admin is None
     if created:
-        admin = AdminUser(email=email)
+        admin = AdminUser(email=email, role=role or Role.OWNER)
         db.session.add(admin)
+    elif role is not None:
+        change_role(admin, role, commit=False)
     admin.password_hash = _hasher.hash(password)
     admin.timezone = timezone
     _rotate_session_token(admin)
     db.session.commit()
     return admin, created
+
+
+def add_admin(email: str, password: str, role: Role) -> AdminUser:
+    """A new admin with a temporary password (an owner adds them in the admin); an address
+    that already has an account is refused rather than having its password reset."""
+    email = email.strip().lower()
+    if db.session.scalar(select(AdminUser.id).where(func.lower(AdminUser.email) == email)):
+        raise AccountProblem("There is already an admin with that address.")
+    return set_admin(email, password, role=role)[0]
 
 
 def end_sessions(admin: AdminUser) -> None:
