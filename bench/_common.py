@@ -20,9 +20,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # send_helpers: bulk readers and the ~10 KB issue
+sys.path.insert(0, str(ROOT / "tests"))  # helpers.send: bulk readers and the ~10 KB issue
 
-from pg_helpers import create_database, drop_database  # noqa: E402
+from helpers.pg import create_database, drop_database  # noqa: E402
 
 # ---------------------------------------------------------------- SMTP sink
 
@@ -191,7 +191,7 @@ class Installation:
 
         self.app = create_app(dict(self.settings, TESTING=True))
         with self.app.app_context():
-            from send_helpers import add_readers, bench_body, make_issue, make_list
+            from helpers.send import add_readers, bench_body, make_issue, make_list
 
             from newsletter.database import upgrade
 

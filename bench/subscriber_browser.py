@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from admin_helpers import login, make_admin  # noqa: E402
+from helpers.admin import login, make_admin  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from newsletter import create_app  # noqa: E402

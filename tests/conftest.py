@@ -1,5 +1,6 @@
-"""Fixtures: real servers only. SQLite per test, PostgreSQL and Redis from the environment
+"""Fixtures, and real servers only: SQLite per test, PostgreSQL and Redis from the environment
 (``NEWSLETTER_TEST_DATABASE_URL``, ``NEWSLETTER_TEST_REDIS_URL``), a real aiosmtpd server.
+What tests share besides fixtures is in tests/helpers/; no test imports this module.
 
 Every test gets its own SQLite file or its own PostgreSQL database and its own Redis DB
 number, dropped afterwards, so runs never see each other's data.
@@ -7,133 +8,32 @@ number, dropped afterwards, so runs never see each other's data.
 
 from __future__ import annotations
 
-import email
-import email.policy
-import os
 import shutil
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from pg_helpers import create_database, drop_database
+from helpers.env import PG_URL, REDIS_URL, ROOT
+from helpers.pg import create_database, drop_database
+from helpers.smtp import SMTPServer
+from helpers.worker import worker_env
 
 from newsletter import create_app
 from newsletter.extensions import db
 
-PG_URL = os.environ.get(
-    "NEWSLETTER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("NEWSLETTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+
+# Fixtures defined beside their helpers: the admin's login (``admin_client``), one Chromium
+# per module (``browser``, ``served``), a DKIM key with its DNS record (``dkim_key``) and a
+# site with something on every page (``site``), available to every test by name.
+pytest_plugins = ["helpers.admin", "helpers.browser", "helpers.dkim", "helpers.site"]
 
 
 # ---------------------------------------------------------------- SMTP
-
-
-@dataclass
-class Received:
-    """One message as the SMTP server received it on the wire."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
-
-    @property
-    def message(self) -> email.message.EmailMessage:
-        return email.message_from_bytes(self.data, policy=email.policy.default)
-
-    def part(self, subtype: str) -> str:
-        """The decoded text/<subtype> body."""
-        for p in self.message.walk():
-            if p.get_content_type() == f"text/{subtype}":
-                return p.get_content()
-        raise AssertionError(f"no text/{subtype} part")
-
-
-@dataclass
-class SMTPHandler:
-    """Collects messages; ``replies`` maps a recipient to an SMTP reply to force, or to a list
-    of replies used one per attempt (then the recipient is accepted)."""
-
-    messages: list[Received] = field(default_factory=list)
-    replies: dict[str, str | list[str]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        forced = self.replies.get(address)
-        if isinstance(forced, list):
-            forced = forced.pop(0) if forced else None
-        if forced:
-            return forced
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        with self.lock:
-            self.messages.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
-            )
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class SMTPServer:
-    """A real aiosmtpd server on 127.0.0.1 with helpers to wait for mail."""
-
-    def __init__(self) -> None:
-        self.handler = SMTPHandler()
-        self.controller = Controller(
-            self.handler,
-            hostname="127.0.0.1",
-            port=_free_port(),
-            data_size_limit=0,
-            ready_timeout=30,  # a busy machine can take seconds to start the loop
-        )
-
-    def start(self) -> None:
-        # aiosmtpd's start-up self-check connects to the configured port, so port 0 fails.
-        self.controller.start()
-        self.port = self.controller.port
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    @property
-    def messages(self) -> list[Received]:
-        with self.handler.lock:
-            return list(self.handler.messages)
-
-    def wait_for(self, count: int = 1, timeout: float = 15) -> list[Received]:
-        """Wait until at least ``count`` messages arrived; return them all."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.messages) >= count:
-                return self.messages
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
-
-    def to(self, address: str) -> list[Received]:
-        return [m for m in self.messages if address in m.rcpt_tos]
-
-    def stop(self) -> None:
-        self.controller.stop()
 
 
 @pytest.fixture
@@ -249,22 +149,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def wait_idle(app, timeout: float = 30) -> None:
-    """Wait until the embedded queue has run every job."""
-    assert app.extensions["newsletter.queue"].wait_idle(timeout), "embedded queue still busy"
-
-
-def outbox_messages(app) -> list[email.message.EmailMessage]:
-    """Messages written to the outbox folder, oldest first."""
-    folder = Path(app.config["OUTBOX_DIR"])
-    if not folder.exists():
-        return []
-    return [
-        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-        for p in sorted(folder.glob("*.eml"))
-    ]
-
-
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where browser tests save screenshots (kept after the run; git-ignored)."""
@@ -273,43 +157,11 @@ def artifacts_dir() -> Path:
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # pragma: no cover - cleanup only
-    shutil.rmtree(Path(__file__).parent / "__pycache__", ignore_errors=True)
+    for cache in Path(__file__).parent.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- worker processes
-
-# App settings a worker process must share with the test's app, as environment variables.
-_SHARED_SETTINGS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "REDIS_PREFIX",
-    "SMTP_URL",
-    "SECRET_KEY",
-    "BASE_URL",
-    "FROM",
-    "POSTAL_ADDRESS",
-    "INSTANCE_DIR",
-    "OUTBOX_DIR",
-    "SEND_RATE",
-    "TICK_SECONDS",
-    "BATCH_SIZE",
-    "DKIM_KEY_FILE",
-    "DKIM_SELECTOR",
-)
-
-
-def worker_env(app, **extra: Any) -> dict[str, str]:
-    """The environment a ``python worker.py`` process needs to act for ``app``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    for key in _SHARED_SETTINGS:
-        value = app.config.get(key)
-        if value not in (None, ""):
-            env[f"NEWSLETTER_{key}"] = str(value)
-    env.update({f"NEWSLETTER_{k}": str(v) for k, v in extra.items()})
-    env["PYTHONUNBUFFERED"] = "1"
-    # Lets a worker import small job functions defined in test modules.
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), env.get("PYTHONPATH", "")])
-    return env
 
 
 @pytest.fixture
@@ -339,12 +191,3 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
-
-
-# The admin's login fixture (tests/admin_helpers.py), one Chromium per module
-# (tests/browser_helpers.py), a site with something on every page (tests/site_helpers.py) and
-# a DKIM key with its DNS record (tests/dkim_helpers.py), available to every test module.
-from admin_helpers import admin_client  # noqa: E402, F401
-from browser_helpers import browser, served  # noqa: E402, F401
-from dkim_helpers import dkim_key  # noqa: E402, F401
-from site_helpers import site  # noqa: E402, F401

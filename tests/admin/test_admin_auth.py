@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from admin_helpers import PASSWORD, csrf_token, login, make_admin, post
 from flask import url_for
+from helpers.admin import PASSWORD, csrf_token, login, make_admin, post
 from sqlalchemy import func, select
 
 from newsletter.admin import auth

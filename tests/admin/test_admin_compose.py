@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from admin_helpers import csrf_token, login, make_admin, post
-from send_helpers import add_readers
+from helpers.admin import csrf_token, login, make_admin, post
+from helpers.send import add_readers
 from sqlalchemy import select
 
 from newsletter.cli import main

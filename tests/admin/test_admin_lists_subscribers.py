@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from admin_helpers import post
+from helpers.admin import post
 from sqlalchemy import event, insert, select, update
 
 from newsletter.cli import main
@@ -258,7 +258,7 @@ def test_lists_create_default_from_the_cli(app):
 
 
 def test_list_counts_are_the_audience_a_send_would_reach(app, admin_client):
-    from send_helpers import make_issue
+    from helpers.send import make_issue
 
     from newsletter.delivery import fanout
     from newsletter.models import SuppressionReason

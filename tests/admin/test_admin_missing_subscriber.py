@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from admin_helpers import post
+from helpers.admin import post
 
 from newsletter.errors import NotFound
 from newsletter.extensions import db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from html.parser import HTMLParser
 
-from admin_helpers import post
-from conftest import outbox_messages, wait_idle
+from helpers.admin import post
+from helpers.outbox import outbox_messages, wait_idle
 from sqlalchemy import select, update
 
 from newsletter.extensions import db

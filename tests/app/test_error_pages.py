@@ -50,7 +50,7 @@ def test_a_crash_shows_an_apology_and_no_trace(make_app, caplog):
 
 
 def test_a_signup_while_redis_is_down_asks_to_retry_and_stores_nothing(make_app):
-    from subscribe_helpers import make_list
+    from helpers.subscribe import make_list
 
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
     make_list(app)

@@ -24,7 +24,7 @@ def test_pages_send_a_self_only_content_security_policy(client):
 
 
 def test_healthz_counts_confirmation_mails_waiting_for_a_worker(make_app, redis_url):
-    from subscribe_helpers import make_list
+    from helpers.subscribe import make_list
 
     app = make_app(REDIS_URL=redis_url)
     make_list(app)
@@ -37,7 +37,7 @@ def test_healthz_counts_confirmation_mails_waiting_for_a_worker(make_app, redis_
 
 
 def test_healthz_counts_confirmation_mails_overdue(make_app):
-    from subscribe_helpers import age_debts, make_list
+    from helpers.subscribe import age_debts, make_list
 
     from newsletter.extensions import db
     from newsletter.models import Subscriber, utcnow

@@ -15,10 +15,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from helpers.bounce import CORPUS
+from helpers.subscribe import csrf_from, make_list
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from subscribe_helpers import csrf_from, make_list
 
 from newsletter.extensions import db
 from newsletter.mail.bulk import address_header
@@ -121,7 +122,7 @@ STORED = (Subscriber, Subscription, ConsentEvent, Bounce, Suppression, AuditEven
 
 def _snapshot(app) -> tuple:
     """Row counts of everything a request could store, and the mails written."""
-    from conftest import wait_idle
+    from helpers.outbox import wait_idle
 
     wait_idle(app)
     with app.app_context():
@@ -352,12 +353,12 @@ def _signed(body: bytes) -> dict[str, str]:
     return {"X-Newsletter-Signature": f"sha256={digest}", "Content-Type": "message/rfc822"}
 
 
-CORPUS = sorted((Path(__file__).parent / "data" / "bounces").glob("*.eml"))
+REPORTS = sorted(CORPUS.glob("*.eml"))
 
 
 @settings(EXAMPLES, max_examples=150)  # cheap, and where a rare input once gave a 500
 @given(
-    sample=st.sampled_from(CORPUS),
+    sample=st.sampled_from(REPORTS),
     cut=st.integers(min_value=0, max_value=4000),
     insert=st.binary(max_size=200),
     where=st.integers(min_value=0, max_value=4000),

@@ -2,8 +2,8 @@
 one line and exit status 2 from the ``newsletter`` command, never a traceback."""
 
 import pytest
-from admin_helpers import post
-from send_helpers import make_issue, make_list
+from helpers.admin import post
+from helpers.send import make_issue, make_list
 
 from newsletter.cli import main
 from newsletter.extensions import db

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from admin_helpers import PASSWORD, login, make_admin
-from subscribe_helpers import make_list
+from helpers.admin import PASSWORD, login, make_admin
+from helpers.subscribe import make_list
 
 from newsletter.extensions import db
 from newsletter.models import ConsentEvent

@@ -57,7 +57,7 @@ def test_a_link_signed_under_a_rotated_out_key_still_reads(rotated):
 
 def test_return_paths_and_message_tags_keep_their_bytes(rotated):
     assert verp.return_path(42) == "news+d42.447f2c71f5@example.org"
-    assert verp.reader_return_path(7, EMAIL) == "news+r-7.ca269e2bc0f99ca2@example.org"
+    assert verp.subscriber_return_path(7, EMAIL) == "news+r-7.ca269e2bc0f99ca2@example.org"
     assert verp.message_tag(42) == "4e8ded94f9e1db23"
     assert verp.unsubscribe_address(7, EMAIL) == "news+u-7.470b5ee43ecdb14a@example.org"
 
@@ -65,7 +65,7 @@ def test_return_paths_and_message_tags_keep_their_bytes(rotated):
 def test_tags_signed_under_a_rotated_out_key_still_match(rotated):
     assert verp.delivery_id("news+d42.4abc80af2f@example.org") == 42
     assert verp.delivery_in_message_id("<issue3.delivery42.172766f48436ff7f@x>") == 42
-    assert verp.reader_signed(7, EMAIL, "40d81165a1d5cf0c")
+    assert verp.subscriber_signed(7, EMAIL, "40d81165a1d5cf0c")
     assert verp.unsubscribe_signed(7, EMAIL, "e7ee94465b02c351")
     assert verp.delivery_id("news+d43.4abc80af2f@example.org") is None
     assert not verp.unsubscribe_signed(8, EMAIL, "e7ee94465b02c351")

@@ -4,7 +4,7 @@ import mailbox
 import subprocess
 
 import pytest
-from bounce_helpers import (
+from helpers.bounce import (
     SECRET,
     corpus,
     post_report,

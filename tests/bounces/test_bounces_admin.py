@@ -2,8 +2,8 @@
 who did what in the audit log."""
 
 import pytest
-from admin_helpers import post
-from bounce_helpers import SECRET, post_report, quoting, tagged_delivery
+from helpers.admin import post
+from helpers.bounce import SECRET, post_report, quoting, tagged_delivery
 from sqlalchemy import select
 
 from newsletter.extensions import db

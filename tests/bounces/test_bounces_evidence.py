@@ -6,8 +6,7 @@ import mailbox
 from collections import Counter
 
 import pytest
-from admin_helpers import admin_client  # noqa: F401
-from bounce_helpers import (
+from helpers.bounce import (
     SECRET,
     corpus,
     post_report,
@@ -15,10 +14,10 @@ from bounce_helpers import (
     tagged_delivery,
     untagged_delivery,
 )
-from conftest import wait_idle
-from send_helpers import add_readers, make_issue, make_list
+from helpers.outbox import wait_idle
+from helpers.send import add_readers, make_issue, make_list
+from helpers.subscribe import make_list as make_public_list
 from sqlalchemy import select
-from subscribe_helpers import make_list as make_public_list
 
 from newsletter.bounces import verp
 from newsletter.cli import main
@@ -77,7 +76,7 @@ def _bounces() -> list[tuple[str, str, bool]]:
 @pytest.mark.parametrize("via", ["webhook", "command"])
 def test_complaint_naming_a_reader_only_by_address_suppresses_nobody(
     app,
-    admin_client,  # noqa: F811
+    admin_client,
     tmp_path,
     via,
 ):

@@ -1,13 +1,12 @@
 """Every report in the corpus (tests/data/bounces/index.json) gets its expected verdict."""
 
 import json
-from pathlib import Path
 
 import pytest
+from helpers.bounce import CORPUS
 
 from newsletter.bounces.parse import parse
 
-CORPUS = Path(__file__).parent / "data" / "bounces"
 INDEX = json.loads((CORPUS / "index.json").read_text())
 
 

@@ -9,9 +9,9 @@ from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from bounce_helpers import SECRET, corpus, post_report
-from conftest import wait_idle
-from send_helpers import add_readers, make_issue, make_list
+from helpers.bounce import SECRET, corpus, post_report
+from helpers.outbox import wait_idle
+from helpers.send import add_readers, make_issue, make_list
 from sqlalchemy import select
 
 from newsletter.bounces import verp

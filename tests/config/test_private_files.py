@@ -7,8 +7,8 @@ import os
 import stat
 from pathlib import Path
 
-from conftest import wait_idle
-from subscribe_helpers import make_list
+from helpers.outbox import wait_idle
+from helpers.subscribe import make_list
 
 from newsletter.subscribers import service
 

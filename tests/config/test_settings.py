@@ -9,10 +9,9 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from helpers.env import ROOT
 
 from newsletter.cli import main
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BAD = [
     ("CONFIRM_MAX_AGE_DAYS", "0", "a whole number from 1 to 365"),

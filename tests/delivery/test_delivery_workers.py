@@ -9,8 +9,9 @@ import signal
 import time
 
 import pytest
+from helpers.send import delivery_counts, issue_status, start_issue, wait_for
+from helpers.worker import touch
 from rq import SimpleWorker
-from send_helpers import delivery_counts, issue_status, start_issue, wait_for
 
 from newsletter.delivery import jobs, leases, reaper, service, state
 from newsletter.jobs import queues
@@ -146,14 +147,8 @@ def test_transactional_mail_goes_out_while_a_big_issue_is_sending(
     smtp_server.wait_for(20, timeout=30)
     marker = tmp_path / "confirmation-sent"
     with app.app_context():
-        queues.enqueue(_mark_done, str(marker), queue=queues.TRANSACTIONAL)
+        queues.enqueue(touch, str(marker), queue=queues.TRANSACTIONAL)
     wait_for(marker.exists, timeout=30)
     with app.app_context():
         progress = service.progress(issue_id)
     assert progress.status == "sending" and progress.sent < 400
-
-
-def _mark_done(path: str) -> None:
-    from pathlib import Path
-
-    Path(path).write_text("done")

@@ -13,8 +13,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import wait_idle
-from fault_helpers import (
+from helpers.fault import (
     PrivateRedis,
     assert_each_reader_once,
     heal_then_finish,
@@ -25,7 +24,8 @@ from fault_helpers import (
     start_limited_worker,
     wait_status,
 )
-from send_helpers import start_issue
+from helpers.outbox import wait_idle
+from helpers.send import start_issue
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 

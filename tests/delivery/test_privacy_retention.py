@@ -7,11 +7,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-from admin_helpers import login, make_admin
-from conftest import wait_idle
-from send_helpers import add_readers, make_issue, make_list, wait_for
+from helpers.admin import login, make_admin
+from helpers.outbox import wait_idle
+from helpers.send import add_readers, make_issue, make_list, wait_for
+from helpers.subscribe import csrf_from, link_path
 from sqlalchemy import func, select, text
-from subscribe_helpers import csrf_from, link_path
 
 from newsletter.cli import main
 from newsletter.delivery import jobs, queries, service

@@ -12,9 +12,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from admin_helpers import admin_client, post  # noqa: F401
-from conftest import wait_idle
-from send_helpers import (
+from helpers.admin import post
+from helpers.outbox import wait_idle
+from helpers.send import (
     add_readers,
     delivery_counts,
     issue_for_readers,
@@ -149,7 +149,7 @@ def test_smtp_server_down_pauses_the_issue_and_resume_sends_everything(make_app,
         assert service.progress(issue_id).status == "sent"
 
 
-def test_admin_progress_page_pauses_resumes_and_cancels(app, admin_client):  # noqa: F811
+def test_admin_progress_page_pauses_resumes_and_cancels(app, admin_client):
     app.config["SEND_RATE"] = 1  # slow enough to act on mid-send
     issue_id = start_issue(app, 40)
     url = f"/admin/issues/{issue_id}/sending"

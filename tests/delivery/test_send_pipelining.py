@@ -4,8 +4,8 @@ and a refusal lands on the reader it was about."""
 
 from __future__ import annotations
 
-from conftest import wait_idle
-from send_helpers import add_readers, delivery_counts, issue_for_readers, make_issue, make_list
+from helpers.outbox import wait_idle
+from helpers.send import add_readers, delivery_counts, issue_for_readers, make_issue, make_list
 from sqlalchemy import update
 
 from newsletter.delivery import service

@@ -7,9 +7,9 @@ attempts run out after one try, so both end up failed.
 from __future__ import annotations
 
 import pytest
-from admin_helpers import admin_client, post  # noqa: F401
-from conftest import wait_idle
-from send_helpers import delivery_counts, start_issue
+from helpers.admin import post
+from helpers.outbox import wait_idle
+from helpers.send import delivery_counts, start_issue
 from sqlalchemy import select
 
 from newsletter.delivery import service
@@ -34,7 +34,7 @@ def _reader_id(address: str) -> int:
 
 def test_retry_failed_sends_only_the_temporary_failure_and_keeps_the_550(
     app,
-    admin_client,  # noqa: F811
+    admin_client,
     smtp_server,
 ):
     issue_id = start_issue(app, 3)
@@ -62,7 +62,7 @@ def test_retry_failed_sends_only_the_temporary_failure_and_keeps_the_550(
 
 def test_a_refusal_while_sending_is_on_the_bounce_page_and_can_be_lifted(
     app,
-    admin_client,  # noqa: F811
+    admin_client,
 ):
     start_issue(app, 3)
     wait_idle(app)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from site_helpers import log_in, personal_pages, walk
+from helpers.site import log_in, personal_pages, walk
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from admin_helpers import PASSWORD, make_admin
-from browser_helpers import Watch
-from conftest import outbox_messages, wait_idle
+from helpers.admin import PASSWORD, make_admin
+from helpers.browser import Watch
+from helpers.outbox import outbox_messages, wait_idle
 from sqlalchemy import func, select
 
 from newsletter.extensions import db

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from browser_helpers import live_server
-from conftest import wait_idle
-from subscribe_helpers import make_list, subscriber
+from helpers.browser import live_server
+from helpers.outbox import wait_idle
+from helpers.subscribe import make_list, subscriber
 from werkzeug.serving import make_server
 
 from newsletter.models import SubscriberStatus

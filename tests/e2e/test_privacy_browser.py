@@ -8,8 +8,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from browser_helpers import Watch
-from site_helpers import BAD_LINK, log_in, personal_pages, walk
+from helpers.browser import Watch
+from helpers.site import BAD_LINK, log_in, personal_pages, walk
 
 pytestmark = pytest.mark.browser
 

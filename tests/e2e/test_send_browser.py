@@ -4,9 +4,9 @@ buttons work, nothing loads from another host, and it fits a 320 px screen."""
 from __future__ import annotations
 
 import pytest
-from admin_helpers import PASSWORD, make_admin
-from browser_helpers import Watch
-from send_helpers import issue_for_readers, wait_for
+from helpers.admin import PASSWORD, make_admin
+from helpers.browser import Watch
+from helpers.send import issue_for_readers, wait_for
 
 from newsletter.delivery import service
 

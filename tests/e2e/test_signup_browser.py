@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from browser_helpers import Watch
-from conftest import outbox_messages, wait_idle
-from subscribe_helpers import link_path, make_list, subscriber
+from helpers.browser import Watch
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.subscribe import link_path, make_list, subscriber
 from werkzeug.serving import make_server
 
 from newsletter.models import SubscriberStatus

@@ -1,7 +1,7 @@
 """Logging in to the admin in tests, with real accounts and real CSRF tokens.
 
-Use the ``admin_client`` fixture (``from admin_helpers import admin_client``) or call
-``make_admin`` + ``login`` yourself; ``post(client, url, data)`` adds the session's token.
+Name the ``admin_client`` fixture as a test's argument (tests/conftest.py registers it), or
+call ``make_admin`` + ``login`` yourself; ``post(client, url, data)`` adds the session's token.
 """
 
 from __future__ import annotations

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from pathlib import Path
 
+from helpers.env import ROOT
 from newsletter.bounces import verp
 from newsletter.extensions import db
 from newsletter.mail.bulk import BulkTemplate
 from newsletter.models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber
 
-CORPUS = Path(__file__).parent / "data" / "bounces"
+CORPUS = ROOT / "tests" / "data" / "bounces"
 SECRET = "webhook-secret-for-tests"
 
 

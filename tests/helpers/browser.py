@@ -1,4 +1,4 @@
-"""Browser helpers for end-to-end tests: one Debian Chromium per module (import `browser`),
+"""Browser helpers for end-to-end tests: one Debian Chromium per module (the `browser` fixture),
 the app served over HTTP (`served`), and `Watch`, which fails a test on any request to
 another host or any complaint of the browser."""
 

@@ -13,17 +13,12 @@ import time
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from conftest import ROOT, worker_env
-from send_helpers import issue_status
 
+from helpers.env import ROOT, free_port
+from helpers.send import issue_status
+from helpers.worker import worker_env
 from newsletter.delivery import queries, service, state
 from newsletter.jobs import tick as periodic
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PrivateRedis:

@@ -4,7 +4,6 @@ something else writes to the same database, for the import-under-load tests."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import threading
@@ -16,9 +15,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import worker_env
-from send_helpers import add_readers, make_issue
-
+from helpers.env import free_port
+from helpers.send import add_readers, make_issue
+from helpers.worker import worker_env
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus, utcnow
 
@@ -53,16 +52,10 @@ def _status(request: urllib.request.Request) -> int:
         return exc.code
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_server(app, log: Path) -> Iterator[str]:
     """``newsletter serve`` for the app's database, answering; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     env = worker_env(app, TICK_SECONDS=1, SIGNUP_RATE_LIMIT="100000 per minute")
     env.pop("NEWSLETTER_REDIS_URL", None)  # the embedded queue: the server sends itself
     with log.open("wb") as out:

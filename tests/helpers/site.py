@@ -7,12 +7,12 @@ from collections import deque
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-from admin_helpers import PASSWORD, make_admin
-from bounce_helpers import SECRET, post_report, quoting, tagged_delivery
-from browser_helpers import live_server
-from conftest import wait_idle
-from send_helpers import add_readers, make_issue, make_list
 
+from helpers.admin import PASSWORD, make_admin
+from helpers.bounce import SECRET, post_report, quoting, tagged_delivery
+from helpers.browser import live_server
+from helpers.outbox import wait_idle
+from helpers.send import add_readers, make_issue, make_list
 from newsletter.delivery import service
 from newsletter.extensions import db
 from newsletter.models import Issue, Subscriber

@@ -7,10 +7,10 @@ import io
 import re
 
 import pytest
-from admin_helpers import post
-from conftest import outbox_messages, wait_idle
+from helpers.admin import post
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.subscribe import age_debts
 from sqlalchemy import select
-from subscribe_helpers import age_debts
 
 from newsletter.cli import main
 from newsletter.extensions import db

@@ -9,8 +9,8 @@ import signal
 from datetime import timedelta
 
 import pytest
-from conftest import wait_idle
-from send_helpers import wait_for
+from helpers.outbox import wait_idle
+from helpers.send import wait_for
 from sqlalchemy import func, select, update
 
 from newsletter.cli import main

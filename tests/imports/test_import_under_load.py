@@ -6,8 +6,8 @@ locked" after tens of thousands of rows)."""
 from __future__ import annotations
 
 import pytest
-from load_helpers import Signups, run_import, running_server, schedule_issue, write_csv
-from send_helpers import delivery_counts, wait_for
+from helpers.load import Signups, run_import, running_server, schedule_issue, write_csv
+from helpers.send import delivery_counts, wait_for
 from sqlalchemy import func, select
 
 from newsletter.extensions import db

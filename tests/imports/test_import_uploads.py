@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from admin_helpers import login, make_admin, post
-from send_helpers import wait_for
+from helpers.admin import login, make_admin, post
+from helpers.send import wait_for
 from sqlalchemy import func, select
 
 from newsletter.extensions import db

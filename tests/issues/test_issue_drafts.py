@@ -7,8 +7,8 @@ import re
 import threading
 
 import pytest
-from admin_helpers import csrf_token, post
-from send_helpers import add_readers
+from helpers.admin import csrf_token, post
+from helpers.send import add_readers
 from sqlalchemy import func, select
 
 from newsletter.cli import main

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from admin_helpers import csrf_token, post
+from helpers.admin import csrf_token, post
 from sqlalchemy import func, select
 
 from newsletter.cli import main

@@ -1,10 +1,10 @@
 """Test sends queued before issues became a package were stored by RQ as
 ``newsletter.issues.send_test``: that path still names the job, and such a job still runs."""
 
+from helpers.send import make_issue, make_list
 from redis import Redis
 from rq import Queue
 from rq.utils import import_attribute
-from send_helpers import make_issue, make_list
 
 from newsletter.issues import preview
 

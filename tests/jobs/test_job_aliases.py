@@ -7,10 +7,10 @@ import importlib
 import io
 
 import pytest
+from helpers.send import wait_for
 from redis import Redis
 from rq import Queue
 from rq.job import Job
-from send_helpers import wait_for
 from sqlalchemy import func, select
 
 from newsletter.extensions import db

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from send_helpers import issue_for_readers
+from helpers.send import issue_for_readers
 
 from newsletter.cli import main
 from newsletter.jobs import queues

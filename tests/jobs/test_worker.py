@@ -3,7 +3,8 @@
 import signal
 import time
 
-from fault_helpers import PrivateRedis
+from helpers.fault import PrivateRedis
+from helpers.worker import touch
 
 from newsletter.jobs import queues
 
@@ -12,18 +13,12 @@ def test_worker_process_runs_jobs_from_redis(make_app, redis_url, start_worker, 
     app = make_app(REDIS_URL=redis_url)
     marker = tmp_path / "ran.txt"
     with app.app_context():
-        queues.enqueue(_touch_for_test, str(marker), queue=queues.TRANSACTIONAL)
+        queues.enqueue(touch, str(marker), queue=queues.TRANSACTIONAL)
     start_worker(app)
     deadline = time.monotonic() + 20
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.read_text() == "ran"
-
-
-def _touch_for_test(path: str) -> None:
-    from pathlib import Path
-
-    Path(path).write_text("ran")
 
 
 def test_worker_stops_on_sigterm_while_redis_is_down(make_app, start_worker, tmp_path):

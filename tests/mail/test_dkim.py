@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import dkim
 import pytest
-from conftest import wait_idle
 from dkim.crypto import RSASSA_PKCS1_v1_5_sign as dkim_crypto_sign
-from dkim_helpers import SELECTOR, verifies
-from send_helpers import add_readers, make_issue, make_list
+from helpers.dkim import SELECTOR, verifies
+from helpers.outbox import wait_idle
+from helpers.send import add_readers, make_issue, make_list
 from sqlalchemy import select
 
 from newsletter.delivery import service
@@ -59,7 +59,7 @@ def test_every_received_copy_carries_the_bulk_mail_headers(sent_issue):
         assert msg["List-Id"] == "Weekly Ünïcode News <weekly.example.org>"
         https, mailto = [u.strip(" <>") for u in str(msg["List-Unsubscribe"]).split(",")]
         assert https.startswith("https://news.example.org/unsubscribe/")
-        # The reader's own signed address at the bounce mailbox (tests/test_unsubscribe_mail.py).
+        # The reader's own signed address at the bounce mailbox (bounces/test_unsubscribe_mail.py).
         assert re.fullmatch(
             r"mailto:news\+u-\d+\.[0-9a-f]{16}@example\.org\?subject=unsubscribe", mailto
         )

@@ -9,11 +9,11 @@ import email.header
 import re
 
 import pytest
-from conftest import wait_idle
-from dkim_helpers import SELECTOR, verifies
-from send_helpers import make_issue
-from subscribe_helpers import csrf_from, link_path
-from subscribe_helpers import make_list as make_public_list
+from helpers.dkim import SELECTOR, verifies
+from helpers.outbox import wait_idle
+from helpers.send import make_issue
+from helpers.subscribe import csrf_from, link_path
+from helpers.subscribe import make_list as make_public_list
 
 from newsletter.delivery import service
 from newsletter.extensions import db

@@ -4,10 +4,10 @@ other hosts are the ones the admin wrote into the issue."""
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from conftest import outbox_messages, wait_idle
-from send_helpers import add_readers, make_issue, make_list
-from subscribe_helpers import csrf_from, link_path
-from subscribe_helpers import make_list as make_public_list
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.send import add_readers, make_issue, make_list
+from helpers.subscribe import csrf_from, link_path
+from helpers.subscribe import make_list as make_public_list
 
 from newsletter.delivery import service
 

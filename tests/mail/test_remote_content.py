@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from admin_helpers import csrf_token, post
+from helpers.admin import csrf_token, post
 
 from newsletter.lists import service as list_service
 from newsletter.mail.remote import remote_hosts

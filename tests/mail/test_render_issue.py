@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from newsletter.mail.render import Reader, TemplateProblem, compile_issue
+from newsletter.mail.render import SubscriberFields, TemplateProblem, compile_issue
 from newsletter.subscribers.links import Links
 
 LINKS = Links("https://news.example/unsubscribe/tok", "https://news.example/preferences/tok")
@@ -22,8 +22,8 @@ def test_personalisation_with_fallback_and_attributes(app):
         issue = compiled(
             'Hi {{ subscriber.name | default("reader") }} from {{ subscriber.attributes.city }}'
         )
-        named = issue.render(Reader("a@example.org", "Ann", {"city": "Paris"}), LINKS)
-        nameless = issue.render(Reader("b@example.org"), LINKS)
+        named = issue.render(SubscriberFields("a@example.org", "Ann", {"city": "Paris"}), LINKS)
+        nameless = issue.render(SubscriberFields("b@example.org"), LINKS)
     assert "Hi Ann from Paris" in named.text and "Hi Ann from Paris" in named.html
     assert "Hi reader from" in nameless.text
 
@@ -31,7 +31,7 @@ def test_personalisation_with_fallback_and_attributes(app):
 def test_reader_values_are_escaped_in_html_and_plain_in_text(app):
     with app.app_context():
         issue = compiled("Dear {{ subscriber.name }}")
-        out = issue.render(Reader("a@example.org", "<script>alert(1)</script>"), LINKS)
+        out = issue.render(SubscriberFields("a@example.org", "<script>alert(1)</script>"), LINKS)
     assert "<script>" not in out.html
     assert "&lt;script&gt;" in out.html
     assert "Dear <script>alert(1)</script>" in out.text
@@ -42,7 +42,7 @@ def test_script_tags_and_javascript_links_in_the_body_are_stripped(app):
         '<script>alert(1)</script>\n\n[click](javascript:alert(2)) <img src=x onerror="alert(3)">'
     )
     with app.app_context():
-        out = compiled(body).render(Reader("a@example.org"), LINKS)
+        out = compiled(body).render(SubscriberFields("a@example.org"), LINKS)
     assert "<script" not in out.html and "alert(1)" not in out.html
     assert 'href="javascript' not in out.html and "onerror" not in out.html
 
@@ -51,10 +51,10 @@ def test_a_link_filled_from_an_attribute_must_be_http(app):
     with app.app_context():
         issue = compiled("[home]({{ subscriber.attributes.site }})")
         bad = issue.render(
-            Reader("a@example.org", attributes={"site": "javascript:alert(1)"}), LINKS
+            SubscriberFields("a@example.org", attributes={"site": "javascript:alert(1)"}), LINKS
         )
         good = issue.render(
-            Reader("a@example.org", attributes={"site": "https://a.example"}), LINKS
+            SubscriberFields("a@example.org", attributes={"site": "https://a.example"}), LINKS
         )
     assert 'href="#"' in bad.html and "javascript" not in bad.html
     assert 'href="https://a.example"' in good.html
@@ -77,15 +77,17 @@ def test_broken_expressions_raise_a_clear_template_problem(app, body):
 
 def test_sandbox_hides_python_internals(app):
     with app.app_context():
-        out = compiled("x{{ subscriber.__class__.__mro__ }}y").render(Reader("a@b.org"), None)
+        out = compiled("x{{ subscriber.__class__.__mro__ }}y").render(
+            SubscriberFields("a@b.org"), None
+        )
     assert "xy" in out.text
 
 
 def test_footer_has_personal_links_only_when_given(app):
     with app.app_context():
         issue = compiled("Body")
-        mail = issue.render(Reader("a@example.org"), LINKS)
-        archive = issue.render(Reader("a@example.org"), None)
+        mail = issue.render(SubscriberFields("a@example.org"), LINKS)
+        archive = issue.render(SubscriberFields("a@example.org"), None)
     assert LINKS.unsubscribe_url in mail.html and LINKS.unsubscribe_url in mail.text
     assert LINKS.preferences_url in mail.html
     assert "/unsubscribe/" not in archive.html and "/unsubscribe/" not in archive.text
@@ -94,12 +96,14 @@ def test_footer_has_personal_links_only_when_given(app):
 
 def test_css_is_inlined_for_mail_clients(app):
     with app.app_context():
-        html = compiled("# Title").render(Reader("a@example.org"), LINKS).html
+        html = compiled("# Title").render(SubscriberFields("a@example.org"), LINKS).html
     assert '<h1 style="' in html and "<body style=" in html
 
 
-HOSTILE = Reader("a&b@example.org", "<b>\"Zoë\" & 'co'</b>", {"n": 0, "tag": "<i>", "items": "x"})
-EMPTY = Reader("e@example.org", "", {"flag": True, "none": None, "list": [1, "<2>"]})
+HOSTILE = SubscriberFields(
+    "a&b@example.org", "<b>\"Zoë\" & 'co'</b>", {"n": 0, "tag": "<i>", "items": "x"}
+)
+EMPTY = SubscriberFields("e@example.org", "", {"flag": True, "none": None, "list": [1, "<2>"]})
 
 
 @pytest.mark.parametrize(
@@ -182,11 +186,11 @@ def test_a_link_filled_from_an_attribute_is_checked_as_a_browser_reads_it(app):
                 f'<img src="{before}{{{{ subscriber.attributes.url }}}}" alt="">'
             )
             for url in HOSTILE_URLS:
-                reader = Reader("a@example.org", attributes={"url": url})
+                reader = SubscriberFields("a@example.org", attributes={"url": url})
                 followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
                 schemes = {_scheme(u) for u in followed}
                 assert schemes <= {None, "http", "https", "mailto"}, (before, url, schemes)
-            reader = Reader("a@example.org", attributes={"url": "https://a.example"})
+            reader = SubscriberFields("a@example.org", attributes={"url": "https://a.example"})
             followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
             assert followed.count("https://a.example") == 2, (before, followed)
 
@@ -199,7 +203,7 @@ def test_an_expression_cannot_complete_a_links_scheme(app):
 
 
 def test_an_expression_after_a_links_scheme_or_path_is_kept(app):
-    reader = Reader("a@example.org", attributes={"rest": "javascript:x"})
+    reader = SubscriberFields("a@example.org", attributes={"rest": "javascript:x"})
     with app.app_context():
         for before in ["https://example.org/?u=", "mailto:", "/path/", "#"]:
             issue = compiled(f'<a href="{before}{{{{ subscriber.attributes.rest }}}}">home</a>')

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import tomllib
 
-from conftest import ROOT, outbox_messages, wait_idle
-from send_helpers import add_readers, make_issue, make_list
+from helpers.env import ROOT
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.send import add_readers, make_issue, make_list
 
 from newsletter.delivery import service
-from newsletter.mail.render import Reader, compile_issue
+from newsletter.mail.render import SubscriberFields, compile_issue
 from newsletter.subscribers.links import Links
 
 BODY = """# The garden in May
@@ -55,7 +56,7 @@ def _text(app, body: str = BODY) -> str:
     links = Links("https://news.example/u/tok", "https://news.example/p/tok")
     with app.app_context():
         issue = compile_issue("Subject", "", body, site_name="Site", postal_address="1 Road")
-        return issue.render(Reader("ann@example.org", "Ann"), links).text
+        return issue.render(SubscriberFields("ann@example.org", "Ann"), links).text
 
 
 def test_the_text_part_carries_no_markdown_syntax(app):

@@ -9,10 +9,10 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import outbox_messages, wait_idle
-from send_helpers import wait_for
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.send import wait_for
+from helpers.subscribe import age_debts, make_list
 from sqlalchemy import select
-from subscribe_helpers import age_debts, make_list
 
 from newsletter.extensions import db
 from newsletter.jobs import queues

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from subscribe_helpers import counts, csrf_from, link_path, make_list, subscriber
+from helpers.subscribe import counts, csrf_from, link_path, make_list, subscriber
 
 from newsletter.extensions import db
 from newsletter.jobs import tick

@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from admin_helpers import post
-from bounce_helpers import corpus
-from conftest import wait_idle
-from privacy_helpers import tables_holding
-from send_helpers import add_readers, make_issue, make_list, subscribe
+from helpers.admin import post
+from helpers.bounce import corpus
+from helpers.outbox import wait_idle
+from helpers.privacy import tables_holding
+from helpers.send import add_readers, make_issue, make_list, subscribe
+from helpers.subscribe import csrf_from
 from sqlalchemy import select
-from subscribe_helpers import csrf_from
 
 from newsletter.bounces import service as bounces
 from newsletter.bounces import verp

@@ -4,7 +4,6 @@ neither the secret key nor any link token shows up in what the server prints."""
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,14 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from conftest import outbox_messages, wait_idle
-from subscribe_helpers import csrf_from, link_path, make_list
+from helpers.env import ROOT, free_port
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.subscribe import csrf_from, link_path, make_list
 
 from newsletter.extensions import db
 from newsletter.models import Subscriber, SubscriberStatus
 from newsletter.subscribers import tokens
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVE = "from newsletter.cli import main; main()"
 
 
@@ -99,12 +98,6 @@ def test_tampered_token_is_refused(make_app):
 # ---------------------------------------------------------------- logs
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Browser:
     """A cookie-keeping HTTP client for a real server (no redirects followed)."""
 
@@ -137,7 +130,7 @@ def test_no_secret_or_token_in_what_the_server_prints_during_a_reader_flow(make_
     instance = tmp_path / "served"
     app = make_app(INSTANCE_DIR=str(instance), SECRET_KEY=secret)
     make_list(app)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.update(
         NEWSLETTER_INSTANCE_DIR=str(instance),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from subscribe_helpers import csrf_from, make_list, subscriber
+from helpers.subscribe import csrf_from, make_list, subscriber
 
 from newsletter.extensions import db
 from newsletter.models import Subscriber, SubscriberStatus, utcnow

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import outbox_messages, wait_idle
-from subscribe_helpers import counts, make_list, subscriber
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.subscribe import counts, make_list, subscriber
 
 from newsletter.extensions import db
 from newsletter.models import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from conftest import outbox_messages, wait_idle
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.subscribe import csrf_from, link_path, make_list, subscriber
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from subscribe_helpers import csrf_from, link_path, make_list, subscriber
 
 from newsletter.extensions import db
 from newsletter.models import Subscriber, SubscriberStatus
