@@ -52,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
+    from . import api
     from .admin import bp as admin_bp
     from .archive import bp as archive_bp
     from .bounces import bp as bounces_bp
@@ -63,4 +64,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(archive_bp)
     app.register_blueprint(bounces_bp)
     app.register_blueprint(health_bp)
+    api.init_app(app)  # /api/v1 and /api/docs
     return app

@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "BOUNCE_ADDRESS": None,  # envelope sender base for VERP; None -> the FROM address
     "BOUNCE_MAX_BYTES": 1024 * 1024,
     "BOUNCE_WEBHOOK_RATE_LIMIT": "120 per minute",
+    "API_RATE_LIMIT": "600 per minute",  # calls per API token (api/auth.py)
     "DELIVERY_RETENTION_DAYS": 180,  # 0 keeps delivery rows forever
     "CONSENT_IP_RETENTION_DAYS": 90,  # 0 keeps consent IPs forever
     "FRAME_ANCESTORS": "'self'",  # CSP frame-ancestors: pages that may embed ours

@@ -177,6 +177,7 @@ RULES: dict[str, Rule] = {
     "LOGIN_RATE_LIMIT": rate_limit,
     "LOGIN_ACCOUNT_RATE_LIMIT": rate_limit,
     "BOUNCE_WEBHOOK_RATE_LIMIT": rate_limit,
+    "API_RATE_LIMIT": rate_limit,
     "SESSION_IDLE_MINUTES": number(int, 1, 7 * 24 * 60),
     "BATCH_SIZE": number(int, 1, 100_000),
     "HARD_BOUNCE_LIMIT": number(int, 1),

@@ -1,15 +1,16 @@
-"""Mailing lists: create, change, archive, count their members. Used by the admin pages
-and the ``newsletter lists`` commands."""
+"""Mailing lists: create, change, archive, count their members. Used by the admin pages,
+the REST API and the ``newsletter lists`` commands."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import func, select
 
 from ..accounts import audit
 from ..delivery import fanout
-from ..errors import NotFound
+from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..models import MailingList, Subscription, SubscriptionStatus, utcnow
 
@@ -23,6 +24,10 @@ class ListProblem(ValueError):
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+
+
+class SlugTaken(ListProblem, NotAllowed):
+    """Another list, archived or not, already has that slug."""
 
 
 class NoSuchList(NotFound):
@@ -72,11 +77,13 @@ def create(
     """A new list; the slug is fixed from here on."""
     slug = slug.strip().lower()
     if not _SLUG.match(slug):
-        raise ListProblem("A slug is lowercase letters, digits and dashes (at most 64).")
+        raise ListProblem(
+            "A slug is lowercase letters, digits and dashes (at most 64).", field="slug"
+        )
     if db.session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
-        raise ListProblem(f"A list {slug!r} already exists.")
+        raise SlugTaken(f"A list {slug!r} already exists.", field="slug")
     if not name.strip():
-        raise ListProblem("A list needs a name.")
+        raise ListProblem("A list needs a name.", field="name")
     _check_default(is_public, is_default)
     mailing_list = MailingList(
         slug=slug,
@@ -97,7 +104,7 @@ def update(
     """Rename, describe, make public/private, make a default list or not."""
     mailing_list = get(list_id)
     if not name.strip():
-        raise ListProblem("A list needs a name.")
+        raise ListProblem("A list needs a name.", field="name")
     _check_default(is_public, is_default)
     mailing_list.name = name.strip()
     mailing_list.description = description.strip()
@@ -127,6 +134,25 @@ def set_archived(list_id: int, archived: bool) -> MailingList:
     return mailing_list
 
 
+def change(list_id: int, changes: dict[str, Any]) -> MailingList:
+    """Change only the fields given (``name``, ``description``, ``is_public``, ``is_default``,
+    ``archived``), keeping the rest: the API's PATCH and DELETE."""
+    mailing_list = get(list_id)
+    fields = dict(changes)
+    archived = fields.pop("archived", None)
+    if fields:
+        kept = {
+            "name": mailing_list.name,
+            "description": mailing_list.description,
+            "is_public": mailing_list.is_public,
+            "is_default": mailing_list.is_default,
+        }
+        update(list_id, **(kept | fields))
+    if archived is not None and archived != (mailing_list.archived_at is not None):
+        set_archived(list_id, archived)
+    return mailing_list
+
+
 def member_counts() -> dict[int, dict[str, int]]:
     """Per list id, how many subscriptions are in each state, and ``audience``: how many
     subscribers a send to the list would reach now, by the sending code's own rule (a confirmed
@@ -138,11 +164,12 @@ def member_counts() -> dict[int, dict[str, int]]:
     )
     counts: dict[int, dict[str, int]] = {}
     for list_id, status, n in rows:
-        counts.setdefault(list_id, _zeros())[status.value] = n
+        counts.setdefault(list_id, zero_counts())[status.value] = n
     for list_id, n in fanout.reach_per_list().items():
-        counts.setdefault(list_id, _zeros())["audience"] = n
+        counts.setdefault(list_id, zero_counts())["audience"] = n
     return counts
 
 
-def _zeros() -> dict[str, int]:
+def zero_counts() -> dict[str, int]:
+    """The counts of a list nobody has joined."""
     return {"audience": 0, **{s.value: 0 for s in SubscriptionStatus}}
