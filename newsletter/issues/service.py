@@ -185,7 +185,7 @@ def schedule(issue_id: int, when: datetime) -> Issue:
     if issue.status not in EDITABLE:
         raise IssueLocked(f"This issue is {issue.status.value}; it cannot be scheduled.")
     if when <= utcnow():
-        raise IssueProblem("Pick a time in the future.")
+        raise IssueProblem("Pick a time in the future.", field="when")
     _ready(issue)
     issue.status = IssueStatus.SCHEDULED
     issue.scheduled_at = when

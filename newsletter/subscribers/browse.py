@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import Select, column, exists, func, literal_column, or_, select, table, text
 
 from ..extensions import db
-from ..models import Subscriber, SubscriberStatus, Subscription
+from ..models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 
 PAGE_SIZE = 50
+_SUPPRESSED = (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
 SORTS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
@@ -26,12 +27,17 @@ SORTS = {
 
 @dataclass(frozen=True)
 class Selection:
-    """Which subscribers: a substring of email or name, a state, a list, and an order."""
+    """Which subscribers: a substring of email or name, a state, a list, and an order.
+
+    ``per_list``: with a list, ``status`` is the state on that list, as the CSV export shows
+    it (a bounced or complained subscriber is that on every list); else the overall state.
+    """
 
     q: str = ""
     status: str = ""
     list_id: int | None = None
     sort: str = "newest"
+    per_list: bool = False
 
     @classmethod
     def from_args(cls, args) -> Selection:  # type: ignore[no-untyped-def]
@@ -119,16 +125,28 @@ def _filtered(selection: Selection, part: str = "like") -> Select:
         )
         if part == "tail":
             query = query.where(Subscriber.id > select(_SEARCH_STATE.c.last_id).scalar_subquery())
-    if selection.status:
+    on_list = selection.per_list and selection.list_id
+    if selection.status and not on_list:
         query = query.where(Subscriber.status == SubscriberStatus(selection.status))
     if selection.list_id:
         query = query.where(
             exists().where(
                 Subscription.subscriber_id == Subscriber.id,
                 Subscription.list_id == selection.list_id,
+                *([_status_on_list(selection.status)] if on_list and selection.status else []),
             )
         )
     return query
+
+
+def _status_on_list(status: str):  # type: ignore[no-untyped-def]
+    """The subscription's state is ``status`` as the export shows it: bounced and complained
+    are the subscriber's, on every list; the others the subscription's own."""
+    if status in _SUPPRESSED:
+        return Subscriber.status == SubscriberStatus(status)
+    return (Subscription.status == SubscriptionStatus(status)) & Subscriber.status.not_in(
+        _SUPPRESSED
+    )
 
 
 def _ordered(query: Select, selection: Selection, cursor: str | None, key=Subscriber.id) -> Select:  # type: ignore[no-untyped-def]
@@ -207,6 +225,12 @@ def ids(selection: Selection, chunk: int = 1000) -> Iterator[list[int]]:
 def _encode(email: str, row_id: int) -> str:
     raw = f"{row_id}\x1f{email}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def is_cursor(cursor: str) -> bool:
+    """Whether ``cursor`` is one :func:`page` handed out (an API caller's damaged cursor is
+    an error, where a page quietly starts from the top)."""
+    return _decode(cursor) is not None
 
 
 def _decode(cursor: str | None) -> tuple[str, int] | None:

@@ -1,0 +1,115 @@
+"""What the subscribers' routes take and answer: pydantic models, shown in the OpenAPI spec
+exactly as they are checked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..models import Subscriber, SubscriberStatus
+from .lists import NO_NUL
+
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+Slug = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
+# An attribute's value: what a CSV column or a JSON scalar can hold.
+Scalar = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)] | int | float | bool
+Key = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+Status = Literal["pending", "confirmed", "unsubscribed", "bounced", "complained"]
+MAX_LIMIT = 500
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubscriberQuery(_Strict):
+    """Filters and the keyset page of ``GET /subscribers``."""
+
+    list: Slug | None = Field(None, description="A list's slug: only its members.")
+    status: Status | None = Field(
+        None, description="Only this state; with `list`, the state on that list."
+    )
+    q: Text | None = Field(None, max_length=200, description="A substring of email or name.")
+    after: Text | None = Field(
+        None, max_length=1000, description="The `next` of the previous page."
+    )
+    limit: int = Field(100, ge=1, le=MAX_LIMIT, description="Subscribers per page.")
+
+
+class Membership(BaseModel):
+    """One list the subscriber is on, and their state there."""
+
+    list: str
+    status: Literal["pending", "confirmed", "unsubscribed"]
+
+
+class SubscriberOut(BaseModel):
+    """A subscriber as the admin sees them."""
+
+    id: int
+    email: str
+    name: str
+    status: Status
+    attributes: dict[str, Scalar | None]
+    lists: list[Membership]
+    created_at: datetime
+    confirmed_at: datetime | None
+
+    @classmethod
+    def of(cls, s: Subscriber) -> SubscriberOut:
+        """The answer for one subscriber row."""
+        return cls(
+            id=s.id,
+            email=s.email,
+            name=s.name,
+            status=SubscriberStatus(s.status).value,  # type: ignore[arg-type]
+            attributes=s.attributes or {},
+            lists=[
+                Membership(list=m.mailing_list.slug, status=m.status.value)  # type: ignore[arg-type]
+                for m in sorted(s.subscriptions, key=lambda m: m.mailing_list.slug)
+            ],
+            created_at=s.created_at,
+            confirmed_at=s.confirmed_at,
+        )
+
+
+class SubscriberPage(BaseModel):
+    """One page of subscribers, oldest first, and the cursor of the next (null on the last)."""
+
+    items: list[SubscriberOut]
+    next: str | None
+
+
+class SubscriberIn(_Strict):
+    """A subscriber to add. `confirmed` needs `consent_note`; `pending` mails the
+    confirmation link, as the signup form does."""
+
+    email: Text = Field(max_length=320)
+    name: Text = Field("", max_length=200)
+    lists: list[Slug] = Field(min_length=1, max_length=100, description="Lists' slugs.")
+    attributes: dict[Key, Scalar] = Field(default_factory=dict, max_length=100)
+    status: Literal["pending", "confirmed"]
+    consent_note: Text | None = Field(
+        None,
+        max_length=500,
+        description="Where and when they consented (needed with `confirmed`); kept as the "
+        "consent's source.",
+    )
+    language: Text | None = Field(
+        None,
+        max_length=35,
+        description="Accepted and not yet stored: subscribers have no language until the "
+        "site speaks several.",
+    )
+
+
+class SubscriberPatch(_Strict):
+    """What may change: the name, attributes (merged; null removes a key), the lists they
+    stay on (leaving only), and `status: unsubscribed` (from every list)."""
+
+    name: Text | None = Field(None, max_length=200)
+    attributes: dict[Key, Scalar | None] | None = Field(None, max_length=100)
+    lists: list[Slug] | None = Field(None, max_length=100)
+    status: Literal["unsubscribed"] | None = None
