@@ -18,11 +18,13 @@ def record(action: str, detail: str = "", actor: str | None = None) -> None:
     outside a request.
     """
     if actor is None:
-        actor = _actor() if has_request_context() else "cli"
+        actor = current_actor() if has_request_context() else "cli"
     db.session.add(AuditEvent(admin_email=actor, action=action, detail=detail[:2000]))
 
 
-def _actor() -> str:
+def current_actor() -> str:
+    """Who makes this request, as the audit log names them: ``token:NAME`` for an API token
+    (``flask.g.api_token``), else the logged-in admin's address."""
     token = g.get("api_token")
     if token is not None:
         return f"token:{token.name}"

@@ -41,6 +41,11 @@ def current_role() -> Role | None:
     return None
 
 
+def current_actor() -> str:
+    """Who makes this request: ``token:NAME`` or the admin's address (as the audit log has it)."""
+    return audit.current_actor()
+
+
 def enforce(need: Role | str) -> None:
     """Let the request go on if the current actor may act as ``need``; else refuse: nothing
     changed, an audit entry, 403."""

@@ -16,7 +16,9 @@ from . import (  # noqa: E402, F401
     drafts,
     imports,
     lists,
+    permissions,
     subscribers,
+    team,
     views,
 )
 

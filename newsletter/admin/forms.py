@@ -128,3 +128,33 @@ class AccountForm(FlaskForm):
     timezone = SelectField("Time zone (for schedules and the times shown)")
     current_password = PasswordField("Current password (to change it)", validators=[Optional()])
     new_password = PasswordField("New password", validators=[Optional(), Length(min=10, max=1000)])
+
+
+ROLE_CHOICES = [
+    SelectChoice("owner", "Owner: everything, including admins, tokens, export and erasure"),
+    SelectChoice("editor", "Editor: lists, issues, sending and imports; no export or erasure"),
+    SelectChoice("viewer", "Viewer: reads every page, changes nothing"),
+]
+
+
+class AdminAddForm(FlaskForm):
+    """A new admin with a temporary password (they change it under Account)."""
+
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
+    password = PasswordField(
+        "Temporary password", validators=[DataRequired(), Length(min=10, max=1000)]
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="editor")
+
+
+class RoleForm(FlaskForm):
+    """One admin's role."""
+
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class TokenForm(FlaskForm):
+    """A new API token."""
+
+    name = StringField("Name (who or what uses it)", validators=[DataRequired(), Length(max=100)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="viewer")
