@@ -26,9 +26,7 @@ for _module in ("subscribers", "issues"):
 
 
 def init_app(app: Flask) -> None:
-    """Register the API, its docs page, its answers to requests that match no route, and
-    the session that leaves it out."""
-    app.session_interface = auth.SessionInterface()
+    """Register the API, its docs page, and its answers to requests that match no route."""
     app.register_blueprint(bp)
     app.register_blueprint(docs.bp)
     errors.init_app(app)

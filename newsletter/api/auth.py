@@ -2,9 +2,8 @@
 route runs, the token put on ``flask.g.api_token`` (where ``accounts.roles`` reads the role
 each route ``requires``), and counted against ``NEWSLETTER_API_RATE_LIMIT`` per token.
 
-The API reads no cookie and sets none: under ``/api/`` the session is Flask's null session
-(:class:`SessionInterface`), so even a caller that sends an admin's session cookie gets no
-``Set-Cookie`` back and no authority from it.
+Only the token counts: an admin's session cookie sent along gives no authority here, and
+nothing under ``/api/`` writes the session, so no answer sets a cookie.
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ import math
 import time
 from functools import lru_cache
 
-from flask import Flask, Request, current_app, g, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import current_app, g, request
 from limits import RateLimitItem, parse_many
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import TooManyRequests, Unauthorized
@@ -25,15 +23,6 @@ from . import bp
 
 # Readable without a token: the spec (the docs page and client generators fetch it).
 OPEN_ENDPOINTS = {"api.openapi"}
-
-
-class SessionInterface(SecureCookieSessionInterface):
-    """Flask's cookie session, except under ``/api/``: there, none (Flask's null session)."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith("/api/"):
-            return None
-        return super().open_session(app, request)
 
 
 @bp.before_request
