@@ -1,0 +1,116 @@
+"""Every route in the served OpenAPI spec with a token of each role: what the role may do
+works, the rest is 403, changes nothing and is audited (DESIGN.md, "Roles": viewers read,
+editors change everything but erasure, owners everything).
+
+The routes come from ``GET /api/v1/openapi.json``, so a route added to the API is walked
+without anyone adding it here; one the table below does not know fails the walk.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from helpers.api import bearer
+from helpers.outbox import wait_idle
+from helpers.roles import database_state, last_audit
+from helpers.send import add_readers, make_issue, make_list
+from sqlalchemy import select
+
+from newsletter.extensions import db
+from newsletter.models import Role, Subscriber, utcnow
+
+OWNERS_ONLY = {("DELETE", "/api/v1/subscribers/{subscriber_id}")}  # erasure
+NOT_AUDITED = {"api_token"}  # its last_used_at moves when any token is used
+
+
+def _needs(method: str, path: str) -> Role:
+    if (method, path) in OWNERS_ONLY:
+        return Role.OWNER
+    return Role.VIEWER if method == "GET" else Role.EDITOR
+
+
+@pytest.fixture
+def samples(app) -> dict:
+    with app.app_context():
+        list_id = make_list("weekly")
+        make_list("doomed", "Doomed")
+        add_readers(list_id, 2)
+        ids = list(db.session.scalars(select(Subscriber.id).order_by(Subscriber.id)))
+        return {
+            "slug": "weekly",
+            "doomed": "doomed",
+            "subscriber_id": ids[0],
+            "erased_id": ids[1],
+            "issue_id": make_issue([list_id]),
+        }
+
+
+def _bodies(samples: dict) -> dict[tuple[str, str], dict]:
+    at = (utcnow() + timedelta(days=2)).isoformat(timespec="seconds")
+    return {
+        ("POST", "/api/v1/lists"): {"slug": "walked", "name": "Walked", "public": False},
+        ("PATCH", "/api/v1/lists/{slug}"): {"name": "Renamed"},
+        ("POST", "/api/v1/subscribers"): {
+            "email": "walked@example.org",
+            "lists": [samples["slug"]],
+            "status": "confirmed",
+            "consent_note": "signed up at the fair",
+        },
+        ("PATCH", "/api/v1/subscribers/{subscriber_id}"): {"name": "Walked"},
+        ("POST", "/api/v1/issues"): {
+            "subject": "Walked",
+            "body_markdown": "Hello",
+            "lists": [samples["slug"]],
+        },
+        ("PATCH", "/api/v1/issues/{issue_id}"): {"subject": "Renamed"},
+        ("POST", "/api/v1/issues/{issue_id}/schedule"): {"at": at},
+    }
+
+
+def _calls(client, samples: dict) -> list[tuple[str, str, str, dict | None]]:
+    """(method, spec path, URL, JSON body) for every operation in the served spec; those that
+    remove or send last."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    bodies = _bodies(samples)
+    calls = []
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            method = method.upper()
+            if method not in {"GET", "POST", "PATCH", "PUT", "DELETE"}:
+                continue
+            values = dict(samples)
+            if method == "DELETE":  # remove things nothing later names
+                values |= {"slug": samples["doomed"], "subscriber_id": samples["erased_id"]}
+            url = path.format(**values)
+            calls.append((method, path, url, bodies.get((method, path))))
+    last = ("DELETE", "/send")
+    return sorted(calls, key=lambda c: (c[0] == last[0], c[2].endswith(last[1])))
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_api_route_answers_each_role_as_the_roles_table_says(app, client, samples, role):
+    headers = bearer(app, role, name=f"walk-{role}")
+    calls = _calls(client, samples)
+    assert len(calls) >= 15  # lists, subscribers, issues: every operation
+    for method, path, url, body in calls:
+        wait_idle(app)  # a send started earlier changes the issue's row as it goes
+        before = database_state(app)
+        response = client.open(url, method=method, headers=headers, json=body)
+        wait_idle(app)
+        where = (role, method, url, response.status_code, response.get_data(as_text=True)[:300])
+        if Role(role) == Role.OWNER or _rank(role) >= _rank(_needs(method, path)):
+            assert response.status_code < 400, where
+        else:
+            assert response.status_code == 403, where
+            assert response.mimetype == "application/problem+json", where
+            after = database_state(app)
+            for table in NOT_AUDITED:
+                before.pop(table), after.pop(table)
+            assert after == before, where
+            entry = last_audit(app)
+            assert entry.action == "forbidden" and entry.admin_email == f"token:walk-{role}"
+
+
+def _rank(role: Role) -> int:
+    return [Role.VIEWER, Role.EDITOR, Role.OWNER].index(Role(role))
