@@ -21,7 +21,7 @@ from ..models import Role
 from ..subscribers import browse, editing, queries
 from ..subscribers.addresses import InvalidInput
 from ..subscribers.privacy import erase
-from . import bp
+from . import bp, ids  # noqa: F401 (ids: the range of path ids)
 from .errors import problem
 from .schemas_subscribers import (
     SubscriberIn,

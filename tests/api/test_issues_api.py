@@ -133,11 +133,12 @@ def test_a_bad_draft_is_refused_naming_the_field(client, editor, weekly, fields,
     ("method", "path"),
     [("get", ""), ("patch", ""), ("post", "/send"), ("post", "/schedule"), ("get", "/status")],
 )
-def test_a_missing_issue_is_a_404_problem(client, editor, method, path):
+@pytest.mark.parametrize("missing", [999, 10**20])  # the second beyond any database's integer
+def test_a_missing_issue_is_a_404_problem(client, editor, method, path, missing):
     bodies = {"": {"subject": "x"}, "/schedule": {"at": "2030-01-01T09:00:00+00:00"}}
     kwargs = {"json": bodies[path]} if path in bodies and method != "get" else {}
 
-    answer = getattr(client, method)(f"{URL}/999{path}", headers=editor, **kwargs)
+    answer = getattr(client, method)(f"{URL}/{missing}{path}", headers=editor, **kwargs)
 
     assert answer.status_code == 404
     assert answer.mimetype == "application/problem+json"

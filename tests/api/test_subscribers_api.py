@@ -221,10 +221,11 @@ def test_delete_erases_leaving_only_the_hash(app, client, owner, weekly):
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
-def test_a_missing_subscriber_is_a_404_problem(client, owner, method):
+@pytest.mark.parametrize("missing", [999, 10**20])  # the second beyond any database's integer
+def test_a_missing_subscriber_is_a_404_problem(client, owner, method, missing):
     kwargs = {"json": {"name": "x"}} if method == "patch" else {}
 
-    answer = getattr(client, method)(f"{URL}/999", headers=owner, **kwargs)
+    answer = getattr(client, method)(f"{URL}/{missing}", headers=owner, **kwargs)
 
     assert answer.status_code == 404
     assert answer.mimetype == "application/problem+json"
