@@ -14,7 +14,12 @@ from .lists import NO_NUL
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 Slug = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
 # An attribute's value: what a CSV column or a JSON scalar can hold.
-Scalar = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)] | int | float | bool
+Scalar = (
+    Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+    | int
+    | Annotated[float, Field(allow_inf_nan=False)]  # JSON has no NaN; PostgreSQL refuses it
+    | bool
+)
 Key = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
 Status = Literal["pending", "confirmed", "unsubscribed", "bounced", "complained"]
 MAX_LIMIT = 500
