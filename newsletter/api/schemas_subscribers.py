@@ -91,7 +91,7 @@ class SubscriberIn(_Strict):
     """A subscriber to add. `confirmed` needs `consent_note`; `pending` mails the
     confirmation link, as the signup form does."""
 
-    email: Text = Field(max_length=320)
+    email: Text = Field(max_length=320, json_schema_extra={"format": "email"})
     name: Text = Field("", max_length=200)
     lists: list[Slug] = Field(min_length=1, max_length=100, description="Lists' slugs.")
     attributes: dict[Key, Scalar] = Field(default_factory=dict, max_length=100)
