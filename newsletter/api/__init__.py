@@ -7,9 +7,6 @@ same model the spec shows) and call the service functions the admin and the CLI 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from flask import Blueprint, Flask
 
 from ..extensions import csrf
@@ -17,12 +14,7 @@ from ..extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # no cookies are read or set here: the Bearer token is the authority
 
-from . import auth, docs, errors, lists  # noqa: E402, F401
-
-# The subscribers' and issues' routes join the blueprint once their modules exist.
-for _module in ("subscribers", "issues"):
-    if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
-        importlib.import_module(f"{__name__}.{_module}")
+from . import auth, docs, errors, issues, lists, subscribers  # noqa: E402, F401
 
 
 def init_app(app: Flask) -> None:
