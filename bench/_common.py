@@ -1,5 +1,5 @@
 """What both sending benchmarks share: a lean SMTP sink in its own process, a throwaway
-installation (instance folder, database, Redis prefix) filled with confirmed readers, and
+installation (instance folder, database, Redis prefix) filled with confirmed subscribers, and
 real ``python worker.py`` processes."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # helpers.send: bulk readers and the ~10 KB issue
+sys.path.insert(0, str(ROOT / "tests"))  # helpers.send: bulk subscribers and the ~10 KB issue
 
 from helpers.pg import create_database, drop_database  # noqa: E402
 
@@ -163,10 +163,10 @@ def _wait_port(port: int) -> None:
 
 
 class Installation:
-    """A throwaway newsletter installation with ``readers`` confirmed readers on one list and
-    one ~10 KB issue, plus helpers to run workers for it."""
+    """A throwaway newsletter installation with ``subscribers`` confirmed subscribers on one
+    list and one ~10 KB issue, plus helpers to run workers for it."""
 
-    def __init__(self, readers: int, smtp_url: str, database_url: str | None, redis_url: str):
+    def __init__(self, subscribers: int, smtp_url: str, database_url: str | None, redis_url: str):
         self.dir = Path(tempfile.mkdtemp(prefix="newsletter-bench-"))
         self.settings = {
             "INSTANCE_DIR": str(self.dir),
@@ -197,7 +197,7 @@ class Installation:
 
             upgrade()
             list_id = make_list()
-            add_readers(list_id, readers, chunk=10_000)
+            add_readers(list_id, subscribers, chunk=10_000)
             self.issue_id = make_issue([list_id], subject="Bench issue", body=bench_body())
         self.workers: list[subprocess.Popen] = []
 
@@ -273,12 +273,12 @@ class Installation:
 
 
 @contextlib.contextmanager
-def bench_run(readers: int, database_url: str | None, redis_url: str, record: bool = False):  # type: ignore[no-untyped-def]
+def bench_run(subscribers: int, database_url: str | None, redis_url: str, record: bool = False):  # type: ignore[no-untyped-def]
     """A sink and an installation for one benchmark run, both cleaned up afterwards."""
     sink = Sink(record=record)
     inst = None
     try:
-        inst = Installation(readers, sink.url, database_url, redis_url)
+        inst = Installation(subscribers, sink.url, database_url, redis_url)
         yield sink, inst
     finally:
         if inst is not None:
