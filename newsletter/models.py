@@ -394,6 +394,9 @@ class Bounce(db.Model):
     # True when something we signed (VERP return path, keyed Message-ID) tied the report to
     # one of our mails; an unverified report is kept for the admin and acts on nobody.
     verified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Where the report came from: "mailbox", "webhook" (our own signed relay), "smtp" (our
+    # server's 5xx while sending), or a provider's name ("mailgun", "sendgrid", …).
+    source: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
 
 class ImportJob(db.Model):
@@ -447,3 +450,86 @@ class AuditEvent(db.Model):
     admin_email: Mapped[str] = mapped_column(String(320), default="")
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebhookEndpoint(db.Model):
+    """Another system that wants to hear of events: its URL, the events it chose, the secret
+    its requests are signed with (Standard Webhooks), and whether it is still called."""
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = _NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when its deliveries have failed for too long; owners are told and may enable it.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookMessage(db.Model):
+    """One event, written in the same transaction as the change it reports (an outbox), so a
+    crash neither loses nor invents one. ``body`` is the exact JSON sent on every attempt."""
+
+    __tablename__ = "webhook_message"
+    __table_args__ = _NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msg_id: Mapped[str] = mapped_column(String(64), unique=True)  # the webhook-id header
+    event_type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """One message to one endpoint: pending until a 2xx, retried on a schedule, then failed."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("message_id", "endpoint_id", name="uq_webhook_delivery"),
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_endpoint", "endpoint_id", "id"),
+        _NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("webhook_message.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending/delivered/failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookAttempt(db.Model):
+    """Every call made for a delivery, for the owner's log: when, the answer, how long."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = _NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_delivery.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column()
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    duration_ms: Mapped[int] = mapped_column(default=0)
+
+
+class ProviderNonce(db.Model):
+    """A bounce provider's one-time token already accepted (Mailgun's ``signature.token``), so a
+    captured request replayed within its time window is refused."""
+
+    __tablename__ = "provider_nonce"
+    __table_args__ = (UniqueConstraint("provider", "token", name="uq_provider_nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    token: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
