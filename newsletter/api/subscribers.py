@@ -121,6 +121,15 @@ def change_subscriber(subscriber_id: int, json: SubscriberPatch) -> SubscriberOu
     return SubscriberOut.of(changed)
 
 
+@bp.post("/subscribers/<int:subscriber_id>/resend-confirmation")
+@requires(Role.EDITOR)
+@spec.validate(resp=Answers(404, 409, HTTP_202=SubscriberOut), tags=TAGS)
+def resend_confirmation(subscriber_id: int) -> tuple[SubscriberOut, int]:
+    """Mail the confirmation link again (the admin's Resend); 409 when nothing is pending."""
+    resent = editing.resend_confirmation(subscriber_id, actor=current_actor())
+    return SubscriberOut.of(resent), 202
+
+
 @bp.delete("/subscribers/<int:subscriber_id>")
 @requires(Role.OWNER)
 @spec.validate(resp=Answers(404, HTTP_200=Erased), tags=TAGS)

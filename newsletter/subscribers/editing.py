@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts import audit
 from ..errors import NotAllowed
 from ..extensions import db
-from ..jobs import writer
+from ..jobs import queues, writer
 from ..models import (
     ConsentEvent,
     MailingList,
@@ -29,7 +29,8 @@ from ..models import (
     SubscriptionStatus,
     utcnow,
 )
-from . import service
+from ..webhooks import outbox
+from . import jobs, service
 from .addresses import InvalidInput, normalise_address, strict_name
 from .offer import Offered
 from .queries import get
@@ -43,6 +44,10 @@ _BLOCKED = (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
 
 class AddRefused(NotAllowed):
     """The address may not be added: it is suppressed, or its owner unsubscribed."""
+
+
+class NothingToConfirm(NotAllowed):
+    """The subscriber has no pending subscription: there is no confirmation to resend."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ def _confirm_on(subscriber: Subscriber, name: str, lists: list[MailingList], not
     db.session.add(subscriber)
     if name:
         subscriber.name = name
+    was = subscriber.status
     subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = subscriber.confirmed_at or now
     held = {s.list_id: s for s in subscriber.subscriptions}
@@ -160,6 +166,10 @@ def _confirm_on(subscriber: Subscriber, name: str, lists: list[MailingList], not
     subscriber.consent_events.append(
         ConsentEvent(action="add-confirmed", source=note[:500], lists=[ml.slug for ml in lists])
     )
+    if was != SubscriberStatus.CONFIRMED:
+        db.session.flush()  # a new subscriber's id
+        data = {"id": subscriber.id, "email": subscriber.email, "lists": [ml.slug for ml in lists]}
+        outbox.emit("subscriber.confirmed", data)
 
 
 def change(
@@ -214,6 +224,24 @@ def _keep_only(subscriber: Subscriber, slugs: set[str], actor: str) -> None:
     subscriber.consent_events.append(
         ConsentEvent(action="unsubscribe", source=actor, lists=dropped)
     )
+
+
+def resend_confirmation(subscriber_id: int, *, actor: str) -> Subscriber:
+    """Mail the confirmation link again, as the admin's Resend button does; refused with
+    :class:`NothingToConfirm` when nothing of theirs is pending (the mail would not go)."""
+    subscriber = get(subscriber_id)
+    pending = subscriber.status == SubscriberStatus.PENDING or any(
+        s.status == SubscriptionStatus.PENDING for s in subscriber.subscriptions
+    )
+    if not pending or subscriber.status in _BLOCKED or is_blocked(subscriber.email):
+        raise NothingToConfirm(
+            f"Subscriber {subscriber_id} has nothing pending to confirm "
+            f"({SubscriberStatus(subscriber.status).value})."
+        )
+    audit.record("subscriber.resend", f"subscriber {subscriber_id}", actor=actor)
+    db.session.commit()
+    queues.enqueue(jobs.send_confirmation, subscriber_id, queue=queues.TRANSACTIONAL)
+    return subscriber
 
 
 def _merged(current: dict[str, Any] | None, given: dict[str, Any]) -> dict[str, Any]:

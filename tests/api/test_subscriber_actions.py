@@ -1,0 +1,79 @@
+"""``POST /api/v1/subscribers/{id}/resend-confirmation``: the admin's Resend button, for a
+script with a token."""
+
+from __future__ import annotations
+
+import pytest
+from helpers.api import bearer
+from helpers.outbox import outbox_messages, wait_idle
+from helpers.send import make_list
+from sqlalchemy import select
+
+from newsletter.extensions import db
+from newsletter.models import AuditEvent, Role
+
+URL = "/api/v1/subscribers"
+
+
+@pytest.fixture
+def editor(app):
+    return bearer(app, Role.EDITOR, "editor")
+
+
+@pytest.fixture
+def weekly(app) -> int:
+    with app.app_context():
+        return make_list("weekly", "Weekly News")
+
+
+def _add(client, headers, email: str, status: str):
+    body = {"email": email, "lists": ["weekly"], "status": status}
+    if status == "confirmed":
+        body["consent_note"] = "signed the paper form at the fair"
+    answer = client.post(URL, json=body, headers=headers)
+    assert answer.status_code == 201, answer.json
+    return answer.json["id"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_resend_mails_a_pending_subscriber_the_link_again(app, client, editor, weekly):
+    subscriber_id = _add(client, editor, "ann@example.org", "pending")
+    wait_idle(app)
+    assert len(outbox_messages(app)) == 1  # the signup's own
+
+    answer = client.post(f"{URL}/{subscriber_id}/resend-confirmation", headers=editor)
+
+    assert answer.status_code == 202
+    assert (answer.json["id"], answer.json["status"]) == (subscriber_id, "pending")
+    wait_idle(app)
+    mails = outbox_messages(app)
+    assert [m["To"] for m in mails] == ["ann@example.org"] * 2
+    assert mails[1]["Subject"].startswith("Please confirm")
+    assert "/confirm/" in mails[1].get_body(("plain",)).get_content()
+    with app.app_context():
+        entry = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (entry.action, entry.admin_email) == ("subscriber.resend", "token:editor")
+
+
+def test_resend_to_a_confirmed_subscriber_is_refused_and_mails_nothing(app, client, editor, weekly):
+    subscriber_id = _add(client, editor, "bob@example.org", "confirmed")
+
+    answer = client.post(f"{URL}/{subscriber_id}/resend-confirmation", headers=editor)
+
+    assert answer.status_code == 409 and answer.mimetype == "application/problem+json"
+    assert "nothing pending" in answer.json["detail"]
+    wait_idle(app)
+    assert outbox_messages(app) == []
+
+
+def test_resend_to_a_missing_subscriber_is_a_404_and_viewers_may_not(app, client, editor, weekly):
+    subscriber_id = _add(client, editor, "cat@example.org", "pending")
+    viewer = bearer(app, Role.VIEWER, "viewer")
+
+    missing = client.post(f"{URL}/999999/resend-confirmation", headers=editor)
+    refused = client.post(f"{URL}/{subscriber_id}/resend-confirmation", headers=viewer)
+
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    assert refused.status_code == 403
+    wait_idle(app)
+    assert len(outbox_messages(app)) == 1  # only the signup's
