@@ -33,6 +33,7 @@ from ..models import (
 from ..subscribers import service as subscribers
 from ..subscribers import suppression
 from ..subscribers.addresses import InvalidAddress, normalise_address
+from ..webhooks import outbox
 from . import verp
 from .parse import BounceReport, Failure, parse
 
@@ -200,15 +201,24 @@ def _apply(subscriber: Subscriber, failure: Failure) -> bool:
     """Count the bounce on the subscriber; True when it put the address on the suppression list."""
     config = current_app.config
     if failure.kind is BounceKind.COMPLAINT:
-        suppression.suppress(subscriber.email, SuppressionReason.COMPLAINED, _reason(failure))
+        _suppress(subscriber, SuppressionReason.COMPLAINED, failure)
         return True
     if failure.kind is BounceKind.HARD:
         over = _count(subscriber, Subscriber.hard_bounces) >= config["HARD_BOUNCE_LIMIT"]
     else:
         over = _count(subscriber, Subscriber.soft_bounces) >= config["SOFT_BOUNCE_LIMIT"]
     if over:
-        suppression.suppress(subscriber.email, SuppressionReason.BOUNCED, _reason(failure))
+        _suppress(subscriber, SuppressionReason.BOUNCED, failure)
     return over
+
+
+def _suppress(subscriber: Subscriber, reason: SuppressionReason, failure: Failure) -> None:
+    """Suppress the address; webhooks hear of it when the subscriber's status changes."""
+    was = subscriber.status
+    suppression.suppress(subscriber.email, reason, _reason(failure))
+    if subscriber.status != was:
+        data = {"id": subscriber.id, "email": subscriber.email}
+        outbox.emit(f"subscriber.{SubscriberStatus(subscriber.status).value}", data)
 
 
 def _count(subscriber: Subscriber, column) -> int:  # type: ignore[no-untyped-def]

@@ -65,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
     "CONSENT_IP_RETENTION_DAYS": 90,  # 0 keeps consent IPs forever
     "FRAME_ANCESTORS": "'self'",  # CSP frame-ancestors: pages that may embed ours
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    # Outgoing webhooks
+    "WEBHOOK_TIMEOUT": 5.0,  # seconds a call may take
+    "WEBHOOK_ALLOW_PRIVATE": False,  # True: endpoints on loopback/private networks are allowed
+    "WEBHOOK_RETRY_SCALE": 1.0,  # multiplies the retry schedule's delays (tests shorten them)
 }
 
 

@@ -157,6 +157,16 @@ def redis_prefix(value: Any) -> str:
     return str(value)
 
 
+def flag(value: Any) -> bool:
+    """On or off: 1/0, true/false, yes/no, on/off (or empty for off)."""
+    text = str(value if value is not None else "").strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"1 or 0 (got {value!r})")
+
+
 RULES: dict[str, Rule] = {
     "DATABASE_URL": database_url,
     "REDIS_URL": url("redis", "rediss", "unix", optional=True),
@@ -190,6 +200,9 @@ RULES: dict[str, Rule] = {
     "DELIVERY_RETENTION_DAYS": number(int, 0),  # 0 keeps them forever
     "CONSENT_IP_RETENTION_DAYS": number(int, 0),  # 0 keeps them forever
     "MAX_CONTENT_LENGTH": number(int, 1024),
+    "WEBHOOK_TIMEOUT": number(float, 0.1, 60),
+    "WEBHOOK_ALLOW_PRIVATE": flag,
+    "WEBHOOK_RETRY_SCALE": number(float, 0, 1000),
 }
 
 

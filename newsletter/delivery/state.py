@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, case, literal, select, update
 from ..extensions import db
 from ..jobs import writer
 from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
+from ..webhooks import outbox
 from . import queries
 from .queries import due_now
 
@@ -121,9 +122,14 @@ def finish_if_done(issue_id: int, fanned_out: bool = False) -> bool:
         return False
     if not fanned_out and not queries.has_deliveries(issue_id):
         return False
-    return _set_issue(
+    finished = _set_issue(
         issue_id, (IssueStatus.SENDING,), status=IssueStatus.SENT, finished_at=utcnow()
     )
+    if finished:  # told in the same transaction, with the counts the progress page shows
+        counts = queries.counts(issue_id)
+        data = {"id": issue_id, "total": sum(counts.values()), **counts}
+        outbox.emit("issue.sent", data)
+    return finished
 
 
 # ---------------------------------------------------------------- deliveries

@@ -30,6 +30,8 @@ TASKS = [
     "newsletter.delivery.retention:purge_deliveries",
     "newsletter.subscribers.retention:purge_consent_ips",
     "newsletter.subscribers.browse:index_new_subscribers",
+    "newsletter.webhooks.jobs:disable_failing",
+    "newsletter.webhooks.jobs:enqueue_due",
 ]
 
 

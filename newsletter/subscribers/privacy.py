@@ -20,7 +20,9 @@ from ..models import (
     Subscriber,
     Suppression,
     SuppressionReason,
+    WebhookMessage,
 )
+from ..webhooks import outbox
 from .suppression import hash_params, suppress
 
 ERASED = "[erased]"  # what an erased address becomes inside text that is kept
@@ -105,6 +107,7 @@ def erase(subscriber_id: int) -> None:
     delete_deliveries(Delivery.subscriber_id == subscriber.id)
     _scrub(address)
     db.session.delete(subscriber)  # subscriptions and consent events go with it
+    outbox.emit("subscriber.erased", {"id": subscriber_id})  # the id alone: the address is gone
     db.session.commit()
 
 
@@ -126,6 +129,7 @@ def _scrub(address: str) -> None:
         (ImportJob, ImportJob.report, None),
         (ImportJob, ImportJob.filename, None),
         (ImportJob, ImportJob.note, None),
+        (WebhookMessage, WebhookMessage.body, None),  # a retry then sends "[erased]"
     ]
     for model, column, where in kept:
         found = select(model.id, column).where(_names(column, address))

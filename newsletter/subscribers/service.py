@@ -28,6 +28,7 @@ from ..models import (
     SubscriptionStatus,
     utcnow,
 )
+from ..webhooks import outbox
 from . import confirmations, jobs, tokens
 from .addresses import InvalidInput
 from .links import Links, links_for
@@ -92,22 +93,27 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
         text=current_app.config["CONSENT_TEXT"],
     )
     hashes = hash_params(email)
+    now = utcnow()
     subscriber = {
         "email": email,
         "name": name,
         "status": SubscriberStatus.PENDING,
-        "confirmation_due_at": utcnow(),  # a mail is promised now; its sending clears this
+        "confirmation_due_at": now,  # a mail is promised now; its sending clears this
+        "created_at": now,  # comes back unchanged only from a row this statement inserted
         **hashes,
     }
     asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
     sql = _signup_sql(db.session.get_bind().dialect.name, len(hashes))
     with writer.turn():
         conn = db.session.connection()
-        subscriber_id = conn.execute(sql.subscriber, subscriber).scalar_one_or_none()
+        row = conn.execute(sql.subscriber, subscriber).one_or_none()
+        subscriber_id = row.id if row is not None else None
         if subscriber_id is not None:
             if asked:
                 conn.execute(sql.lists, [{"subscriber_id": subscriber_id, **a} for a in asked])
             conn.execute(sql.consent, {"subscriber_id": subscriber_id, **consent})
+            if row.created_at == now:
+                outbox.emit("subscriber.created", {"id": subscriber_id, "email": email})
         db.session.commit()
     confirmations.request(subscriber_id)
 
@@ -135,13 +141,19 @@ def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
     # up any address, so its name would be a stranger's words; the subscriber changes it on the
     # preferences page. ``keys``: how many hashes the address has.
     table = Subscriber.__table__
-    columns = [table.c.email, table.c.name, table.c.status, table.c.confirmation_due_at]
+    columns = [
+        table.c.email,
+        table.c.name,
+        table.c.status,
+        table.c.confirmation_due_at,
+        table.c.created_at,
+    ]
     values = select(*(bindparam(c.name, type_=c.type) for c in columns))
     subscriber = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
     subscriber = subscriber.on_conflict_do_update(
         index_elements=[table.c.email],
         set_={"confirmation_due_at": subscriber.excluded.confirmation_due_at},
-    ).returning(table.c.id)
+    ).returning(table.c.id, table.c.created_at)
     # Each list asked for: new ones and ones left earlier become pending; others stay.
     table = Subscription.__table__
     lists = upsert(table, dialect)
@@ -222,12 +234,14 @@ def confirm(subscriber_id: int, *, ip: str | None) -> bool:
         return False
     for subscription in pending:
         subscription.status = SubscriptionStatus.CONFIRMED
+    was = subscriber.status
     if subscriber.status in _ACTIVE:
         subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = utcnow()
-    _record(
-        subscriber, "confirm", "confirmation link", [s.mailing_list.slug for s in pending], ip=ip
-    )
+    slugs = [s.mailing_list.slug for s in pending]
+    _record(subscriber, "confirm", "confirmation link", slugs, ip=ip)
+    if was != subscriber.status:
+        _emit_status(subscriber, lists=slugs)
     lift_erasure(subscriber.email)
     db.session.commit()
     queues.enqueue(jobs.send_welcome, subscriber.id, queue=queues.TRANSACTIONAL)
@@ -250,6 +264,8 @@ def unsubscribe(subscriber_id: int, source: str) -> None:
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
     if left or was_active:
         _record(subscriber, "unsubscribe", source, [s.mailing_list.slug for s in left])
+    if was_active:
+        _emit_status(subscriber)
     db.session.commit()
 
 
@@ -299,8 +315,18 @@ def update_preferences(subscriber_id: int, *, name: str, slugs: list[str], ip: s
 def _settle_status(subscriber: Subscriber, wants_mail: bool) -> None:
     if subscriber.status not in _ACTIVE:
         return  # bounced or complained: only the admin lifts that
+    was = subscriber.status
     if wants_mail:
         subscriber.status = SubscriberStatus.CONFIRMED
         subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
     else:
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
+    if was != subscriber.status:
+        _emit_status(subscriber)
+
+
+def _emit_status(subscriber: Subscriber, **extra: object) -> None:
+    """Tell webhooks the subscriber is now confirmed or unsubscribed (caller commits)."""
+    status = SubscriberStatus(subscriber.status).value
+    data = {"id": subscriber.id, "email": subscriber.email, **extra}
+    outbox.emit(f"subscriber.{status}", data)
