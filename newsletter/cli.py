@@ -144,3 +144,7 @@ from .imports.commands import COMMANDS as IMPORT_COMMANDS  # noqa: E402
 
 for _command in IMPORT_COMMANDS:
     main.add_command(_command)
+
+from .webhooks.commands import webhooks_group  # noqa: E402
+
+main.add_command(webhooks_group)

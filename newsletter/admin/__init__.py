@@ -20,6 +20,7 @@ from . import (  # noqa: E402, F401
     subscribers,
     team,
     views,
+    webhooks,
 )
 
 # The sending engine's pages (progress, pause, cancel) join this blueprint once they exist.

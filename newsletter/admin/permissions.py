@@ -98,6 +98,10 @@ RULES: dict[str, Rule] = {
     "admin.admin_delete": only(OWNER),
     "admin.tokens": changes(OWNER),
     "admin.token_revoke": only(OWNER),
+    "admin.webhooks": changes(OWNER),
+    "admin.webhook": READ_ONLY,
+    "admin.webhook_action": only(OWNER),
+    "admin.webhook_remove": only(OWNER),
 }
 # An endpoint added without a rule is an owner's until someone writes one (the test fails).
 UNLISTED = only(OWNER)

@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..delivery import queries as deliveries
 from ..lists import service as list_service
 from ..subscribers import figures
+from ..webhooks import jobs as webhooks
 from . import bp
 
 
@@ -46,4 +47,6 @@ def dashboard_page():  # type: ignore[no-untyped-def]
         list_counts=list_service.member_counts(),
         growth=figures.growth(),
         recent=deliveries.recent_issues(),
+        disabled_webhooks=webhooks.disabled_endpoints(),
+        failing_webhooks=webhooks.failing_endpoints(),
     )

@@ -26,11 +26,21 @@ OWNERS_PAGES = {
     "admin.admin_role",
     "admin.admin_delete",
     "admin.token_revoke",
+    "admin.webhook_action",
+    "admin.webhook_remove",
 }
-OWNERS_CHANGE = {"admin.admins", "admin.tokens"}  # every role reads; only owners change
+# Every role reads; only owners change.
+OWNERS_CHANGE = {"admin.admins", "admin.tokens", "admin.webhooks"}
 ANY_ROLE = {"admin.account", "admin.logout"}  # one's own account and session
 # Run last, in this order: they end the session or remove what later calls name.
-LAST = ["delete", "admin.admin_delete", "admin.token_revoke", "admin.list_archive", "logout"]
+LAST = [
+    "delete",
+    "admin.admin_delete",
+    "admin.token_revoke",
+    "admin.webhook_remove",
+    "admin.list_archive",
+    "logout",
+]
 
 
 @dataclass
@@ -87,6 +97,7 @@ def _form(endpoint: str, staff: Staff) -> dict:
         "admin.admin_add": {"email": "new@example.org", "password": PASSWORD, "role": "viewer"},
         "admin.admin_role": {"role": "viewer"},
         "admin.tokens": {"name": "walked", "role": "viewer"},
+        "admin.webhooks": {"url": "https://93.184.215.14/walked", "events": "issue.sent"},
     }.get(endpoint, {})
 
 
@@ -100,6 +111,7 @@ def admin_calls(app, staff: Staff) -> list[Call]:
         "job_id": staff.job_id,
         "admin_id": staff.other_admin_id,
         "token_id": staff.token_id,
+        "webhook_id": staff.webhook_id,
         "verb": "pause",
     }
     calls = []
@@ -191,6 +203,8 @@ def test_viewers_see_no_buttons_for_what_they_may_not_do(app, staff):
         "/admin/subscribers": "Export CSV",
         "/admin/admins": "Add admin",
         "/admin/tokens": "Create token",
+        "/admin/webhooks": "Add endpoint",
+        f"/admin/webhooks/{staff.webhook_id}": "Send a test event",
     }
     for url, control in pages.items():
         assert control in owner.get(url).get_data(as_text=True), url

@@ -19,8 +19,15 @@ from sqlalchemy import select
 
 from newsletter.extensions import db
 from newsletter.models import Role, Subscriber, SubscriberStatus, SubscriptionStatus, utcnow
+from newsletter.webhooks import service as webhooks
 
-OWNERS_ONLY = {("DELETE", "/api/v1/subscribers/{subscriber_id}")}  # erasure
+OWNERS_ONLY = {
+    ("DELETE", "/api/v1/subscribers/{subscriber_id}"),  # erasure
+    ("POST", "/api/v1/webhooks"),  # webhooks are owners' (their secrets, readers' data out)
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"),
+}
+WEBHOOK_URL = "https://93.184.215.14/hook"  # a public address: no DNS needed
 NOT_AUDITED = {"api_token"}  # its last_used_at moves when any token is used
 # Acts on a sending: walked on a draft of their own, where the role check passes and the
 # issue's state refuses (409) all but cancel, which would stop the shared draft being sent.
@@ -49,6 +56,7 @@ def samples(app) -> dict:
             "other_issue_id": make_issue([list_id], "Other"),
             "doomed_issue_id": make_issue([list_id], "Doomed"),
             "pending_id": _pending_reader(list_id),
+            "webhook_id": webhooks.add(WEBHOOK_URL, ["issue.sent"]).id,
         }
 
 
@@ -82,6 +90,8 @@ def _bodies(samples: dict) -> dict[tuple[str, str], dict]:
         },
         ("PATCH", "/api/v1/issues/{issue_id}"): {"subject": "Renamed"},
         ("POST", "/api/v1/issues/{issue_id}/schedule"): {"at": at},
+        ("POST", "/api/v1/webhooks"): {"url": WEBHOOK_URL, "events": ["subscriber.confirmed"]},
+        ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"description": "Walked"},
         ("POST", "/api/v1/issues/{issue_id}/test"): {"address": "walk@example.org"},
     }
 

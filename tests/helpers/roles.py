@@ -13,6 +13,7 @@ from newsletter.accounts import api_tokens
 from newsletter.accounts import service as accounts
 from newsletter.extensions import db
 from newsletter.models import AdminUser, AuditEvent, ImportJob, Role, Subscriber
+from newsletter.webhooks import service as webhooks
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Staff:
     job_id: int
     other_admin_id: int
     token_id: int
+    webhook_id: int = 0
 
 
 def make_staff(app) -> Staff:
@@ -42,7 +44,8 @@ def make_staff(app) -> Staff:
         db.session.commit()
         api_tokens.create("sample", Role.VIEWER)
         token_id = api_tokens.get("sample").id
-        return Staff(list_id, ids, make_issue([list_id]), job.id, other.id, token_id)
+        webhook_id = webhooks.add("https://93.184.215.14/hook", ["issue.sent"]).id
+        return Staff(list_id, ids, make_issue([list_id]), job.id, other.id, token_id, webhook_id)
 
 
 def logged_in(app, role: Role):
