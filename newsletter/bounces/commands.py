@@ -41,7 +41,7 @@ def process_command(path: Path) -> None:
     """
     counts: Counter[str] = Counter()
     for raw in _reports(path):
-        outcome = service.process(raw)
+        outcome = service.process(raw, source="mailbox")
         db.session.commit()
         counts["messages"] += 1
         counts["ignored"] += outcome.ignored

@@ -56,8 +56,10 @@ class BounceOutcome:
         return not self.recorded and not self.unsubscribed and not self.unverified
 
 
-def process(raw: bytes) -> BounceOutcome:
-    """Record one raw report (or unsubscribe request) and apply what it says; the caller commits."""
+def process(raw: bytes, source: str = "mailbox") -> BounceOutcome:
+    """Record one raw report (or unsubscribe request) and apply what it says; the caller commits.
+
+    ``source`` names where it came from on the bounce page ("mailbox", "webhook", …)."""
     report = parse(raw)
     claims = dict.fromkeys(c for c in map(verp.unsubscribe_claim, report.recipients) if c)
     if claims:
@@ -81,7 +83,7 @@ def process(raw: bytes) -> BounceOutcome:
         ):
             ignored += 1
             continue
-        suppressed = _record(subscriber, delivery, failure, verified)
+        suppressed = _record(subscriber, delivery, failure, verified, source)
         if verified:
             recorded.append((failure.kind, suppressed))
         else:
@@ -98,11 +100,27 @@ def record_refusal(delivery_id: int, subscriber_id: int, reply: str) -> bool:
     delivery = db.session.get(Delivery, delivery_id)
     if subscriber is None or delivery is None:
         return False
-    return _record(subscriber, delivery, Failure(BounceKind.HARD, "", "", reply), True)
+    return _record(subscriber, delivery, Failure(BounceKind.HARD, "", "", reply), True, "smtp")
+
+
+def record_provider_report(provider: str, email: str, kind: BounceKind, reason: str) -> bool | None:
+    """A sending provider's verified report (its webhook's signature checked) that mail to
+    ``email`` bounced or drew a complaint: kept for the admin as verified, with the provider
+    as its source, and counted by the same rules as our own reports. True when it suppressed
+    the address, False when it only counted, None when the address is no subscriber's."""
+    subscriber = _subscriber_at(email)
+    if subscriber is None:
+        return None
+    failure = Failure(kind, email, "", reason.strip() or kind.value)
+    return _record(subscriber, None, failure, True, provider)
 
 
 def _record(
-    subscriber: Subscriber, delivery: Delivery | None, failure: Failure, verified: bool
+    subscriber: Subscriber,
+    delivery: Delivery | None,
+    failure: Failure,
+    verified: bool,
+    source: str,
 ) -> bool:
     """Keep the bounce for the admin; act on it only when verified. True when it suppressed."""
     db.session.add(
@@ -112,6 +130,7 @@ def _record(
             delivery_id=delivery.id if delivery is not None else None,
             reason=_reason(failure),
             verified=verified,
+            source=source,
         )
     )
     return _apply(subscriber, failure) if verified else False

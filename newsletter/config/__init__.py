@@ -60,6 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "BOUNCE_ADDRESS": None,  # envelope sender base for VERP; None -> the FROM address
     "BOUNCE_MAX_BYTES": 1024 * 1024,
     "BOUNCE_WEBHOOK_RATE_LIMIT": "120 per minute",
+    # Sending providers' bounce webhooks (bounces/providers/): each off while empty
+    "BOUNCE_MAILGUN_SIGNING_KEY": "",
+    "BOUNCE_SENDGRID_PUBLIC_KEY": "",
+    "BOUNCE_POSTMARK_USER": "",
+    "BOUNCE_POSTMARK_PASSWORD": "",
+    "BOUNCE_SES_TOPIC_ARNS": "",  # comma-separated
     "API_RATE_LIMIT": "600 per minute",  # calls per API token (api/auth.py)
     "DELIVERY_RETENTION_DAYS": 180,  # 0 keeps delivery rows forever
     "CONSENT_IP_RETENTION_DAYS": 90,  # 0 keeps consent IPs forever

@@ -167,6 +167,26 @@ def flag(value: Any) -> bool:
     raise ValueError(f"1 or 0 (got {value!r})")
 
 
+def sendgrid_key(value: Any) -> str:
+    """Empty, or the base64 ECDSA P-256 verification key SendGrid shows."""
+    from ..bounces.providers.sendgrid import public_key
+
+    if value:
+        public_key(str(value))
+    return str(value or "")
+
+
+def topic_arns(value: Any) -> str:
+    """Empty, or comma-separated SNS topic ARNs (``arn:aws:sns:region:account:name``)."""
+    for arn in filter(None, (a.strip() for a in str(value or "").split(","))):
+        if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+", arn):
+            raise ValueError(
+                f"SNS topic ARNs like arn:aws:sns:us-east-1:123456789012:bounces, "
+                f"comma-separated (got {arn!r})"
+            )
+    return str(value or "")
+
+
 RULES: dict[str, Rule] = {
     "DATABASE_URL": database_url,
     "REDIS_URL": url("redis", "rediss", "unix", optional=True),
@@ -197,6 +217,8 @@ RULES: dict[str, Rule] = {
     "RETRY_MAX_ATTEMPTS": number(int, 1, 100),
     "TICK_SECONDS": above_zero,
     "BOUNCE_MAX_BYTES": number(int, 1),
+    "BOUNCE_SENDGRID_PUBLIC_KEY": sendgrid_key,
+    "BOUNCE_SES_TOPIC_ARNS": topic_arns,
     "DELIVERY_RETENTION_DAYS": number(int, 0),  # 0 keeps them forever
     "CONSENT_IP_RETENTION_DAYS": number(int, 0),  # 0 keeps them forever
     "MAX_CONTENT_LENGTH": number(int, 1024),
@@ -216,3 +238,7 @@ def check(config: dict[str, Any]) -> None:
             raise ConfigError(f"NEWSLETTER_{key} must be {exc}") from None
     if bool(config.get("DKIM_KEY_FILE")) != bool(config.get("DKIM_SELECTOR")):
         raise ConfigError("NEWSLETTER_DKIM_KEY_FILE and NEWSLETTER_DKIM_SELECTOR go together")
+    if bool(config.get("BOUNCE_POSTMARK_USER")) != bool(config.get("BOUNCE_POSTMARK_PASSWORD")):
+        raise ConfigError(
+            "NEWSLETTER_BOUNCE_POSTMARK_USER and NEWSLETTER_BOUNCE_POSTMARK_PASSWORD go together"
+        )
