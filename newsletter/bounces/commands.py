@@ -73,3 +73,22 @@ def _maildir(box: mailbox.Maildir) -> Iterator[bytes]:
         message.set_subdir("cur")
         message.add_flag("S")
         box[key] = message
+
+
+@bounces.command("poll")
+@with_appcontext
+def poll_command() -> None:
+    """Read NEWSLETTER_BOUNCE_MAILBOX (IMAP or POP3) once, as the tick does every
+    NEWSLETTER_BOUNCE_MAILBOX_SECONDS: each report is recorded, committed, then deleted (or
+    moved to NEWSLETTER_BOUNCE_MAILBOX_MOVE_TO); other messages are left unread."""
+    from flask import current_app
+
+    from . import mailbox
+
+    if not current_app.config.get("BOUNCE_MAILBOX"):
+        raise click.ClickException("NEWSLETTER_BOUNCE_MAILBOX is not set")
+    result = mailbox.poll()
+    labels = (*_SUMMARY, "removed", "left", "failed")
+    click.echo(", ".join(f"{label}: {result.counts[label]}" for label in labels))
+    if result.error:
+        raise click.ClickException(f"the mailbox failed: {result.error}")

@@ -60,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
     "BOUNCE_ADDRESS": None,  # envelope sender base for VERP; None -> the FROM address
     "BOUNCE_MAX_BYTES": 1024 * 1024,
     "BOUNCE_WEBHOOK_RATE_LIMIT": "120 per minute",
+    "BOUNCE_MAILBOX": None,  # imaps://user:pass@host/INBOX or pop3s://…; the tick polls it
+    "BOUNCE_MAILBOX_MOVE_TO": None,  # IMAP folder for processed reports; None deletes them
+    "BOUNCE_MAILBOX_SECONDS": 60.0,  # poll at most this often
     # Sending providers' bounce webhooks (bounces/providers/): each off while empty
     "BOUNCE_MAILGUN_SIGNING_KEY": "",
     "BOUNCE_SENDGRID_PUBLIC_KEY": "",

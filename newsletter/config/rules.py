@@ -187,6 +187,16 @@ def topic_arns(value: Any) -> str:
     return str(value or "")
 
 
+def bounce_mailbox(value: Any) -> Any:
+    """Empty, or imaps:// or pop3s:// (imap:// or pop3:// only to this host) with user and
+    password; never quoted back, as it holds the password."""
+    from ..bounces.mailbox import parse_url
+
+    if value:
+        parse_url(str(value))
+    return value or None
+
+
 RULES: dict[str, Rule] = {
     "DATABASE_URL": database_url,
     "REDIS_URL": url("redis", "rediss", "unix", optional=True),
@@ -217,6 +227,8 @@ RULES: dict[str, Rule] = {
     "RETRY_MAX_ATTEMPTS": number(int, 1, 100),
     "TICK_SECONDS": above_zero,
     "BOUNCE_MAX_BYTES": number(int, 1),
+    "BOUNCE_MAILBOX": bounce_mailbox,
+    "BOUNCE_MAILBOX_SECONDS": above_zero,
     "BOUNCE_SENDGRID_PUBLIC_KEY": sendgrid_key,
     "BOUNCE_SES_TOPIC_ARNS": topic_arns,
     "DELIVERY_RETENTION_DAYS": number(int, 0),  # 0 keeps them forever
@@ -238,6 +250,9 @@ def check(config: dict[str, Any]) -> None:
             raise ConfigError(f"NEWSLETTER_{key} must be {exc}") from None
     if bool(config.get("DKIM_KEY_FILE")) != bool(config.get("DKIM_SELECTOR")):
         raise ConfigError("NEWSLETTER_DKIM_KEY_FILE and NEWSLETTER_DKIM_SELECTOR go together")
+    mailbox = str(config.get("BOUNCE_MAILBOX") or "")
+    if config.get("BOUNCE_MAILBOX_MOVE_TO") and mailbox.startswith("pop3"):
+        raise ConfigError("NEWSLETTER_BOUNCE_MAILBOX_MOVE_TO needs IMAP (POP3 can only delete)")
     if bool(config.get("BOUNCE_POSTMARK_USER")) != bool(config.get("BOUNCE_POSTMARK_PASSWORD")):
         raise ConfigError(
             "NEWSLETTER_BOUNCE_POSTMARK_USER and NEWSLETTER_BOUNCE_POSTMARK_PASSWORD go together"

@@ -30,6 +30,7 @@ TASKS = [
     "newsletter.delivery.retention:purge_deliveries",
     "newsletter.subscribers.retention:purge_consent_ips",
     "newsletter.subscribers.browse:index_new_subscribers",
+    "newsletter.bounces.mailbox:poll_due",
     "newsletter.bounces.providers.mailgun:prune_nonces",
     "newsletter.webhooks.jobs:disable_failing",
     "newsletter.webhooks.jobs:enqueue_due",
