@@ -4,7 +4,8 @@ Each message goes through :func:`.service.process`, the code ``newsletter bounce
 uses, and its result is committed; only then is the message deleted (IMAP: or moved to
 ``NEWSLETTER_BOUNCE_MAILBOX_MOVE_TO``). A message that is not a report (no failure, complaint or
 unsubscribe request found in it: an out-of-office reply, a human's mail) is left in place,
-unchanged: IMAP reads it with ``BODY.PEEK`` so it stays unread, POP3 never deletes it.
+unchanged: IMAP reads it with ``BODY.PEEK`` and POP3 with ``TOP`` so it stays unread, and
+neither deletes it.
 
 A report is a report even when it acts on nobody (a forged one, kept unverified for the admin;
 one about an address that is no subscriber's; one seen before), so it is removed too. If the
@@ -228,7 +229,7 @@ def _pop3(box: Mailbox, move_to: str | None, counts: Counter[str]) -> None:
         conn.pass_(box.password)
         total, _ = conn.stat()
         for number in range(1, min(total, LIMIT) + 1):
-            _, lines, _ = conn.retr(number)
+            _, lines, _ = _whole(conn, number)
             if _handle(b"\r\n".join(lines) + b"\r\n", "pop3", counts):
                 conn.dele(number)
         # POP3 deletes only at QUIT: a connection lost before it deletes nothing, and those
@@ -237,6 +238,15 @@ def _pop3(box: Mailbox, move_to: str | None, counts: Counter[str]) -> None:
     finally:
         with contextlib.suppress(OSError):
             conn.close()
+
+
+def _whole(conn: poplib.POP3, number: int) -> tuple[bytes, list[bytes], int]:
+    """The whole message, by TOP with every line where the server has TOP: RETR would mark it
+    seen (Dovecot does), and a message that is not a report is to stay as it was."""
+    try:
+        return conn.top(number, 2**31 - 1)
+    except poplib.error_proto:
+        return conn.retr(number)
 
 
 # -- the tick's chore: at most every BOUNCE_MAILBOX_SECONDS, one process at a time ----------

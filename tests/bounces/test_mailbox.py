@@ -162,8 +162,9 @@ def test_pop3_report_is_deleted_and_other_mail_stays(make_app, dovecot):
     assert result.output.strip() == SUMMARY_ONE_HARD
     assert _reader(app, reader_id) == ("bounced", 1)
     assert _bounces(app) == [("hard", True, "pop3")]
-    assert len(dovecot.messages()) == 1
-    assert b"5.1.1" not in dovecot.messages()[0][1]
+    left = dovecot.messages()
+    assert len(left) == 1 and b"5.1.1" not in left[0][1]
+    assert b"\\Seen" not in left[0][0]  # read by TOP, not RETR: still unread
 
 
 def test_pop3_connection_lost_before_quit_deletes_nothing_and_reprocesses_harmlessly(
