@@ -47,7 +47,8 @@ def _sign_up(app, email: str) -> int:
         return db.session.scalar(select(Subscriber.id).where(Subscriber.email == email))
 
 
-def test_every_subscriber_event_has_its_body(make_app, receiver):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_every_subscriber_event_has_its_body(backend, make_app, receiver):
     app = make_app(WEBHOOK_ALLOW_PRIVATE=True)
     make_list(app, "news", "News")
     add_endpoint(app, receiver.url, list(outbox.EVENTS), receiver.secret)

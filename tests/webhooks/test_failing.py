@@ -6,7 +6,9 @@ from __future__ import annotations
 import signal
 from datetime import timedelta
 
+import pytest
 from helpers.env import free_port
+from helpers.outbox import wait_idle
 from helpers.send import wait_for
 from helpers.webhooks import Receiver, add_endpoint
 from sqlalchemy import select, update
@@ -28,8 +30,8 @@ def test_an_endpoint_failing_for_three_days_is_disabled_by_the_tick(make_app):
     app = make_app(WEBHOOK_ALLOW_PRIVATE=True)
     down, _ = add_endpoint(app, f"http://127.0.0.1:{free_port()}/hook", ["subscriber.erased"])
     _emit_erased(app, 1)
+    wait_idle(app)  # the hand-off after the commit made the first attempt
     with app.app_context():
-        jobs.deliver_due()
         [failing] = jobs.failing_endpoints()
         assert failing.id == down and failing.last_error
         tick.tick()
@@ -47,20 +49,25 @@ def test_an_endpoint_failing_for_three_days_is_disabled_by_the_tick(make_app):
 
 
 def test_a_success_ends_the_failing_streak(make_app):
-    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCALE=0)
+    app = make_app(WEBHOOK_ALLOW_PRIVATE=True)
     receiver = Receiver(standard.new_secret(), answer=lambda n: 500 if n == 0 else 200).start()
     try:
-        add_endpoint(app, receiver.url, ["subscriber.erased"], receiver.secret)
+        endpoint_id, _ = add_endpoint(app, receiver.url, ["subscriber.erased"], receiver.secret)
         _emit_erased(app, 1)
+        wait_idle(app)  # the first attempt: 500
         with app.app_context():
-            jobs.deliver_due()
-            jobs.deliver_due()
+            assert [f.id for f in jobs.failing_endpoints()] == [endpoint_id]
+            # The retry is due in 5 s; the test moves it to now rather than wait.
+            db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
+            db.session.commit()
+            assert jobs.deliver_due() == 1  # 200
             assert jobs.failing_endpoints() == []
     finally:
         receiver.stop()
 
 
-def test_a_worker_killed_mid_delivery_loses_nothing(make_app, redis_url, start_worker):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_worker_killed_mid_delivery_loses_nothing(backend, make_app, redis_url, start_worker):
     # The first request hangs; the worker is SIGKILLed while it waits for the answer. Its
     # claim (a lease of WEBHOOK_TIMEOUT × 2 + 5 s) runs out and a second worker's tick sends it.
     app = make_app(REDIS_URL=redis_url, WEBHOOK_ALLOW_PRIVATE=True)
