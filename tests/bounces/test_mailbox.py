@@ -18,7 +18,7 @@ from newsletter.bounces import mailbox, verp
 from newsletter.cli import main
 from newsletter.config.rules import ConfigError
 from newsletter.extensions import db
-from newsletter.jobs import tick
+from newsletter.jobs import queues, tick
 from newsletter.models import Bounce, Subscriber
 from newsletter.subscribers.suppression import is_blocked
 
@@ -228,6 +228,8 @@ def test_the_tick_with_redis_polls_once_across_processes(make_app, dovecot, redi
     dovecot.deliver(dsn)
     with app.app_context():
         mailbox.poll_due()
+        polling = queues.key("bounce-mailbox", "polling")
+        assert queues.redis().get(polling) is None  # the lock is let go once done
     dovecot.deliver(dsn)
 
     with other.app_context():
@@ -292,6 +294,13 @@ def test_a_mailbox_setting_that_would_leak_or_cannot_work_stops_the_start(make_a
         make_app(**settings)
 
     assert says in str(refused.value) and "hunter2secret" not in str(refused.value)
+
+
+def test_poll_command_without_a_mailbox_says_so(runner):
+    result = runner.invoke(main, ["bounces", "poll"])
+
+    assert result.exit_code == 1
+    assert "NEWSLETTER_BOUNCE_MAILBOX is not set" in result.output
 
 
 def test_plain_imap_on_this_host_and_imaps_elsewhere_are_accepted(make_app):
