@@ -221,6 +221,7 @@ def _keep_only(subscriber: Subscriber, slugs: set[str], actor: str) -> None:
         SubscriberStatus.CONFIRMED,
     ):
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
+        outbox.emit("subscriber.unsubscribed", {"id": subscriber.id, "email": subscriber.email})
     subscriber.consent_events.append(
         ConsentEvent(action="unsubscribe", source=actor, lists=dropped)
     )

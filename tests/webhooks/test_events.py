@@ -23,7 +23,7 @@ from newsletter.models import (
     WebhookMessage,
     utcnow,
 )
-from newsletter.subscribers import service
+from newsletter.subscribers import editing, service
 from newsletter.webhooks import outbox, standard
 
 
@@ -145,3 +145,25 @@ def test_a_disabled_endpoint_hears_nothing(make_app, receiver):
         db.session.commit()
     _sign_up(app, "ada@example.org")
     assert _messages(app) == 0
+
+
+def test_an_admin_adding_confirmed_or_dropping_every_list_is_told(make_app, receiver):
+    app = make_app(WEBHOOK_ALLOW_PRIVATE=True)
+    make_list(app, "news", "News")
+    events = ["subscriber.created", "subscriber.confirmed", "subscriber.unsubscribed"]
+    add_endpoint(app, receiver.url, events, receiver.secret)
+    with app.app_context():
+        added = editing.add(
+            "bo@example.org",
+            name="Bo",
+            slugs=["news"],
+            confirmed=True,
+            consent_note="paper form",
+            actor="t",
+        )
+        editing.change(added.subscriber.id, slugs=[], actor="t")
+    confirmed, unsubscribed = receiver.wait_for(2)
+    assert confirmed.body["type"] == "subscriber.confirmed"  # added confirmed: not "created"
+    assert confirmed.body["data"]["email"] == "bo@example.org"
+    assert unsubscribed.body["type"] == "subscriber.unsubscribed"
+    assert unsubscribed.body["data"]["id"] == confirmed.body["data"]["id"]
