@@ -12,7 +12,7 @@ from ..models import Issue
 from .lists import NO_NUL
 
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
-Slug = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
 
 IssueState = Literal["draft", "scheduled", "sending", "paused", "sent", "cancelled"]
 

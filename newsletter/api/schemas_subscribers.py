@@ -12,7 +12,10 @@ from ..models import Subscriber, SubscriberStatus
 from .lists import NO_NUL
 
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
-Slug = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
+# What ``addresses.strict_name`` refuses: C0/C1 controls and the Unicode line separators.
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+Name = Annotated[str, StringConstraints(max_length=200, pattern=NO_CONTROL)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
 # An attribute's value: what a CSV column or a JSON scalar can hold.
 Scalar = (
     Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
@@ -32,7 +35,9 @@ class _Strict(BaseModel):
 class SubscriberQuery(_Strict):
     """Filters and the keyset page of ``GET /subscribers``."""
 
-    list: Slug | None = Field(None, description="A list's slug: only its members.")
+    list: Text | None = Field(
+        None, max_length=64, description="A list's slug: only its members (empty: every list)."
+    )
     status: Status | None = Field(
         None, description="Only this state; with `list`, the state on that list."
     )
@@ -91,8 +96,19 @@ class SubscriberIn(_Strict):
     """A subscriber to add. `confirmed` needs `consent_note`; `pending` mails the
     confirmation link, as the signup form does."""
 
-    email: Text = Field(max_length=320, json_schema_extra={"format": "email"})
-    name: Text = Field("", max_length=200)
+    # The spec states the rule the service checks (``editing.add``), for clients and fuzzers.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"status": {"const": "confirmed"}}, "required": ["status"]},
+            "then": {
+                "required": ["consent_note"],
+                "properties": {"consent_note": {"type": "string", "pattern": r"\S"}},
+            },
+        }
+    )
+
+    email: Text = Field(max_length=254, json_schema_extra={"format": "email"})  # RFC 5321
+    name: Name = ""
     lists: list[Slug] = Field(min_length=1, max_length=100, description="Lists' slugs.")
     attributes: dict[Key, Scalar] = Field(default_factory=dict, max_length=100)
     status: Literal["pending", "confirmed"]
@@ -114,7 +130,7 @@ class SubscriberPatch(_Strict):
     """What may change: the name, attributes (merged; null removes a key), the lists they
     stay on (leaving only), and `status: unsubscribed` (from every list)."""
 
-    name: Text | None = Field(None, max_length=200)
+    name: Name | None = None
     attributes: dict[Key, Scalar | None] | None = Field(None, max_length=100)
     lists: list[Slug] | None = Field(None, max_length=100)
     status: Literal["unsubscribed"] | None = None
