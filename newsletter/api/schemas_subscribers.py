@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..models import Subscriber, SubscriberStatus
+from ..models import ConsentEvent, Delivery, Subscriber, SubscriberStatus
 from .lists import NO_NUL
 
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
@@ -134,3 +134,70 @@ class SubscriberPatch(_Strict):
     attributes: dict[Key, Scalar | None] | None = Field(None, max_length=100)
     lists: list[Slug] | None = Field(None, max_length=100)
     status: Literal["unsubscribed"] | None = None
+
+
+class ConsentOut(BaseModel):
+    """One consent event: when, what (subscribe, confirm, unsubscribe, add-confirmed, …), on
+    whose word or from which form, the text shown, the address it came from, the lists."""
+
+    created_at: datetime
+    action: str
+    source: str
+    consent_text: str
+    ip: str | None
+    lists: list[str]
+
+
+class ConsentRecord(BaseModel):
+    """The subscriber's consent record, oldest first, as the admin's subscriber page shows it."""
+
+    items: list[ConsentOut]
+
+    @classmethod
+    def of(cls, events: list[ConsentEvent]) -> ConsentRecord:
+        """The answer for a subscriber's consent events."""
+        return cls(
+            items=[
+                ConsentOut(
+                    created_at=e.created_at,
+                    action=e.action,
+                    source=e.source,
+                    consent_text=e.consent_text,
+                    ip=e.ip,
+                    lists=list(e.lists or []),
+                )
+                for e in events
+            ]
+        )
+
+
+class DeliveryOut(BaseModel):
+    """One issue sent (or being sent) to the subscriber."""
+
+    issue_id: int
+    subject: str
+    status: Literal["queued", "sending", "sent", "failed", "unknown", "cancelled"]
+    sent_at: datetime | None
+    error: str
+
+
+class DeliveriesOut(BaseModel):
+    """The subscriber's latest deliveries (at most 100), newest first."""
+
+    items: list[DeliveryOut]
+
+    @classmethod
+    def of(cls, rows: list[tuple[Delivery, str]]) -> DeliveriesOut:
+        """The answer for (delivery, issue subject) rows."""
+        return cls(
+            items=[
+                DeliveryOut(
+                    issue_id=d.issue_id,
+                    subject=subject,
+                    status=d.status.value,  # type: ignore[arg-type]
+                    sent_at=d.sent_at,
+                    error=d.error,
+                )
+                for d, subject in rows
+            ]
+        )

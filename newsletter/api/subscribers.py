@@ -1,4 +1,5 @@
-"""``/api/v1/subscribers``: browse, add, read, change and erase subscribers.
+"""``/api/v1/subscribers``: browse, add, read, change and erase subscribers; read their consent
+record and deliveries, and resend their confirmation mail, as the admin's subscriber page does.
 
 Browsing is the admin's own query (``subscribers.browse``), a keyset page oldest first;
 adding, changing and erasing go through the services the admin and the CLI use
@@ -24,6 +25,8 @@ from ..subscribers.privacy import erase
 from . import bp, ids  # noqa: F401 (ids: the range of path ids)
 from .errors import problem
 from .schemas_subscribers import (
+    ConsentRecord,
+    DeliveriesOut,
     SubscriberIn,
     SubscriberOut,
     SubscriberPage,
@@ -103,6 +106,24 @@ def add_subscriber(json: SubscriberIn) -> tuple[SubscriberOut, int]:
 def show_subscriber(subscriber_id: int) -> SubscriberOut:
     """One subscriber, with their lists and their state on each."""
     return SubscriberOut.of(queries.get(subscriber_id))
+
+
+@bp.get("/subscribers/<int:subscriber_id>/consent")
+@requires(Role.VIEWER)
+@spec.validate(resp=Answers(404, HTTP_200=ConsentRecord), tags=TAGS)
+def subscriber_consent(subscriber_id: int) -> ConsentRecord:
+    """Their consent record, oldest first: the proof the admin's subscriber page shows."""
+    queries.get(subscriber_id)
+    return ConsentRecord.of(queries.consent_record(subscriber_id))
+
+
+@bp.get("/subscribers/<int:subscriber_id>/deliveries")
+@requires(Role.VIEWER)
+@spec.validate(resp=Answers(404, HTTP_200=DeliveriesOut), tags=TAGS)
+def subscriber_deliveries(subscriber_id: int) -> DeliveriesOut:
+    """The issues last sent to them (at most 100), newest first, with each one's outcome."""
+    queries.get(subscriber_id)
+    return DeliveriesOut.of(queries.deliveries(subscriber_id))
 
 
 @bp.patch("/subscribers/<int:subscriber_id>")

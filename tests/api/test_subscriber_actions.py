@@ -77,3 +77,43 @@ def test_resend_to_a_missing_subscriber_is_a_404_and_viewers_may_not(app, client
     assert refused.status_code == 403
     wait_idle(app)
     assert len(outbox_messages(app)) == 1  # only the signup's
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_consent_record_shows_how_and_on_whose_word_they_came(app, client, editor, weekly):
+    subscriber_id = _add(client, editor, "dan@example.org", "confirmed")
+    client.patch(f"{URL}/{subscriber_id}", json={"lists": []}, headers=editor)
+    viewer = bearer(app, Role.VIEWER, "viewer")
+
+    answer = client.get(f"{URL}/{subscriber_id}/consent", headers=viewer)
+
+    assert answer.status_code == 200
+    events = [(e["action"], e["source"], e["lists"]) for e in answer.json["items"]]
+    assert events == [
+        ("add-confirmed", "signed the paper form at the fair", ["weekly"]),
+        ("unsubscribe", "token:editor", ["weekly"]),
+    ]
+
+
+def test_deliveries_list_the_issues_sent_to_them_newest_first(app, client, editor, weekly):
+    subscriber_id = _add(client, editor, "eve@example.org", "confirmed")
+    for subject in ("First", "Second"):
+        made = client.post(
+            "/api/v1/issues",
+            json={"subject": subject, "body_markdown": "Hi", "lists": ["weekly"]},
+            headers=editor,
+        )
+        client.post(f"/api/v1/issues/{made.json['id']}/send", headers=editor)
+        wait_idle(app)
+
+    answer = client.get(f"{URL}/{subscriber_id}/deliveries", headers=editor)
+
+    assert answer.status_code == 200
+    items = answer.json["items"]
+    assert [(d["subject"], d["status"], d["error"]) for d in items] == [
+        ("Second", "sent", ""),
+        ("First", "sent", ""),
+    ]
+    assert all(d["sent_at"] for d in items)
+    assert client.get(f"{URL}/999999/deliveries", headers=editor).status_code == 404
+    assert client.get(f"{URL}/999999/consent", headers=editor).status_code == 404
