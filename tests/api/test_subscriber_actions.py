@@ -1,5 +1,6 @@
-"""``POST /api/v1/subscribers/{id}/resend-confirmation``: the admin's Resend button, for a
-script with a token."""
+"""What the admin's subscriber page does besides PATCH and DELETE, for a script with a token:
+``POST /subscribers/{id}/resend-confirmation`` (its Resend button), and ``GET
+/subscribers/{id}/consent`` and ``/deliveries`` (the consent record and deliveries it shows)."""
 
 from __future__ import annotations
 
