@@ -10,7 +10,7 @@ from helpers.outbox import wait_idle
 from helpers.send import start_issue
 from helpers.subscribe import make_list
 from helpers.webhooks import Receiver, add_endpoint
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from newsletter.bounces import service as bounces
 from newsletter.bounces.parse import Failure
@@ -24,7 +24,7 @@ from newsletter.models import (
     utcnow,
 )
 from newsletter.subscribers import editing, service
-from newsletter.webhooks import outbox, standard
+from newsletter.webhooks import jobs, outbox, standard
 
 
 @pytest.fixture
@@ -60,6 +60,9 @@ def test_every_subscriber_event_has_its_body(backend, make_app, receiver):
             subscriber = db.session.get_one(Subscriber, who)
             bounces._apply(subscriber, Failure(kind, subscriber.email, "5.1.1", "gone"))
             db.session.commit()
+    # Sent before the erasure: an event still waiting then would carry "[erased]" instead.
+    receiver.wait_for(7)
+    with app.app_context():
         service.erase(ada)
     got = {r.body["type"]: r.body for r in receiver.wait_for(8)}
     assert list(got) == [
@@ -99,6 +102,24 @@ def test_issue_sent_carries_the_counts(make_app, receiver):
     data = sent.body["data"]
     assert data["id"] == issue_id and data["total"] == 3 and data["sent"] == 3
     assert data["failed"] == data["queued"] == data["sending"] == 0
+
+
+def test_an_event_not_yet_sent_when_its_subscriber_is_erased_names_nobody(make_app):
+    app = make_app(WEBHOOK_ALLOW_PRIVATE=True)
+    make_list(app, "news", "News")
+    receiver = Receiver(standard.new_secret(), answer=lambda n: 503 if n == 0 else 200).start()
+    add_endpoint(app, receiver.url, ["subscriber.created"], receiver.secret)
+    try:
+        ada = _sign_up(app, "ada@example.org")  # its first attempt: 503
+        with app.app_context():
+            service.erase(ada)
+            db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
+            db.session.commit()
+            jobs.deliver_due()
+        [retried] = receiver.wait_for(1)
+    finally:
+        receiver.stop()
+    assert retried.body["data"] == {"id": ada, "email": "[erased]"}
 
 
 def test_a_rolled_back_change_emits_nothing(make_app, receiver):
