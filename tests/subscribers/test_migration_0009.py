@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import column, func, insert, select, table, text
 
 from newsletter import create_app
 from newsletter.extensions import db
@@ -130,8 +130,12 @@ def test_upgrade_merges_readers_whose_addresses_differ_only_in_case(old_app):
     _sent(first, imported)
     twice = _sent(first, signed_up)  # the duplicate got the first issue twice
     moved = _sent(second, signed_up)
+    # The bounce table as 0008 left it: the model has columns later migrations add.
+    bounce_at_0008 = table(
+        "bounce", *map(column, ("kind", "email", "delivery_id", "reason", "received_at"))
+    )
     db.session.execute(
-        insert(Bounce.__table__).values(
+        insert(bounce_at_0008).values(
             kind="soft", email="ann@x.org", delivery_id=twice, reason="", received_at=_at(2025)
         )
     )
