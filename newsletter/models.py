@@ -467,6 +467,8 @@ class WebhookEndpoint(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when its deliveries have failed for too long; owners are told and may enable it.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it was added or last enabled: a failing streak counts only attempts since then.
+    enabled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WebhookMessage(db.Model):

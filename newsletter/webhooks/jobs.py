@@ -238,6 +238,7 @@ def failing_endpoints() -> list[Failing]:
             D.endpoint_id == WebhookEndpoint.id,
             ~ok | A.status_code.is_(None),
             (A.at > last_ok) | last_ok.is_(None),
+            A.at >= WebhookEndpoint.enabled_at,
         )
         .scalar_subquery()
     )

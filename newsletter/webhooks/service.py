@@ -139,6 +139,8 @@ def change(endpoint_id: int, changes: dict[str, Any]) -> WebhookEndpoint:
         endpoint.description = _description(changes["description"])
     if "enabled" in changes and changes["enabled"] == (endpoint.disabled_at is not None):
         endpoint.disabled_at = None if changes["enabled"] else utcnow()
+        if changes["enabled"]:
+            endpoint.enabled_at = utcnow()  # a fresh start: the old failures no longer count
     audit.record("webhook.change", f"{_named(endpoint)}: {', '.join(sorted(changes))}")
     db.session.commit()
     return endpoint

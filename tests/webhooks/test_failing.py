@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from newsletter.extensions import db
 from newsletter.jobs import tick
 from newsletter.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
-from newsletter.webhooks import jobs, standard
+from newsletter.webhooks import jobs, service, standard
 from newsletter.webhooks.outbox import emit
 
 
@@ -36,7 +36,9 @@ def test_an_endpoint_failing_for_three_days_is_disabled_by_the_tick(make_app):
         assert failing.id == down and failing.last_error
         tick.tick()
         assert db.session.get_one(WebhookEndpoint, down).disabled_at is None  # only just failing
-        db.session.execute(update(WebhookAttempt).values(at=utcnow() - timedelta(days=3, hours=1)))
+        three_days_ago = utcnow() - timedelta(days=3, hours=1)
+        db.session.execute(update(WebhookAttempt).values(at=three_days_ago))
+        db.session.execute(update(WebhookEndpoint).values(enabled_at=three_days_ago))
         db.session.commit()
         tick.tick()
         assert db.session.get_one(WebhookEndpoint, down).disabled_at is not None
@@ -46,6 +48,11 @@ def test_an_endpoint_failing_for_three_days_is_disabled_by_the_tick(make_app):
         db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
         db.session.commit()
         assert jobs.deliver_due() == 0
+        # An owner enables it again: a fresh start, which the old failures do not cut short.
+        service.enable(down)
+        assert jobs.failing_endpoints() == []
+        tick.tick()
+        assert db.session.get_one(WebhookEndpoint, down).disabled_at is None
 
 
 def test_a_success_ends_the_failing_streak(make_app):

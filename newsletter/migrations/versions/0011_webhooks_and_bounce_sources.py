@@ -36,6 +36,7 @@ def upgrade():
         sa.Column("description", sa.String(length=200), nullable=False, server_default=""),
         sa.Column("created_at", _WHEN, nullable=False),
         sa.Column("disabled_at", _WHEN, nullable=True),
+        sa.Column("enabled_at", _WHEN, nullable=True),
         sa.PrimaryKeyConstraint("id"),
         **_NEVER_REUSED,
     )
