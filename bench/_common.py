@@ -191,13 +191,13 @@ class Installation:
 
         self.app = create_app(dict(self.settings, TESTING=True))
         with self.app.app_context():
-            from helpers.send import add_readers, bench_body, make_issue, make_list
+            from helpers.send import add_subscribers, bench_body, make_issue, make_list
 
             from newsletter.database import upgrade
 
             upgrade()
             list_id = make_list()
-            add_readers(list_id, subscribers, chunk=10_000)
+            add_subscribers(list_id, subscribers, chunk=10_000)
             self.issue_id = make_issue([list_id], subject="Bench issue", body=bench_body())
         self.workers: list[subprocess.Popen] = []
 

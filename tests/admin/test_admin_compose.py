@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from helpers.admin import csrf_token, login, make_admin, post
-from helpers.send import add_readers
+from helpers.send import add_subscribers
 from sqlalchemy import select
 
 from newsletter.cli import main
@@ -122,11 +122,11 @@ def test_send_a_test_to_any_address_over_real_smtp(make_app, smtp_server):
         assert db.session.get(Issue, issue_id).status == IssueStatus.DRAFT
 
 
-def test_the_send_button_says_how_many_readers_it_would_reach(app, admin_client):
+def test_the_send_button_says_how_many_subscribers_it_would_reach(app, admin_client):
     list_id = make_list(app)
     with app.app_context():
-        add_readers(list_id, 2)
-        add_readers(list_id, 1, start=2, status=SubscriberStatus.PENDING)
+        add_subscribers(list_id, 2)
+        add_subscribers(list_id, 1, start=2, status=SubscriberStatus.PENDING)
     issue_id = draft(admin_client, list_id)
     page = admin_client.get(f"/admin/issues/{issue_id}").get_data(as_text=True)
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
@@ -166,7 +166,7 @@ def test_scheduling_in_the_past_is_refused(app, admin_client):
 def test_send_now_hands_the_issue_to_the_sending_engine(app, admin_client):
     list_id = make_list(app)
     with app.app_context():
-        add_readers(list_id, 1)
+        add_subscribers(list_id, 1)
     issue_id = draft(admin_client, list_id)
     post(admin_client, f"/admin/issues/{issue_id}/send")
     with app.app_context():
@@ -175,8 +175,8 @@ def test_send_now_hands_the_issue_to_the_sending_engine(app, admin_client):
 
 def test_sending_to_nobody_is_refused_and_the_draft_kept(app, admin_client):
     list_id = make_list(app)
-    with app.app_context():  # a reader, but not yet confirmed: nobody to send to
-        add_readers(list_id, 1, status=SubscriberStatus.PENDING)
+    with app.app_context():  # a subscriber, but not yet confirmed: nobody to send to
+        add_subscribers(list_id, 1, status=SubscriberStatus.PENDING)
     issue_id = draft(admin_client, list_id)
     refused = post(admin_client, f"/admin/issues/{issue_id}/send")
     page = admin_client.get(refused.headers["Location"]).get_data(as_text=True)

@@ -22,8 +22,8 @@ from newsletter.models import (
 )
 
 
-def add_readers(app, n: int, list_slug: str = "news", status: str = "confirmed") -> int:
-    """Insert n readers on a (new) list; returns the list id."""
+def add_subscribers(app, n: int, list_slug: str = "news", status: str = "confirmed") -> int:
+    """Insert n subscribers on a (new) list; returns the list id."""
     with app.app_context():
         mailing_list = db.session.scalar(select(MailingList).where(MailingList.slug == list_slug))
         if mailing_list is None:
@@ -87,7 +87,7 @@ def test_lists_commands_create_and_show_a_table(app):
 
 
 def test_subscriber_pages_use_keysets_without_offset_or_counting(app, admin_client):
-    add_readers(app, 120)
+    add_subscribers(app, 120)
     statements: list[tuple[str, tuple]] = []
     with app.app_context():
         engine = db.engine
@@ -111,8 +111,8 @@ def test_subscriber_pages_use_keysets_without_offset_or_counting(app, admin_clie
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_search_filters_and_sorting(app, admin_client):
-    add_readers(app, 5, "news")
-    add_readers(app, 3, "other", status="pending")
+    add_subscribers(app, 5, "news")
+    add_subscribers(app, 3, "other", status="pending")
     with app.app_context():
         other = db.session.scalar(select(MailingList.id).where(MailingList.slug == "other"))
     by_search = admin_client.get("/admin/subscribers?q=NEWS0003").get_data(as_text=True)
@@ -132,27 +132,29 @@ def test_search_filters_and_sorting(app, admin_client):
 
 
 def test_one_subscriber_page_and_actions(app, admin_client):
-    add_readers(app, 1)
+    add_subscribers(app, 1)
     with app.app_context():
-        reader = db.session.scalar(select(Subscriber))
-        db.session.add(ConsentEvent(subscriber_id=reader.id, action="import", source="fair 2024"))
+        subscriber = db.session.scalar(select(Subscriber))
+        db.session.add(
+            ConsentEvent(subscriber_id=subscriber.id, action="import", source="fair 2024")
+        )
         db.session.commit()
-        reader_id = reader.id
-    page = admin_client.get(f"/admin/subscribers/{reader_id}").get_data(as_text=True)
+        subscriber_id = subscriber.id
+    page = admin_client.get(f"/admin/subscribers/{subscriber_id}").get_data(as_text=True)
     assert "news0000@example.org" in page and "fair 2024" in page and "News: confirmed" in page
-    post(admin_client, f"/admin/subscribers/{reader_id}/unsubscribe")
+    post(admin_client, f"/admin/subscribers/{subscriber_id}/unsubscribe")
     with app.app_context():
-        reader = db.session.get(Subscriber, reader_id)
-        assert reader.status == SubscriberStatus.UNSUBSCRIBED
-        assert reader.subscriptions[0].status == SubscriptionStatus.UNSUBSCRIBED
-    post(admin_client, f"/admin/subscribers/{reader_id}/delete")
+        subscriber = db.session.get(Subscriber, subscriber_id)
+        assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
+        assert subscriber.subscriptions[0].status == SubscriptionStatus.UNSUBSCRIBED
+    post(admin_client, f"/admin/subscribers/{subscriber_id}/delete")
     with app.app_context():
-        assert db.session.get(Subscriber, reader_id) is None
+        assert db.session.get(Subscriber, subscriber_id) is None
 
 
 def test_bulk_action_applies_to_everything_matching_the_filter(app, admin_client):
-    add_readers(app, 60, "news")
-    add_readers(app, 4, "keep")
+    add_subscribers(app, 60, "news")
+    add_subscribers(app, 4, "keep")
     with app.app_context():
         news = db.session.scalar(select(MailingList.id).where(MailingList.slug == "news"))
     response = post(
@@ -177,18 +179,18 @@ def test_bulk_action_applies_to_everything_matching_the_filter(app, admin_client
 
 
 def test_dashboard_shows_counts_growth_chart_and_lists(app, admin_client):
-    add_readers(app, 7)
+    add_subscribers(app, 7)
     page = admin_client.get("/admin/").get_data(as_text=True)
     assert "<svg" in page and "7 new subscribers in the last 30 days" in page
     assert re.search(r"<strong>7</strong><br>confirmed", page)
     assert "News" in page
 
 
-def test_search_finds_new_readers_before_and_after_indexing(app, admin_client):
+def test_search_finds_new_subscribers_before_and_after_indexing(app, admin_client):
     """SQLite's trigram index is filled in bulk; rows not yet in it are still found."""
     from newsletter.subscribers.browse import index_new_subscribers
 
-    add_readers(app, 3)
+    add_subscribers(app, 3)
     assert "news0001@" in admin_client.get("/admin/subscribers?q=ws0001").get_data(as_text=True)
     with app.app_context():
         assert index_new_subscribers() == 3
@@ -210,7 +212,7 @@ def test_a_common_search_sorted_by_email_scans_in_page_order(app, admin_client, 
     """Past the threshold the page comes from one LIKE scan; the answer is the same."""
     from newsletter.subscribers import browse
 
-    add_readers(app, 6)
+    add_subscribers(app, 6)
     with app.app_context():
         browse.index_new_subscribers()
     via_index = admin_client.get("/admin/subscribers?q=example&sort=email").get_data(as_text=True)
@@ -264,7 +266,7 @@ def test_list_counts_are_the_audience_a_send_would_reach(app, admin_client):
     from newsletter.models import SuppressionReason
     from newsletter.subscribers import service
 
-    list_id = add_readers(app, 5)
+    list_id = add_subscribers(app, 5)
     with app.app_context():
         service.suppress("news0000@example.org", SuppressionReason.BOUNCED)
         service.suppress("news0001@example.org", SuppressionReason.COMPLAINED)

@@ -74,7 +74,7 @@ def test_payloads_in_every_field_are_escaped_or_stripped_everywhere(app, admin_c
     post(admin_client, f"/admin/issues/{issue_id}/test", {"address": "ok@example.org"})
     wait_idle(app)
     with app.app_context():
-        reader_id = db.session.scalar(
+        subscriber_id = db.session.scalar(
             select(Subscriber.id).where(Subscriber.email == "ok@example.org")
         )
         slug = db.session.get(Issue, issue_id).slug
@@ -89,7 +89,7 @@ def test_payloads_in_every_field_are_escaped_or_stripped_everywhere(app, admin_c
         f"/admin/lists/{list_id}",
         "/admin/subscribers",
         "/admin/subscribers?q=ok",
-        f"/admin/subscribers/{reader_id}",
+        f"/admin/subscribers/{subscriber_id}",
         "/admin/issues",
         f"/admin/issues/{issue_id}",
         f"/admin/issues/{issue_id}/edit",
@@ -110,7 +110,7 @@ def test_payloads_in_every_field_are_escaped_or_stripped_everywhere(app, admin_c
     export = admin_client.get("/admin/export.csv")
     assert export.mimetype == "text/csv" and export.headers["X-Content-Type-Options"] == "nosniff"
     assert "ok@example.org" in export.get_data(as_text=True)
-    seen = admin_client.get(f"/admin/subscribers/{reader_id}").get_data(as_text=True)
+    seen = admin_client.get(f"/admin/subscribers/{subscriber_id}").get_data(as_text=True)
     assert "&lt;script&gt;" in seen  # shown, as text
     for message in outbox_messages(app):
         for part in message.walk():

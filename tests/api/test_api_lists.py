@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from helpers.api import bearer
-from helpers.send import add_readers, make_list
+from helpers.send import add_subscribers, make_list
 from sqlalchemy import select
 
 from newsletter.extensions import db
@@ -59,7 +59,7 @@ def test_a_script_creates_reads_changes_and_archives_a_list(app, client, editor)
 def test_the_listing_and_one_list_carry_member_counts(app, client):
     with app.app_context():
         list_id = make_list("weekly", "Weekly")
-        add_readers(list_id, 3)
+        add_subscribers(list_id, 3)
         make_list("empty", "Empty")
     viewer = bearer(app, Role.VIEWER)
 

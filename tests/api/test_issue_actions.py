@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers.api import bearer
 from helpers.outbox import outbox_messages, wait_idle
-from helpers.send import add_readers, make_list, start_issue, wait_for
+from helpers.send import add_subscribers, make_list, start_issue, wait_for
 from sqlalchemy import select, update
 
 from newsletter.extensions import db
@@ -26,7 +26,7 @@ def editor(app):
 def weekly(app) -> int:
     with app.app_context():
         list_id = make_list("weekly", "Weekly News")
-        add_readers(list_id, 3)
+        add_subscribers(list_id, 3)
         return list_id
 
 

@@ -14,7 +14,7 @@ import pytest
 from helpers.api import bearer
 from helpers.outbox import wait_idle
 from helpers.roles import database_state, last_audit
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 from sqlalchemy import select
 
 from newsletter.extensions import db
@@ -23,7 +23,7 @@ from newsletter.webhooks import service as webhooks
 
 OWNERS_ONLY = {
     ("DELETE", "/api/v1/subscribers/{subscriber_id}"),  # erasure
-    ("POST", "/api/v1/webhooks"),  # webhooks are owners' (their secrets, readers' data out)
+    ("POST", "/api/v1/webhooks"),  # webhooks are owners' (their secrets, subscribers' data out)
     ("PATCH", "/api/v1/webhooks/{webhook_id}"),
     ("DELETE", "/api/v1/webhooks/{webhook_id}"),
 }
@@ -45,7 +45,7 @@ def samples(app) -> dict:
     with app.app_context():
         list_id = make_list("weekly")
         make_list("doomed", "Doomed")
-        add_readers(list_id, 2)
+        add_subscribers(list_id, 2)
         ids = list(db.session.scalars(select(Subscriber.id).order_by(Subscriber.id)))
         return {
             "slug": "weekly",
@@ -55,13 +55,13 @@ def samples(app) -> dict:
             "issue_id": make_issue([list_id]),
             "other_issue_id": make_issue([list_id], "Other"),
             "doomed_issue_id": make_issue([list_id], "Doomed"),
-            "pending_id": _pending_reader(list_id),
+            "pending_id": _pending_subscriber(list_id),
             "webhook_id": webhooks.add(WEBHOOK_URL, ["issue.sent"]).id,
         }
 
 
-def _pending_reader(list_id: int) -> int:
-    (email,) = add_readers(
+def _pending_subscriber(list_id: int) -> int:
+    (email,) = add_subscribers(
         list_id,
         1,
         start=100,

@@ -7,7 +7,7 @@ import pytest
 from helpers.api import bearer
 from helpers.outbox import outbox_messages, wait_idle
 from helpers.privacy import tables_holding
-from helpers.send import add_readers, make_list
+from helpers.send import add_subscribers, make_list
 from sqlalchemy import select
 
 from newsletter.extensions import db
@@ -53,7 +53,7 @@ def test_paging_with_after_gives_every_subscriber_once_and_ends_with_null(
     app, client, owner, weekly
 ):
     with app.app_context():
-        added = add_readers(weekly, 250)
+        added = add_subscribers(weekly, 250)
 
     seen, after, pages = [], None, 0
     while True:

@@ -66,7 +66,7 @@ def test_a_signup_while_redis_is_down_asks_to_retry_and_stores_nothing(make_app)
         assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
 
 
-def test_a_failed_statement_never_logs_the_readers_address(make_app, caplog):
+def test_a_failed_statement_never_logs_the_subscribers_address(make_app, caplog):
     app = make_app()
     address = "-".join(["reader", "in", "a", "log"]) + "@example.org"  # not in any source line
     with app.app_context(), caplog.at_level(logging.DEBUG):

@@ -326,12 +326,12 @@ def test_any_token_in_any_link_is_answered_without_error(app, route, junk, mangl
 @given(name=text, lists=st.lists(st.one_of(st.sampled_from(["news", "private"]), text), max_size=4))
 def test_preferences_form_keeps_names_clean_or_refuses_them(app, name, lists):
     with app.app_context():
-        reader = db.session.scalar(
+        subscriber = db.session.scalar(
             select(Subscriber).where(Subscriber.email == "prefs@example.org")
         ) or Subscriber(email="prefs@example.org", status="confirmed")
-        db.session.add(reader)
+        db.session.add(subscriber)
         db.session.commit()
-        token = tokens.make(tokens.MANAGE, reader.id, reader.email)
+        token = tokens.make(tokens.MANAGE, subscriber.id, subscriber.email)
     client, csrf = _client_with_csrf(app)
     form = {"name": name, "lists": lists, "csrf_token": csrf}
 
@@ -372,7 +372,7 @@ def test_signed_but_mangled_bounce_reports_never_fail(app, sample, cut, insert, 
 
     assert answer.status_code < 500
     assert answer.status_code == 200, "a signed report is always accepted for reading"
-    assert json.loads(answer.data)["recorded"] == []  # none of these readers exist here
+    assert json.loads(answer.data)["recorded"] == []  # none of these subscribers exist here
     assert _snapshot(app) == before
 
 

@@ -1,4 +1,4 @@
-"""Bounces and complaints arriving by webhook or mailbox suppress the right reader, once."""
+"""Bounces and complaints arriving by webhook or mailbox suppress the right subscriber, once."""
 
 import mailbox
 import subprocess
@@ -29,21 +29,21 @@ def app(make_app):
     return make_app(BOUNCE_WEBHOOK_SECRET=SECRET, SOFT_BOUNCE_LIMIT=3)
 
 
-def _status(reader_id):
+def _status(subscriber_id):
     db.session.expire_all()
-    return db.session.get(Subscriber, reader_id).status
+    return db.session.get(Subscriber, subscriber_id).status
 
 
-def test_hard_bounce_matched_by_verp_suppresses_the_reader_at_once(app, client):
+def test_hard_bounce_matched_by_verp_suppresses_the_subscriber_at_once(app, client):
     with app.app_context():
-        reader_id, delivery_id = sent_delivery("nobody-here@example.net")
+        subscriber_id, delivery_id = sent_delivery("nobody-here@example.net")
         raw = corpus("postfix-user-unknown.eml", **{POSTFIX_VERP: verp.return_path(delivery_id)})
 
         answer = post_report(client, raw)
 
         assert answer.status_code == 200
         assert answer.json["recorded"] == [{"kind": "hard", "suppressed": True}]
-        assert _status(reader_id) == "bounced"
+        assert _status(subscriber_id) == "bounced"
         assert is_blocked("nobody-here@example.net")
         bounce = db.session.scalar(select(Bounce))
         assert bounce.delivery_id == delivery_id
@@ -52,28 +52,28 @@ def test_hard_bounce_matched_by_verp_suppresses_the_reader_at_once(app, client):
 
 def test_complaint_with_redacted_recipient_is_matched_by_its_tagged_message_id(app, client):
     with app.app_context():
-        reader_id, _, message_id = tagged_delivery("someone@yahoo.example.com")
+        subscriber_id, _, message_id = tagged_delivery("someone@yahoo.example.com")
         raw = quoting("arf-yahoo-redacted.eml", ARF_YAHOO_ID, message_id)
 
         answer = post_report(client, raw)
 
         assert answer.json["recorded"] == [{"kind": "complaint", "suppressed": True}]
-        assert _status(reader_id) == "complained"
+        assert _status(subscriber_id) == "complained"
         assert is_blocked("someone@yahoo.example.com")
 
 
 def test_soft_bounces_suppress_only_past_the_limit_and_a_repeat_counts_once(app, client):
     with app.app_context():
         deliveries = []
-        reader_id, first = sent_delivery("full-box@example.net")
+        subscriber_id, first = sent_delivery("full-box@example.net")
         deliveries.append(first)
-        for n in range(2):  # two more issues to the same reader
+        for n in range(2):  # two more issues to the same subscriber
             _, other = sent_delivery(f"other{n}@example.net")
             deliveries.append(other)
         from newsletter.models import Delivery
 
         for delivery_id in deliveries[1:]:
-            db.session.get(Delivery, delivery_id).subscriber_id = reader_id
+            db.session.get(Delivery, delivery_id).subscriber_id = subscriber_id
         db.session.commit()
         reports = [
             corpus(
@@ -86,17 +86,17 @@ def test_soft_bounces_suppress_only_past_the_limit_and_a_repeat_counts_once(app,
         post_report(client, reports[0])
         post_report(client, reports[0])  # the same report again
         post_report(client, reports[1])
-        assert _status(reader_id) == "confirmed"
+        assert _status(subscriber_id) == "confirmed"
         answer = post_report(client, reports[2])
 
         assert answer.json["recorded"] == [{"kind": "soft", "suppressed": True}]
-        assert _status(reader_id) == "bounced"
+        assert _status(subscriber_id) == "bounced"
         assert db.session.scalar(select(func.count(Bounce.id))) == 3
 
 
 def test_forged_verp_address_matches_no_delivery(app, client):
     with app.app_context():
-        reader_id, delivery_id = sent_delivery("victim@example.org")
+        subscriber_id, delivery_id = sent_delivery("victim@example.org")
         forged = f"bounces+d{delivery_id}.0000000000@news.example.org"
 
         answer = post_report(client, corpus("postfix-user-unknown.eml", **{POSTFIX_VERP: forged}))
@@ -108,7 +108,7 @@ def test_forged_verp_address_matches_no_delivery(app, client):
             "unsubscribed": 0,
             "unmatched": True,
         }
-        assert _status(reader_id) == "confirmed"
+        assert _status(subscriber_id) == "confirmed"
 
 
 def test_unsigned_or_wrongly_signed_report_is_refused_and_nothing_stored(app, client):
@@ -153,7 +153,7 @@ def test_out_of_office_reply_is_answered_but_records_nothing(app, client):
 
 def test_command_reads_a_maildir_once(app, runner, tmp_path):
     with app.app_context():
-        reader_id, _, message_id = tagged_delivery("no-such-user@example.com")
+        subscriber_id, _, message_id = tagged_delivery("no-such-user@example.com")
         gmail = quoting(
             "gmail-address-not-found.eml", "<177254000001.105.gm@news.example.org>", message_id
         )
@@ -170,7 +170,7 @@ def test_command_reads_a_maildir_once(app, runner, tmp_path):
     )
     assert again.output.startswith("messages: 0,")
     with app.app_context():
-        assert _status(reader_id) == "bounced"
+        assert _status(subscriber_id) == "bounced"
 
 
 def test_command_reads_an_mbox_and_a_rerun_records_nothing_twice(app, runner, tmp_path):
@@ -211,9 +211,9 @@ def test_report_signed_with_the_documented_openssl_command_is_accepted(app, clie
     assert answer.status_code == 200
 
 
-def test_report_about_two_recipients_suppresses_only_our_reader(app, client):
+def test_report_about_two_recipients_suppresses_only_our_subscriber(app, client):
     with app.app_context():
-        reader_id, delivery_id = sent_delivery("nobody-here@example.net")
+        subscriber_id, delivery_id = sent_delivery("nobody-here@example.net")
         raw = corpus("postfix-user-unknown.eml", **{POSTFIX_VERP: verp.return_path(delivery_id)})
         second = (
             b"\nFinal-Recipient: rfc822; stranger@example.com\nAction: failed\nStatus: 5.1.1\n"
@@ -226,5 +226,5 @@ def test_report_about_two_recipients_suppresses_only_our_reader(app, client):
 
         assert answer.json["recorded"] == [{"kind": "hard", "suppressed": True}]
         assert answer.json["ignored"] == 1 and answer.json["unmatched"] is False
-        assert _status(reader_id) == "bounced"
+        assert _status(subscriber_id) == "bounced"
         assert db.session.scalar(select(func.count(Bounce.id))) == 1

@@ -1,4 +1,4 @@
-"""Anyone can write to the bounce address: a report acts on a reader only when something we
+"""Anyone can write to the bounce address: a report acts on a subscriber only when something we
 signed (the VERP return path, the Message-ID's keyed tag) ties it to one of our mails.
 Forgeries are kept for the admin as unverified and suppress nobody, by webhook or command."""
 
@@ -15,7 +15,7 @@ from helpers.bounce import (
     untagged_delivery,
 )
 from helpers.outbox import wait_idle
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 from helpers.subscribe import make_list as make_public_list
 from sqlalchemy import select
 
@@ -39,7 +39,7 @@ def app(make_app):
 
 def _hand_in(app, tmp_path, via: str, reports: list[bytes]) -> Counter[str]:
     """Give the reports to the app the way a mail server would (webhook or mailbox); return
-    how many suppressed a reader and how many were kept as unverified."""
+    how many suppressed a subscriber and how many were kept as unverified."""
     said: Counter[str] = Counter()
     if via == "webhook":
         client = app.test_client()
@@ -74,7 +74,7 @@ def _bounces() -> list[tuple[str, str, bool]]:
 
 
 @pytest.mark.parametrize("via", ["webhook", "command"])
-def test_complaint_naming_a_reader_only_by_address_suppresses_nobody(
+def test_complaint_naming_a_subscriber_only_by_address_suppresses_nobody(
     app,
     admin_client,
     tmp_path,
@@ -82,7 +82,7 @@ def test_complaint_naming_a_reader_only_by_address_suppresses_nobody(
 ):
     with app.app_context():
         tagged_delivery("annoyed-reader@example.com")
-    # The forger's ARF: Original-Rcpt-To names the reader; nothing in it is signed by us.
+    # The forger's ARF: Original-Rcpt-To names the subscriber; nothing in it is signed by us.
     forged = corpus("arf-rfc5965-abuse.eml")
 
     said = _hand_in(app, tmp_path, via, [forged])
@@ -133,11 +133,11 @@ def test_reports_counting_up_guessable_message_ids_suppress_nobody(app, tmp_path
 
 @pytest.fixture
 def sent_mail(make_app, smtp_server):
-    """Two readers sent a real issue through the SMTP server: (app, mail by address)."""
+    """Two subscribers sent a real issue through the SMTP server: (app, mail by address)."""
     app = make_app(BOUNCE_WEBHOOK_SECRET=SECRET, SMTP_URL=smtp_server.url)
     with app.app_context():
         weekly = make_list()
-        add_readers(weekly, 2)
+        add_subscribers(weekly, 2)
         service.start_sending(make_issue([weekly]))
     wait_idle(app)
     mails = smtp_server.wait_for(2)
@@ -198,7 +198,7 @@ def test_a_forged_report_first_does_not_shadow_the_genuine_one(app):
         ("flufl-dsn_02.eml", "python-list-admin@python.org"),
     ],
 )
-def test_flufl_permanent_failures_suppress_the_signed_reader(app, name, our_address):
+def test_flufl_permanent_failures_suppress_the_signed_subscriber(app, name, our_address):
     # flufl.bounce's own samples: MDaemon's "Permanent Delivery Failure" (a bare 552) and an
     # X.400 gateway that gave up after 4.4.7; here they come back to our signed return path.
     with app.app_context():
@@ -215,8 +215,8 @@ def test_flufl_permanent_failures_suppress_the_signed_reader(app, name, our_addr
 def test_a_bounced_confirmation_mail_proves_itself_and_a_forged_tag_does_not(
     make_app, smtp_server, tmp_path
 ):
-    """Confirmations and welcomes go out from a return path signed for their reader, so their
-    bounce suppresses that reader, while a tag made up by someone else suppresses nobody."""
+    """Confirmations and welcomes go out from a return path signed for their subscriber, so their
+    bounce suppresses that subscriber, while a tag made up by someone else suppresses nobody."""
     app = make_app(BOUNCE_WEBHOOK_SECRET=SECRET, SMTP_URL=smtp_server.url)
     make_public_list(app)
     client = app.test_client()

@@ -23,7 +23,7 @@ from newsletter.models import Bounce, Subscriber
 from newsletter.subscribers.suppression import is_blocked
 
 POSTFIX_VERP = "bounces+d101.c6b2f1@news.example.org"
-READER = "nobody-here@example.net"  # the DSN's recipient
+RECIPIENT = "nobody-here@example.net"  # the DSN's recipient
 SUMMARY_ONE_HARD = (
     "messages: 2, hard: 1, soft: 0, complaint: 0, suppressed: 1, unverified: 0, ignored: 0, "
     "unsubscribed: 0, unmatched: 1, removed: 1, left: 1, failed: 0"
@@ -31,18 +31,18 @@ SUMMARY_ONE_HARD = (
 
 
 def _signed_dsn(app) -> tuple[int, bytes]:
-    """A reader sent one issue, and the DSN that comes back to its signed return path."""
+    """A subscriber sent one issue, and the DSN that comes back to its signed return path."""
     with app.app_context():
-        reader_id, delivery_id = sent_delivery(READER)
-        return reader_id, corpus(
+        subscriber_id, delivery_id = sent_delivery(RECIPIENT)
+        return subscriber_id, corpus(
             "postfix-user-unknown.eml", **{POSTFIX_VERP: verp.return_path(delivery_id)}
         )
 
 
-def _reader(app, reader_id):
+def _subscriber(app, subscriber_id):
     with app.app_context():
-        reader = db.session.get(Subscriber, reader_id)
-        return reader.status, reader.hard_bounces
+        subscriber = db.session.get(Subscriber, subscriber_id)
+        return subscriber.status, subscriber.hard_bounces
 
 
 def _bounces(app) -> list[tuple[str, bool, str]]:
@@ -64,7 +64,7 @@ def imap_app(make_app, dovecot):
 def test_imap_report_is_recorded_committed_then_deleted_and_other_mail_stays_unread(
     imap_app, dovecot
 ):
-    reader_id, dsn = _signed_dsn(imap_app)
+    subscriber_id, dsn = _signed_dsn(imap_app)
     dovecot.deliver(dsn)
     dovecot.deliver(corpus("auto-reply-out-of-office.eml"))
 
@@ -72,10 +72,10 @@ def test_imap_report_is_recorded_committed_then_deleted_and_other_mail_stays_unr
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == SUMMARY_ONE_HARD
-    assert _reader(imap_app, reader_id) == ("bounced", 1)
+    assert _subscriber(imap_app, subscriber_id) == ("bounced", 1)
     assert _bounces(imap_app) == [("hard", True, "imap")]
     with imap_app.app_context():
-        assert is_blocked(READER)
+        assert is_blocked(RECIPIENT)
     left = dovecot.messages()
     assert len(left) == 1 and b"5.1.1" not in left[0][1]
     assert b"\\Seen" not in left[0][0]  # read with BODY.PEEK: still unread
@@ -86,7 +86,7 @@ def test_imap_report_is_recorded_committed_then_deleted_and_other_mail_stays_unr
 def test_imap_reports_are_moved_to_the_folder_named(make_app, dovecot):
     dovecot.create("Processed")
     app = make_app(BOUNCE_MAILBOX=dovecot.url("imap"), BOUNCE_MAILBOX_MOVE_TO="Processed")
-    reader_id, dsn = _signed_dsn(app)
+    subscriber_id, dsn = _signed_dsn(app)
     dovecot.deliver(dsn)
     dovecot.deliver(corpus("auto-reply-out-of-office.eml"))
 
@@ -94,7 +94,7 @@ def test_imap_reports_are_moved_to_the_folder_named(make_app, dovecot):
         result = mailbox.poll()
 
     assert (result.counts["removed"], result.counts["left"], result.error) == (1, 1, "")
-    assert _reader(app, reader_id) == ("bounced", 1)
+    assert _subscriber(app, subscriber_id) == ("bounced", 1)
     moved = dovecot.messages("Processed")
     assert len(moved) == 1 and b"5.1.1" in moved[0][1]
     assert len(dovecot.messages()) == 1
@@ -102,16 +102,16 @@ def test_imap_reports_are_moved_to_the_folder_named(make_app, dovecot):
 
 def test_a_forged_report_is_kept_unverified_acts_on_nobody_and_is_removed(imap_app, dovecot):
     # The corpus DSN as it is: its return path's signature is not ours, so only the address
-    # ties it to the reader. It is a report all the same (kept for the admin), so it goes.
+    # ties it to the subscriber. It is a report all the same (kept for the admin), so it goes.
     with imap_app.app_context():
-        reader_id, _ = sent_delivery(READER)
+        subscriber_id, _ = sent_delivery(RECIPIENT)
     dovecot.deliver(corpus("postfix-user-unknown.eml"))
 
     with imap_app.app_context():
         result = mailbox.poll()
 
     assert (result.counts["unverified"], result.counts["removed"]) == (1, 1)
-    assert _reader(imap_app, reader_id) == ("confirmed", 0)
+    assert _subscriber(imap_app, subscriber_id) == ("confirmed", 0)
     assert _bounces(imap_app) == [("hard", False, "imap")]
     assert dovecot.messages() == []
 
@@ -119,7 +119,7 @@ def test_a_forged_report_is_kept_unverified_acts_on_nobody_and_is_removed(imap_a
 def test_imap_connection_lost_between_commit_and_delete_reprocesses_harmlessly(
     imap_app, dovecot, monkeypatch, caplog
 ):
-    reader_id, dsn = _signed_dsn(imap_app)
+    subscriber_id, dsn = _signed_dsn(imap_app)
     dovecot.deliver(dsn)
     remove = mailbox._imap_remove
     calls = []
@@ -138,21 +138,21 @@ def test_imap_connection_lost_between_commit_and_delete_reprocesses_harmlessly(
     assert first.error and first.counts["hard"] == 1
     assert f"imap://bounces@127.0.0.1:{dovecot.imap_port}/INBOX" in caplog.text
     assert dovecot.password not in caplog.text
-    assert _reader(imap_app, reader_id) == ("bounced", 1)
+    assert _subscriber(imap_app, subscriber_id) == ("bounced", 1)
     assert len(dovecot.messages()) == 1  # still there: read again next time
 
     with imap_app.app_context():
         second = mailbox.poll()
 
     assert (second.error, second.counts["ignored"], second.counts["removed"]) == ("", 1, 1)
-    assert _reader(imap_app, reader_id) == ("bounced", 1)  # counted once
+    assert _subscriber(imap_app, subscriber_id) == ("bounced", 1)  # counted once
     assert _bounces(imap_app) == [("hard", True, "imap")]
     assert dovecot.messages() == []
 
 
 def test_pop3_report_is_deleted_and_other_mail_stays(make_app, dovecot):
     app = make_app(BOUNCE_MAILBOX=dovecot.url("pop3"))
-    reader_id, dsn = _signed_dsn(app)
+    subscriber_id, dsn = _signed_dsn(app)
     dovecot.deliver(dsn)
     dovecot.deliver(corpus("auto-reply-out-of-office.eml"))
 
@@ -160,7 +160,7 @@ def test_pop3_report_is_deleted_and_other_mail_stays(make_app, dovecot):
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == SUMMARY_ONE_HARD
-    assert _reader(app, reader_id) == ("bounced", 1)
+    assert _subscriber(app, subscriber_id) == ("bounced", 1)
     assert _bounces(app) == [("hard", True, "pop3")]
     left = dovecot.messages()
     assert len(left) == 1 and b"5.1.1" not in left[0][1]
@@ -171,7 +171,7 @@ def test_pop3_connection_lost_before_quit_deletes_nothing_and_reprocesses_harmle
     make_app, dovecot, monkeypatch
 ):
     app = make_app(BOUNCE_MAILBOX=dovecot.url("pop3"))
-    reader_id, dsn = _signed_dsn(app)
+    subscriber_id, dsn = _signed_dsn(app)
     dovecot.deliver(dsn)
     quit_ = poplib.POP3.quit
     calls = []
@@ -194,7 +194,7 @@ def test_pop3_connection_lost_before_quit_deletes_nothing_and_reprocesses_harmle
         second = mailbox.poll()
 
     assert (second.error, second.counts["ignored"], second.counts["removed"]) == ("", 1, 1)
-    assert _reader(app, reader_id) == ("bounced", 1)
+    assert _subscriber(app, subscriber_id) == ("bounced", 1)
     assert _bounces(app) == [("hard", True, "pop3")]
     assert dovecot.messages() == []
 

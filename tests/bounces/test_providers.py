@@ -1,5 +1,5 @@
 """Bounces and complaints from Mailgun, SendGrid, Postmark and SES webhooks: a verified report
-acts on the reader by the usual rules; a forged, unsigned or replayed one is 401 and changes
+acts on the subscriber by the usual rules; a forged, unsigned or replayed one is 401 and changes
 nothing. Samples are in tests/data/providers/ (see its NOTICE); each test signs them with a
 key of its own, as the provider would with the real one."""
 
@@ -26,7 +26,7 @@ from newsletter.models import Bounce, ProviderNonce, Subscriber
 from newsletter.subscribers.suppression import is_blocked
 
 SAMPLES = ROOT / "tests" / "data" / "providers"
-READER = "reader@example.net"
+ADDRESS = "reader@example.net"
 MAILGUN_KEY = "key-mailgun-signing-for-tests"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:newsletter-bounces"
 CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"
@@ -68,9 +68,9 @@ def app(make_app):
 
 
 @pytest.fixture
-def reader(app):
+def subscriber_id(app):
     with app.app_context():
-        subscriber = Subscriber(email=READER, status="confirmed")
+        subscriber = Subscriber(email=ADDRESS, status="confirmed")
         db.session.add(subscriber)
         db.session.commit()
         return subscriber.id
@@ -90,12 +90,12 @@ def _sample(name):
     return json.loads((SAMPLES / name).read_text())
 
 
-def _state(app, reader_id):
+def _state(app, subscriber_id):
     with app.app_context():
         db.session.expire_all()
-        subscriber = db.session.get(Subscriber, reader_id)
+        subscriber = db.session.get(Subscriber, subscriber_id)
         bounces = db.session.scalars(select(Bounce)).all()
-        return subscriber.status.value, subscriber.soft_bounces, is_blocked(READER), bounces
+        return subscriber.status.value, subscriber.soft_bounces, is_blocked(ADDRESS), bounces
 
 
 # ---------------------------------------------------------------- Mailgun
@@ -110,40 +110,40 @@ def _mailgun(name, key=MAILGUN_KEY, timestamp=None, token=None):
     return payload
 
 
-def test_mailgun_permanent_failure_suppresses_the_reader(app, client, reader):
+def test_mailgun_permanent_failure_suppresses_the_subscriber(app, client, subscriber_id):
     answer = client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-failed-permanent.json"))
 
     assert answer.status_code == 200
     assert answer.json["recorded"] == [{"kind": "hard", "suppressed": True}]
-    status, _, blocked, bounces = _state(app, reader)
+    status, _, blocked, bounces = _state(app, subscriber_id)
     assert (status, blocked) == ("bounced", True)
     assert [(b.kind.value, b.source, b.verified) for b in bounces] == [("hard", "mailgun", True)]
     assert "5.1.1" in bounces[0].reason
 
 
-def test_mailgun_temporary_failures_count_toward_the_soft_limit(app, client, reader):
+def test_mailgun_temporary_failures_count_toward_the_soft_limit(app, client, subscriber_id):
     first = client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-failed-temporary.json"))
     assert first.json["recorded"] == [{"kind": "soft", "suppressed": False}]
-    assert _state(app, reader)[:3] == ("confirmed", 1, False)
+    assert _state(app, subscriber_id)[:3] == ("confirmed", 1, False)
 
     second = client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-failed-temporary.json"))
 
     assert second.json["recorded"] == [{"kind": "soft", "suppressed": True}]
-    assert _state(app, reader)[:3] == ("bounced", 2, True)
+    assert _state(app, subscriber_id)[:3] == ("bounced", 2, True)
 
 
-def test_mailgun_complaint_suppresses_the_reader(app, client, reader):
+def test_mailgun_complaint_suppresses_the_subscriber(app, client, subscriber_id):
     answer = client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-complained.json"))
 
     assert answer.json["recorded"] == [{"kind": "complaint", "suppressed": True}]
-    assert _state(app, reader)[:3] == ("complained", 0, True)
+    assert _state(app, subscriber_id)[:3] == ("complained", 0, True)
 
 
-def test_mailgun_delivered_event_is_accepted_and_ignored(app, client, reader):
+def test_mailgun_delivered_event_is_accepted_and_ignored(app, client, subscriber_id):
     answer = client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-delivered.json"))
 
     assert answer.status_code == 200 and answer.json["recorded"] == []
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
 @pytest.mark.parametrize(
@@ -164,24 +164,24 @@ def test_mailgun_delivered_event_is_accepted_and_ignored(app, client, reader):
         ),
     ],
 )
-def test_mailgun_forged_unsigned_or_stale_report_is_refused(app, client, reader, payload):
+def test_mailgun_forged_unsigned_or_stale_report_is_refused(app, client, subscriber_id, payload):
     answer = client.post("/webhooks/bounce/mailgun", json=payload())
 
     assert answer.status_code == 401
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
-def test_mailgun_replayed_token_is_refused(app, client, reader):
+def test_mailgun_replayed_token_is_refused(app, client, subscriber_id):
     signed = _mailgun("mailgun-failed-temporary.json")
     assert client.post("/webhooks/bounce/mailgun", json=signed).status_code == 200
 
     replay = client.post("/webhooks/bounce/mailgun", json=signed)
 
     assert replay.status_code == 401
-    assert _state(app, reader)[:2] == ("confirmed", 1)
+    assert _state(app, subscriber_id)[:2] == ("confirmed", 1)
 
 
-def test_the_tick_forgets_old_mailgun_tokens(app, client, reader):
+def test_the_tick_forgets_old_mailgun_tokens(app, client, subscriber_id):
     from newsletter.jobs.tick import tick
 
     client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-delivered.json"))
@@ -219,32 +219,34 @@ def _sendgrid(client, name, key=SENDGRID_PRIVATE, signed=True):
         ("sendgrid-spamreport.json", "complaint", "complained"),
     ],
 )
-def test_sendgrid_bounce_drop_or_spam_report_suppresses(app, client, reader, sample, kind, status):
+def test_sendgrid_bounce_drop_or_spam_report_suppresses(
+    app, client, subscriber_id, sample, kind, status
+):
     answer = _sendgrid(client, sample)
 
     assert answer.status_code == 200
     assert answer.json["recorded"] == [{"kind": kind, "suppressed": True}]
-    state = _state(app, reader)
+    state = _state(app, subscriber_id)
     assert state[0] == status and state[2] is True
     assert [(b.source, b.verified) for b in state[3]] == [("sendgrid", True)]
 
 
-def test_sendgrid_blocked_counts_as_soft(app, client, reader):
+def test_sendgrid_blocked_counts_as_soft(app, client, subscriber_id):
     answer = _sendgrid(client, "sendgrid-blocked.json")
 
     assert answer.json["recorded"] == [{"kind": "soft", "suppressed": False}]
-    assert _state(app, reader)[:3] == ("confirmed", 1, False)
+    assert _state(app, subscriber_id)[:3] == ("confirmed", 1, False)
 
 
-def test_sendgrid_delivered_and_open_are_ignored(app, client, reader):
+def test_sendgrid_delivered_and_open_are_ignored(app, client, subscriber_id):
     answer = _sendgrid(client, "sendgrid-delivered.json")
 
     assert answer.status_code == 200 and answer.json["recorded"] == []
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
 @pytest.mark.parametrize("how", ["forged", "unsigned", "tampered"])
-def test_sendgrid_forged_unsigned_or_tampered_report_is_refused(app, client, reader, how):
+def test_sendgrid_forged_unsigned_or_tampered_report_is_refused(app, client, subscriber_id, how):
     if how == "forged":
         answer = _sendgrid(
             client, "sendgrid-bounce.json", key=ec.generate_private_key(ec.SECP256R1())
@@ -265,7 +267,7 @@ def test_sendgrid_forged_unsigned_or_tampered_report_is_refused(app, client, rea
         )
 
     assert answer.status_code == 401
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
 # ---------------------------------------------------------------- Postmark
@@ -285,33 +287,35 @@ def _postmark(client, name, user="postmark", password="hook-password"):
         ("postmark-spamcomplaint.json", ("complaint", True), ("complained", 0, True)),
     ],
 )
-def test_postmark_bounce_or_complaint_acts_on_the_reader(
-    app, client, reader, sample, recorded, state
+def test_postmark_bounce_or_complaint_acts_on_the_subscriber(
+    app, client, subscriber_id, sample, recorded, state
 ):
     answer = _postmark(client, sample)
 
     assert answer.status_code == 200
     assert answer.json["recorded"] == [{"kind": recorded[0], "suppressed": recorded[1]}]
-    found = _state(app, reader)
+    found = _state(app, subscriber_id)
     assert found[:3] == state
     assert [(b.source, b.verified) for b in found[3]] == [("postmark", True)]
 
 
-def test_postmark_delivery_is_ignored(app, client, reader):
+def test_postmark_delivery_is_ignored(app, client, subscriber_id):
     answer = _postmark(client, "postmark-delivery.json")
 
     assert answer.status_code == 200 and answer.json["recorded"] == []
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
 @pytest.mark.parametrize(
     ("user", "password"), [("postmark", "guess"), ("someone", "hook-password"), (None, None)]
 )
-def test_postmark_without_the_right_credentials_is_refused(app, client, reader, user, password):
+def test_postmark_without_the_right_credentials_is_refused(
+    app, client, subscriber_id, user, password
+):
     answer = _postmark(client, "postmark-hardbounce.json", user=user, password=password)
 
     assert answer.status_code == 401
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
 # ---------------------------------------------------------------- SES (through SNS)
@@ -366,34 +370,36 @@ def _ses(client, message):
 
 
 @pytest.mark.parametrize("version", ["1", "2"])
-def test_ses_permanent_bounce_suppresses_the_reader(app, client, reader, visited, version):
+def test_ses_permanent_bounce_suppresses_the_subscriber(
+    app, client, subscriber_id, visited, version
+):
     answer = _ses(client, _notification("ses-bounce-permanent.json", version=version))
 
     assert answer.status_code == 200
     assert answer.json["recorded"] == [{"kind": "hard", "suppressed": True}]
-    status, _, blocked, bounces = _state(app, reader)
+    status, _, blocked, bounces = _state(app, subscriber_id)
     assert (status, blocked) == ("bounced", True)
     assert [(b.source, b.verified) for b in bounces] == [("ses", True)]
     assert "user unknown" in bounces[0].reason
     assert visited == []  # the certificate came from the cache
 
 
-def test_ses_transient_bounce_counts_and_complaint_suppresses(app, client, reader, visited):
+def test_ses_transient_bounce_counts_and_complaint_suppresses(app, client, subscriber_id, visited):
     soft = _ses(client, _notification("ses-bounce-transient.json"))
     assert soft.json["recorded"] == [{"kind": "soft", "suppressed": False}]
-    assert _state(app, reader)[:3] == ("confirmed", 1, False)
+    assert _state(app, subscriber_id)[:3] == ("confirmed", 1, False)
 
     complaint = _ses(client, _notification("ses-complaint.json"))
 
     assert complaint.json["recorded"] == [{"kind": "complaint", "suppressed": True}]
-    assert _state(app, reader)[:3] == ("complained", 1, True)
+    assert _state(app, subscriber_id)[:3] == ("complained", 1, True)
 
 
-def test_ses_delivery_is_ignored(app, client, reader, visited):
+def test_ses_delivery_is_ignored(app, client, subscriber_id, visited):
     answer = _ses(client, _notification("ses-delivery.json"))
 
     assert answer.status_code == 200 and answer.json["recorded"] == []
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
 @pytest.mark.parametrize(
@@ -424,11 +430,13 @@ def test_ses_delivery_is_ignored(app, client, reader, visited):
         ),
     ],
 )
-def test_ses_forged_unsigned_or_foreign_message_is_refused(app, client, reader, visited, message):
+def test_ses_forged_unsigned_or_foreign_message_is_refused(
+    app, client, subscriber_id, visited, message
+):
     answer = _ses(client, message())
 
     assert answer.status_code == 401
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
     assert visited == []
 
 
@@ -444,7 +452,7 @@ def test_ses_forged_unsigned_or_foreign_message_is_refused(app, client, reader, 
     ],
 )
 def test_ses_certificate_from_anywhere_but_sns_is_never_fetched(
-    app, client, reader, visited, cert_url
+    app, client, subscriber_id, visited, cert_url
 ):
     # Even with the certificate in the cache under that URL, as if someone had planted it.
     ses.CERTIFICATES[cert_url] = ses.CERTIFICATES[CERT_URL]
@@ -453,20 +461,24 @@ def test_ses_certificate_from_anywhere_but_sns_is_never_fetched(
 
     assert answer.status_code == 401
     assert visited == []
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
-def test_ses_subscription_confirmation_visits_its_sns_subscribe_url(app, client, reader, visited):
+def test_ses_subscription_confirmation_visits_its_sns_subscribe_url(
+    app, client, subscriber_id, visited
+):
     confirmation = _sample("sns-subscription-confirmation.json")
 
     answer = _ses(client, _sns(confirmation))
 
     assert answer.status_code == 200
     assert visited == [confirmation["SubscribeURL"]]
-    assert _state(app, reader) == ("confirmed", 0, False, [])
+    assert _state(app, subscriber_id) == ("confirmed", 0, False, [])
 
 
-def test_ses_subscription_confirmation_never_visits_another_host(app, client, reader, visited):
+def test_ses_subscription_confirmation_never_visits_another_host(
+    app, client, subscriber_id, visited
+):
     confirmation = _sample("sns-subscription-confirmation.json")
     confirmation["SubscribeURL"] = "https://sns.us-east-1.amazonaws.com.evil.example/?Token=1"
 
@@ -476,7 +488,7 @@ def test_ses_subscription_confirmation_never_visits_another_host(app, client, re
     assert visited == []
 
 
-def test_ses_forged_subscription_confirmation_is_refused(app, client, reader, visited):
+def test_ses_forged_subscription_confirmation_is_refused(app, client, subscriber_id, visited):
     forged = _sns(
         _sample("sns-subscription-confirmation.json"), key=rsa.generate_private_key(65537, 2048)
     )
@@ -487,7 +499,7 @@ def test_ses_forged_subscription_confirmation_is_refused(app, client, reader, vi
     assert visited == []
 
 
-def test_the_certificate_is_fetched_once_per_url(app, client, reader, monkeypatch):
+def test_the_certificate_is_fetched_once_per_url(app, client, subscriber_id, monkeypatch):
     fetched = []
     pem = _certificate(SNS_KEY)
     monkeypatch.setattr(ses, "CERTIFICATES", {})
@@ -511,7 +523,7 @@ def test_a_provider_without_settings_does_not_exist(make_app, provider):
     assert answer.status_code == 404
 
 
-def test_a_report_about_no_subscriber_is_ignored(app, client, reader):
+def test_a_report_about_no_subscriber_is_ignored(app, client, subscriber_id):
     payload = _mailgun("mailgun-failed-permanent.json")
     payload["event-data"]["recipient"] = "stranger@example.net"
 
@@ -526,8 +538,8 @@ def test_a_report_about_no_subscriber_is_ignored(app, client, reader):
 # ---------------------------------------------------------------- sources on the bounce page
 
 
-def test_each_bounce_keeps_its_source_and_the_admin_page_shows_it(reader_sources):
-    app, admin_client = reader_sources
+def test_each_bounce_keeps_its_source_and_the_admin_page_shows_it(subscriber_sources):
+    app, admin_client = subscriber_sources
     with app.app_context():
         rows = db.session.execute(select(Bounce.email, Bounce.source).order_by(Bounce.id)).all()
     assert [source for _, source in rows] == ["webhook", "mailbox", "smtp", "mailgun"]
@@ -539,7 +551,7 @@ def test_each_bounce_keeps_its_source_and_the_admin_page_shows_it(reader_sources
 
 
 @pytest.fixture
-def reader_sources(make_app, tmp_path):
+def subscriber_sources(make_app, tmp_path):
     """One bounce from each way in: our signed relay, the mailbox command, our own SMTP
     server's refusal and a Mailgun webhook; returns (app, an admin's client)."""
     import mailbox
@@ -556,15 +568,15 @@ def reader_sources(make_app, tmp_path):
     with app.app_context():
         _, _, relayed = tagged_delivery("relayed@example.com")
         _, _, boxed = tagged_delivery("boxed@example.com")
-        refused_reader, refused_delivery = sent_delivery("refused@example.com")
-        db.session.add(Subscriber(email=READER, status="confirmed"))
+        refused_subscriber, refused_delivery = sent_delivery("refused@example.com")
+        db.session.add(Subscriber(email=ADDRESS, status="confirmed"))
         db.session.commit()
     assert post_report(client, quoting(gmail, gmail_id, relayed)).status_code == 200
     box = mailbox.Maildir(tmp_path / "Maildir")
     box.add(quoting(gmail, gmail_id, boxed))
     assert app.test_cli_runner().invoke(main, ["bounces", "process", str(tmp_path / "Maildir")])
     with app.app_context():
-        service.record_refusal(refused_delivery, refused_reader, "550 5.1.1 no such user")
+        service.record_refusal(refused_delivery, refused_subscriber, "550 5.1.1 no such user")
         db.session.commit()
     mailgun = client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-complained.json"))
     assert mailgun.status_code == 200

@@ -1,5 +1,5 @@
 """The mailto in List-Unsubscribe works: a mail sent to it, whatever it says, unsubscribes the
-reader whose issue carried it, through the bounce mailbox (command or webhook); forged,
+subscriber whose issue carried it, through the bounce mailbox (command or webhook); forged,
 swapped or plain addresses unsubscribe nobody."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from helpers.bounce import SECRET, corpus, post_report
 from helpers.outbox import wait_idle
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 from sqlalchemy import select
 
 from newsletter.bounces import verp
@@ -33,7 +33,7 @@ POSTFIX_VERP = "bounces+d101.c6b2f1@news.example.org"
 
 @pytest.fixture
 def sent(make_app, smtp_server):
-    """An issue sent to three readers; returns (app, {reader address: its received mailto})."""
+    """An issue sent to three subscribers; returns (app, {their address: the mailto received})."""
     app = make_app(
         SMTP_URL=smtp_server.url,
         BOUNCE_ADDRESS="bounces@news.example.org",
@@ -41,7 +41,7 @@ def sent(make_app, smtp_server):
     )
     with app.app_context():
         weekly = make_list("weekly")
-        add_readers(weekly, 3)
+        add_subscribers(weekly, 3)
         service.start_sending(make_issue([weekly]))
     wait_idle(app)
     received = smtp_server.wait_for(3)
@@ -53,7 +53,7 @@ def sent(make_app, smtp_server):
 
 
 def _mail_to(mailto: str, sender: str, body: str = "Please take me off this list.") -> bytes:
-    """What a reader's mail program sends when they press "unsubscribe" (RFC 6068 mailto)."""
+    """What a subscriber's mail program sends when they press "unsubscribe" (RFC 6068 mailto)."""
     target = urlsplit(mailto)
     msg = EmailMessage()
     msg["From"] = sender
@@ -63,25 +63,25 @@ def _mail_to(mailto: str, sender: str, body: str = "Please take me off this list
     return msg.as_bytes()
 
 
-def _reader(app, address: str) -> Subscriber:
+def _subscriber(app, address: str) -> Subscriber:
     with app.app_context():
         return db.session.scalar(select(Subscriber).where(Subscriber.email == address))
 
 
 def _left_every_list(app, address: str) -> bool:
     with app.app_context():
-        reader = db.session.scalar(select(Subscriber).where(Subscriber.email == address))
-        return reader.status == SubscriberStatus.UNSUBSCRIBED and all(
-            s.status == SubscriptionStatus.UNSUBSCRIBED for s in reader.subscriptions
+        subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == address))
+        return subscriber.status == SubscriberStatus.UNSUBSCRIBED and all(
+            s.status == SubscriptionStatus.UNSUBSCRIBED for s in subscriber.subscriptions
         )
 
 
 def _still_subscribed(app, *addresses: str) -> bool:
-    return all(_reader(app, a).status == SubscriberStatus.CONFIRMED for a in addresses)
+    return all(_subscriber(app, a).status == SubscriberStatus.CONFIRMED for a in addresses)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_mail_to_the_received_mailto_unsubscribes_the_reader_via_the_maildir(sent, tmp_path):
+def test_mail_to_the_received_mailto_unsubscribes_the_subscriber_via_the_maildir(sent, tmp_path):
     app, mailtos = sent
     address = "reader1@example.net"
     local_part = urlsplit(mailtos[address]).path.split("@")[0]
@@ -109,7 +109,7 @@ def test_mail_to_the_received_mailto_unsubscribes_the_reader_via_the_maildir(sen
         assert not is_blocked(address)  # unsubscribed, not suppressed: they may come back
 
 
-def test_mail_to_the_received_mailto_unsubscribes_the_reader_via_the_webhook(sent):
+def test_mail_to_the_received_mailto_unsubscribes_the_subscriber_via_the_webhook(sent):
     app, mailtos = sent
     address = "reader2@example.net"
 
@@ -130,9 +130,9 @@ def test_mail_to_the_received_mailto_unsubscribes_the_reader_via_the_webhook(sen
 def test_forged_or_plain_unsubscribe_addresses_unsubscribe_nobody(sent, tmp_path):
     app, mailtos = sent
     with app.app_context():
-        ids = {a: _reader(app, a).id for a in mailtos}
+        ids = {a: _subscriber(app, a).id for a in mailtos}
     mine = mailtos["reader0@example.net"]
-    # reader0's signature on reader1's number; a signature with one digit changed; the plain
+    # subscriber0's signature on subscriber1's number; a signature with one digit changed; the plain
     # bounce address.
     someone_else = mine.replace(
         f"+u-{ids['reader0@example.net']}.", f"+u-{ids['reader1@example.net']}."
@@ -169,13 +169,13 @@ def test_bounce_tags_and_unsubscribe_tags_do_not_stand_in_for_each_other(sent):
             select(Delivery.id).join(Subscriber).where(Subscriber.email == address)
         )
         return_path = verp.return_path(delivery_id)
-    # A plain "unsubscribe" mail to the reader's bounce return path unsubscribes nobody.
+    # A plain "unsubscribe" mail to the subscriber's bounce return path unsubscribes nobody.
     answer = post_report(client, _mail_to(f"mailto:{return_path}?subject=unsubscribe", address))
     assert answer.json["unmatched"] is True
     assert _still_subscribed(app, address)
     # A bounce report sent to the unsubscribe address records no bounce and suppresses
-    # nobody (sent to the return path, it would suppress the reader): whoever holds the
-    # unsubscribe address may unsubscribe the reader, no more.
+    # nobody (sent to the return path, it would suppress the subscriber): whoever holds the
+    # unsubscribe address may unsubscribe the subscriber, no more.
     unsubscribe_address = urlsplit(mailtos[address]).path
     report = corpus(
         "postfix-user-unknown.eml",
@@ -195,7 +195,7 @@ def test_the_mailto_is_left_out_when_the_bounce_address_leaves_no_room(make_app,
     )
     with app.app_context():
         weekly = make_list("weekly")
-        add_readers(weekly, 1)
+        add_subscribers(weekly, 1)
         service.start_sending(make_issue([weekly]))
     wait_idle(app)
     (mail,) = smtp_server.wait_for(1)
@@ -205,13 +205,13 @@ def test_the_mailto_is_left_out_when_the_bounce_address_leaves_no_room(make_app,
     assert "mailto:" not in str(mail.message["List-Unsubscribe"])
 
 
-def test_unsubscribe_address_dies_when_the_readers_address_changes(sent):
+def test_unsubscribe_address_dies_when_the_subscribers_address_changes(sent):
     app, mailtos = sent
     with app.app_context():
-        reader = db.session.scalar(
+        subscriber = db.session.scalar(
             select(Subscriber).where(Subscriber.email == "reader0@example.net")
         )
-        reader.email = "new-home@example.net"  # as an admin's correction would
+        subscriber.email = "new-home@example.net"  # as an admin's correction would
         db.session.commit()
 
     answer = post_report(app.test_client(), _mail_to(mailtos["reader0@example.net"], "x@y.z"))

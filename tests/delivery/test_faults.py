@@ -1,6 +1,6 @@
 """Faults: the SMTP server vanishing or refusing mid-issue, Redis restarted mid-issue, the
 PostgreSQL connection dropped, the outbox disk full. Each time the issue finishes and no
-reader gets a copy twice; a copy caught in flight is shown as "unknown", never resent.
+subscriber gets a copy twice; a copy caught in flight is shown as "unknown", never resent.
 
 (A worker killed with SIGKILL mid-batch is proven by
 test_delivery_workers.py::test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing.)
@@ -15,7 +15,7 @@ import time
 import pytest
 from helpers.fault import (
     PrivateRedis,
-    assert_each_reader_once,
+    assert_each_subscriber_once,
     heal_then_finish,
     leftovers,
     outbox_recipients,
@@ -55,7 +55,7 @@ def test_smtp_server_vanishing_mid_issue_then_returning_sends_each_copy_once(mak
     heal_then_finish(app, issue_id, lambda: restart_smtp(smtp_server))
 
     wait_idle(app)
-    assert_each_reader_once(app, issue_id, 200, _copies(smtp_server))
+    assert_each_subscriber_once(app, issue_id, 200, _copies(smtp_server))
 
 
 def test_smtp_server_refusing_everyone_mid_issue_then_recovering_sends_each_copy_once(
@@ -71,7 +71,7 @@ def test_smtp_server_refusing_everyone_mid_issue_then_recovering_sends_each_copy
     heal_then_finish(app, issue_id, smtp_server.handler.replies.clear)
 
     wait_idle(app)
-    assert_each_reader_once(app, issue_id, 200, _copies(smtp_server))
+    assert_each_subscriber_once(app, issue_id, 200, _copies(smtp_server))
     with app.app_context():
         from newsletter.delivery import queries
 
@@ -93,7 +93,7 @@ def test_redis_restarted_mid_issue_loses_no_copy_and_doubles_none(
     private_redis.start()
     wait_status(app, issue_id, "sent", timeout=90)
 
-    assert_each_reader_once(app, issue_id, 300, _copies(smtp_server))
+    assert_each_subscriber_once(app, issue_id, 300, _copies(smtp_server))
     assert [w.poll() for w in workers] == [None, None]  # they waited for Redis, no restart
 
 
@@ -123,7 +123,7 @@ def test_postgresql_connections_dropped_mid_issue_lose_no_copy_and_double_none(
     admin.dispose()
 
     wait_status(app, issue_id, "sent", timeout=90)
-    assert_each_reader_once(app, issue_id, 300, _copies(smtp_server))
+    assert_each_subscriber_once(app, issue_id, 300, _copies(smtp_server))
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -151,5 +151,5 @@ def test_outbox_disk_full_pauses_the_issue_and_leaves_no_half_written_mail(
 
     copies = outbox_recipients(app)
     assert leftovers(app) == []
-    assert_each_reader_once(app, issue_id, 120, copies)
+    assert_each_subscriber_once(app, issue_id, 120, copies)
     assert len(copies) == 120

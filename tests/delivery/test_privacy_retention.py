@@ -1,5 +1,5 @@
 """Retention: old delivery rows and consent IPs go, the issue's totals and the consent stay;
-an erased reader's delivery rows go the same way, the totals staying."""
+an erased subscriber's delivery rows go the same way, the totals staying."""
 
 import json
 import re
@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from helpers.admin import login, make_admin
 from helpers.outbox import wait_idle
-from helpers.send import add_readers, make_issue, make_list, wait_for
+from helpers.send import add_subscribers, make_issue, make_list, wait_for
 from helpers.subscribe import csrf_from, link_path
 from sqlalchemy import func, select, text
 
@@ -28,22 +28,22 @@ from newsletter.models import (
 )
 
 
-def _issue_sent_days_ago(days, readers, statuses):
+def _issue_sent_days_ago(days, subscribers, statuses):
     issue = Issue(subject=f"Issue from {days} days ago", status=IssueStatus.SENT)
     issue.finished_at = utcnow() - timedelta(days=days)
     db.session.add(issue)
     db.session.flush()
-    for reader, status in zip(readers, statuses, strict=True):
-        db.session.add(Delivery(issue_id=issue.id, subscriber_id=reader.id, status=status))
+    for subscriber, status in zip(subscribers, statuses, strict=True):
+        db.session.add(Delivery(issue_id=issue.id, subscriber_id=subscriber.id, status=status))
     db.session.commit()
     return issue.id
 
 
-def _readers(n):
-    readers = [Subscriber(email=f"reader{i}@example.org", status="confirmed") for i in range(n)]
-    db.session.add_all(readers)
+def _subscribers(n):
+    subscribers = [Subscriber(email=f"reader{i}@example.org", status="confirmed") for i in range(n)]
+    db.session.add_all(subscribers)
     db.session.flush()
-    return readers
+    return subscribers
 
 
 def _deliveries(issue_id):
@@ -54,10 +54,10 @@ def test_old_issue_loses_its_delivery_rows_but_keeps_its_totals(make_app):
     app = make_app(DELIVERY_RETENTION_DAYS=30)
     runner = app.test_cli_runner()
     with app.app_context():
-        readers = _readers(3)
+        subscribers = _subscribers(3)
         sent, failed = DeliveryStatus.SENT, DeliveryStatus.FAILED
-        old = _issue_sent_days_ago(200, readers, [sent, sent, failed])
-        recent = _issue_sent_days_ago(2, readers, [sent, sent, sent])
+        old = _issue_sent_days_ago(200, subscribers, [sent, sent, failed])
+        recent = _issue_sent_days_ago(2, subscribers, [sent, sent, sent])
 
         result = runner.invoke(main, ["tick"])
 
@@ -75,7 +75,7 @@ def test_old_issue_loses_its_delivery_rows_but_keeps_its_totals(make_app):
 def test_retention_of_zero_days_keeps_deliveries_forever(make_app):
     app = make_app(DELIVERY_RETENTION_DAYS=0)
     with app.app_context():
-        issue = _issue_sent_days_ago(4000, _readers(1), [DeliveryStatus.SENT])
+        issue = _issue_sent_days_ago(4000, _subscribers(1), [DeliveryStatus.SENT])
 
         app.test_cli_runner().invoke(main, ["tick"])
 
@@ -85,11 +85,11 @@ def test_retention_of_zero_days_keeps_deliveries_forever(make_app):
 def test_consent_ip_is_blanked_after_its_retention_but_the_consent_stays(make_app):
     app = make_app(CONSENT_IP_RETENTION_DAYS=90)
     with app.app_context():
-        old_id, new_id = (r.id for r in _readers(2))
-        for reader_id, days in ((old_id, 120), (new_id, 10)):
+        old_id, new_id = (r.id for r in _subscribers(2))
+        for subscriber_id, days in ((old_id, 120), (new_id, 10)):
             db.session.add(
                 ConsentEvent(
-                    subscriber_id=reader_id,
+                    subscriber_id=subscriber_id,
                     action="subscribe",
                     source="form",
                     consent_text="Join our list",
@@ -109,14 +109,14 @@ def test_consent_ip_is_blanked_after_its_retention_but_the_consent_stays(make_ap
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_issue_totals_shown_to_the_admin_stay_when_readers_who_got_it_erase_themselves(
+def test_issue_totals_shown_to_the_admin_stay_when_subscribers_who_got_it_erase_themselves(
     make_app, smtp_server
 ):
     app = make_app(SMTP_URL=smtp_server.url)
     smtp_server.handler.replies["reader2@example.net"] = "550 5.1.1 No such user here"
     with app.app_context():
         weekly = make_list()
-        add_readers(weekly, 3)
+        add_subscribers(weekly, 3)
         issue_id = make_issue([weekly])
         service.start_sending(issue_id)
     wait_idle(app)
@@ -134,12 +134,12 @@ def test_issue_totals_shown_to_the_admin_stay_when_readers_who_got_it_erase_them
     assert "total: 3\n" in before[0] and "sent: 2\n" in before[0] and "failed: 1\n" in before[0]
     assert before[1] == ["2"]
 
-    # reader0 erases themselves from the preferences link in the issue they received; the
-    # reader whose copy failed is erased by the operator.
-    reader = app.test_client()
+    # subscriber0 erases themselves from the preferences link in the issue they received; the
+    # subscriber whose copy failed is erased by the operator.
+    subscriber = app.test_client()
     preferences = link_path(smtp_server.to("reader0@example.net")[0].part("plain"), "preferences")
-    token = csrf_from(reader.get(preferences).data)
-    assert reader.post(f"{preferences}/erase", data={"csrf_token": token}).status_code == 200
+    token = csrf_from(subscriber.get(preferences).data)
+    assert subscriber.post(f"{preferences}/erase", data={"csrf_token": token}).status_code == 200
     erased = app.test_cli_runner().invoke(main, ["erase", "reader2@example.net", "--yes"])
     assert erased.exit_code == 0, erased.output
 
@@ -148,16 +148,16 @@ def test_issue_totals_shown_to_the_admin_stay_when_readers_who_got_it_erase_them
     assert shown() == before
 
 
-def test_reader_erased_before_their_copy_went_out_is_counted_cancelled(
+def test_subscriber_erased_before_their_copy_went_out_is_counted_cancelled(
     make_app, redis_url, smtp_server
 ):
     # Jobs go to Redis and no worker runs: the fan-out and the batch are run by hand, with the
-    # reader erased in between, while their copy is still queued.
+    # subscriber erased in between, while their copy is still queued.
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url)
     runner = app.test_cli_runner()
     with app.app_context():
         weekly = make_list()
-        add_readers(weekly, 3)
+        add_subscribers(weekly, 3)
         issue_id = make_issue([weekly])
         service.start_sending(issue_id)
         jobs.fan_out_issue(issue_id)
@@ -181,12 +181,12 @@ def test_erasures_and_a_purge_adding_to_one_issues_totals_sum_up(make_app):
     runner = app.test_cli_runner()
     sent, failed, queued = DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.QUEUED
     with app.app_context():
-        readers = _readers(5)
-        issue_id = _issue_sent_days_ago(200, readers, [sent, failed, queued, sent, sent])
+        subscribers = _subscribers(5)
+        issue_id = _issue_sent_days_ago(200, subscribers, [sent, failed, queued, sent, sent])
         # Two erasures (the first makes the issue's totals, the second adds to them), then
         # retention purges the rest and adds it too.
-        for reader in readers[:2]:
-            delete_deliveries(Delivery.subscriber_id == reader.id)
+        for subscriber in subscribers[:2]:
+            delete_deliveries(Delivery.subscriber_id == subscriber.id)
             db.session.commit()
         assert purged_counts([issue_id]) == {issue_id: {"sent": 1, "failed": 1}}
 
@@ -206,9 +206,9 @@ def test_erasure_and_purge_both_making_an_issues_first_totals_at_once_both_count
     app = make_app()
     sent, failed, queued = DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.QUEUED
     with app.app_context():
-        readers = _readers(4)
-        issue_id = _issue_sent_days_ago(200, readers, [sent, failed, sent, queued])
-        first_ids, second_ids = [r.id for r in readers[:2]], [r.id for r in readers[2:]]
+        subscribers = _subscribers(4)
+        issue_id = _issue_sent_days_ago(200, subscribers, [sent, failed, sent, queued])
+        first_ids, second_ids = [r.id for r in subscribers[:2]], [r.id for r in subscribers[2:]]
     first_added, release = threading.Event(), threading.Event()
     errors: list[Exception] = []
 

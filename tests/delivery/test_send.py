@@ -15,9 +15,9 @@ import pytest
 from helpers.admin import post
 from helpers.outbox import wait_idle
 from helpers.send import (
-    add_readers,
+    add_subscribers,
     delivery_counts,
-    issue_for_readers,
+    issue_for_subscribers,
     make_issue,
     make_list,
     start_issue,
@@ -45,23 +45,23 @@ from newsletter.subscribers.service import is_suppressed
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_fan_out_gives_each_confirmed_reader_one_delivery(make_app, redis_url):
-    # Jobs go to Redis and no worker runs: the fan-out job is run by hand, after a reader
+def test_fan_out_gives_each_confirmed_subscriber_one_delivery(make_app, redis_url):
+    # Jobs go to Redis and no worker runs: the fan-out job is run by hand, after a subscriber
     # has joined, as a busy queue would run it late.
     app = make_app(REDIS_URL=redis_url, BATCH_SIZE=4)
     with app.app_context():
         weekly, monthly = make_list("weekly"), make_list("monthly", "Monthly")
-        add_readers(weekly, 6)
-        add_readers(monthly, 3, start=100)
+        add_subscribers(weekly, 6)
+        add_subscribers(monthly, 3, start=100)
         subscribe("reader0@example.net", monthly)  # on both lists: still one copy
-        add_readers(weekly, 2, start=200, status=SubscriberStatus.PENDING)
-        add_readers(weekly, 2, start=300, list_status=SubscriptionStatus.UNSUBSCRIBED)
+        add_subscribers(weekly, 2, start=200, status=SubscriberStatus.PENDING)
+        add_subscribers(weekly, 2, start=300, list_status=SubscriptionStatus.UNSUBSCRIBED)
         issue_id = make_issue([weekly, monthly])
 
         assert service.start_sending(issue_id) == 9
         with pytest.raises(service.SendingError):
             service.start_sending(issue_id)
-        add_readers(weekly, 1, start=400)  # joined after the start: not included
+        add_subscribers(weekly, 1, start=400)  # joined after the start: not included
         jobs.fan_out_issue(issue_id)
         jobs.fan_out_issue(issue_id)  # run twice (a retried job): nobody is added twice
 
@@ -178,7 +178,7 @@ def test_scheduled_issue_is_started_by_the_tick_when_due(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url)
     with app.app_context():
         weekly = make_list()
-        add_readers(weekly, 3)
+        add_subscribers(weekly, 3)
         due, later = make_issue([weekly], "Due"), make_issue([weekly], "Later")
         for issue_id, minutes in ((due, -1), (later, 60)):
             issue = db.session.get(Issue, issue_id)
@@ -212,7 +212,7 @@ def test_cli_sends_and_reports_counts(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url)
     smtp_server.handler.replies["reader0@example.net"] = "550 5.1.1 Unknown user"
     with app.app_context():
-        issue_id = issue_for_readers(4)
+        issue_id = issue_for_subscribers(4)
     runner = app.test_cli_runner()
     sent = runner.invoke(send_command, [str(issue_id)])
     assert sent.exit_code == 0, sent.output

@@ -1,11 +1,17 @@
 """Pipelined sending: with a server that offers PIPELINING, each message's content goes out
-together with the next message's envelope. Every reader still gets exactly their own copy,
-and a refusal lands on the reader it was about."""
+together with the next message's envelope. Every subscriber still gets exactly their own copy,
+and a refusal lands on the subscriber it was about."""
 
 from __future__ import annotations
 
 from helpers.outbox import wait_idle
-from helpers.send import add_readers, delivery_counts, issue_for_readers, make_issue, make_list
+from helpers.send import (
+    add_subscribers,
+    delivery_counts,
+    issue_for_subscribers,
+    make_issue,
+    make_list,
+)
 from sqlalchemy import update
 
 from newsletter.delivery import service
@@ -18,14 +24,14 @@ async def _ehlo_with_pipelining(server, session, envelope, hostname, responses):
     return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
 
-def test_pipelined_sending_gives_each_reader_their_own_copy_once(make_app, smtp_server):
+def test_pipelined_sending_gives_each_subscriber_their_own_copy_once(make_app, smtp_server):
     smtp_server.handler.handle_EHLO = _ehlo_with_pipelining
     smtp_server.handler.replies["reader3@example.net"] = "550 5.1.1 No such user here"
     smtp_server.handler.replies["reader6@example.net"] = "451 4.3.0 Try again later"
     smtp_server.handler.replies["reader7@example.net"] = "550 5.1.1 Gone"
     app = make_app(SMTP_URL=smtp_server.url, BATCH_SIZE=5, RETRY_BASE_SECONDS=60)
     with app.app_context():
-        issue_id = issue_for_readers(14)
+        issue_id = issue_for_subscribers(14)
         service.start_sending(issue_id)
     wait_idle(app)
     with app.app_context():
@@ -37,7 +43,7 @@ def test_pipelined_sending_gives_each_reader_their_own_copy_once(make_app, smtp_
     }
     received = [m for m in smtp_server.messages if m.rcpt_tos]
     assert sorted(m.rcpt_tos[0] for m in received) == sorted(expected)  # once each
-    for m in received:  # each copy is the one made for its envelope's reader and delivery
+    for m in received:  # each copy is the one made for its envelope's subscriber and delivery
         assert m.rcpt_tos[0] in m.message["To"]
         delivery = m.mail_from.split("+d")[1].split(".")[0]
         assert f".delivery{delivery}." in m.message["Message-ID"]
@@ -45,7 +51,7 @@ def test_pipelined_sending_gives_each_reader_their_own_copy_once(make_app, smtp_
 
 def test_lines_starting_with_a_dot_arrive_intact(make_app, smtp_server):
     """SMTP ends a message at a line holding only a dot, and drops one leading dot from any
-    other line: both the issue's own lines and a reader's name at the start of a line must
+    other line: both the issue's own lines and a subscriber's name at the start of a line must
     be dot-stuffed on the wire and arrive as written."""
     smtp_server.handler.handle_EHLO = _ehlo_with_pipelining
     app = make_app(SMTP_URL=smtp_server.url)
@@ -56,7 +62,7 @@ def test_lines_starting_with_a_dot_arrive_intact(make_app, smtp_server):
     )
     with app.app_context():
         list_id = make_list()
-        add_readers(list_id, 2)
+        add_subscribers(list_id, 2)
         db.session.execute(update(Subscriber).values(attributes={"handle": ".dot"}))
         db.session.commit()
         issue_id = make_issue([list_id], body=body)

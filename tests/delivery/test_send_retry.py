@@ -1,6 +1,6 @@
 """Retry failed: only what may get through is sent again, and no server reply is lost.
 
-A real SMTP server refuses one reader for good (550) and another for now (451); the issue's
+A real SMTP server refuses one subscriber for good (550) and another for now (451); the issue's
 attempts run out after one try, so both end up failed.
 """
 
@@ -28,7 +28,7 @@ def app(make_app, smtp_server):
     return make_app(SMTP_URL=smtp_server.url, RETRY_MAX_ATTEMPTS=1)
 
 
-def _reader_id(address: str) -> int:
+def _subscriber_id(address: str) -> int:
     return db.session.scalar(select(Subscriber.id).where(Subscriber.email == address))
 
 
@@ -52,8 +52,8 @@ def test_retry_failed_sends_only_the_temporary_failure_and_keeps_the_550(
     with app.app_context():
         assert delivery_counts(issue_id) == {"sent": 2, "failed": 1}
         assert service.deliveries(issue_id, DeliveryStatus.FAILED) == [(REFUSED, NO_SUCH_USER)]
-        refused_id = _reader_id(REFUSED)
-    # The server's reply stays where the admin looks: the issue and the reader's history.
+        refused_id = _subscriber_id(REFUSED)
+    # The server's reply stays where the admin looks: the issue and the subscriber's history.
     progress = admin_client.get(f"/admin/issues/{issue_id}/sending").get_data(as_text=True)
     assert NO_SUCH_USER in progress
     history = admin_client.get(f"/admin/subscribers/{refused_id}").get_data(as_text=True)
@@ -68,7 +68,7 @@ def test_a_refusal_while_sending_is_on_the_bounce_page_and_can_be_lifted(
     wait_idle(app)
     with app.app_context():
         assert is_blocked(REFUSED)
-        refused_id = _reader_id(REFUSED)
+        refused_id = _subscriber_id(REFUSED)
 
     page = admin_client.get("/admin/bounces").get_data(as_text=True)
 

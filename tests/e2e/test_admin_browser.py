@@ -1,5 +1,5 @@
 """The admin in Debian's Chromium: log in, create a list, import a CSV, compose with live
-preview, preview as a reader, send a test, schedule. Screenshots go to test-artifacts/."""
+preview, preview as a subscriber, send a test, schedule. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The README's minimal embed, pasted into a page on another origin, in Debian's Chromium:
-one click signs the reader up and the confirmation mail arrives."""
+one click signs the subscriber up and the confirmation mail arrives."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers.admin import PASSWORD, make_admin
 from helpers.browser import Watch
-from helpers.send import issue_for_readers, wait_for
+from helpers.send import issue_for_subscribers, wait_for
 
 from newsletter.delivery import service
 
@@ -16,7 +16,7 @@ def test_progress_page_updates_live_and_pauses(app, served, browser, artifacts_d
     app.config["SEND_RATE"] = 4  # slow enough to watch
     make_admin(app)
     with app.app_context():
-        issue_id = issue_for_readers(60, subject="Live progress")
+        issue_id = issue_for_subscribers(60, subject="Live progress")
         service.start_sending(issue_id)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})

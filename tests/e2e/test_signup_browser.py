@@ -117,9 +117,9 @@ def test_signup_box_embedded_on_another_site(make_app, serve, browser, artifacts
     playwright.expect(page.get_by_role("status")).to_contain_text("check your inbox")
     page.screenshot(path=artifacts_dir / "embed-allowed.png", full_page=True)
     assert page.url == blog_url + "/"
-    reader_id = subscriber(app, "embedded@example.org").id
+    subscriber_id = subscriber(app, "embedded@example.org").id
     with app.app_context():
-        assert service.export_data(reader_id)["consent"][0]["source"] == blog_url + "/"
+        assert service.export_data(subscriber_id)["consent"][0]["source"] == blog_url + "/"
 
     # Another origin (same server, other host name): the JSON is refused, so the script
     # posts the plain form, which signs up as a form pasted anywhere does.
@@ -140,9 +140,9 @@ def test_confirm_and_preferences_buttons_work_over_https(make_app, serve, browse
     make_list(app)
     with app.app_context():
         service.subscribe("tls@example.org", "", service.resolve_lists(None), source="", ip=None)
-        reader_id = subscriber(app, "tls@example.org").id
-        confirm = tokens.make(tokens.CONFIRM, reader_id, "tls@example.org")
-        manage = tokens.make(tokens.MANAGE, reader_id, "tls@example.org")
+        subscriber_id = subscriber(app, "tls@example.org").id
+        confirm = tokens.make(tokens.CONFIRM, subscriber_id, "tls@example.org")
+        manage = tokens.make(tokens.MANAGE, subscriber_id, "tls@example.org")
     base = serve(app, tls=True)
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()

@@ -1,4 +1,4 @@
-"""Readers with a sent delivery, and signed webhook posts, for the bounce tests."""
+"""Subscribers with a sent delivery, and signed webhook posts, for the bounce tests."""
 
 from __future__ import annotations
 
@@ -16,26 +16,26 @@ SECRET = "webhook-secret-for-tests"
 
 
 def sent_delivery(email: str, message_id: str = "") -> tuple[int, int]:
-    """A confirmed reader who was sent one issue; returns (subscriber_id, delivery_id)."""
-    reader = Subscriber(email=email, status="confirmed")
+    """A confirmed subscriber who was sent one issue; returns (subscriber_id, delivery_id)."""
+    subscriber = Subscriber(email=email, status="confirmed")
     issue = Issue(subject="Our March issue", status=IssueStatus.SENT)
-    db.session.add_all([reader, issue])
+    db.session.add_all([subscriber, issue])
     db.session.flush()
     delivery = Delivery(
         issue_id=issue.id,
-        subscriber_id=reader.id,
+        subscriber_id=subscriber.id,
         status=DeliveryStatus.SENT,
         message_id=message_id or None,
     )
     db.session.add(delivery)
     db.session.commit()
-    return reader.id, delivery.id
+    return subscriber.id, delivery.id
 
 
 def tagged_delivery(email: str) -> tuple[int, int, str]:
-    """A reader sent one issue, its Message-ID tagged as sending tags it; returns
+    """A subscriber sent one issue, its Message-ID tagged as sending tags it; returns
     (subscriber_id, delivery_id, message_id)."""
-    reader_id, delivery_id = sent_delivery(email)
+    subscriber_id, delivery_id = sent_delivery(email)
     delivery = db.session.get(Delivery, delivery_id)
     template = BulkTemplate(
         sender="Test Letter <news@news.example.org>",
@@ -46,17 +46,17 @@ def tagged_delivery(email: str) -> tuple[int, int, str]:
         delivery.issue_id, delivery_id, verp.message_tag(delivery_id)
     )
     db.session.commit()
-    return reader_id, delivery_id, delivery.message_id
+    return subscriber_id, delivery_id, delivery.message_id
 
 
 def untagged_delivery(email: str) -> tuple[int, int, str]:
-    """A reader sent one issue before Message-IDs were tagged (``<issue1.delivery4@…>``);
+    """A subscriber sent one issue before Message-IDs were tagged (``<issue1.delivery4@…>``);
     returns (subscriber_id, delivery_id, message_id)."""
-    reader_id, delivery_id = sent_delivery(email)
+    subscriber_id, delivery_id = sent_delivery(email)
     delivery = db.session.get(Delivery, delivery_id)
     delivery.message_id = f"<issue{delivery.issue_id}.delivery{delivery_id}@news.example.org>"
     db.session.commit()
-    return reader_id, delivery_id, delivery.message_id
+    return subscriber_id, delivery_id, delivery.message_id
 
 
 def quoting(name: str, corpus_id: str, message_id: str, **replace: str) -> bytes:

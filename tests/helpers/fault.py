@@ -105,14 +105,16 @@ def resume(app, issue_id: int) -> None:
         service.resume(issue_id)
 
 
-def assert_each_reader_once(app, issue_id: int, readers: int, copies: collections.Counter) -> None:
+def assert_each_subscriber_once(
+    app, issue_id: int, subscribers: int, copies: collections.Counter
+) -> None:
     """Nobody got two copies; everyone got one, or is listed as "unknown" for the admin."""
     with app.app_context():
         counts = queries.counts(issue_id)
         unknown = {a for a, _ in service.deliveries(issue_id, state.UNKNOWN)}
     assert max(copies.values(), default=1) == 1, copies.most_common(3)
-    assert counts["sent"] + counts["unknown"] == readers, counts
-    everyone = {f"reader{n}@example.net" for n in range(readers)}
+    assert counts["sent"] + counts["unknown"] == subscribers, counts
+    everyone = {f"reader{n}@example.net" for n in range(subscribers)}
     assert everyone - set(copies) <= unknown
 
 

@@ -16,24 +16,24 @@ from datetime import timedelta
 from pathlib import Path
 
 from helpers.env import free_port
-from helpers.send import add_readers, make_issue
+from helpers.send import add_subscribers, make_issue
 from helpers.worker import worker_env
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus, utcnow
 
 
 def write_csv(path: Path, rows: int, domain: str = "import.example") -> Path:
-    """``rows`` distinct readers, email and name, as an admin's export would be."""
+    """``rows`` distinct subscribers, email and name, as an admin's export would be."""
     with path.open("w", encoding="utf-8") as fh:
         fh.write("email,name\n")
         fh.writelines(f"reader{i}@{domain},Reader {i}\n" for i in range(rows))
     return path
 
 
-def schedule_issue(list_id: int, readers: int) -> int:
-    """``readers`` confirmed readers on the list and an issue to them due now, which the
+def schedule_issue(list_id: int, subscribers: int) -> int:
+    """``subscribers`` confirmed subscribers on the list and an issue to them due now, which the
     server's tick starts sending; returns its id."""
-    add_readers(list_id, readers, domain="audience.example")
+    add_subscribers(list_id, subscribers, domain="audience.example")
     issue_id = make_issue([list_id], subject="Going out during the import")
     issue = db.session.get(Issue, issue_id)
     issue.status, issue.scheduled_at = IssueStatus.SCHEDULED, utcnow() - timedelta(seconds=1)

@@ -1,4 +1,4 @@
-"""Searching a whole database for a reader's address, for the erasure tests."""
+"""Searching a whole database for a subscriber's address, for the erasure tests."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from helpers.admin import PASSWORD, csrf_token, login
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 from newsletter.accounts import api_tokens
 from newsletter.accounts import service as accounts
 from newsletter.extensions import db
@@ -37,7 +37,7 @@ def make_staff(app) -> Staff:
             accounts.set_admin(f"{role}@example.org", PASSWORD, role=role)
         other, _ = accounts.set_admin("other@example.org", PASSWORD, role=Role.EDITOR)
         list_id = make_list()
-        add_readers(list_id, 3)
+        add_subscribers(list_id, 3)
         ids = list(db.session.scalars(select(Subscriber.id).order_by(Subscriber.id)))
         job = ImportJob(list_id=list_id, filename="old.csv", status="done")
         db.session.add(job)

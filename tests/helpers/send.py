@@ -1,5 +1,5 @@
 """Building an audience and an issue directly in the database, fast enough for 100,000
-readers (Core bulk inserts), for the sending tests and the benchmarks."""
+subscribers (Core bulk inserts), for the sending tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def make_list(slug: str = "weekly", name: str = "Weekly News") -> int:
     return mailing_list.id
 
 
-def add_readers(
+def add_subscribers(
     list_id: int,
     count: int,
     *,
@@ -40,7 +40,7 @@ def add_readers(
     list_status: SubscriptionStatus = SubscriptionStatus.CONFIRMED,
     chunk: int = 5000,
 ) -> list[str]:
-    """``count`` readers reader<N>@domain on a list, in bulk; returns their addresses."""
+    """``count`` subscribers subscriber<N>@domain on a list, in bulk; returns their addresses."""
     addresses = [f"reader{n}@{domain}" for n in range(start, start + count)]
     now = utcnow()
     for i in range(0, count, chunk):
@@ -81,7 +81,7 @@ def add_readers(
 
 
 def subscribe(email: str, list_id: int) -> None:
-    """Put an existing reader on another list, confirmed."""
+    """Put an existing subscriber on another list, confirmed."""
     sid = db.session.scalar(select(Subscriber.id).where(Subscriber.email == email))
     db.session.add(
         Subscription(subscriber_id=sid, list_id=list_id, status=SubscriptionStatus.CONFIRMED)
@@ -103,10 +103,10 @@ def make_issue(list_ids: Sequence[int], subject: str = "Issue one", body: str | 
     return issue.id
 
 
-def issue_for_readers(count: int, subject: str = "Issue one") -> int:
-    """A list of ``count`` confirmed readers and a draft issue for it; returns the issue id."""
+def issue_for_subscribers(count: int, subject: str = "Issue one") -> int:
+    """A list of ``count`` confirmed subscribers and a draft issue for it; returns the issue id."""
     list_id = make_list()
-    add_readers(list_id, count)
+    add_subscribers(list_id, count)
     return make_issue([list_id], subject=subject)
 
 
@@ -146,12 +146,12 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05):  # type: i
     raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
 
 
-def start_issue(app, readers: int) -> int:
-    """``readers`` confirmed readers on one list and an issue to them, already sending."""
+def start_issue(app, subscribers: int) -> int:
+    """``subscribers`` confirmed subscribers on one list and an issue to them, already sending."""
     from newsletter.delivery import service
 
     with app.app_context():
-        issue_id = issue_for_readers(readers)
+        issue_id = issue_for_subscribers(subscribers)
         service.start_sending(issue_id)
         return issue_id
 

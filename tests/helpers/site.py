@@ -12,7 +12,7 @@ from helpers.admin import PASSWORD, make_admin
 from helpers.bounce import SECRET, post_report, quoting, tagged_delivery
 from helpers.browser import live_server
 from helpers.outbox import wait_idle
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 from newsletter.delivery import service
 from newsletter.extensions import db
 from newsletter.models import Issue, Subscriber
@@ -26,12 +26,12 @@ BAD_LINK = "/confirm/not-a-valid-token"
 
 @pytest.fixture
 def site(make_app):
-    """A site with something on every page: lists, readers, a sent public issue, a bounce."""
+    """A site with something on every page: lists, subscribers, a sent public issue, a bounce."""
     app = make_app(BOUNCE_WEBHOOK_SECRET=SECRET, FRAME_ANCESTORS="'self' https://blog.example")
     make_admin(app)
     with app.app_context():
         weekly = make_list()
-        add_readers(weekly, 3)
+        add_subscribers(weekly, 3)
         issue_id = make_issue([weekly], subject="Spring news")
         issue = db.session.get(Issue, issue_id)
         issue.is_public, issue.slug = True, "spring-news"
@@ -43,9 +43,9 @@ def site(make_app):
             "<177254100001.108.ms@news.example.org>",
             tagged_delivery("departed@contoso.example.com")[2],
         )
-        reader = db.session.scalar(_select_reader())
+        subscriber = db.session.scalar(_select_subscriber())
         links = {
-            purpose: tokens.make(purpose, reader.id, reader.email)
+            purpose: tokens.make(purpose, subscriber.id, subscriber.email)
             for purpose in (tokens.CONFIRM, tokens.UNSUBSCRIBE, tokens.MANAGE)
         }
     wait_idle(app)
@@ -54,7 +54,7 @@ def site(make_app):
         yield app, url, links
 
 
-def _select_reader():
+def _select_subscriber():
     return db.select(Subscriber).where(Subscriber.email == "reader0@example.net")
 
 
@@ -90,7 +90,7 @@ def walk(page, origin: str, starts: list[str], visit=None) -> list[str]:
 
 
 def personal_pages(origin: str, links: dict[str, str]) -> list[str]:
-    """A reader's confirm, unsubscribe and preferences pages, and a bad link's page."""
+    """A subscriber's confirm, unsubscribe and preferences pages, and a bad link's page."""
     return [
         f"{origin}/confirm/{links[tokens.CONFIRM]}",
         f"{origin}/unsubscribe/{links[tokens.UNSUBSCRIBE]}",

@@ -47,7 +47,7 @@ def counts(app) -> tuple[int, int]:
 
 
 def subscriber(app, email: str) -> Subscriber | None:
-    """The stored reader with this address, detached for reading."""
+    """The stored subscriber with this address, detached for reading."""
     with app.app_context():
         found = db.session.scalar(db.select(Subscriber).where(Subscriber.email == email))
         if found is not None:

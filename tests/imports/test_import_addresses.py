@@ -1,6 +1,6 @@
 """One address form everywhere: the importer's fast normalisation gives exactly what
 ``normalise_address`` gives (the local part lowercased too), so an imported ``Ann@x.org`` and a
-signed-up ``ann@x.org`` are one reader."""
+signed-up ``ann@x.org`` are one subscriber."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_fast_normalisation_is_normalise_address_on_anything(raw):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_an_imported_address_and_a_signup_in_another_case_are_one_reader(app, tmp_path):
+def test_an_imported_address_and_a_signup_in_another_case_are_one_subscriber(app, tmp_path):
     with app.app_context():
         list_service.create("news", "News", "", True)
     path = tmp_path / "readers.csv"

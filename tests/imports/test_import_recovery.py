@@ -32,7 +32,7 @@ ROWS = 120_000  # long enough (several seconds) for a worker to be killed in the
 
 
 def _big_csv(path, rows: int = ROWS):
-    """``rows`` distinct readers, then a repeat of the first and a bad address."""
+    """``rows`` distinct subscribers, then a repeat of the first and a bad address."""
     with open(path, "w", encoding="utf-8") as out:
         out.write("email,name\n")
         out.writelines(f"reader{n}@example.net,Reader {n}\n" for n in range(rows))
@@ -106,10 +106,10 @@ def test_import_whose_worker_is_killed_mid_file_is_resumed_and_imports_each_row_
     with app.app_context():
         count = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
         assert count(Subscriber) == count(Subscription) == count(ConsentEvent) == ROWS
-        reader0 = db.session.scalar(
+        subscriber0 = db.session.scalar(
             select(Subscriber).where(Subscriber.email == "reader0@example.net")
         )
-        assert reader0.name == "Reader 0"
+        assert subscriber0.name == "Reader 0"
     page = admin_client.get(f"/admin/import/{job_id}").get_data(as_text=True)
     assert "Finished." in page and "resumed 1 time from the last rows it had saved" in page
     assert _stored_parts(app, job_id) == 0  # the upload is removed once done

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from helpers.admin import csrf_token, post
-from helpers.send import add_readers
+from helpers.send import add_subscribers
 from sqlalchemy import func, select
 
 from newsletter.cli import main
@@ -113,7 +113,7 @@ def test_delete_a_draft_after_confirming(app, admin_client):
 def test_an_issue_that_started_sending_cannot_be_deleted(app, admin_client):
     list_id = make_list(app)
     with app.app_context():
-        add_readers(list_id, 1)
+        add_subscribers(list_id, 1)
     location = post(
         admin_client, "/admin/issues/new", {"subject": "Out", "body_md": BODY, "lists": list_id}
     ).headers["Location"]

@@ -1,4 +1,4 @@
-"""A public issue for private lists: its readers' issue would be on the archive, the feed and
+"""A public issue for private lists: its subscribers' issue would be on the archive, the feed and
 the home page for anyone, so compose and ``newsletter issue create --public`` ask for a
 deliberate choice."""
 
@@ -39,7 +39,7 @@ def test_compose_refuses_a_public_issue_for_a_private_list_without_the_extra_tic
     refused = post(admin_client, "/admin/issues/new", data)
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
-    # The message sits next to the box to tick, tied to it for screen readers.
+    # The message sits next to the box to tick, tied to it for screen subscribers.
     assert re.search(r'<input[^>]*aria-invalid="true"[^>]*name="publish_private"', page)
     error = re.search(r'id="publish_private-error"[^>]*>([^<]+)<', page).group(1)
     assert "Members is a private list" in error and "archive" in error

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from helpers.send import issue_for_readers
+from helpers.send import issue_for_subscribers
 
 from newsletter.cli import main
 from newsletter.jobs import queues
@@ -26,7 +26,7 @@ def test_send_wait_returns_only_when_the_retry_is_delivered(make_app, smtp_serve
     app = make_app(SMTP_URL=smtp_server.url, RETRY_BASE_SECONDS=0.3)
     smtp_server.handler.replies["reader1@example.net"] = ["451 4.3.0 Try again later"]
     with app.app_context():
-        issue_id = issue_for_readers(3)
+        issue_id = issue_for_subscribers(3)
 
     result = app.test_cli_runner().invoke(main, ["send", str(issue_id), "--wait"])
 
@@ -40,7 +40,7 @@ def test_send_wait_says_so_when_the_issue_stops_unsent(make_app, smtp_server):
     for n in range(4):
         smtp_server.handler.replies[f"reader{n}@example.net"] = "451 4.3.0 Try again later"
     with app.app_context():
-        issue_id = issue_for_readers(4)
+        issue_id = issue_for_subscribers(4)
 
     result = app.test_cli_runner().invoke(main, ["send", str(issue_id), "--wait"])
 

@@ -1,4 +1,4 @@
-"""What a reader's mail server receives: the headers every bulk mail must carry, a DKIM
+"""What a subscriber's mail server receives: the headers every bulk mail must carry, a DKIM
 signature that verifies (covering List-Unsubscribe), and a one-click unsubscribe that works."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from dkim.crypto import RSASSA_PKCS1_v1_5_sign as dkim_crypto_sign
 from helpers.dkim import SELECTOR, verifies
 from helpers.outbox import wait_idle
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 from sqlalchemy import select
 
 from newsletter.delivery import service
@@ -23,7 +23,7 @@ from newsletter.models import Subscriber, SubscriberStatus
 
 @pytest.fixture
 def sent_issue(make_app, smtp_server, dkim_key):
-    """An issue sent to three readers with DKIM on; returns (app, received messages)."""
+    """An issue sent to three subscribers with DKIM on; returns (app, received messages)."""
     path, _ = dkim_key
     app = make_app(
         SMTP_URL=smtp_server.url,
@@ -33,7 +33,7 @@ def sent_issue(make_app, smtp_server, dkim_key):
     )
     with app.app_context():
         weekly = make_list("weekly", "Weekly Ünïcode News")
-        add_readers(weekly, 3)
+        add_subscribers(weekly, 3)
         issue_id = make_issue(
             [weekly],
             subject="Grüße from the garden: a rather long subject line that must be folded",
@@ -59,7 +59,7 @@ def test_every_received_copy_carries_the_bulk_mail_headers(sent_issue):
         assert msg["List-Id"] == "Weekly Ünïcode News <weekly.example.org>"
         https, mailto = [u.strip(" <>") for u in str(msg["List-Unsubscribe"]).split(",")]
         assert https.startswith("https://news.example.org/unsubscribe/")
-        # The reader's own signed address at the bounce mailbox (bounces/test_unsubscribe_mail.py).
+        # The subscriber's own signed address at the bounce mailbox (test_unsubscribe_mail.py).
         assert re.fullmatch(
             r"mailto:news\+u-\d+\.[0-9a-f]{16}@example\.org\?subject=unsubscribe", mailto
         )

@@ -1,4 +1,4 @@
-"""Every kind of mail we send (confirmation, welcome, issue, test copy), as the reader's mail
+"""Every kind of mail we send (confirmation, welcome, issue, test copy), as the subscriber's mail
 server receives it: DKIM-signed when a key is configured, its unsubscribe header a URL a mail
 client can use, and no header encoded where plain ASCII would do."""
 

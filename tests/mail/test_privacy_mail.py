@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from helpers.outbox import outbox_messages, wait_idle
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 from helpers.subscribe import csrf_from, link_path
 from helpers.subscribe import make_list as make_public_list
 
@@ -36,7 +36,7 @@ def test_an_issue_mail_loads_nothing_and_links_only_home_and_where_the_admin_poi
     body = "Hello,\n\nRead [the full story](https://example.org/story?id=7) on our partner site."
     with app.app_context():
         weekly = make_list()
-        add_readers(weekly, 1)
+        add_subscribers(weekly, 1)
         service.start_sending(make_issue([weekly], body=body))
     wait_idle(app)
 

@@ -1,4 +1,4 @@
-"""A body that loads anything from another host (a remote image, say) reaches every reader's
+"""A body that loads anything from another host (a remote image, say) reaches every subscriber's
 mail program, which then tells that host who read when. The admin's preview blocks it, so
 compose, the preview and the send page say so, and the preview shows it on request."""
 
@@ -64,7 +64,7 @@ def test_compose_preview_and_send_page_warn_without_javascript(app, admin_client
         assert text and "loads content from another host: images.example.net" in text, url
 
 
-def test_the_preview_hides_remote_content_until_asked_then_shows_it_as_readers_see_it(
+def test_the_preview_hides_remote_content_until_asked_then_shows_it_as_subscribers_see_it(
     app, admin_client
 ):
     issue_id = saved_issue(app, admin_client, REMOTE_BODY)

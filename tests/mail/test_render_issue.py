@@ -1,4 +1,4 @@
-"""Issue rendering: rendered once, personalised per reader, nothing unsafe gets through."""
+"""Issue rendering: rendered once, personalised per subscriber, nothing unsafe gets through."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_personalisation_with_fallback_and_attributes(app):
     assert "Hi reader from" in nameless.text
 
 
-def test_reader_values_are_escaped_in_html_and_plain_in_text(app):
+def test_subscriber_values_are_escaped_in_html_and_plain_in_text(app):
     with app.app_context():
         issue = compiled("Dear {{ subscriber.name }}")
         out = issue.render(SubscriberFields("a@example.org", "<script>alert(1)</script>"), LINKS)
@@ -65,7 +65,7 @@ def test_a_link_filled_from_an_attribute_must_be_http(app):
     [
         "{{ subscriber.name ",
         "{{ subscriber.name | no_such_filter }}",
-        "{{ subscriber.name | safe }}",  # a reader's name is never trusted as HTML
+        "{{ subscriber.name | safe }}",  # a subscriber's name is never trusted as HTML
         "{% if subscriber.name %}x{% endif %}",
         "{{ 'x' * 1000000000 }}",
     ],
@@ -132,11 +132,11 @@ EMPTY = SubscriberFields("e@example.org", "", {"flag": True, "none": None, "list
          "&lt;B&gt;&#34;ZOË&#34; &amp; &#39;CO&#39;&lt;/B&gt;"),
     ],
 )  # fmt: skip
-def test_each_reader_gets_their_own_values_escaped_only_in_html(
-    app, expression, reader, text, html
+def test_each_subscriber_gets_their_own_values_escaped_only_in_html(
+    app, expression, subscriber, text, html
 ):
     with app.app_context():
-        out = compiled(f"@@{{{{ {expression} }}}}@@").render(reader, LINKS)
+        out = compiled(f"@@{{{{ {expression} }}}}@@").render(subscriber, LINKS)
     assert f"@@{text}@@" in out.text
     assert f"@@{html}@@" in out.html
 
@@ -186,12 +186,12 @@ def test_a_link_filled_from_an_attribute_is_checked_as_a_browser_reads_it(app):
                 f'<img src="{before}{{{{ subscriber.attributes.url }}}}" alt="">'
             )
             for url in HOSTILE_URLS:
-                reader = SubscriberFields("a@example.org", attributes={"url": url})
-                followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
+                subscriber = SubscriberFields("a@example.org", attributes={"url": url})
+                followed = _urls_a_browser_follows(issue.render(subscriber, LINKS).html)
                 schemes = {_scheme(u) for u in followed}
                 assert schemes <= {None, "http", "https", "mailto"}, (before, url, schemes)
-            reader = SubscriberFields("a@example.org", attributes={"url": "https://a.example"})
-            followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
+            subscriber = SubscriberFields("a@example.org", attributes={"url": "https://a.example"})
+            followed = _urls_a_browser_follows(issue.render(subscriber, LINKS).html)
             assert followed.count("https://a.example") == 2, (before, followed)
 
 
@@ -203,9 +203,9 @@ def test_an_expression_cannot_complete_a_links_scheme(app):
 
 
 def test_an_expression_after_a_links_scheme_or_path_is_kept(app):
-    reader = SubscriberFields("a@example.org", attributes={"rest": "javascript:x"})
+    subscriber = SubscriberFields("a@example.org", attributes={"rest": "javascript:x"})
     with app.app_context():
         for before in ["https://example.org/?u=", "mailto:", "/path/", "#"]:
             issue = compiled(f'<a href="{before}{{{{ subscriber.attributes.rest }}}}">home</a>')
-            followed = _urls_a_browser_follows(issue.render(reader, LINKS).html)
+            followed = _urls_a_browser_follows(issue.render(subscriber, LINKS).html)
             assert f"{before}javascript:x" in followed, (before, followed)

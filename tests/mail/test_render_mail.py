@@ -1,4 +1,4 @@
-"""Transactional mails are rendered once per shared context and then filled per reader: the
+"""Transactional mails are rendered once per shared context and then filled per subscriber: the
 filled mail must be byte-for-byte the mail a full render would give, for any name."""
 
 from __future__ import annotations

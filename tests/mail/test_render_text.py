@@ -7,7 +7,7 @@ import tomllib
 
 from helpers.env import ROOT
 from helpers.outbox import outbox_messages, wait_idle
-from helpers.send import add_readers, make_issue, make_list
+from helpers.send import add_subscribers, make_issue, make_list
 
 from newsletter.delivery import service
 from newsletter.mail.render import SubscriberFields, compile_issue
@@ -88,10 +88,10 @@ def test_the_text_part_reads_as_plain_text(app):
     assert max(map(len, lines)) <= 72
 
 
-def test_a_readers_copy_carries_the_same_plain_text(app):
+def test_a_subscribers_copy_carries_the_same_plain_text(app):
     with app.app_context():
         weekly = make_list()
-        add_readers(weekly, 1)
+        add_subscribers(weekly, 1)
         service.start_sending(make_issue([weekly], body=BODY))
     wait_idle(app)
     [mail] = outbox_messages(app)

@@ -1,5 +1,5 @@
 """A plain signup form pasted into another site: no CSRF token, no ``lists`` field, posted
-urlencoded or as multipart; which lists the reader joins; and our own form beside it."""
+urlencoded or as multipart; which lists the subscriber joins; and our own form beside it."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _mark_default(app, *slugs: str) -> None:
 
 
 def _joined(app, email: str) -> set[str]:
-    """Slugs of the lists the reader is on (in any state)."""
+    """Slugs of the lists the subscriber is on (in any state)."""
     with app.app_context():
         return set(
             db.session.scalars(
@@ -54,7 +54,7 @@ def test_a_plain_form_on_another_site_signs_up_with_one_click(app, content_type)
     assert _joined(app, "blog.reader@example.org") == {"news"}
 
 
-def test_without_lists_the_reader_joins_the_default_lists_only(app):
+def test_without_lists_the_subscriber_joins_the_default_lists_only(app):
     for slug in ("news", "events", "offers"):
         make_list(app, slug, slug.title())
     make_list(app, "staff", "Staff", public=False)

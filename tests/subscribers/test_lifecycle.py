@@ -1,4 +1,4 @@
-"""A reader's whole life, as seen on the wire: signup, confirmation mail, confirm, welcome,
+"""A subscriber's whole life, as seen on the wire: signup, confirmation mail, confirm, welcome,
 preferences, export, one-click unsubscribe, resubscribe, erase; and the purge of stale signups."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from newsletter.subscribers import service
     [("sqlite", "embedded"), ("postgresql", "redis-worker")],
     indirect=["backend"],
 )
-def test_reader_lifecycle_over_smtp(backend, jobs, make_app, smtp_server, start_worker, request):
+def test_subscriber_lifecycle_over_smtp(
+    backend, jobs, make_app, smtp_server, start_worker, request
+):
     extra = {"REDIS_URL": request.getfixturevalue("redis_url")} if jobs == "redis-worker" else {}
     app = make_app(SMTP_URL=smtp_server.url, **extra)
     if extra:

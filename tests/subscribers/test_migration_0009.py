@@ -1,5 +1,5 @@
-"""Upgrade 0009 on a database with readers whose addresses differ only in case: they become
-one reader (the older, with every consent event), every address is lowercased, links in mails
+"""Upgrade 0009 on a database with subscribers whose addresses differ only in case: they become
+one subscriber (the older, with every consent event), every address is lowercased, links in mails
 already sent keep working, and SQLite never hands out a freed id again."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def old_app(tmp_path, database_url, redis_prefix):
         db.engine.dispose()
 
 
-def _reader(email: str, created: int, status: str, **extra) -> int:
+def _subscriber(email: str, created: int, status: str, **extra) -> int:
     values = {
         "email": email,
         "name": extra.pop("name", ""),
@@ -108,14 +108,14 @@ def _issue(subject: str) -> int:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_upgrade_merges_readers_whose_addresses_differ_only_in_case(old_app):
+def test_upgrade_merges_subscribers_whose_addresses_differ_only_in_case(old_app):
     news, other = _list("news"), _list("other")
     first, second = _issue("First"), _issue("Second")
     # Ann was imported as confirmed in 2024, then signed up again as ann@ in 2025 (pending).
-    imported = _reader(
+    imported = _subscriber(
         "Ann@x.org", 2024, "confirmed", confirmed_at=_at(2024), name="Ann", attributes={"a": "1"}
     )
-    signed_up = _reader(
+    signed_up = _subscriber(
         "ann@x.org",
         2025,
         "pending",
@@ -140,11 +140,11 @@ def test_upgrade_merges_readers_whose_addresses_differ_only_in_case(old_app):
         )
     )
     # Cara confirmed as cara@, then unsubscribed as CARA@ later: the withdrawal stands.
-    cara = _reader("cara@z.org", 2023, "confirmed", confirmed_at=_at(2023))
-    cara_later = _reader("CARA@z.org", 2024, "unsubscribed")
+    cara = _subscriber("cara@z.org", 2023, "confirmed", confirmed_at=_at(2023))
+    cara_later = _subscriber("CARA@z.org", 2024, "unsubscribed")
     _on(cara, news, "confirmed", 2023)
     _on(cara_later, news, "unsubscribed", 2025)
-    bob = _reader("Bob@Y.org", 2022, "confirmed", confirmed_at=_at(2022))
+    bob = _subscriber("Bob@Y.org", 2022, "confirmed", confirmed_at=_at(2022))
     db.session.commit()
     browse.index_new_subscribers()  # SQLite's search index holds every spelling
     # Links in mails sent before the upgrade, to each spelling.
@@ -190,16 +190,16 @@ def test_upgrade_merges_readers_whose_addresses_differ_only_in_case(old_app):
     found = browse.page(browse.Selection(q="ann@x")).rows
     assert [(r.id, r.email) for r in found] == [(imported, "ann@x.org")]
 
-    # Every link already in an inbox still leads to its reader.
+    # Every link already in an inbox still leads to its subscriber.
     assert service.subscriber_for(tokens.MANAGE, old_links["imported"]).id == imported
     assert service.subscriber_for(tokens.CONFIRM, old_links["signed_up"]).id == imported
     assert service.subscriber_for(tokens.UNSUBSCRIBE, old_links["bob"]).id == bob
 
     # Ids are never handed out again (SQLite: AUTOINCREMENT; PostgreSQL: sequences).
-    newest = _reader("newest@x.org", 2026, "pending")
+    newest = _subscriber("newest@x.org", 2026, "pending")
     db.session.execute(Subscriber.__table__.delete().where(Subscriber.id == newest))
     db.session.commit()
-    assert _reader("newest@x.org", 2026, "pending") > newest
+    assert _subscriber("newest@x.org", 2026, "pending") > newest
     if db.engine.dialect.name == "sqlite":
         triggers = db.session.scalars(
             text("SELECT name FROM sqlite_master WHERE type = 'trigger'")

@@ -1,4 +1,4 @@
-"""Erasure erases: after a bounce, a test send and an import that named the reader, erasing
+"""Erasure erases: after a bounce, a test send and an import that named the subscriber, erasing
 them (by command, by their own link, or by an admin) leaves the address in no table."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from helpers.admin import post
 from helpers.bounce import corpus
 from helpers.outbox import wait_idle
 from helpers.privacy import tables_holding
-from helpers.send import add_readers, make_issue, make_list, subscribe
+from helpers.send import add_subscribers, make_issue, make_list, subscribe
 from helpers.subscribe import csrf_from
 from sqlalchemy import select
 
@@ -39,7 +39,7 @@ def _leave_traces(app, smtp_server) -> int:
     smtp_server.handler.replies[DAVE] = f"550 5.1.1 <{DAVE}>: Recipient address rejected"
     with app.app_context():
         list_id = make_list()
-        add_readers(list_id, 2)
+        add_subscribers(list_id, 2)
         db.session.add(Subscriber(email=DAVE, status="confirmed"))
         db.session.commit()
         subscribe(DAVE, list_id)
@@ -88,14 +88,16 @@ def test_erase_by_command_leaves_the_address_in_no_table(app, smtp_server):
     _erased_without_a_trace(app)
 
 
-def test_erase_by_the_readers_own_link_leaves_the_address_in_no_table(app, smtp_server):
+def test_erase_by_the_subscribers_own_link_leaves_the_address_in_no_table(app, smtp_server):
     dave = _leave_traces(app, smtp_server)
     with app.app_context():
         token = tokens.make(tokens.MANAGE, dave, DAVE)
 
-    reader = app.test_client()
-    page = reader.get(f"/preferences/{token}")
-    erased = reader.post(f"/preferences/{token}/erase", data={"csrf_token": csrf_from(page.data)})
+    subscriber = app.test_client()
+    page = subscriber.get(f"/preferences/{token}")
+    erased = subscriber.post(
+        f"/preferences/{token}/erase", data={"csrf_token": csrf_from(page.data)}
+    )
 
     assert erased.status_code == 200
 

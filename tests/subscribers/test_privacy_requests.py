@@ -1,4 +1,4 @@
-"""Requests by post: an operator exports or erases a reader from the command line."""
+"""Requests by post: an operator exports or erases a subscriber from the command line."""
 
 import json
 
@@ -13,16 +13,16 @@ from newsletter.subscribers.suppression import is_suppressed
 ADDRESS = "Letter.Writer@Example.org"
 
 
-def _reader(app):
+def _subscriber(app):
     with app.app_context():
-        reader = Subscriber(email=normalise_address(ADDRESS), name="Letter Writer")
-        db.session.add(reader)
+        subscriber = Subscriber(email=normalise_address(ADDRESS), name="Letter Writer")
+        db.session.add(subscriber)
         db.session.flush()
         db.session.add(
-            ConsentEvent(subscriber_id=reader.id, action="subscribe", consent_text="Join us")
+            ConsentEvent(subscriber_id=subscriber.id, action="subscribe", consent_text="Join us")
         )
         db.session.commit()
-        return reader.id
+        return subscriber.id
 
 
 def _audit(app):
@@ -31,7 +31,7 @@ def _audit(app):
 
 
 def test_export_prints_everything_stored_and_is_audited(app, runner):
-    reader_id = _reader(app)
+    subscriber_id = _subscriber(app)
 
     result = runner.invoke(main, ["export-subscriber", ADDRESS])
 
@@ -40,17 +40,17 @@ def test_export_prints_everything_stored_and_is_audited(app, runner):
     assert data["email"].lower() == ADDRESS.lower()
     assert data["name"] == "Letter Writer"
     assert data["consent"][0]["text"] == "Join us"
-    assert _audit(app) == [("cli", "subscriber.export", f"subscriber {reader_id}, by command")]
+    assert _audit(app) == [("cli", "subscriber.export", f"subscriber {subscriber_id}, by command")]
 
 
 def test_erase_leaves_only_a_suppressed_hash_and_an_audit_entry_without_the_address(app, runner):
-    reader_id = _reader(app)
+    subscriber_id = _subscriber(app)
 
     result = runner.invoke(main, ["erase", ADDRESS, "--yes"])
 
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert db.session.get(Subscriber, reader_id) is None
+        assert db.session.get(Subscriber, subscriber_id) is None
         assert db.session.scalar(select(ConsentEvent)) is None
         assert is_suppressed(ADDRESS)
     [(actor, action, detail)] = _audit(app)
@@ -62,10 +62,10 @@ def test_erase_leaves_only_a_suppressed_hash_and_an_audit_entry_without_the_addr
 
 
 def test_erase_asks_before_it_deletes(app, runner):
-    reader_id = _reader(app)
+    subscriber_id = _subscriber(app)
 
     result = runner.invoke(main, ["erase", ADDRESS], input="n\n")
 
     assert result.exit_code == 1
     with app.app_context():
-        assert db.session.get(Subscriber, reader_id) is not None
+        assert db.session.get(Subscriber, subscriber_id) is not None

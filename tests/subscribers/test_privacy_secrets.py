@@ -24,17 +24,17 @@ from newsletter.subscribers import tokens
 SERVE = "from newsletter.cli import main; main()"
 
 
-def _reader(app, status=SubscriberStatus.CONFIRMED):
+def _subscriber(app, status=SubscriberStatus.CONFIRMED):
     with app.app_context():
-        reader = Subscriber(email="reader@example.org", status=status)
-        db.session.add(reader)
+        subscriber = Subscriber(email="reader@example.org", status=status)
+        db.session.add(subscriber)
         db.session.commit()
-        return reader.id
+        return subscriber.id
 
 
-def _token(app, purpose, reader_id):
+def _token(app, purpose, subscriber_id):
     with app.app_context():
-        return tokens.make(purpose, reader_id, "reader@example.org")
+        return tokens.make(purpose, subscriber_id, "reader@example.org")
 
 
 # Every page a token opens, with the purpose it belongs to.
@@ -52,23 +52,23 @@ PAGES = [
 @pytest.mark.parametrize(("method", "page", "owner"), PAGES, ids=[f"{m} {p}" for m, p, _ in PAGES])
 def test_a_token_opens_no_page_of_another_purpose(make_app, method, page, owner):
     app = make_app(WTF_CSRF_ENABLED=False)
-    reader_id = _reader(app, SubscriberStatus.PENDING)
+    subscriber_id = _subscriber(app, SubscriberStatus.PENDING)
     client = app.test_client()
 
     for purpose in {tokens.CONFIRM, tokens.UNSUBSCRIBE, tokens.MANAGE} - {owner}:
-        answer = client.open(page.format(_token(app, purpose, reader_id)), method=method)
+        answer = client.open(page.format(_token(app, purpose, subscriber_id)), method=method)
         assert answer.status_code == 400, (purpose, answer.status_code)
 
     with app.app_context():
-        reader = db.session.get(Subscriber, reader_id)
-        assert reader is not None and reader.status == SubscriberStatus.PENDING
+        subscriber = db.session.get(Subscriber, subscriber_id)
+        assert subscriber is not None and subscriber.status == SubscriberStatus.PENDING
 
 
 def test_old_unsubscribe_link_still_works_after_the_secret_key_is_rotated(make_app):
     old_key = "the-old-key-retired-this-spring"
     old_app = make_app(SECRET_KEY=old_key)
-    reader_id = _reader(old_app)
-    link = "/unsubscribe/" + _token(old_app, tokens.UNSUBSCRIBE, reader_id)
+    subscriber_id = _subscriber(old_app)
+    link = "/unsubscribe/" + _token(old_app, tokens.UNSUBSCRIBE, subscriber_id)
 
     new_app = make_app(
         SECRET_KEY="the-new-key", SECRET_KEY_FALLBACKS="the-old-key-retired-this-spring"
@@ -79,13 +79,13 @@ def test_old_unsubscribe_link_still_works_after_the_secret_key_is_rotated(make_a
     answer = new_app.test_client().post(link, data={"List-Unsubscribe": "One-Click"})
     assert answer.status_code == 200
     with new_app.app_context():
-        assert db.session.get(Subscriber, reader_id).status == SubscriberStatus.UNSUBSCRIBED
+        assert db.session.get(Subscriber, subscriber_id).status == SubscriberStatus.UNSUBSCRIBED
 
 
 def test_tampered_token_is_refused(make_app):
     app = make_app()
-    reader_id = _reader(app)
-    token = _token(app, tokens.UNSUBSCRIBE, reader_id)
+    subscriber_id = _subscriber(app)
+    token = _token(app, tokens.UNSUBSCRIBE, subscriber_id)
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
 
     answer = app.test_client().post(
@@ -125,7 +125,7 @@ def _wait_for_mails(outbox, count):
     raise AssertionError(f"expected {count} mails in the outbox")
 
 
-def test_no_secret_or_token_in_what_the_server_prints_during_a_reader_flow(make_app, tmp_path):
+def test_no_secret_or_token_in_what_the_server_prints_during_a_subscriber_flow(make_app, tmp_path):
     secret = "s3cret-key-that-must-never-be-printed-0123456789"
     instance = tmp_path / "served"
     app = make_app(INSTANCE_DIR=str(instance), SECRET_KEY=secret)

@@ -1,5 +1,5 @@
-"""A reader's id is never reused, and a personal link dies with the reader it was made for:
-erasing the newest reader and signing the same address up again must not let the old link
+"""A subscriber's id is never reused, and a personal link dies with the subscriber it was made for:
+erasing the newest subscriber and signing the same address up again must not let the old link
 confirm the new, unconfirmed signup (double opt-in bypassed)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _sign_up(client) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_old_link_of_an_erased_reader_cannot_confirm_a_new_signup_at_that_address(app):
+def test_old_link_of_an_erased_subscriber_cannot_confirm_a_new_signup_at_that_address(app):
     make_list(app)
     visitor = app.test_client()
     _sign_up(visitor)
@@ -47,7 +47,7 @@ def test_old_link_of_an_erased_reader_cannot_confirm_a_new_signup_at_that_addres
     assert subscriber(app, ADDRESS).status == SubscriberStatus.PENDING
 
 
-def test_a_link_signed_before_its_reader_existed_is_refused(app):
+def test_a_link_signed_before_its_subscriber_existed_is_refused(app):
     """Ids that were freed before an upgrade made them unique may still come round again
     once; a link older than the row it names was made for someone else."""
     with app.app_context():

@@ -57,7 +57,7 @@ def test_bad_input_is_refused_clearly_and_leaves_no_trace(make_app):
     for content_type, body, status in raw:
         assert client.post("/subscribe", data=body, content_type=content_type).status_code == status
 
-    # The HTML form gets its errors beside the field, tied to it for screen readers.
+    # The HTML form gets its errors beside the field, tied to it for screen subscribers.
     answer = client.post("/subscribe", data={"email": "nope", "lists": ["news"]})
     assert answer.status_code == 400
     assert b'aria-describedby="email-error"' in answer.data and b'value="nope"' in answer.data
@@ -161,7 +161,7 @@ def test_cors_grants_only_configured_origins(make_app):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-def test_a_later_signup_does_not_rename_a_pending_reader(app):
+def test_a_later_signup_does_not_rename_a_pending_subscriber(app):
     make_list(app)
     client = app.test_client()
     spam = "You won $5000! Claim at https://evil.example"

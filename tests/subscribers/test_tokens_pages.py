@@ -19,7 +19,7 @@ class _EightDaysAgo(TimestampSigner):
         return int(time.time()) - 8 * 86400
 
 
-def _reader(app, email="reader@example.org"):
+def _subscriber(app, email="reader@example.org"):
     with app.app_context():
         service.subscribe(email, "", service.resolve_lists(None), source="test", ip=None)
         return db.session.scalar(db.select(Subscriber.id).where(Subscriber.email == email))
@@ -27,15 +27,15 @@ def _reader(app, email="reader@example.org"):
 
 def test_bad_links_get_a_friendly_page_and_change_nothing(app, client):
     make_list(app)
-    reader_id = _reader(app)
+    subscriber_id = _subscriber(app)
     with app.test_request_context():
-        good = tokens.make(tokens.CONFIRM, reader_id, "reader@example.org")
+        good = tokens.make(tokens.CONFIRM, subscriber_id, "reader@example.org")
         expired = URLSafeTimedSerializer(
             app.config["SECRET_KEY"], salt="newsletter.confirm.v1", signer=_EightDaysAgo
-        ).dumps([reader_id, tokens.address_hash("reader@example.org")])
-        other_address = tokens.make(tokens.CONFIRM, reader_id, "someone@example.org")
-        unsubscribe = tokens.make(tokens.UNSUBSCRIBE, reader_id, "reader@example.org")
-        manage = tokens.make(tokens.MANAGE, reader_id, "reader@example.org")
+        ).dumps([subscriber_id, tokens.address_hash("reader@example.org")])
+        other_address = tokens.make(tokens.CONFIRM, subscriber_id, "someone@example.org")
+        unsubscribe = tokens.make(tokens.UNSUBSCRIBE, subscriber_id, "reader@example.org")
+        manage = tokens.make(tokens.MANAGE, subscriber_id, "reader@example.org")
     tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
 
     page = client.get(f"/confirm/{expired}")
@@ -61,7 +61,7 @@ def test_bad_links_get_a_friendly_page_and_change_nothing(app, client):
 
 def test_new_link_form_mails_a_fresh_link_without_telling_who_is_subscribed(app, client):
     make_list(app)
-    _reader(app)
+    _subscriber(app)
     wait_idle(app)
     page = client.get("/confirm/not-a-token")
     answers = {
@@ -81,15 +81,15 @@ def test_new_link_form_mails_a_fresh_link_without_telling_who_is_subscribed(app,
     assert subscriber(app, "reader@example.org").status == SubscriberStatus.CONFIRMED
 
 
-def test_unsubscribe_links_work_whatever_the_reader_id_and_from_older_mails(app, client):
+def test_unsubscribe_links_work_whatever_the_subscriber_id_and_from_older_mails(app, client):
     """Links are signed by our own short path; itsdangerous' own tokens (older mails) and
-    readers with long ids must still unsubscribe."""
+    subscribers with long ids must still unsubscribe."""
     with app.app_context():
-        for reader_id in (1, 2_000_000_000):
+        for subscriber_id in (1, 2_000_000_000):
             db.session.add(
                 Subscriber(
-                    id=reader_id,
-                    email=f"r{reader_id}@example.org",
+                    id=subscriber_id,
+                    email=f"r{subscriber_id}@example.org",
                     status=SubscriberStatus.CONFIRMED,
                 )
             )
