@@ -174,7 +174,7 @@ def _check(app, answer, before) -> None:
             assert _no_line_breaks_or_controls(name), repr(name)
     for raw in _new_mails(app, before[1]):
         _assert_no_header_injection(raw, stored)
-    assert after[0][5] == before[0][5], "a reader's request wrote to the admin audit log"
+    assert after[0][5] == before[0][5], "a subscriber's request wrote to the admin audit log"
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ EMPTY = SubscriberFields("e@example.org", "", {"flag": True, "none": None, "list
 
 
 @pytest.mark.parametrize(
-    ("expression", "reader", "text", "html"),
+    ("expression", "subscriber", "text", "html"),
     [
         ("subscriber.name", HOSTILE, "<b>\"Zoë\" & 'co'</b>",
          "&lt;b&gt;&#34;Zoë&#34; &amp; &#39;co&#39;&lt;/b&gt;"),
