@@ -11,8 +11,10 @@ from sqlalchemy import bindparam, select
 
 from ..bounces.verp import message_tag
 from ..extensions import db
-from ..mail.bulk import BulkTemplate, Copy, list_id_for, signer_for
-from ..mail.render import CompiledIssue, SubscriberFields, compile_issue
+from ..mail.bulk import BulkTemplate, Copy, list_id_for
+from ..mail.compiled import CompiledIssue, compile_issue
+from ..mail.dkim import signer_for
+from ..mail.render import SubscriberFields
 from ..models import Issue, MailingList, Suppression, issue_list
 from ..subscribers.links import links_for
 from ..subscribers.service import email_hash

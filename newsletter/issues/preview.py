@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..mail import remote
-from ..mail.bulk import signer_for
-from ..mail.render import CompiledIssue, Rendered, SubscriberFields, TemplateProblem, compile_issue
+from ..mail.compiled import CompiledIssue, compile_issue
+from ..mail.dkim import signer_for
+from ..mail.render import Rendered, SubscriberFields, TemplateProblem
 from ..mail.transactional import template
 from ..mail.transports import open_transport
 from ..models import Issue, Subscriber

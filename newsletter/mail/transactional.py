@@ -15,7 +15,8 @@ import secrets
 from email.message import EmailMessage
 from functools import lru_cache
 
-from .bulk import Signer, address_header, header_line, list_unsubscribe, quoted_printable
+from .bulk import address_header, header_line, list_unsubscribe, quoted_printable
+from .dkim import Signer
 from .message import POLICY, domain_of
 from .render import Rendered
 

@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, select
 
 from ..bounces.verp import subscriber_return_path
 from ..extensions import db
-from ..mail.bulk import signer_for
+from ..mail.dkim import signer_for
 from ..mail.render import render_mail
 from ..mail.transactional import template
 from ..mail.transports import TemporaryFailure, Transport, open_transport

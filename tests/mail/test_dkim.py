@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from newsletter.delivery import service
 from newsletter.extensions import db
-from newsletter.mail.bulk import Signer
+from newsletter.mail.dkim import Signer
 from newsletter.models import Subscriber, SubscriberStatus
 
 

@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from newsletter.mail.render import SubscriberFields, TemplateProblem, compile_issue
+from newsletter.mail.compiled import compile_issue
+from newsletter.mail.render import SubscriberFields, TemplateProblem
 from newsletter.subscribers.links import Links
 
 LINKS = Links("https://news.example/unsubscribe/tok", "https://news.example/preferences/tok")

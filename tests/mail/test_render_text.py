@@ -10,7 +10,8 @@ from helpers.outbox import outbox_messages, wait_idle
 from helpers.send import add_subscribers, make_issue, make_list
 
 from newsletter.delivery import service
-from newsletter.mail.render import SubscriberFields, compile_issue
+from newsletter.mail.compiled import compile_issue
+from newsletter.mail.render import SubscriberFields
 from newsletter.subscribers.links import Links
 
 BODY = """# The garden in May
