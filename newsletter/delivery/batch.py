@@ -26,6 +26,7 @@ from ..mail.pipelining import BulkSMTPTransport, OutcomeUnknown
 from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
 from ..models import IssueStatus, utcnow
 from . import copies, leases, queries, ratelimit, state
+from .state_journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +82,13 @@ def send_batch(issue_id: int, batch_no: int) -> BatchOutcome:
 def _send_rows(
     issue_id: int, batch_no: int, claim_id: str, rows: list, outcome: BatchOutcome
 ) -> None:
-    try:
-        prepared = copies.prepare(issue_id)
-    except Exception as exc:  # e.g. a DKIM key file gone: no copy can be made, so stop
-        log.exception("issue %s cannot be prepared", issue_id)
-        state.pause(issue_id, f"Paused automatically: the issue cannot be prepared ({exc}).")
-        db.session.commit()
-        outcome.stopped = "paused: cannot prepare"
+    ready = _prepare_or_pause(issue_id, rows, outcome)
+    if ready is None:
         return
-    skip = copies.suppressed(rows)
-    state.mark_skipped([r.id for r in rows if r.id in skip], "address suppressed")
-    outcome.skipped = len(skip)
-    db.session.commit()
+    prepared, skip = ready
     share, size = current_app.config["PAUSE_FAILURE_SHARE"], max(1, len(rows))
     hard_failures: list[tuple[Any, str]] = []
-    journal = state.Journal(claim_id)
+    journal = Journal(claim_id)
     watch = _Watch(journal, issue_id, batch_no)
     transport = _open_transport()
     slice_end = time.monotonic() + TIME_SLICE
@@ -147,9 +140,29 @@ def _send_rows(
     db.session.commit()
 
 
+def _prepare_or_pause(
+    issue_id: int, rows: list, outcome: BatchOutcome
+) -> tuple[copies.Prepared, set[int]] | None:
+    """The issue prepared for personalising, and the rows skipped (cancelled) because their
+    address is now suppressed; None, with the issue paused, when it cannot be prepared."""
+    try:
+        prepared = copies.prepare(issue_id)
+    except Exception as exc:  # e.g. a DKIM key file gone: no copy can be made, so stop
+        log.exception("issue %s cannot be prepared", issue_id)
+        state.pause(issue_id, f"Paused automatically: the issue cannot be prepared ({exc}).")
+        db.session.commit()
+        outcome.stopped = "paused: cannot prepare"
+        return None
+    skip = copies.suppressed(rows)
+    state.mark_skipped([r.id for r in rows if r.id in skip], "address suppressed")
+    outcome.skipped = len(skip)
+    db.session.commit()
+    return prepared, skip
+
+
 def _deliver(
     transport: Transport,
-    journal: state.Journal,
+    journal: Journal,
     prepared: copies.Prepared,
     row,
     copy: Copy,
@@ -204,7 +217,7 @@ def _copy_or_error(prepared: copies.Prepared, row) -> Copy | Exception:  # type:
         return exc
 
 
-def _retry_or_fail(journal: state.Journal, row, error: str, outcome: BatchOutcome) -> None:  # type: ignore[no-untyped-def]
+def _retry_or_fail(journal: Journal, row, error: str, outcome: BatchOutcome) -> None:  # type: ignore[no-untyped-def]
     """Back to the queue with exponential backoff, or failed once the attempts run out."""
     config = current_app.config
     attempts = row.attempts + 1
@@ -261,7 +274,7 @@ class _Watch:
     """Between messages: every half second, re-read the issue's status (pause and cancel
     reach every worker within a second) and refresh this job's liveness keys."""
 
-    def __init__(self, journal: state.Journal, issue_id: int, batch_no: int) -> None:
+    def __init__(self, journal: Journal, issue_id: int, batch_no: int) -> None:
         self.journal, self.issue_id, self.batch_no = journal, issue_id, batch_no
         self.next_check = 0.0
 

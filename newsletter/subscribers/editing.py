@@ -30,7 +30,7 @@ from ..models import (
     utcnow,
 )
 from ..webhooks import outbox
-from . import jobs, service
+from . import jobs, service, signup
 from .addresses import InvalidInput, normalise_address, strict_name
 from .offer import Offered
 from .queries import get
@@ -86,7 +86,7 @@ def add(
             raise AddRefused(SUPPRESSED)
         offered = [Offered(ml.id, ml.slug, ml.name, ml.is_default) for ml in lists]
         source = consent_note.strip() or f"added by {actor}"
-        service.subscribe(address, name, offered, source=source, ip=None)
+        signup.subscribe(address, name, offered, source=source, ip=None)
         db.session.expire_all()
         subscriber = db.session.scalars(select(Subscriber).where(Subscriber.email == address)).one()
         if name and existing is not None:

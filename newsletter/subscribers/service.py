@@ -1,7 +1,7 @@
-"""The subscriber lifecycle: signup, confirmation, preferences, unsubscribe. The subscriber's data
-rights (export, erase) live in ``privacy``, the purge of unconfirmed signups in ``retention``
-and the do-not-mail list in ``suppression``; they are re-exported here so callers have one
-place to import from.
+"""The subscriber lifecycle after signing up (which is in ``signup``): confirmation,
+preferences, unsubscribe. The subscriber's data rights (export, erase) live in ``privacy``,
+the purge of unconfirmed signups in ``retention`` and the do-not-mail list in
+``suppression``; they are re-exported here so callers have one place to import from.
 
 Views, the CLI and jobs call these with plain values and ids. Every function that completes
 a subscriber's action commits; ``suppress`` joins the caller's transaction instead.
@@ -9,17 +9,11 @@ a subscriber's action commits; ``suppress`` joins the caller's transaction inste
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from sqlalchemy import select
 
-from flask import current_app
-from sqlalchemy import Executable, bindparam, insert, select
-
-from .. import signing
 from ..extensions import db
-from ..jobs import queues, writer
+from ..jobs import queues
 from ..models import (
-    ConsentEvent,
     FormerLink,
     MailingList,
     Subscriber,
@@ -29,21 +23,18 @@ from ..models import (
     utcnow,
 )
 from ..webhooks import outbox
-from . import confirmations, jobs, tokens
+from . import consent, jobs, tokens
 from .addresses import InvalidInput
 from .links import Links, links_for
-from .offer import Offered, public_lists, resolve_lists
+from .offer import public_lists, resolve_lists
 from .privacy import erase, export_data
 from .queries import NoSuchSubscriber, get
 from .retention import purge_unconfirmed
 from .suppression import (
-    blocked_clause,
     email_hash,
-    hash_params,
     is_suppressed,
     lift_erasure,
     suppress,
-    upsert,
 )
 from .throttle import allow_attempt, allow_confirmation_mail
 
@@ -61,9 +52,7 @@ __all__ = [
     "links_for",
     "public_lists",
     "purge_unconfirmed",
-    "request_new_link",
     "resolve_lists",
-    "subscribe",
     "subscriber_for",
     "suppress",
     "unsubscribe",
@@ -74,135 +63,7 @@ __all__ = [
 _ACTIVE = (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED, SubscriberStatus.UNSUBSCRIBED)
 
 
-# ---------------------------------------------------------------- signup and confirmation
-
-
-def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: str | None) -> None:
-    """Record a signup and queue the confirmation mail.
-
-    The same work happens whatever state the address is in (new, pending, confirmed,
-    unsubscribed, blocked); the job alone decides whether a mail goes out. Everything is
-    prepared first, then three short statements write: SQLite has one writer, so the write
-    lock is held only for those. The first stores nothing for a blocked address.
-    """
-    consent = _consent(
-        "subscribe",
-        source,
-        [ml.slug for ml in lists],
-        ip=ip,
-        text=current_app.config["CONSENT_TEXT"],
-    )
-    hashes = hash_params(email)
-    now = utcnow()
-    subscriber = {
-        "email": email,
-        "name": name,
-        "status": SubscriberStatus.PENDING,
-        "confirmation_due_at": now,  # a mail is promised now; its sending clears this
-        "created_at": now,  # comes back unchanged only from a row this statement inserted
-        **hashes,
-    }
-    asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
-    sql = _signup_sql(db.session.get_bind().dialect.name, len(hashes))
-    with writer.turn():
-        conn = db.session.connection()
-        row = conn.execute(sql.subscriber, subscriber).one_or_none()
-        subscriber_id = row.id if row is not None else None
-        if subscriber_id is not None:
-            if asked:
-                conn.execute(sql.lists, [{"subscriber_id": subscriber_id, **a} for a in asked])
-            conn.execute(sql.consent, {"subscriber_id": subscriber_id, **consent})
-            if row.created_at == now:
-                outbox.emit("subscriber.created", {"id": subscriber_id, "email": email})
-        db.session.commit()
-    confirmations.request(subscriber_id)
-
-
-def request_new_link(email: str) -> None:
-    """Send a fresh confirmation link to a pending subscriber; nothing (silently) otherwise."""
-    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
-    confirmations.request(subscriber.id if subscriber else None)
-
-
-@dataclass(frozen=True)
-class _SignupSQL:
-    """The statements a signup writes with, built once per dialect."""
-
-    subscriber: Executable
-    lists: Executable
-    consent: Executable
-
-
-@functools.cache
-def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
-    # The subscriber: inserted as pending if new, in one statement so two simultaneous signups
-    # for one address are one row; its id comes back, or nothing when the address is
-    # blocked. A later signup never renames a subscriber, pending or confirmed: anyone can sign
-    # up any address, so its name would be a stranger's words; the subscriber changes it on the
-    # preferences page. ``keys``: how many hashes the address has.
-    table = Subscriber.__table__
-    columns = [
-        table.c.email,
-        table.c.name,
-        table.c.status,
-        table.c.confirmation_due_at,
-        table.c.created_at,
-    ]
-    values = select(*(bindparam(c.name, type_=c.type) for c in columns))
-    subscriber = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
-    subscriber = subscriber.on_conflict_do_update(
-        index_elements=[table.c.email],
-        set_={"confirmation_due_at": subscriber.excluded.confirmation_due_at},
-    ).returning(table.c.id, table.c.created_at)
-    # Each list asked for: new ones and ones left earlier become pending; others stay.
-    table = Subscription.__table__
-    lists = upsert(table, dialect)
-    lists = lists.on_conflict_do_update(
-        index_elements=[table.c.subscriber_id, table.c.list_id],
-        set_={"status": lists.excluded.status, "updated_at": lists.excluded.updated_at},
-        where=table.c.status == SubscriptionStatus.UNSUBSCRIBED,
-    )
-    return _SignupSQL(subscriber, lists, insert(ConsentEvent.__table__))
-
-
-def _record(
-    subscriber: Subscriber,
-    action: str,
-    source: str,
-    lists: list[str],
-    *,
-    ip: str | None = None,
-    text: str = "",
-) -> None:
-    """Add a consent event: proof of a signup, a confirmation, or its withdrawal."""
-    db.session.add(
-        ConsentEvent(
-            subscriber_id=subscriber.id, **_consent(action, source, lists, ip=ip, text=text)
-        )
-    )
-
-
-def _consent(
-    action: str, source: str, lists: list[str], *, ip: str | None = None, text: str = ""
-) -> dict[str, object]:
-    """A consent event's columns (all but the subscriber)."""
-    return {
-        "action": action,
-        "source": source[:500],
-        "consent_text": text,
-        "ip": _kept_ip(ip),
-        "lists": lists,
-    }
-
-
-def _kept_ip(ip: str | None) -> str | None:
-    """The visitor's IP as CONSENT_IP says: kept, hashed (keyed, not reversible) or dropped."""
-    mode = current_app.config["CONSENT_IP"]
-    if not ip or mode == "drop":
-        return None
-    if mode == "keep":
-        return ip[:128]
-    return "hmac-sha256:" + signing.sign(ip, 32)
+# ---------------------------------------------------------------- confirmation
 
 
 def subscriber_for(purpose: str, token: str) -> Subscriber:
@@ -239,7 +100,7 @@ def confirm(subscriber_id: int, *, ip: str | None) -> bool:
         subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = utcnow()
     slugs = [s.mailing_list.slug for s in pending]
-    _record(subscriber, "confirm", "confirmation link", slugs, ip=ip)
+    consent.record(subscriber, "confirm", "confirmation link", slugs, ip=ip)
     if was != subscriber.status:
         _emit_status(subscriber, lists=slugs)
     lift_erasure(subscriber.email)
@@ -263,7 +124,7 @@ def unsubscribe(subscriber_id: int, source: str) -> None:
     if was_active:
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
     if left or was_active:
-        _record(subscriber, "unsubscribe", source, [s.mailing_list.slug for s in left])
+        consent.record(subscriber, "unsubscribe", source, [s.mailing_list.slug for s in left])
     if was_active:
         _emit_status(subscriber)
     db.session.commit()
@@ -308,7 +169,7 @@ def update_preferences(subscriber_id: int, *, name: str, slugs: list[str], ip: s
         changed.append(slug)
     if changed:
         _settle_status(subscriber, bool(slugs))
-        _record(subscriber, "preferences", "preferences page", sorted(slugs), ip=ip)
+        consent.record(subscriber, "preferences", "preferences page", sorted(slugs), ip=ip)
     db.session.commit()
 
 

@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFError
 from ..errors import MESSAGES, problem
 from ..extensions import csrf
 from ..issues import service as issues
-from . import bp, cors, service, tokens
+from . import bp, cors, service, signup, tokens
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
 
 SIGNUP_MAX_BYTES = 16 * 1024
@@ -121,7 +121,7 @@ def subscribe() -> Any:
         return _signup_page(data, errors={exc.field: str(exc)}, status=400)
     if not service.allow_confirmation_mail(email):
         return problem(429, "Too many confirmation mails to this address. Try again later.")
-    service.subscribe(email, name, lists, source=_source(data), ip=request.remote_addr)
+    signup.subscribe(email, name, lists, source=_source(data), ip=request.remote_addr)
     return _signed_up(as_json)
 
 
@@ -176,7 +176,7 @@ def resend() -> Any:
         ), 400
     if not service.allow_confirmation_mail(email):
         return problem(429, "Too many confirmation mails to this address. Try again later.")
-    service.request_new_link(email)
+    signup.request_new_link(email)
     return _signed_up(False)
 
 

@@ -11,7 +11,7 @@ from flask import Flask
 
 from newsletter import signing
 from newsletter.bounces import verp, views
-from newsletter.subscribers import service, suppression, tokens
+from newsletter.subscribers import consent, suppression, tokens
 
 EMAIL = "Reader@Example.org"
 NOW = 1700000000.0
@@ -79,7 +79,7 @@ def test_suppression_hashes_keep_their_bytes(rotated):
 
 
 def test_consent_ip_hash_keeps_its_bytes(rotated):
-    assert service._kept_ip("203.0.113.9") == "hmac-sha256:2faafcd230080f625a9eed47b36f62ab"
+    assert consent._kept_ip("203.0.113.9") == "hmac-sha256:2faafcd230080f625a9eed47b36f62ab"
 
 
 def test_bounce_webhook_signature_checks_the_same_hmac(rotated):

@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers.outbox import wait_idle
 from helpers.subscribe import make_list
 
-from newsletter.subscribers import service
+from newsletter.subscribers import service, signup
 
 
 def _mode(path: Path) -> int:
@@ -23,7 +23,7 @@ def test_a_new_install_is_private(make_app, tmp_path):
     make_list(app)
     with app.app_context():  # a write, so SQLite makes its -wal and -shm files
         lists = service.resolve_lists(["news"])
-        service.subscribe("reader@example.org", "", lists, source="test", ip=None)
+        signup.subscribe("reader@example.org", "", lists, source="test", ip=None)
     wait_idle(app)
     database = instance / "newsletter.db"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}"

@@ -12,7 +12,7 @@ from helpers.subscribe import link_path, make_list, subscriber
 from werkzeug.serving import make_server
 
 from newsletter.models import SubscriberStatus
-from newsletter.subscribers import service, tokens
+from newsletter.subscribers import service, signup, tokens
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -139,7 +139,7 @@ def test_confirm_and_preferences_buttons_work_over_https(make_app, serve, browse
     app = make_app(BASE_URL="https://127.0.0.1")
     make_list(app)
     with app.app_context():
-        service.subscribe("tls@example.org", "", service.resolve_lists(None), source="", ip=None)
+        signup.subscribe("tls@example.org", "", service.resolve_lists(None), source="", ip=None)
         subscriber_id = subscriber(app, "tls@example.org").id
         confirm = tokens.make(tokens.CONFIRM, subscriber_id, "tls@example.org")
         manage = tokens.make(tokens.MANAGE, subscriber_id, "tls@example.org")

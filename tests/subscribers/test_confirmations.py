@@ -17,7 +17,7 @@ from sqlalchemy import select
 from newsletter.extensions import db
 from newsletter.jobs import queues
 from newsletter.models import Subscriber
-from newsletter.subscribers import confirmations, service
+from newsletter.subscribers import confirmations, service, signup
 
 
 def _signup(client, address):
@@ -54,7 +54,7 @@ def test_a_confirmation_left_waiting_goes_out_at_the_next_tick(
     # The web process dies after pushing the id and before queueing a drain for it.
     monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)
     with app.test_request_context():
-        service.subscribe("late@example.org", "", service.resolve_lists(None), source="t", ip=None)
+        signup.subscribe("late@example.org", "", service.resolve_lists(None), source="t", ip=None)
         assert queues.redis().llen(queues.key(confirmations.WAITING)) == 1
     start_worker(app)  # its periodic tick finds the id waiting and queues a drain
     (mail,) = smtp_server.wait_for(1, timeout=30)
@@ -133,7 +133,7 @@ def test_without_redis_a_confirmation_lost_with_its_process_is_sent_by_the_tick(
     make_list(app, "news", "Weekly News")
     with monkeypatch.context() as m, app.test_request_context():
         m.setattr(queues, "enqueue", lambda *args, **kwargs: None)  # the process dies first
-        service.subscribe("lost@example.org", "", service.resolve_lists(None), source="t", ip=None)
+        signup.subscribe("lost@example.org", "", service.resolve_lists(None), source="t", ip=None)
     age_debts(app)
     with app.app_context():
         assert confirmations.resend_owed() == 1

@@ -11,7 +11,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from newsletter.extensions import db
 from newsletter.models import Subscriber, SubscriberStatus
-from newsletter.subscribers import service, tokens
+from newsletter.subscribers import service, signup, tokens
 
 
 class _EightDaysAgo(TimestampSigner):
@@ -21,7 +21,7 @@ class _EightDaysAgo(TimestampSigner):
 
 def _subscriber(app, email="reader@example.org"):
     with app.app_context():
-        service.subscribe(email, "", service.resolve_lists(None), source="test", ip=None)
+        signup.subscribe(email, "", service.resolve_lists(None), source="test", ip=None)
         return db.session.scalar(db.select(Subscriber.id).where(Subscriber.email == email))
 
 
