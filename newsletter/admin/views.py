@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..delivery import queries as deliveries
 from ..lists import service as list_service
 from ..subscribers import figures
-from ..webhooks import jobs as webhooks
+from ..webhooks import failing as webhooks
 from . import bp
 
 

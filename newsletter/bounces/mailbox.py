@@ -12,106 +12,30 @@ one about an address that is no subscriber's; one seen before), so it is removed
 connection fails between the commit and the removal, the message is read again next time; the
 duplicate check (per delivery and kind) records nothing twice for a report tied to a delivery.
 
-The tick polls at most every ``NEWSLETTER_BOUNCE_MAILBOX_SECONDS`` and one process at a time:
-with Redis, a key set for the interval and a lock held while polling; without, a lock file
-beside the SQLite database (its modification time is the last poll), or a PostgreSQL advisory
-lock with the interval kept per process.
+The tick polls at most every ``NEWSLETTER_BOUNCE_MAILBOX_SECONDS`` and one process at a time
+(:mod:`.mailbox_turn`); the URL is parsed by :mod:`.mailbox_url`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import imaplib
-import ipaddress
 import logging
-import os
 import poplib
-import secrets
 import ssl
-import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from ..extensions import db
-from ..jobs import queues
-from . import service
+from . import mailbox_turn, service
+from .mailbox_url import Mailbox, parse_url
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 30  # seconds for connecting and for each answer
 LIMIT = 500  # messages read per poll; the rest wait for the next one
-
-
-@dataclass(frozen=True)
-class Mailbox:
-    """Where the reports are: parsed from the URL (its password is never logged)."""
-
-    scheme: str  # imap, imaps, pop3, pop3s
-    host: str
-    port: int
-    user: str
-    password: str = field(repr=False)
-    folder: str = "INBOX"
-
-    @property
-    def protocol(self) -> str:
-        """What :attr:`Bounce.source` says: "imap" or "pop3"."""
-        return self.scheme.rstrip("s")
-
-    @property
-    def secure(self) -> bool:
-        return self.scheme.endswith("s")
-
-    def __str__(self) -> str:  # for logs: no password
-        return f"{self.scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
-
-
-def parse_url(value: str) -> Mailbox:
-    """The mailbox a URL names; ValueError (never quoting it: it holds a password) otherwise."""
-    try:
-        parts = urlsplit(str(value))
-        port = parts.port
-    except ValueError:
-        raise ValueError("a URL like imaps://user:pass@host/INBOX") from None
-    scheme = parts.scheme
-    if scheme not in ("imap", "imaps", "pop3", "pop3s"):
-        raise ValueError("a URL starting imaps://, pop3s://, or imap:// or pop3:// on this host")
-    if not parts.hostname or not parts.username or parts.password is None:
-        raise ValueError(f"a URL with a user, a password and a host: {scheme}://user:pass@host")
-    if not scheme.endswith("s") and not is_local(parts.hostname):
-        raise ValueError(
-            f"imaps:// or pop3s:// for a server on another host ({scheme}:// would send the "
-            "password in the clear; it is allowed only for localhost)"
-        )
-    folder = unquote(parts.path.lstrip("/")) or "INBOX"
-    defaults = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995}
-    return Mailbox(
-        scheme,
-        parts.hostname,
-        port or defaults[scheme],
-        unquote(parts.username),
-        unquote(parts.password),
-        folder,
-    )
-
-
-def is_local(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1); never a name like 127.x.example."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def is_report(outcome: service.BounceOutcome) -> bool:
@@ -251,98 +175,15 @@ def _whole(conn: poplib.POP3, number: int) -> tuple[bytes, list[bytes], int]:
 
 # -- the tick's chore: at most every BOUNCE_MAILBOX_SECONDS, one process at a time ----------
 
-_LAST_POLL: dict[str, float] = {}  # per process and database, for PostgreSQL without Redis
-ADVISORY_KEY = int.from_bytes(b"bncmbox!", "big") >> 1  # any fixed 63-bit number of ours
-_THREADS = threading.Lock()
-
 
 def poll_due() -> None:
     """Poll the mailbox when one is configured and its interval has passed (the tick's chore)."""
     config = current_app.config
     if not config.get("BOUNCE_MAILBOX"):
         return
-    with _turn(float(config["BOUNCE_MAILBOX_SECONDS"])) as mine:
+    interval = float(config["BOUNCE_MAILBOX_SECONDS"])
+    with mailbox_turn.turn(interval, TIMEOUT * 20) as mine:
         if mine:
             result = poll()
             if result.counts["messages"]:
                 log.info("bounce mailbox: %s", dict(result.counts))
-
-
-@contextlib.contextmanager
-def _turn(interval: float) -> Iterator[bool]:
-    """True when this process is to poll now; nobody else polls until it is done."""
-    conn = queues.redis()
-    if conn is not None:
-        yield from _redis_turn(conn, interval)
-        return
-    url = make_url(db.engine.url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        yield from _file_turn(Path(f"{url.database}.bounce-mailbox"), interval)
-    elif url.get_backend_name() == "postgresql":
-        yield from _advisory_turn(interval)
-    else:
-        yield from _process_turn(interval)
-
-
-def _redis_turn(conn, interval: float) -> Iterator[bool]:  # type: ignore[no-untyped-def]
-    running, token = queues.key("bounce-mailbox", "polling"), secrets.token_hex(8)
-    if not conn.set(running, token, nx=True, ex=max(int(TIMEOUT * 20), int(interval))):
-        yield False
-        return
-    try:
-        due = conn.set(
-            queues.key("bounce-mailbox", "polled"), b"1", nx=True, px=int(interval * 1000)
-        )
-        yield bool(due)
-    finally:
-        if conn.get(running) == token.encode():
-            conn.delete(running)
-
-
-def _file_turn(path: Path, interval: float) -> Iterator[bool]:
-    if not _THREADS.acquire(blocking=False):  # flock belongs to an open file, not a thread
-        yield False
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        if os.fstat(fd).st_size and time.time() - os.fstat(fd).st_mtime < interval:
-            yield False
-            return
-        os.pwrite(fd, b"1", 0)
-        os.utime(path)  # the last poll's time, for every process
-        yield True
-    finally:
-        os.close(fd)  # releases the flock
-        _THREADS.release()
-
-
-def _advisory_turn(interval: float) -> Iterator[bool]:
-    with db.engine.connect() as connection:
-        key = ADVISORY_KEY
-        if not connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
-            yield False
-            return
-        try:
-            yield from _process_turn(interval)
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            connection.commit()
-
-
-def _process_turn(interval: float) -> Iterator[bool]:
-    if not _THREADS.acquire(blocking=False):
-        yield False
-        return
-    try:
-        now, where = time.monotonic(), str(db.engine.url)
-        due = where not in _LAST_POLL or now - _LAST_POLL[where] >= interval
-        if due:
-            _LAST_POLL[where] = now
-        yield due
-    finally:
-        _THREADS.release()

@@ -190,7 +190,7 @@ def topic_arns(value: Any) -> str:
 def bounce_mailbox(value: Any) -> Any:
     """Empty, or imaps:// or pop3s:// (imap:// or pop3:// only to this host) with user and
     password; never quoted back, as it holds the password."""
-    from ..bounces.mailbox import parse_url
+    from ..bounces.mailbox_url import parse_url
 
     if value:
         parse_url(str(value))

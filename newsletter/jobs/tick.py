@@ -32,7 +32,7 @@ TASKS = [
     "newsletter.subscribers.browse:index_new_subscribers",
     "newsletter.bounces.mailbox:poll_due",
     "newsletter.bounces.providers.mailgun:prune_nonces",
-    "newsletter.webhooks.jobs:disable_failing",
+    "newsletter.webhooks.failing:disable_failing",
     "newsletter.webhooks.jobs:enqueue_due",
 ]
 

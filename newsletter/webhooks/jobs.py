@@ -9,7 +9,8 @@ A 2xx delivers. Anything else (another status, a redirect, which is never follow
 timeout, a refused connection, a URL that now resolves to a private address) is retried on
 Standard Webhooks' schedule after the first attempt, ±10 % jitter, then fails. Every attempt
 is kept (:class:`WebhookAttempt`). An endpoint whose deliveries have failed without a success
-for three days is disabled; owners see it on the dashboard and may enable it again.
+for three days is disabled (:mod:`.failing`); owners see it on the dashboard and may enable it
+again.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..jobs import queues, writer
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 # Seconds to wait after each failed attempt (Standard Webhooks' schedule); then failed.
 SCHEDULE = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 JITTER = 0.1
-DISABLE_AFTER = timedelta(days=3)
 BATCH = 50  # deliveries looked at per query; a job runs until none is due
 MAX_JOB_SECONDS = 120  # then it queues itself again, leaving the worker to other jobs
 D = WebhookDelivery
@@ -191,88 +191,6 @@ def enqueue_due() -> None:
         queues.enqueue(deliver_due)
 
 
-def disable_failing() -> list[int]:
-    """A tick chore: disable every endpoint that has failed without a success for
-    :data:`DISABLE_AFTER`; their ids (the tick commits)."""
-    cutoff = utcnow() - DISABLE_AFTER
-    disabled = []
-    for endpoint in failing_endpoints():
-        if endpoint.failing_since <= cutoff:
-            db.session.execute(
-                update(WebhookEndpoint)
-                .where(WebhookEndpoint.id == endpoint.id, WebhookEndpoint.disabled_at.is_(None))
-                .values(disabled_at=utcnow())
-            )
-            log.warning("webhook endpoint %s disabled: failing since %s", endpoint.id, cutoff)
-            disabled.append(endpoint.id)
-    if disabled:
-        outbox.forget_endpoints()
-    return disabled
-
-
-@dataclass(frozen=True)
-class Failing:
-    """An enabled endpoint whose latest attempts all failed, since when, and the last error."""
-
-    id: int
-    url: str
-    failing_since: datetime
-    last_error: str
-
-
-def failing_endpoints() -> list[Failing]:
-    """Enabled endpoints whose attempts have failed since their last success (for the
-    dashboard), oldest failure first."""
-    ok = (WebhookAttempt.status_code >= 200) & (WebhookAttempt.status_code < 300)
-    A = WebhookAttempt
-    last_ok = (
-        select(func.max(A.at))
-        .join(D, D.id == A.delivery_id)
-        .where(D.endpoint_id == WebhookEndpoint.id, ok)
-        .scalar_subquery()
-    )
-    first_failure = (
-        select(func.min(A.at, type_=A.__table__.c.at.type))
-        .join(D, D.id == A.delivery_id)
-        .where(
-            D.endpoint_id == WebhookEndpoint.id,
-            ~ok | A.status_code.is_(None),
-            (A.at > last_ok) | last_ok.is_(None),
-            A.at >= WebhookEndpoint.enabled_at,
-        )
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.url, first_failure.label("since"))
-        .where(WebhookEndpoint.disabled_at.is_(None))
-        .order_by(WebhookEndpoint.id)
-    ).all()
-    found = []
-    for endpoint_id, url, since in rows:
-        if since is None:
-            continue
-        last_error = db.session.scalar(
-            select(A.error)
-            .join(D, D.id == A.delivery_id)
-            .where(D.endpoint_id == endpoint_id)
-            .order_by(A.at.desc(), A.id.desc())
-            .limit(1)
-        )
-        found.append(Failing(endpoint_id, url, _aware(since), last_error or ""))
-    return sorted(found, key=lambda f: f.failing_since)
-
-
-def disabled_endpoints() -> list[WebhookEndpoint]:
-    """Endpoints disabled for failing (owners are told on the dashboard)."""
-    return list(
-        db.session.scalars(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.disabled_at.is_not(None))
-            .order_by(WebhookEndpoint.disabled_at.desc())
-        )
-    )
-
-
 def retry_now(delivery_id: int) -> None:
     """An owner's "retry now": the delivery (failed or pending) is attempted at once."""
     with writer.turn():
@@ -296,7 +214,3 @@ def send_test(endpoint_id: int) -> int:
         db.session.commit()
     queues.enqueue(deliver, delivery_id)
     return delivery_id
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

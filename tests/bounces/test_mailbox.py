@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from newsletter.bounces import mailbox, verp
+from newsletter.bounces import mailbox, mailbox_turn, mailbox_url, verp
 from newsletter.cli import main
 from newsletter.config.rules import ConfigError
 from newsletter.extensions import db
@@ -253,7 +253,7 @@ def test_while_another_process_polls_the_tick_does_not(make_app, dovecot, backen
             connection = other.enter_context(
                 create_engine(db.engine.url, poolclass=NullPool).connect()
             )
-            connection.scalar(text("SELECT pg_advisory_lock(:k)"), {"k": mailbox.ADVISORY_KEY})
+            connection.scalar(text("SELECT pg_advisory_lock(:k)"), {"k": mailbox_turn.ADVISORY_KEY})
 
         tick.tick()
 
@@ -309,7 +309,7 @@ def test_plain_imap_on_this_host_and_imaps_elsewhere_are_accepted(make_app):
     make_app(BOUNCE_MAILBOX="imap://bounces:pw@[::1]:1143/INBOX")
     app = make_app(BOUNCE_MAILBOX="imaps://bounces:p%40ss@mail.example.org:1993/Bounces")
 
-    box = mailbox.parse_url(app.config["BOUNCE_MAILBOX"])
+    box = mailbox_url.parse_url(app.config["BOUNCE_MAILBOX"])
     assert (box.host, box.port, box.password, box.folder, box.protocol) == (
         "mail.example.org",
         1993,

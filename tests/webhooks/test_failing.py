@@ -17,6 +17,7 @@ from newsletter.extensions import db
 from newsletter.jobs import tick
 from newsletter.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from newsletter.webhooks import jobs, service, standard
+from newsletter.webhooks.failing import disabled_endpoints, failing_endpoints
 from newsletter.webhooks.outbox import emit
 
 
@@ -32,7 +33,7 @@ def test_an_endpoint_failing_for_three_days_is_disabled_by_the_tick(make_app):
     _emit_erased(app, 1)
     wait_idle(app)  # the hand-off after the commit made the first attempt
     with app.app_context():
-        [failing] = jobs.failing_endpoints()
+        [failing] = failing_endpoints()
         assert failing.id == down and failing.last_error
         tick.tick()
         assert db.session.get_one(WebhookEndpoint, down).disabled_at is None  # only just failing
@@ -42,15 +43,15 @@ def test_an_endpoint_failing_for_three_days_is_disabled_by_the_tick(make_app):
         db.session.commit()
         tick.tick()
         assert db.session.get_one(WebhookEndpoint, down).disabled_at is not None
-        assert [e.id for e in jobs.disabled_endpoints()] == [down]
-        assert jobs.failing_endpoints() == []
+        assert [e.id for e in disabled_endpoints()] == [down]
+        assert failing_endpoints() == []
         # Its deliveries wait while it is disabled: nothing is due.
         db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
         db.session.commit()
         assert jobs.deliver_due() == 0
         # An owner enables it again: a fresh start, which the old failures do not cut short.
         service.enable(down)
-        assert jobs.failing_endpoints() == []
+        assert failing_endpoints() == []
         tick.tick()
         assert db.session.get_one(WebhookEndpoint, down).disabled_at is None
 
@@ -63,12 +64,12 @@ def test_a_success_ends_the_failing_streak(make_app):
         _emit_erased(app, 1)
         wait_idle(app)  # the first attempt: 500
         with app.app_context():
-            assert [f.id for f in jobs.failing_endpoints()] == [endpoint_id]
+            assert [f.id for f in failing_endpoints()] == [endpoint_id]
             # The retry is due in 5 s; the test moves it to now rather than wait.
             db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
             db.session.commit()
             assert jobs.deliver_due() == 1  # 200
-            assert jobs.failing_endpoints() == []
+            assert failing_endpoints() == []
     finally:
         receiver.stop()
 
