@@ -1,5 +1,6 @@
 """Typed models. Every state a row can be in is named by an enum here; the changes between
-states happen in the service modules (``subscribers/service.py``, ``delivery/state.py``)."""
+states happen in the service modules (``subscribers/signup.py`` and ``service.py``,
+``delivery/state.py`` and ``state_journal.py``)."""
 
 from __future__ import annotations
 
