@@ -547,7 +547,7 @@ def test_each_bounce_keeps_its_source_and_the_admin_page_shows_it(subscriber_sou
     page = admin_client.get("/admin/bounces").get_data(as_text=True)
 
     for source in ("webhook", "mailbox", "smtp", "mailgun"):
-        assert f"<td>{source}</td>" in page
+        assert f"<small>via {source}</small>" in page
 
 
 @pytest.fixture
