@@ -8,26 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers.api import bearer
 from helpers.outbox import outbox_messages, wait_idle
-from helpers.send import add_subscribers, make_list, start_issue, wait_for
+from helpers.send import start_issue, wait_for
 from sqlalchemy import select, update
 
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, Delivery, DeliveryStatus, Issue, Role
 
 URL = "/api/v1/issues"
-
-
-@pytest.fixture
-def editor(app):
-    return bearer(app, Role.EDITOR, "editor")
-
-
-@pytest.fixture
-def weekly(app) -> int:
-    with app.app_context():
-        list_id = make_list("weekly", "Weekly News")
-        add_subscribers(list_id, 3)
-        return list_id
 
 
 def _draft(client, headers, subject: str = "Issue one", body: str = "Hello {{ subscriber.name }}!"):

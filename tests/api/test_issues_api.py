@@ -9,26 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers.api import bearer
 from helpers.outbox import outbox_messages, wait_idle
-from helpers.send import add_subscribers, make_list
 
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import MailingList, Role
 
 URL = "/api/v1/issues"
-
-
-@pytest.fixture
-def editor(app):
-    return bearer(app, Role.EDITOR, "editor")
-
-
-@pytest.fixture
-def weekly(app) -> int:
-    with app.app_context():
-        list_id = make_list("weekly", "Weekly News")
-        add_subscribers(list_id, 3)
-        return list_id
 
 
 def _draft(client, headers, **fields):
