@@ -96,7 +96,7 @@ def test_complaint_naming_a_subscriber_only_by_address_suppresses_nobody(
     assert (said["suppressed"], said["unverified"]) == (0, 1)
     page = admin_client.get("/admin/bounces").get_data(as_text=True)
     assert "annoyed-reader@example.com" in page
-    assert "<td>complaint<br><strong>unverified</strong></td>" in page
+    assert "<td>complaint<br><strong>unverified</strong><br><small>via" in page
     assert "Lift suppression" not in page
 
 
