@@ -102,6 +102,7 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"  # caught mid-SMTP-transaction by a crash; never resent silently
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # a sequence step came due for a reader who had left meanwhile
 
 
 class SuppressionReason(enum.StrEnum):
@@ -111,6 +112,16 @@ class SuppressionReason(enum.StrEnum):
     COMPLAINED = "complained"
     ERASED = "erased"
     ADMIN = "admin"
+
+
+class IssueKind(enum.StrEnum):
+    """An issue an admin sends once, or one step of a list's sequence (a welcome series),
+    whose deliveries are added as readers come due. Steps are issues so that they are
+    rendered, sent, retried and counted by the same engine; pages listing issues show only
+    ``ISSUE``."""
+
+    ISSUE = "issue"
+    STEP = "step"
 
 
 class BounceKind(enum.StrEnum):
@@ -142,6 +153,13 @@ class AdminUser(UserMixin, db.Model):
     # Changes on password change so that existing sessions die (Flask-Login alternative id).
     session_token: Mapped[str] = mapped_column(String(64))
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.OWNER, server_default="owner")
+    # Two-factor sign-in (TOTP, RFC 6238): the base32 secret, set while being turned on and
+    # kept once ``totp_enabled_at`` is set; the last time step accepted, so a code is used once;
+    # hashes of the unused recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column()
+    recovery_code_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     def get_id(self) -> str:
         return self.session_token
@@ -174,6 +192,8 @@ class MailingList(db.Model):
     is_default: Mapped[bool] = mapped_column(default=False, server_default=false())
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set while the admin has paused the list's sequence: no step is sent until resumed.
+    sequence_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # Ids signed into links and mails (a subscriber's links, a delivery's return path, an issue) must
@@ -189,6 +209,7 @@ class Subscriber(db.Model):
     __table_args__ = (
         Index("ix_subscriber_status_id", "status", "id"),
         Index("ix_subscriber_created_at", "created_at"),
+        Index("ix_subscriber_confirmed_at", "confirmed_at"),
         # Admin browsing (migration 0003, which also adds the substring-search index).
         Index("ix_subscriber_status_email", "status", "email"),
         Index(
@@ -215,6 +236,9 @@ class Subscriber(db.Model):
     # Set when a confirmation mail is promised, cleared once it was sent (or found not due);
     # the tick sends again what stays owed too long (see subscribers.confirmations).
     confirmation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the page they signed up on (or given by an import or the API); every
+    # system mail to them is in it. None: the installation's default language.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
@@ -231,7 +255,11 @@ class Subscription(db.Model):
     """A subscriber's membership of one list, with its own state."""
 
     __tablename__ = "subscription"
-    __table_args__ = (Index("ix_subscription_list_status", "list_id", "status", "subscriber_id"),)
+    __table_args__ = (
+        Index("ix_subscription_list_status", "list_id", "status", "subscriber_id"),
+        # A sequence's due readers: confirmed on the list, by when.
+        Index("ix_subscription_list_confirmed", "list_id", "confirmed_at"),
+    )
 
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
@@ -244,6 +272,8 @@ class Subscription(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the reader last confirmed on this list: a sequence's delays count from here.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     mailing_list: Mapped[MailingList] = relationship()
@@ -306,7 +336,7 @@ class Issue(db.Model):
     """One newsletter issue: what is sent, to which lists, and where its sending stands."""
 
     __tablename__ = "issue"
-    __table_args__ = (_NEVER_REUSED,)
+    __table_args__ = (Index("ix_issue_kind_id", "kind", "id"), _NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(300))
@@ -324,8 +354,17 @@ class Issue(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("admin_user.id", ondelete="SET NULL")
     )
+    kind: Mapped[IssueKind] = mapped_column(
+        _enum(IssueKind), default=IssueKind.ISSUE, server_default="issue"
+    )
+    # With lists too, the issue goes to the intersection. A segment an unsent issue targets
+    # cannot be deleted (RESTRICT); a sent issue's audience is its delivery rows.
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segment.id", ondelete="RESTRICT"), index=True
+    )
 
     lists: Mapped[list[MailingList]] = relationship(secondary=issue_list)
+    segment: Mapped[Segment | None] = relationship()
 
 
 class Delivery(db.Model):
@@ -469,7 +508,7 @@ class WebhookEndpoint(db.Model):
     # Set when its deliveries have failed for too long; owners are told and may enable it.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When it was added or last enabled: a failing streak counts only attempts since then.
-    enabled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enabled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=True)
 
 
 class WebhookMessage(db.Model):
@@ -536,3 +575,75 @@ class ProviderNonce(db.Model):
     provider: Mapped[str] = mapped_column(String(20))
     token: Mapped[str] = mapped_column(String(200))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Segment(db.Model):
+    """A named, saved filter over subscribers (DESIGN "Segments"): ``rules`` is the JSON tree of
+    conditions, compiled to parameterised SQL by ``segments.rules``; never SQL itself."""
+
+    __tablename__ = "segment"
+    __table_args__ = _NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SequenceStep(db.Model):
+    """One mail of a list's sequence, sent ``delay_seconds`` after a reader confirmed on the
+    list. Its subject and body live in its own issue (kind ``step``), whose deliveries, one per
+    (step, reader) and unique, are added by the tick as readers come due."""
+
+    __tablename__ = "sequence_step"
+    __table_args__ = (Index("ix_sequence_step_list_position", "list_id", "position"), _NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id", ondelete="CASCADE"), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    delay_seconds: Mapped[int] = mapped_column(default=0)
+    # Readers who confirmed at or after this moment get the step: a step added later reaches
+    # only readers not yet past its delay (its creation minus the delay). None: everyone
+    # confirmed on the list (the admin asked for catch-up).
+    reaches_confirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    issue: Mapped[Issue] = relationship()
+    mailing_list: Mapped[MailingList] = relationship()
+
+
+class Media(db.Model):
+    """An image uploaded by an admin, served from our own host at ``/media/<name>`` so mails load
+    nothing from a third party. ``name`` derives from the content (a hash), so a URL never changes
+    meaning and may be cached for a year. The bytes are here unless ``NEWSLETTER_MEDIA_DIR`` is
+    set, then in that folder under the same name."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    width: Mapped[int] = mapped_column(default=0)
+    height: Mapped[int] = mapped_column(default=0)
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    original_filename: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="SET NULL")
+    )
+
+
+class SiteSetting(db.Model):
+    """A setting owners change in the admin rather than the environment: the mail layout
+    (site name, logo, accent colour, footer text) and whether every admin must use two-factor
+    sign-in. One row per key; the value is JSON."""
+
+    __tablename__ = "site_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
