@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -194,6 +195,9 @@ class MailingList(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set while the admin has paused the list's sequence: no step is sent until resumed.
     sequence_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The built-in welcome mail, sent on confirmation before step 1 of the sequence; an admin
+    # whose sequence begins with its own welcome turns it off.
+    sends_welcome: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 # Ids signed into links and mails (a subscriber's links, a delivery's return path, an issue) must

@@ -57,6 +57,10 @@ def upgrade():
     op.add_column("subscriber", sa.Column("language", sa.String(length=16), nullable=True))
     op.create_index("ix_subscriber_confirmed_at", "subscriber", ["confirmed_at"])
     op.add_column("mailing_list", sa.Column("sequence_paused_at", _WHEN, nullable=True))
+    op.add_column(
+        "mailing_list",
+        sa.Column("sends_welcome", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
 
     op.create_table(
         "sequence_step",
@@ -116,6 +120,7 @@ def downgrade():
         op.drop_column("admin_user", column)
     op.drop_index("ix_sequence_step_list_position", table_name="sequence_step")
     op.drop_table("sequence_step")
+    op.drop_column("mailing_list", "sends_welcome")
     op.drop_column("mailing_list", "sequence_paused_at")
     op.drop_index("ix_subscriber_confirmed_at", table_name="subscriber")
     op.drop_column("subscriber", "language")
