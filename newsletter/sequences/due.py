@@ -1,0 +1,97 @@
+"""Which readers a sequence step is due for: one set-based query per step.
+
+A step is due for a reader when all of these hold:
+
+- the reader is confirmed overall and confirmed on the step's list (the issue audience's two
+  halves, ``fanout.SUBSCRIBER_REACHED`` and ``fanout.MEMBER_REACHED``);
+- they confirmed on the list at least the step's delay ago (``subscription.confirmed_at``);
+- the step reaches them: they confirmed at or after ``reaches_confirmed_since`` (a step added
+  later reaches only readers not yet past its delay), or that is None (catch-up);
+- they have no delivery of the step yet (one row per step and reader, ever);
+- every earlier step (lower position) of the list that reaches them has settled for them: its
+  delivery exists and is no longer queued or sending. Sent, skipped, failed, unknown and
+  cancelled all count as settled, so the series keeps its order but one failed mail does not
+  hold a reader back for good. Earlier steps that are no longer active (their issue cancelled)
+  are not waited for.
+
+Pausing is not decided here: the tick only asks about steps whose list is not paused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from ..delivery.fanout import MEMBER_REACHED, SUBSCRIBER_REACHED
+from ..delivery.state import ACTIVE
+from ..extensions import db
+from ..models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    SequenceStep,
+    Subscriber,
+    Subscription,
+)
+
+OPEN = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+
+
+def _reaches(step, confirmed_at):  # type: ignore[no-untyped-def]
+    """The step reaches a reader who confirmed at ``confirmed_at`` (a column)."""
+    return or_(step.reaches_confirmed_since.is_(None), confirmed_at >= step.reaches_confirmed_since)
+
+
+def readers(step: SequenceStep, now: datetime) -> Select:
+    """Ids of the subscribers ``step`` is due for at ``now``."""
+    cutoff = now - timedelta(seconds=step.delay_seconds)
+    earlier = aliased(SequenceStep)
+    earlier_issue = aliased(Issue)
+    settled = aliased(Delivery)
+    waiting_on_earlier = exists().where(
+        earlier.list_id == step.list_id,
+        earlier.position < step.position,
+        earlier_issue.id == earlier.issue_id,
+        earlier_issue.status.in_(ACTIVE),
+        _reaches(earlier, Subscription.confirmed_at),
+        # Two levels down, SQLAlchemy would not correlate the subscription by itself.
+        ~exists()
+        .where(
+            settled.issue_id == earlier.issue_id,
+            settled.subscriber_id == Subscription.subscriber_id,
+            settled.status.not_in(OPEN),
+        )
+        .correlate_except(settled),
+    )
+    has_row = exists().where(
+        Delivery.issue_id == step.issue_id, Delivery.subscriber_id == Subscription.subscriber_id
+    )
+    since = step.reaches_confirmed_since
+    return (
+        select(Subscription.subscriber_id.label("id"))
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(
+            Subscription.list_id == step.list_id,
+            MEMBER_REACHED,
+            SUBSCRIBER_REACHED,
+            Subscription.confirmed_at <= cutoff,
+            *([Subscription.confirmed_at >= since] if since is not None else []),
+            ~has_row,
+            ~waiting_on_earlier,
+        )
+    )
+
+
+def count(step: SequenceStep, now: datetime) -> int:
+    """How many readers the step is due for and not yet handed to the sending engine."""
+    return db.session.scalar(select(func.count()).select_from(readers(step, now).subquery())) or 0
+
+
+def next_batch(issue_id: int) -> int:
+    """The first batch number no delivery of the step's issue uses yet."""
+    highest = db.session.scalar(
+        select(func.max(Delivery.batch_no)).where(and_(Delivery.issue_id == issue_id))
+    )
+    return 0 if highest is None else highest + 1
