@@ -1,0 +1,47 @@
+"""An index per attribute a saved segment filters on, so that counting and sending to
+"attributes.city eq Oslo" over a million subscribers reads an index, not every row's JSON.
+
+Attributes are free-form (a CSV's columns), so no migration can know them: the index is made
+when a segment that filters on one is saved, on exactly the expression ``rules.where`` writes
+(``lower`` of the attribute as text), and kept when the segment goes (another may use it).
+Their names start ``ix_subscriber_attr_``; they are not in the models, on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func
+
+from ..extensions import db
+from .rules import attribute, attribute_keys
+
+PREFIX = "ix_subscriber_attr_"
+
+
+def name_for(key: str) -> str:
+    """The index's name: derived from the key, never the key itself (any letters allowed)."""
+    return PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def ensure_for(rules: dict[str, Any]) -> None:
+    """Make the index of every attribute the (checked) rules filter on, unless it exists.
+
+    Built outside the caller's transaction; on PostgreSQL ``CONCURRENTLY``, so that signups
+    and imports go on writing while it is built."""
+    keys = attribute_keys(rules)
+    if not keys:
+        return
+    engine = db.engine
+    concurrently = " CONCURRENTLY" if engine.dialect.name == "postgresql" else ""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for key in sorted(keys):
+            expression = func.lower(attribute(key)).compile(
+                dialect=engine.dialect,
+                compile_kwargs={"literal_binds": True, "include_table": False},
+            )
+            connection.exec_driver_sql(
+                f"CREATE INDEX{concurrently} IF NOT EXISTS {name_for(key)}"
+                f" ON subscriber (({expression}))"
+            )

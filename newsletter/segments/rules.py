@@ -1,0 +1,320 @@
+"""A segment's rules: the JSON tree an admin writes, checked (``check``) and compiled to a
+parameterised SQLAlchemy condition over ``Subscriber`` (``where``).
+
+The tree is a group, ``{"all": [...]}`` or ``{"any": [...]}``, of conditions
+``{"field": F, "op": O, "value": V}`` and further groups. What each condition means:
+
+- ``list`` (a slug): ``eq`` the subscriber has a subscription on that list that is not
+  unsubscribed (pending or confirmed); ``ne`` has none; ``in`` (slugs) has one on any of them;
+  ``exists`` true: is on some list (not unsubscribed), false: on none.
+- ``status``: the subscriber's overall status (``pending``, ``confirmed``, ``unsubscribed``,
+  ``bounced``, ``complained``); ``eq``, ``ne``, ``in``.
+- ``email``, ``name``: ``eq``/``ne``/``in`` compare whole values, ``contains`` a substring; all
+  ignore case (ASCII letters only on SQLite). An email value is compared in its stored form
+  (lowercased). ``name exists`` true: the name is not empty.
+- ``attributes.<key>`` (the key as imported, case-sensitive): values compare as text, so a
+  rule value ``5`` matches the attribute ``5`` and ``"5"``; ``eq``/``in`` need the attribute
+  present; ``ne`` also matches subscribers without it; ``contains`` ignores case;
+  ``exists`` true: present and not empty.
+- ``signed_up_at``, ``confirmed_at`` (the subscriber's, in UTC): ``before D`` earlier than
+  day D, ``after D`` later than day D (D itself is in neither), ``within_days N`` in the last
+  N days counted from now at query time; ``exists`` (``confirmed_at`` is empty until they
+  confirm). A missing date matches none of the comparisons.
+
+An empty ``all`` matches everyone, an empty ``any`` no one. A bare condition at the top is
+taken as ``{"all": [condition]}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, false, func, literal, not_, or_, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
+from ..models import utcnow as _utcnow
+
+MAX_DEPTH = 5  # groups inside groups
+MAX_CONDITIONS = 50
+MAX_CHOICES = 100  # values of one ``in``
+MAX_VALUE = 320  # characters of one value (an address is at most 254)
+MAX_DAYS = 36_500
+# A key is rendered into the SQL as a quoted literal (so that an index on the attribute's
+# expression can be used): only letters, digits, space, ``_``, ``.`` and ``-`` are allowed,
+# which no quoting trick can be made of.
+_KEY = re.compile(r"^\w[\w .-]{0,99}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+TEXT_OPS = ("eq", "ne", "contains", "in")
+DATE_OPS = ("before", "after", "within_days", "exists")
+OPS = {
+    "list": ("eq", "ne", "in", "exists"),
+    "status": ("eq", "ne", "in"),
+    "email": TEXT_OPS,
+    "name": (*TEXT_OPS, "exists"),
+    "attributes": (*TEXT_OPS, "exists"),
+    "signed_up_at": DATE_OPS,
+    "confirmed_at": DATE_OPS,
+}
+FIELDS = ("list", "status", "email", "name", "attributes.<key>", "signed_up_at", "confirmed_at")
+
+
+class RuleError(ValueError):
+    """The rules cannot be used; ``str(exc)`` names the place and the problem
+    (``rule 2: unknown field 'citty'``). ``field`` is the form/API field it belongs to."""
+
+    field = "rules"
+
+    def __init__(self, place: str, problem: str) -> None:
+        super().__init__(f"{place}: {problem}")
+        self.place = place
+
+
+def check(rules: object, lists: Collection[str] | None = None) -> dict[str, Any]:
+    """The rules as stored: validated, values normalised; :class:`RuleError` otherwise.
+    With ``lists`` (the slugs that exist), a rule naming any other list is refused too."""
+    if isinstance(rules, dict) and "field" in rules:
+        rules = {"all": [rules]}
+    return _Checker(lists).group(rules, "rules", 1)
+
+
+class _Checker:
+    """One walk over a tree: counts its conditions against the bound as it goes."""
+
+    def __init__(self, lists: Collection[str] | None) -> None:
+        self.lists = lists
+        self.conditions = 0
+
+    def group(self, node: object, place: str, depth: int) -> dict[str, Any]:
+        if not isinstance(node, dict) or len(node) != 1 or next(iter(node)) not in ("all", "any"):
+            raise RuleError(place, 'expected a group {"all": [...]} or {"any": [...]}')
+        if depth > MAX_DEPTH:
+            raise RuleError(place, f"groups are nested too deep (at most {MAX_DEPTH})")
+        ((how, items),) = node.items()
+        if not isinstance(items, list):
+            raise RuleError(place, f'"{how}" must be a list of rules')
+        checked = []
+        for number, item in enumerate(items, start=1):
+            where_ = f"rule {number}" if depth == 1 else f"{place}.{number}"
+            if isinstance(item, dict) and "field" in item:
+                checked.append(self.condition(item, where_))
+            else:
+                checked.append(self.group(item, where_, depth + 1))
+        return {how: checked}
+
+    def condition(self, node: dict[str, Any], place: str) -> dict[str, Any]:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise RuleError(place, f"too many conditions (at most {MAX_CONDITIONS})")
+        extra = sorted(set(node) - {"field", "op", "value"})
+        if extra:
+            raise RuleError(
+                place, f"unexpected key {_shown(extra[0])} (a rule has field, op, value)"
+            )
+        field, op = node.get("field"), node.get("op")
+        if not isinstance(field, str):
+            raise RuleError(place, "the field must be text")
+        kind = _kind(field, place)
+        if not isinstance(op, str) or op not in OPS[kind]:
+            raise RuleError(
+                place, f"unknown op {_shown(op)} for {field} (one of {', '.join(OPS[kind])})"
+            )
+        if "value" not in node:
+            raise RuleError(place, "a value is missing")
+        value = _check_value(kind, op, node["value"], place)
+        if kind == "list" and self.lists is not None and op != "exists":
+            for slug in value if isinstance(value, list) else [value]:
+                if slug not in self.lists:
+                    raise RuleError(place, f"there is no list {_shown(slug)}")
+        return {"field": field, "op": op, "value": value}
+
+
+def _kind(field: str, place: str) -> str:
+    if field.startswith("attributes."):
+        if not _KEY.match(field.removeprefix("attributes.")):
+            raise RuleError(
+                place,
+                f"bad attribute name {_shown(field)} (letters, digits, space, _ . -; at most 100)",
+            )
+        return "attributes"
+    if field not in OPS:
+        raise RuleError(place, f"unknown field {_shown(field)} (one of {', '.join(FIELDS)})")
+    return field
+
+
+def _check_value(kind: str, op: str, value: object, place: str) -> Any:
+    if op == "exists":
+        if not isinstance(value, bool):
+            raise RuleError(place, "exists takes true or false")
+        return value
+    if op == "within_days":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+            raise RuleError(place, f"within_days takes a whole number of days (0 to {MAX_DAYS})")
+        return value
+    if op in ("before", "after"):
+        return _check_date(value, place)
+    if op == "in":
+        if not isinstance(value, list) or not 1 <= len(value) <= MAX_CHOICES:
+            raise RuleError(place, f"in takes a list of 1 to {MAX_CHOICES} values")
+        return [_check_text(kind, item, place) for item in value]
+    return _check_text(kind, value, place)
+
+
+def _check_text(kind: str, value: object, place: str) -> str:
+    if kind == "attributes" and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise RuleError(place, "the value must be text" + (" or a number" * (kind == "attributes")))
+    if len(value) > MAX_VALUE or has_control(value):
+        raise RuleError(
+            place, f"the value is too long or has control characters (at most {MAX_VALUE})"
+        )
+    if kind == "status" and value not in set(SubscriberStatus):
+        raise RuleError(
+            place, f"unknown status {_shown(value)} (one of {', '.join(SubscriberStatus)})"
+        )
+    if kind == "list" and not _SLUG.match(value):
+        raise RuleError(place, f"{_shown(value)} is not a list slug")
+    if kind == "email":
+        value = value.strip().lower()
+    return value
+
+
+def _check_date(value: object, place: str) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise RuleError(place, "a date is written YYYY-MM-DD") from None
+
+
+def has_control(value: str) -> bool:
+    """Whether the text holds a control character (or a Unicode line separator)."""
+    return _CONTROL.search(value) is not None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def attribute_keys(rules: dict[str, Any]) -> set[str]:
+    """Every attribute key the (checked) rules filter on."""
+    return {
+        c["field"].removeprefix("attributes.")
+        for c in _conditions(rules)
+        if c["field"].startswith("attributes.")
+    }
+
+
+def _conditions(node: dict[str, Any]) -> list[dict[str, Any]]:
+    if "field" in node:
+        return [node]
+    ((_, items),) = node.items()
+    return [c for item in items for c in _conditions(item)]
+
+
+def where(rules: dict[str, Any]) -> ColumnElement[bool]:
+    """The (checked) rules as a condition on ``Subscriber``; every value a bound parameter."""
+    if "field" in rules:
+        return _condition(rules)
+    ((how, items),) = rules.items()
+    parts = [where(item) for item in items]
+    if how == "all":
+        return and_(true(), *parts) if parts else true()
+    return or_(false(), *parts) if parts else false()
+
+
+def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
+    field, op, value = rule["field"], rule["op"], rule["value"]
+    if field == "list":
+        return _on_list(op, value)
+    if field in ("signed_up_at", "confirmed_at"):
+        column = Subscriber.created_at if field == "signed_up_at" else Subscriber.confirmed_at
+        return _date(column, op, value)
+    if field in ("status", "email"):
+        # Both are stored as the values are checked (an address lowercased): a plain
+        # comparison, which their indexes serve.
+        return _compare(getattr(Subscriber, field), op, value)
+    # The per-attribute index (see ``indexes``) is on this lowercased expression.
+    text = func.lower(
+        Subscriber.name if field == "name" else attribute(field.removeprefix("attributes."))
+    )
+    if op == "exists":
+        present = and_(text.is_not(None), text != "")
+        return present if value else not_(present)
+    if field == "name":
+        return _compare(text, op, _lower(value))
+    matches = _compare(text, "eq" if op == "ne" else op, _lower(value))
+    return or_(text.is_(None), not_(matches)) if op == "ne" else matches
+
+
+def _lower(value: Any) -> Any:
+    return [v.lower() for v in value] if isinstance(value, list) else value.lower()
+
+
+def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    if op == "contains":
+        return column.contains(value, autoescape=True)
+    if op == "in":
+        return column.in_(value)
+    return column != value if op == "ne" else column == value
+
+
+def _on_list(op: str, value: Any) -> ColumnElement[bool]:
+    members = select(Subscription.subscriber_id).where(
+        Subscription.status != SubscriptionStatus.UNSUBSCRIBED
+    )
+    if op != "exists":
+        slugs = value if isinstance(value, list) else [value]
+        members = members.where(
+            Subscription.list_id.in_(select(MailingList.id).where(MailingList.slug.in_(slugs)))
+        )
+    on_list = Subscriber.id.in_(members)
+    return not_(on_list) if op == "ne" or (op == "exists" and not value) else on_list
+
+
+def _date(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    if op == "exists":
+        return column.is_not(None) if value else column.is_(None)
+    if op == "within_days":
+        return column >= _utcnow() - timedelta(days=value)
+    day = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+    return column < day if op == "before" else column >= day + timedelta(days=1)
+
+
+class attribute(FunctionElement[str]):  # noqa: N801 (a SQL function, named as one)
+    """An attribute's value as text (NULL when absent). The key is rendered as a quoted literal
+    (``_KEY`` allows no quote) so that the per-attribute expression index matches the query."""
+
+    type = String()
+    inherit_cache = True
+    name = "attribute"
+
+    def __init__(self, key: str) -> None:
+        if not _KEY.match(key):
+            raise ValueError(f"bad attribute key {key!r}")
+        super().__init__(
+            Subscriber.attributes,
+            literal(key, String(), literal_execute=True),
+            literal(f'$."{key}"', String(), literal_execute=True),
+        )
+
+
+@compiles(attribute, "sqlite")
+def _attribute_sqlite(element: attribute, compiler: Any, **kw: Any) -> str:
+    column, _, path = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(json_extract({column}, {path}) AS TEXT)"
+
+
+@compiles(attribute, "postgresql")
+def _attribute_postgresql(element: attribute, compiler: Any, **kw: Any) -> str:
+    column, key, _ = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({column} ->> {key})"

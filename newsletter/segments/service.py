@@ -1,0 +1,140 @@
+"""Segments: create, change, delete, count. Used by the admin pages, the REST API, the
+``newsletter segments`` commands and issue targeting; the rules themselves are
+``segments.rules``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+
+from ..accounts import audit
+from ..errors import NotAllowed, NotFound
+from ..extensions import db
+from ..models import Issue, IssueStatus, MailingList, Segment, Subscriber
+from ..subscribers.addresses import MAX_NAME
+from . import indexes
+from . import rules as segment_rules
+from .rules import RuleError
+
+# An issue in one of these states has not been sent: deleting its segment would change whom
+# it goes to, so it is refused. Sent and cancelled issues keep their deliveries as their
+# audience and let go of the segment.
+UNSENT = (IssueStatus.DRAFT, IssueStatus.SCHEDULED, IssueStatus.SENDING, IssueStatus.PAUSED)
+
+__all__ = ["NameProblem", "NameTaken", "NoSuchSegment", "RuleError"]
+
+
+class NameProblem(ValueError):
+    """The name cannot be used (empty, too long, control characters); ``field`` is ``name``."""
+
+    field = "name"
+
+
+class NameTaken(NameProblem, NotAllowed):
+    """Another segment has that name (names are unique: the CLI finds segments by name)."""
+
+
+class NoSuchSegment(NotFound):
+    """There is no segment with that id or name."""
+
+    def __init__(self, key: int | str) -> None:
+        super().__init__(f"no such segment: {key!r}")
+
+
+def get(segment_id: int) -> Segment:
+    """The segment with this id, or :class:`NoSuchSegment`."""
+    found = db.session.get(Segment, segment_id)
+    if found is None:
+        raise NoSuchSegment(segment_id)
+    return found
+
+
+def by_name(name: str) -> Segment:
+    """The segment with this name, or :class:`NoSuchSegment`."""
+    found = db.session.scalar(select(Segment).where(Segment.name == name.strip()))
+    if found is None:
+        raise NoSuchSegment(name)
+    return found
+
+
+def all_segments() -> list[Segment]:
+    """Every segment, by name."""
+    return list(db.session.scalars(select(Segment).order_by(Segment.name)))
+
+
+def checked(rules: object) -> dict[str, Any]:
+    """``rules.check`` against the lists that exist now: :class:`RuleError` names a rule
+    whose list does not exist (a typo would otherwise match no one, silently)."""
+    return segment_rules.check(rules, lists=set(db.session.scalars(select(MailingList.slug))))
+
+
+def create(name: str, rules: object) -> Segment:
+    """A new segment; :class:`RuleError`, :class:`NameProblem` or :class:`NameTaken` and
+    nothing saved when it cannot be."""
+    segment = Segment(name=_name(name), rules=checked(rules))
+    db.session.add(segment)
+    audit.record("segment.create", segment.name)
+    db.session.commit()
+    indexes.ensure_for(segment.rules)
+    return segment
+
+
+def update(segment_id: int, name: str | None = None, rules: object = None) -> Segment:
+    """Rename the segment and/or replace its rules (``None``: keep)."""
+    segment = get(segment_id)
+    new_name = _name(name, segment.id) if name is not None else segment.name
+    new_rules = checked(rules) if rules is not None else segment.rules
+    segment.name, segment.rules = new_name, new_rules
+    audit.record("segment.update", segment.name)
+    db.session.commit()
+    indexes.ensure_for(segment.rules)
+    return segment
+
+
+def delete(segment_id: int) -> None:
+    """Delete the segment; :class:`NotAllowed` while an issue not yet sent targets it."""
+    segment = get(segment_id)
+    waiting = db.session.scalar(
+        select(Issue.subject).where(Issue.segment_id == segment.id, Issue.status.in_(UNSENT))
+    )
+    if waiting is not None:
+        raise NotAllowed(
+            f"The segment {segment.name!r} is the audience of an issue not yet sent "
+            f"({waiting!r}): choose another audience for it first."
+        )
+    db.session.execute(
+        sql_update(Issue).where(Issue.segment_id == segment.id).values(segment_id=None)
+    )
+    db.session.delete(segment)
+    audit.record("segment.delete", segment.name)
+    db.session.commit()
+
+
+def count(rules: object) -> int:
+    """How many subscribers (in any state) the rules match now, without saving anything;
+    :class:`RuleError` for rules that cannot be used."""
+    return _count(checked(rules))
+
+
+def count_saved(segment_id: int) -> int:
+    """How many subscribers the saved segment matches now."""
+    return _count(get(segment_id).rules)
+
+
+def _count(rules: dict[str, Any]) -> int:
+    query = select(func.count()).select_from(Subscriber).where(segment_rules.where(rules))
+    return db.session.scalar(query) or 0
+
+
+def _name(name: str, segment_id: int | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise NameProblem("A segment needs a name.")
+    if len(name) > MAX_NAME or segment_rules.has_control(name):
+        raise NameProblem(f"A name is at most {MAX_NAME} characters, without control characters.")
+    other = db.session.scalar(select(Segment.id).where(Segment.name == name))
+    if other is not None and other != segment_id:
+        raise NameTaken(f"A segment {name!r} already exists.")
+    return name
