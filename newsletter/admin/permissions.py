@@ -56,10 +56,12 @@ def _erasing() -> bool:
 # A page with nothing to change on it: every role reads it.
 READ_ONLY = Rule(VIEWER, OWNER)
 # Reachable without a login (auth.PUBLIC_ENDPOINTS): no role to check.
-OPEN = frozenset({"admin.login"})
+OPEN = frozenset({"admin.login", "admin.login_code"})
 RULES: dict[str, Rule] = {
     "admin.dashboard": READ_ONLY,
     "admin.account": changes(VIEWER),  # everyone keeps their own password and time zone
+    "admin.two_factor_recovery": changes(VIEWER),  # and their own two-factor sign-in
+    "admin.two_factor_disable": changes(VIEWER),
     "admin.logout": changes(VIEWER),
     "admin.audit_log": READ_ONLY,
     "admin.lists": changes(EDITOR),
@@ -92,16 +94,36 @@ RULES: dict[str, Rule] = {
     "admin.issue_progress_json": changes(EDITOR),
     "admin.issue_progress_text": changes(EDITOR),
     "admin.issue_sending_action": changes(EDITOR),
+    "admin.segments": changes(EDITOR),
+    "admin.segment_new": changes(EDITOR),
+    "admin.segment_edit": changes(EDITOR),
+    "admin.segment_count": changes(EDITOR),  # counting reads, but only the builder asks
+    "admin.segment_delete": changes(EDITOR),
+    "admin.sequences": READ_ONLY,
+    "admin.sequence": READ_ONLY,
+    "admin.sequence_action": changes(EDITOR),
+    "admin.sequence_step_new": changes(EDITOR),
+    "admin.sequence_step": changes(EDITOR),
+    "admin.sequence_preview": changes(EDITOR),
+    "admin.sequence_step_test": changes(EDITOR),
+    "admin.sequence_step_catch_up": changes(EDITOR),
+    "admin.sequence_step_delete": changes(EDITOR),
     "admin.admins": changes(OWNER),
     "admin.admin_add": only(OWNER),
     "admin.admin_role": only(OWNER),
     "admin.admin_delete": only(OWNER),
+    "admin.admin_require_2fa": only(OWNER),
+    "admin.admin_reset_2fa": only(OWNER),
     "admin.tokens": changes(OWNER),
     "admin.token_revoke": only(OWNER),
     "admin.webhooks": changes(OWNER),
     "admin.webhook": READ_ONLY,
     "admin.webhook_action": only(OWNER),
     "admin.webhook_remove": only(OWNER),
+    "admin.media": changes(EDITOR),
+    "admin.media_delete": changes(EDITOR),
+    "admin.layout": changes(OWNER),
+    "admin.layout_preview": changes(OWNER),
 }
 # An endpoint added without a rule is an owner's until someone writes one (the test fails).
 UNLISTED = only(OWNER)

@@ -84,6 +84,7 @@ def staff(app) -> Staff:
 def _form(endpoint: str, staff: Staff) -> dict:
     issue = {"subject": "Walked", "body_md": "Hello", "lists": str(staff.list_id)}
     when = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    step = {"subject": "Walked", "body_md": "Hello", "after": "1d"}
     return {
         "admin.lists": {"slug": "walked", "name": "Walked"},
         "admin.list_edit": {"name": "Renamed"},
@@ -92,6 +93,10 @@ def _form(endpoint: str, staff: Staff) -> dict:
         "admin.issue_autosave": issue,
         "admin.issue_autosave_new": issue,
         "admin.issue_test": {"address": "test@example.org"},
+        "admin.sequence_step_new": step,
+        "admin.sequence_step": step,
+        "admin.sequence_preview": step,
+        "admin.sequence_step_test": {"address": "test@example.org"},
         "admin.issue_schedule": {"when": when},
         "admin.account": {"timezone": "UTC"},
         "admin.admin_add": {"email": "new@example.org", "password": PASSWORD, "role": "viewer"},
@@ -112,6 +117,7 @@ def admin_calls(app, staff: Staff) -> list[Call]:
         "admin_id": staff.other_admin_id,
         "token_id": staff.token_id,
         "webhook_id": staff.webhook_id,
+        "step_id": staff.step_id,
         "verb": "pause",
     }
     calls = []

@@ -13,6 +13,7 @@ from newsletter.accounts import api_tokens
 from newsletter.accounts import service as accounts
 from newsletter.extensions import db
 from newsletter.models import AdminUser, AuditEvent, ImportJob, Role, Subscriber
+from newsletter.sequences import service as sequences
 from newsletter.webhooks import service as webhooks
 
 
@@ -28,6 +29,7 @@ class Staff:
     other_admin_id: int
     token_id: int
     webhook_id: int = 0
+    step_id: int = 0
 
 
 def make_staff(app) -> Staff:
@@ -45,7 +47,9 @@ def make_staff(app) -> Staff:
         api_tokens.create("sample", Role.VIEWER)
         token_id = api_tokens.get("sample").id
         webhook_id = webhooks.add("https://93.184.215.14/hook", ["issue.sent"]).id
-        return Staff(list_id, ids, make_issue([list_id]), job.id, other.id, token_id, webhook_id)
+        step_id = sequences.add_step("weekly", "Step one", "Hello", 86400).id
+        issue_id = make_issue([list_id])
+        return Staff(list_id, ids, issue_id, job.id, other.id, token_id, webhook_id, step_id)
 
 
 def logged_in(app, role: Role):
