@@ -29,6 +29,7 @@ class IssueOut(BaseModel):
     preheader: str
     body_markdown: str
     lists: list[str]
+    segment: int | None = Field(description="The segment's id; null: the lists alone.")
     public: bool
     status: IssueState
     status_reason: str
@@ -46,6 +47,7 @@ class IssueOut(BaseModel):
             preheader=issue.preheader,
             body_markdown=issue.body_md,
             lists=sorted(ml.slug for ml in issue.lists),
+            segment=issue.segment_id,
             public=issue.is_public,
             status=issue.status.value,  # type: ignore[arg-type]
             status_reason=issue.status_reason,
@@ -71,6 +73,13 @@ class IssueQuery(_Strict):
 class _Writable(_Strict):
     preheader: Text | None = Field(None, max_length=300)
     lists: list[Slug] | None = Field(None, max_length=100, description="Lists' slugs.")
+    segment: int | None = Field(
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="A segment's id: only its subscribers (with `lists`, those on the lists who "
+        "match; without, those confirmed on any list who match). Null: the lists alone.",
+    )
     public: bool | None = Field(None, description="Shown in the archive and feed once sent.")
     publish_private: bool = Field(
         False, description="With `public`: publish it although a list is private (deliberate)."
@@ -78,15 +87,15 @@ class _Writable(_Strict):
 
 
 class IssueIn(_Writable):
-    """A new draft. `segment` is reserved for segments (not there yet): only null."""
+    """A new draft, to its lists, its segment, or both (the intersection)."""
 
     subject: Text = Field(min_length=1, max_length=300)
     body_markdown: Text = Field("", max_length=1_000_000)
-    segment: None = Field(None, description="Reserved: segments are not there yet.")
 
 
 class IssuePatch(_Writable):
-    """Changes to a draft or a scheduled issue; what is left out stays."""
+    """Changes to a draft or a scheduled issue; what is left out stays (`segment: null`
+    removes the segment)."""
 
     subject: Text | None = Field(None, min_length=1, max_length=300)
     body_markdown: Text | None = Field(None, max_length=1_000_000)
@@ -111,6 +120,7 @@ class IssueProgress(BaseModel):
     failed: int
     unknown: int
     cancelled: int
+    skipped: int
     remaining: int
     rate: float
     eta_seconds: int | None

@@ -176,7 +176,7 @@ class DeliveryOut(BaseModel):
 
     issue_id: int
     subject: str
-    status: Literal["queued", "sending", "sent", "failed", "unknown", "cancelled"]
+    status: Literal["queued", "sending", "sent", "failed", "unknown", "cancelled", "skipped"]
     sent_at: datetime | None
     error: str
 

@@ -25,6 +25,7 @@ from ..mail.bulk import Copy
 from ..mail.pipelining import BulkSMTPTransport, OutcomeUnknown
 from ..mail.transports import PermanentFailure, TemporaryFailure, Transport, open_transport
 from ..models import IssueStatus, utcnow
+from ..sequences.due import departed
 from . import copies, leases, queries, ratelimit, state
 from .state_journal import Journal
 
@@ -155,6 +156,9 @@ def _prepare_or_pause(
         return None
     skip = copies.suppressed(rows)
     state.mark_skipped([r.id for r in rows if r.id in skip], "address suppressed")
+    left = departed(issue_id, [r.id for r in rows if r.id not in skip])  # steps only
+    state.mark_skipped(list(left), "left the list")
+    skip |= left
     outcome.skipped = len(skip)
     db.session.commit()
     return prepared, skip

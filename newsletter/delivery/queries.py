@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Row, and_, func, or_, select
 
 from ..extensions import db
-from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
+from ..models import Delivery, DeliveryStatus, Issue, IssueKind, IssueStatus, Subscriber, utcnow
 from . import retention
 
 D = Delivery.__table__
@@ -35,6 +35,13 @@ def has_deliveries(issue_id: int) -> bool:
 def started_at(issue_id: int) -> datetime | None:
     """When sending started (the audience snapshot's moment)."""
     return db.session.execute(select(Issue.started_at).where(Issue.id == issue_id)).scalar()
+
+
+def is_step(issue_id: int) -> bool:
+    """Whether the issue is a sequence step: it never finishes, and its deliveries are added
+    by the sequence tick (``sequences.tick``) as readers come due, not by a fan-out."""
+    kind = db.session.execute(select(I.c.kind).where(I.c.id == issue_id)).scalar()
+    return kind == IssueKind.STEP
 
 
 def issue_status(issue_id: int) -> IssueStatus | None:
@@ -106,7 +113,8 @@ def figures(issue_ids: list[int]) -> dict[int, dict[str, int]]:
 
 def recent_issues(limit: int = 5) -> list[tuple[Issue, dict[str, int]]]:
     """The latest issues with their delivery counts by state (the dashboard's table)."""
-    latest = list(db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(limit)))
+    newest = select(Issue).where(Issue.kind == IssueKind.ISSUE).order_by(Issue.id.desc())
+    latest = list(db.session.scalars(newest.limit(limit)))
     counted = figures([i.id for i in latest])
     return [(i, counted[i.id]) for i in latest]
 

@@ -50,7 +50,8 @@ def reap() -> None:
         if leases.alive([leases.fan_out_key(issue_id)])[0]:
             continue  # its fan-out is queued or running, and queues the batches itself
         if not queries.has_deliveries(issue_id):
-            jobs.queue_fan_out(issue_id)  # its fan-out job was lost
+            if not queries.is_step(issue_id):  # a step's come from the sequence tick instead
+                jobs.queue_fan_out(issue_id)  # its fan-out job was lost
             continue
         if full_scan or issue_id in to_dispatch:
             queued = jobs.dispatch_issue(issue_id)

@@ -34,17 +34,23 @@ def start_sending(issue_id: int, actor: str | None = None) -> int:
     rows take a while) and its batches queued; returns the audience size. Safe to call
     twice: the second call finds the issue started and refuses."""
     issue = _issue(issue_id)
-    if not issue.lists:
-        raise SendingError("Choose at least one list before sending.")
+    if not fanout.has_target(issue):
+        raise SendingError(fanout.NO_TARGET)
     total = fanout.audience_size(issue_id)
     if not total:  # it could never be sent again: wait for subscribers instead
-        raise SendingError("Nobody would receive it: no confirmed reader is on its lists yet.")
+        raise SendingError(f"Nobody would receive it: no confirmed reader {_whom(issue)} yet.")
     if not state.begin(issue_id):
         raise SendingError(f"This issue is {issue.status.value}; it can only be sent once.")
     audit.record("issue.send", f"issue {issue_id}: {total} recipients", actor=actor)
     db.session.commit()
     jobs.queue_fan_out(issue_id)
     return total
+
+
+def _whom(issue: Issue) -> str:
+    if issue.segment_id is None:
+        return "is on its lists"
+    return "is on its lists and matches its segment" if issue.lists else "matches its segment"
 
 
 def pause(issue_id: int) -> None:
@@ -128,6 +134,7 @@ class Progress:
     failed: int
     unknown: int
     cancelled: int
+    skipped: int  # a sequence step's reader who left before it went out (steps only)
     remaining: int
     rate: float  # messages per second since the start
     eta_seconds: int | None

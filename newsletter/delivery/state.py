@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, case, literal, select, update
 
 from ..extensions import db
-from ..models import Delivery, DeliveryStatus, Issue, IssueStatus, Subscriber, utcnow
+from ..models import Delivery, DeliveryStatus, Issue, IssueKind, IssueStatus, Subscriber, utcnow
 from ..webhooks import outbox
 from . import queries
 from .queries import due_now
@@ -29,6 +29,7 @@ S = Subscriber.__table__
 
 Q, SENDING, SENT = DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.SENT
 FAILED, UNKNOWN, CANCELLED = DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN, DeliveryStatus.CANCELLED
+SKIPPED = DeliveryStatus.SKIPPED
 
 # States an issue may be started from, and the states in which its deliveries still move.
 STARTABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
@@ -114,7 +115,10 @@ def requeue(issue_id: int, from_status: DeliveryStatus, ids: list[int] | None = 
 
 def finish_if_done(issue_id: int, fanned_out: bool = False) -> bool:
     """Sending -> sent once no delivery is queued or in flight. An issue without deliveries
-    is only finished by its fan-out (``fanned_out``): until then they may be still to come."""
+    is only finished by its fan-out (``fanned_out``): until then they may be still to come.
+    A sequence step never finishes: readers keep coming due."""
+    if queries.is_step(issue_id):
+        return False
     open_rows = (
         select(D.c.id).where(D.c.issue_id == issue_id, D.c.status.in_([Q, SENDING])).limit(1)
     )
@@ -190,12 +194,18 @@ def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list[Claimed]:
 
 
 def mark_skipped(delivery_ids: list[int], reason: str) -> None:
-    """Deliveries that must not go out (the address was suppressed after the fan-out)."""
+    """Deliveries that must not go out (the address was suppressed after the fan-out, or a
+    sequence step's reader left the list after it came due): cancelled, or for a step skipped."""
     if delivery_ids:
+        step = D.c.issue_id.in_(select(I.c.id).where(I.c.kind == IssueKind.STEP))
         db.session.execute(
             update(D)
             .where(D.c.id.in_(delivery_ids), D.c.status == Q)
-            .values(status=CANCELLED, claimed_by=None, error=_noted(reason))
+            .values(
+                status=case((step, SKIPPED.value), else_=CANCELLED.value),
+                claimed_by=None,
+                error=_noted(reason),
+            )
         )
 
 

@@ -31,12 +31,17 @@ _MOVE = [
         SET id = (SELECT s.id FROM subscriber s WHERE s.email = import_rows.email)""",
     """UPDATE import_rows SET joined = 1 WHERE NOT EXISTS (SELECT 1 FROM subscription x
         WHERE x.subscriber_id = import_rows.id AND x.list_id = :list_id)""",
-    """INSERT INTO subscription (subscriber_id, list_id, status, created_at, updated_at)
-        SELECT t.id, :list_id, :status, :now, :now FROM import_rows t WHERE t.joined = 1""",
+    """INSERT INTO subscription (subscriber_id, list_id, status, created_at, updated_at,
+            confirmed_at)
+        SELECT t.id, :list_id, :status, :now, :now, :confirmed_at
+        FROM import_rows t WHERE t.joined = 1""",
     """INSERT INTO consent_event (subscriber_id, created_at, action, source, consent_text, lists)
         SELECT t.id, :now, :action, :source, '', :lists FROM import_rows t""",
 ]
-_CONFIRM_PENDING = """UPDATE subscription SET status = :status, updated_at = :now
+# A membership confirmed here starts the list's sequence now, as one confirmed by its link
+# does (``subscribers.memberships``).
+_CONFIRM_PENDING = """UPDATE subscription SET status = :status, updated_at = :now,
+    confirmed_at = :now
     WHERE list_id = :list_id AND status = 'pending'
     AND subscriber_id IN (SELECT id FROM import_rows)"""
 # Subscribers asked to confirm are owed a mail from the chunk's commit on, so a worker that dies

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts import audit
+from ..delivery import fanout
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..jobs import queues, writer
 from ..mail.render import TemplateProblem
-from ..models import Issue, IssueStatus, MailingList, utcnow
+from ..models import Issue, IssueKind, IssueStatus, MailingList, Segment, utcnow
 from .preview import compiled, send_test
 
 EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
@@ -28,6 +29,9 @@ EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
 # A draft begun in compose holds this plus its page's key as its slug until it is scheduled or
 # sent (see :func:`save`); only then does it need its archive address.
 DRAFT_SLUG_PREFIX = "draft-"
+
+# What a save writes, in ``_fill``'s order after the issue.
+_Content = tuple[str, str, str, list[MailingList], bool, int | None]
 
 
 class IssueProblem(ValueError):
@@ -76,8 +80,12 @@ def save(
     publish_private: bool = False,
     admin_id: int | None = None,
     draft_key: str = "",
+    segment_id: int | None = None,
 ) -> Issue:
     """Create a draft (``issue_id`` None) or change one that has not started sending.
+
+    ``segment_id`` narrows the audience to the subscribers matching that segment (with lists,
+    those on the lists who match; see ``delivery.fanout.audience``); None: the lists alone.
 
     ``draft_key`` names the compose page a new draft comes from: every save from that page
     updates the one draft it created, even a second save sent before the first one answered.
@@ -97,27 +105,22 @@ def save(
             "the home page.",
             field="publish_private",
         )
+    if segment_id is not None and db.session.get(Segment, segment_id) is None:
+        raise IssueProblem(f"There is no segment {segment_id}.", field="segment_id")
+    content = (subject, preheader, body_md, chosen, is_public, segment_id)
     if issue_id is None and draft_key:
-        return _save_keyed(draft_key, subject, preheader, body_md, chosen, is_public, admin_id)
+        return _save_keyed(draft_key, content, admin_id)
     if issue_id is None:
         issue = Issue(created_by_id=admin_id)
         db.session.add(issue)
     else:
         issue = _editable(issue_id)
-    _fill(issue, subject, preheader, body_md, chosen, is_public)
+    _fill(issue, *content)
     db.session.commit()
     return issue
 
 
-def _save_keyed(
-    key: str,
-    subject: str,
-    preheader: str,
-    body_md: str,
-    chosen: list[MailingList],
-    is_public: bool,
-    admin_id: int | None,
-) -> Issue:
+def _save_keyed(key: str, content: _Content, admin_id: int | None) -> Issue:
     # The key is the draft's slug until it is scheduled or sent, and slugs are unique: of two
     # saves racing to create it, the database lets one insert and the other then finds it.
     slug = DRAFT_SLUG_PREFIX + key
@@ -127,7 +130,7 @@ def _save_keyed(
                 found = db.session.scalar(select(Issue.id).where(Issue.slug == slug))
                 issue = _editable(found) if found else Issue(created_by_id=admin_id, slug=slug)
                 db.session.add(issue)
-                _fill(issue, subject, preheader, body_md, chosen, is_public)
+                _fill(issue, *content)
                 db.session.commit()
                 return issue
             except IntegrityError:
@@ -149,12 +152,14 @@ def _fill(
     body_md: str,
     chosen: list[MailingList],
     is_public: bool,
+    segment_id: int | None,
 ) -> None:
     issue.subject = subject.strip()[:300] or "Untitled"
     issue.preheader = preheader.strip()[:300]
     issue.body_md = body_md
     issue.is_public = is_public
     issue.lists = chosen
+    issue.segment_id = segment_id
     db.session.flush()
     if not (issue.slug or "").startswith(DRAFT_SLUG_PREFIX):
         issue.slug = archive_slug(issue)
@@ -223,8 +228,8 @@ def send_now(issue_id: int, actor: str | None = None) -> None:
 
 def _ready(issue: Issue) -> None:
     """Refuse an issue that cannot go out; give one that can its archive address."""
-    if not issue.lists:
-        raise IssueProblem("Choose at least one list to send to.")
+    if not fanout.has_target(issue):
+        raise IssueProblem(fanout.NO_TARGET)
     try:
         compiled(issue)
     except TemplateProblem as exc:
@@ -234,8 +239,8 @@ def _ready(issue: Issue) -> None:
 
 
 def recent(limit: int | None = None) -> list[Issue]:
-    """Issues, newest first."""
-    query = select(Issue).order_by(Issue.id.desc())
+    """Issues (not sequence steps, which their list's sequence shows), newest first."""
+    query = select(Issue).where(Issue.kind == IssueKind.ISSUE).order_by(Issue.id.desc())
     return list(db.session.scalars(query.limit(limit) if limit else query))
 
 
@@ -244,6 +249,7 @@ def archived(limit: int | None = None) -> list[Issue]:
     query = (
         select(Issue)
         .where(Issue.is_public.is_(True), Issue.status == IssueStatus.SENT)
+        .where(Issue.kind == IssueKind.ISSUE)
         .order_by(Issue.finished_at.desc(), Issue.id.desc())
     )
     return list(db.session.scalars(query.limit(limit) if limit else query))

@@ -84,6 +84,31 @@ def readers(step: SequenceStep, now: datetime) -> Select:
     )
 
 
+def departed(issue_id: int, delivery_ids: list[int]) -> set[int]:
+    """Of these deliveries, those of a sequence step whose reader is no longer confirmed,
+    overall or on the step's list (they unsubscribed, bounced or complained after the step
+    came due). Always empty for an issue: its audience was fixed when sending started."""
+    if not delivery_ids:
+        return set()
+    on_list = exists().where(
+        Subscription.subscriber_id == Delivery.subscriber_id,
+        Subscription.list_id == SequenceStep.list_id,
+        MEMBER_REACHED,
+    )
+    return set(
+        db.session.scalars(
+            select(Delivery.id)
+            .join(SequenceStep, SequenceStep.issue_id == Delivery.issue_id)
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(
+                Delivery.issue_id == issue_id,
+                Delivery.id.in_(delivery_ids),
+                or_(~SUBSCRIBER_REACHED, ~on_list),
+            )
+        )
+    )
+
+
 def count(step: SequenceStep, now: datetime) -> int:
     """How many readers the step is due for and not yet handed to the sending engine."""
     return db.session.scalar(select(func.count()).select_from(readers(step, now).subquery())) or 0

@@ -79,6 +79,14 @@ def parse_delay(text: str) -> int:
     return _checked_delay(int(found.group(1)) * _UNIT_SECONDS[found.group(2)])
 
 
+def format_delay(seconds: int) -> str:
+    """A delay the way :func:`parse_delay` reads it: the largest whole unit (``90m``, ``2d``)."""
+    for unit in ("d", "h"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+
+
 def _checked_delay(seconds: int) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
         raise ValueError("The delay must be a whole number of seconds, 0 or more.")

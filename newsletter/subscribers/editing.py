@@ -32,6 +32,7 @@ from ..models import (
 from ..webhooks import outbox
 from . import jobs, service, signup
 from .addresses import InvalidInput, normalise_address, strict_name
+from .memberships import confirm_membership
 from .offer import Offered
 from .queries import get
 from .suppression import is_blocked, is_suppressed
@@ -155,14 +156,8 @@ def _confirm_on(subscriber: Subscriber, name: str, lists: list[MailingList], not
     was = subscriber.status
     subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = subscriber.confirmed_at or now
-    held = {s.list_id: s for s in subscriber.subscriptions}
     for ml in lists:
-        if ml.id in held:
-            held[ml.id].status = SubscriptionStatus.CONFIRMED
-        else:
-            subscriber.subscriptions.append(
-                Subscription(list_id=ml.id, status=SubscriptionStatus.CONFIRMED)
-            )
+        confirm_membership(subscriber, ml.id, now)
     subscriber.consent_events.append(
         ConsentEvent(action="add-confirmed", source=note[:500], lists=[ml.slug for ml in lists])
     )

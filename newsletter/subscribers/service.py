@@ -9,6 +9,7 @@ a subscriber's action commits; ``suppress`` joins the caller's transaction inste
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
@@ -18,7 +19,6 @@ from ..models import (
     MailingList,
     Subscriber,
     SubscriberStatus,
-    Subscription,
     SubscriptionStatus,
     utcnow,
 )
@@ -26,6 +26,7 @@ from ..webhooks import outbox
 from . import consent, jobs, tokens
 from .addresses import InvalidInput
 from .links import Links, links_for
+from .memberships import confirm_membership
 from .offer import public_lists, resolve_lists
 from .privacy import erase, export_data
 from .queries import NoSuchSubscriber, get
@@ -93,19 +94,22 @@ def confirm(subscriber_id: int, *, ip: str | None) -> bool:
     pending = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.PENDING]
     if not pending and subscriber.status != SubscriberStatus.PENDING:
         return False
+    now = utcnow()
     for subscription in pending:
-        subscription.status = SubscriptionStatus.CONFIRMED
+        confirm_membership(subscriber, subscription.list_id, now)
     was = subscriber.status
     if subscriber.status in _ACTIVE:
         subscriber.status = SubscriberStatus.CONFIRMED
-    subscriber.confirmed_at = utcnow()
+    subscriber.confirmed_at = now
     slugs = [s.mailing_list.slug for s in pending]
     consent.record(subscriber, "confirm", "confirmation link", slugs, ip=ip)
     if was != subscriber.status:
         _emit_status(subscriber, lists=slugs)
     lift_erasure(subscriber.email)
     db.session.commit()
-    queues.enqueue(jobs.send_welcome, subscriber.id, queue=queues.TRANSACTIONAL)
+    # The built-in welcome is step 0 of a list's sequence; a list may leave it to its own steps.
+    if not pending or any(s.mailing_list.sends_welcome for s in pending):
+        queues.enqueue(jobs.send_welcome, subscriber.id, queue=queues.TRANSACTIONAL)
     return True
 
 
@@ -151,21 +155,19 @@ def update_preferences(subscriber_id: int, *, name: str, slugs: list[str], ip: s
     offered = {ml.slug: ml for ml, _ in preference_lists(subscriber)}
     unknown = [s for s in slugs if s not in offered]
     if unknown:
-        raise InvalidInput("lists", f"Unknown list: {unknown[0][:64]}.")
+        raise InvalidInput("lists", _l("Unknown list: %(slug)s.", slug=unknown[0][:64]))
     subscriber.name = name
     held = {s.list_id: s for s in subscriber.subscriptions}
     changed = []
     for slug, ml in offered.items():
         want = SubscriptionStatus.CONFIRMED if slug in slugs else SubscriptionStatus.UNSUBSCRIBED
         current = held.get(ml.id)
-        if current is None and want == SubscriptionStatus.UNSUBSCRIBED:
+        if (current.status if current else SubscriptionStatus.UNSUBSCRIBED) == want:
             continue
-        if current is None:
-            subscriber.subscriptions.append(Subscription(list_id=ml.id, status=want))
-        elif current.status != want:
-            current.status = want
+        if want == SubscriptionStatus.CONFIRMED:
+            confirm_membership(subscriber, ml.id)
         else:
-            continue
+            current.status = want
         changed.append(slug)
     if changed:
         _settle_status(subscriber, bool(slugs))
