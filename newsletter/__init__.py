@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load(app, test_config)
 
-    from . import database, errors, models, security  # noqa: F401  (models: tables for Alembic)
+    from . import database, errors, languages, models, security  # noqa: F401  (models: Alembic)
     from .extensions import csrf, db, limiter, login, migrate
     from .jobs import queues
 
@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     queues.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    languages.init_app(app)
 
     from . import api
     from .admin import bp as admin_bp

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
@@ -34,26 +35,26 @@ UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OperationalError)
 RETRY_AFTER_SECONDS = 30
 
 TITLES = {
-    400: "Sorry",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed",
-    409: "Not possible now",
-    413: "Too large",
-    429: "Please wait",
-    500: "Something went wrong",
-    503: "Please try again shortly",
+    400: _l("Sorry"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    405: _l("Not allowed"),
+    409: _l("Not possible now"),
+    413: _l("Too large"),
+    429: _l("Please wait"),
+    500: _l("Something went wrong"),
+    503: _l("Please try again shortly"),
 }
 MESSAGES = {
-    400: "The request could not be understood. Please go back, reload the page and try again.",
-    403: "You may not do that here.",
-    404: "There is no page at this address. The link may be mistyped, or the page has moved.",
-    405: "This page cannot be used that way.",
-    409: "That cannot be done to it in its present state. Please reload the page.",
-    413: "The request is too large.",
-    429: "Too many attempts. Please wait a while and try again.",
-    500: "Something went wrong on our side. Please try again in a moment.",
-    503: "We cannot take this request this minute. Please try again shortly.",
+    400: _l("The request could not be understood. Please go back, reload the page and try again."),
+    403: _l("You may not do that here."),
+    404: _l("There is no page at this address. The link may be mistyped, or the page has moved."),
+    405: _l("This page cannot be used that way."),
+    409: _l("That cannot be done to it in its present state. Please reload the page."),
+    413: _l("The request is too large."),
+    429: _l("Too many attempts. Please wait a while and try again."),
+    500: _l("Something went wrong on our side. Please try again in a moment."),
+    503: _l("We cannot take this request this minute. Please try again shortly."),
 }
 
 
@@ -67,10 +68,12 @@ def wants_json() -> bool:
 
 
 def problem(status: int, message: str, field: str | None = None) -> tuple[Any, int]:
-    """An error answer: JSON for API callers, a page for people."""
+    """An error answer: JSON for API callers, a page for people (in the page's language; the
+    message is a translated or lazily translated string)."""
+    message = str(message)
     if wants_json():
         return jsonify(error=message, field=field), status
-    title = TITLES.get(status, "Sorry")
+    title = str(TITLES.get(status, TITLES[400]))
     return render_template("public/notice.html", title=title, message=message), status
 
 

@@ -41,12 +41,14 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",  # failures per account (accounts/throttle.py)
     "TRUSTED_PROXIES": "",  # proxy hops (a count) or addresses/networks; empty trusts nobody
     "SESSION_IDLE_MINUTES": 180,  # an admin session unused this long ends
+    "REQUIRE_2FA": False,  # every admin must use two-factor sign-in (owners can also require it)
     "CONSENT_TEXT": (
         "Join our mailing list to receive the latest news and updates from our team. "
         "Your information will not be shared. We hate SPAM. "
         "We will never sell your information, for any reason."
     ),
     "SITE_NAME": "Newsletter",
+    "DEFAULT_LANGUAGE": "en",  # pages without a better clue, and readers without a language
     # Sending
     "BATCH_SIZE": 200,
     "HARD_BOUNCE_LIMIT": 1,
@@ -78,6 +80,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT": 5.0,  # seconds a call may take
     "WEBHOOK_ALLOW_PRIVATE": False,  # True: endpoints on loopback/private networks are allowed
     "WEBHOOK_RETRY_SCALE": 1.0,  # multiplies the retry schedule's delays (tests shorten them)
+    # Uploaded images (media/)
+    "MEDIA_MAX_BYTES": 5 * 1024 * 1024,  # largest upload; 413 beyond
+    "MEDIA_DIR": None,  # None -> the bytes are kept in the database
 }
 
 
@@ -128,6 +133,8 @@ def _keep_private(app: Flask, instance: Path) -> None:
     folders = [instance]
     if not app.config["SMTP_URL"]:
         folders.append(Path(app.config["OUTBOX_DIR"]))
+    if app.config["MEDIA_DIR"]:
+        folders.append(Path(app.config["MEDIA_DIR"]))
     for folder in folders:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         _tighten(app, folder, 0o700)

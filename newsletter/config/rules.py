@@ -150,6 +150,16 @@ def existing_file(value: Any) -> Any:
     return value or None
 
 
+def folder(value: Any) -> str | None:
+    """A folder (made at start if missing), or empty for none."""
+    if not value:
+        return None
+    path = Path(str(value))
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"a folder, not a file ({value!r})")
+    return str(path.resolve())
+
+
 def redis_prefix(value: Any) -> str:
     """Letters, digits, dot, dash and underscore: it starts every Redis key and queue name."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", str(value)):
@@ -197,6 +207,15 @@ def bounce_mailbox(value: Any) -> Any:
     return value or None
 
 
+def language(value: Any) -> str:
+    """A language there is a catalogue for (newsletter/translations), or en."""
+    from ..languages.catalogues import available
+
+    if value not in available():
+        raise ValueError(f"one of {', '.join(available())} (got {value!r})")
+    return str(value)
+
+
 RULES: dict[str, Rule] = {
     "DATABASE_URL": database_url,
     "REDIS_URL": url("redis", "rediss", "unix", optional=True),
@@ -219,6 +238,7 @@ RULES: dict[str, Rule] = {
     "BOUNCE_WEBHOOK_RATE_LIMIT": rate_limit,
     "API_RATE_LIMIT": rate_limit,
     "SESSION_IDLE_MINUTES": number(int, 1, 7 * 24 * 60),
+    "REQUIRE_2FA": flag,
     "BATCH_SIZE": number(int, 1, 100_000),
     "HARD_BOUNCE_LIMIT": number(int, 1),
     "SOFT_BOUNCE_LIMIT": number(int, 1),
@@ -237,6 +257,9 @@ RULES: dict[str, Rule] = {
     "WEBHOOK_TIMEOUT": number(float, 0.1, 60),
     "WEBHOOK_ALLOW_PRIVATE": flag,
     "WEBHOOK_RETRY_SCALE": number(float, 0, 1000),
+    "DEFAULT_LANGUAGE": language,
+    "MEDIA_MAX_BYTES": number(int, 1024, 1024**3),
+    "MEDIA_DIR": folder,
 }
 
 

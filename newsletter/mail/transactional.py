@@ -27,9 +27,11 @@ class HeaderInjection(ValueError):
 
 class MailTemplate:
     """One kind of transactional mail from one sender with one subject, signed by ``signer``
-    when DKIM is configured."""
+    when DKIM is configured; ``language`` (the code it is written in) for Content-Language."""
 
-    def __init__(self, sender: str, subject: str, signer: Signer | None = None) -> None:
+    def __init__(
+        self, sender: str, subject: str, signer: Signer | None = None, language: str = ""
+    ) -> None:
         self.domain = domain_of(sender)
         self.signer = signer
         text_marker, html_marker = (f"nlbody{secrets.token_hex(6)}{n}" for n in "th")
@@ -44,6 +46,7 @@ class MailTemplate:
         self._head = (
             address_header("From", address, name)
             + header_line("Subject", " ".join(subject.split()))
+            + (header_line("Content-Language", language) if language else b"")
             + head
         )
         self._middle, self._tail = middle, tail
@@ -89,6 +92,8 @@ def _body(text: str) -> bytes:
 
 
 @lru_cache(maxsize=32)
-def template(sender: str, subject: str, signer: Signer | None = None) -> MailTemplate:
-    """The template for this sender, subject and DKIM key, built once per process."""
-    return MailTemplate(sender, subject, signer)
+def template(
+    sender: str, subject: str, signer: Signer | None = None, language: str = ""
+) -> MailTemplate:
+    """The template for this sender, subject, DKIM key and language, built once per process."""
+    return MailTemplate(sender, subject, signer, language)

@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, select
 
 from ..bounces.verp import subscriber_return_path
 from ..extensions import db
+from ..languages import writing_in
 from ..mail.dkim import signer_for
 from ..mail.render import render_mail
 from ..mail.transactional import template
@@ -43,7 +46,8 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
         subscriber_id,
         subscriber.email,
         "confirm",
-        subject=f"Please confirm your subscription to {site}",
+        subject=_l("Please confirm your subscription to %(site)s", site=site),
+        language=subscriber.language,
         personal={"confirm_url": confirm_url(subscriber_id, subscriber.email)},
         lists=pending,
         max_age_days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
@@ -55,7 +59,12 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
 # The subscriber and the names of the lists they have yet to confirm, one row per list (or one
 # row with no list): every signup queues this job, so it reads in one query.
 _CONFIRMATION = (
-    select(Subscriber.email, Subscriber.status, MailingList.name.label("list_name"))
+    select(
+        Subscriber.email,
+        Subscriber.status,
+        Subscriber.language,
+        MailingList.name.label("list_name"),
+    )
     .outerjoin(
         Subscription,
         and_(
@@ -84,7 +93,8 @@ def send_welcome(subscriber_id: int) -> bool:
         subscriber.id,
         subscriber.email,
         "welcome",
-        subject=f"Welcome to {current_app.config['SITE_NAME']}",
+        subject=_l("Welcome to %(site)s", site=current_app.config["SITE_NAME"]),
+        language=subscriber.language,
         links=links,
         personal={
             "preferences_url": links.preferences_url,
@@ -109,7 +119,8 @@ def _send(
     address: str,
     template_name: str,
     *,
-    subject: str,
+    subject: LazyString,
+    language: str | None,
     personal: dict[str, str],
     links: Links | None = None,
     transport: Transport | None = None,
@@ -117,23 +128,43 @@ def _send(
 ) -> None:
     """Render ``template_name`` for the subscriber at ``address`` and send it, signed when DKIM is
     configured, from a return path that names the subscriber (so a bounce of it proves itself);
-    ``links`` adds the one-click unsubscribe headers."""
+    ``links`` adds the one-click unsubscribe headers. Written in the subscriber's ``language``
+    (None: the default), which the mail declares in Content-Language and ``<html lang>``."""
+    with writing_in(language) as written_in:
+        data = _mail_bytes(template_name, address, subject, written_in, personal, links, context)
+    _deliver(subscriber_id, address, data, transport)
+
+
+def _mail_bytes(
+    template_name: str,
+    address: str,
+    lazy_subject: LazyString,
+    language: str,
+    personal: dict[str, str],
+    links: Links | None,
+    context: dict[str, Any],
+) -> bytes:
     config = current_app.config
+    subject = str(lazy_subject)
     body = render_mail(
         template_name,
         fill=personal,  # the subscriber's own: the rest is shared
         subject=subject,
         site_name=config["SITE_NAME"],
         postal_address=config["POSTAL_ADDRESS"],
+        language=language,  # one cached rendering per language
         **context,
     )
     signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), config["FROM"])
-    data = template(config["FROM"], subject, signer).fill(
+    return template(config["FROM"], subject, signer, language).fill(
         recipient=address,
         body=body,
         unsubscribe_url=links.unsubscribe_url if links else None,
         unsubscribe_mailto=links.unsubscribe_mailto if links else None,
     )
+
+
+def _deliver(subscriber_id: int, address: str, data: bytes, transport: Transport | None) -> None:
     sender = subscriber_return_path(subscriber_id, address)
     with contextlib.ExitStack() as stack:
         if transport is None:

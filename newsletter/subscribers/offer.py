@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -49,9 +50,9 @@ def resolve_lists(slugs: list[str] | None) -> list[Offered]:
     by_slug = {ml.slug: ml for ml in offered}
     unknown = [s for s in slugs if s not in by_slug]
     if unknown:
-        raise InvalidInput("lists", f"Unknown list: {unknown[0][:64]}.")
+        raise InvalidInput("lists", _l("Unknown list: %(slug)s.", slug=unknown[0][:64]))
     if offered and not slugs:
-        raise InvalidInput("lists", "Please choose at least one list.")
+        raise InvalidInput("lists", _l("Please choose at least one list."))
     return [by_slug[s] for s in dict.fromkeys(slugs)]
 
 
@@ -64,7 +65,7 @@ def _default_lists(offered: tuple[Offered, ...]) -> list[Offered]:
     chosen = [ml for ml in offered if ml.is_default]
     if chosen or len(offered) <= 1:
         return chosen or list(offered)
-    raise InvalidInput("lists", "Please choose the lists you want to join.")
+    raise InvalidInput("lists", _l("Please choose the lists you want to join."))
 
 
 def _offered() -> tuple[Offered, ...]:

@@ -28,8 +28,17 @@ from .offer import Offered
 from .suppression import blocked_clause, hash_params, upsert
 
 
-def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: str | None) -> None:
-    """Record a signup and queue the confirmation mail.
+def subscribe(
+    email: str,
+    name: str,
+    lists: list[Offered],
+    *,
+    source: str,
+    ip: str | None,
+    language: str | None = None,
+) -> None:
+    """Record a signup and queue the confirmation mail; a new subscriber keeps ``language``
+    (the signup page's) for every system mail to them.
 
     The same work happens whatever state the address is in (new, pending, confirmed,
     unsubscribed, blocked); the job alone decides whether a mail goes out. Everything is
@@ -49,6 +58,7 @@ def subscribe(email: str, name: str, lists: list[Offered], *, source: str, ip: s
         "email": email,
         "name": name,
         "status": SubscriberStatus.PENDING,
+        "language": language,
         "confirmation_due_at": now,  # a mail is promised now; its sending clears this
         "created_at": now,  # comes back unchanged only from a row this statement inserted
         **hashes,
@@ -90,12 +100,14 @@ def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
     # for one address are one row; its id comes back, or nothing when the address is
     # blocked. A later signup never renames a subscriber, pending or confirmed: anyone can sign
     # up any address, so its name would be a stranger's words; the subscriber changes it on the
-    # preferences page. ``keys``: how many hashes the address has.
+    # preferences page; nor changes their language, for the same reason. ``keys``: how many
+    # hashes the address has.
     table = Subscriber.__table__
     columns = [
         table.c.email,
         table.c.name,
         table.c.status,
+        table.c.language,
         table.c.confirmation_due_at,
         table.c.created_at,
     ]

@@ -16,21 +16,25 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from ..errors import MESSAGES, problem
 from ..extensions import csrf
 from ..issues import service as issues
+from ..languages import chosen_language, current_language, use_language
 from . import bp, cors, service, signup, tokens
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
 
 SIGNUP_MAX_BYTES = 16 * 1024
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 HONEYPOT = "website"
-CHECK_INBOX = (
+CHECK_INBOX = _l(
     "Thank you! Please check your inbox: we have sent you a link to confirm your "
     "subscription. Nothing will be sent to you until you confirm."
 )
+TOO_MANY_MAILS = _l("Too many confirmation mails to this address. Try again later.")
 
 
 def _too_many() -> tuple[Any, int]:
@@ -39,7 +43,7 @@ def _too_many() -> tuple[Any, int]:
 
 @bp.errorhandler(CSRFError)
 def _form_expired(_exc: Exception) -> tuple[Any, int]:
-    return problem(400, "The form has expired. Please go back, reload the page and try again.")
+    return problem(400, _("The form has expired. Please go back, reload the page and try again."))
 
 
 @bp.errorhandler(tokens.TokenError)
@@ -97,20 +101,22 @@ def subscribe() -> Any:
         return _too_many()
     as_json = request.mimetype == "application/json"
     if not as_json and request.mimetype not in FORM_TYPES:
-        return problem(415, "Send the signup form, or JSON with Content-Type application/json.")
+        return problem(415, _("Send the signup form, or JSON with Content-Type application/json."))
     request.max_content_length = SIGNUP_MAX_BYTES
     if as_json:
         if not cors.request_origin_ok():
-            return problem(403, "This site may not sign people up here.")
+            return problem(403, _("This site may not sign people up here."))
         data = _json_body()
         if not isinstance(data, dict):
-            return problem(400, 'Send a JSON object like {"email": "you@example.org"}.')
+            return problem(400, _('Send a JSON object like {"email": "you@example.org"}.'))
         slugs = data.get("lists")
     else:
         data = request.form
         # No field means the form offers no choice (an embed): the default lists. Our own
         # form sends an empty one beside its boxes, so unticking them all is a choice too.
         slugs = [s for s in data.getlist("lists") if s] if "lists" in data else None
+    # The page's language, or the one the form or JSON names: the reader's from now on.
+    language = use_language(chosen_language(data.get("language")) or current_language())
     if data.get(HONEYPOT):
         return _signed_up(as_json)  # a bot: same answer, nothing stored
     try:
@@ -120,8 +126,10 @@ def subscribe() -> Any:
             return problem(400, str(exc), exc.field)
         return _signup_page(data, errors={exc.field: str(exc)}, status=400)
     if not service.allow_confirmation_mail(email):
-        return problem(429, "Too many confirmation mails to this address. Try again later.")
-    signup.subscribe(email, name, lists, source=_source(data), ip=request.remote_addr)
+        return problem(429, TOO_MANY_MAILS)
+    signup.subscribe(
+        email, name, lists, source=_source(data), ip=request.remote_addr, language=language
+    )
     return _signed_up(as_json)
 
 
@@ -138,13 +146,13 @@ def _json_body() -> Any:
 def _parse_signup(data: Mapping[str, Any], slugs: Any) -> tuple[str, str, list[Any]]:
     email, name = data.get("email"), data.get("name") or ""
     if not isinstance(email, str):
-        raise InvalidAddress("Please enter your email address.")
+        raise InvalidAddress(_("Please enter your email address."))
     if not isinstance(name, str):
-        raise InvalidInput("name", "The name must be text.")
+        raise InvalidInput("name", _("The name must be text."))
     if slugs is not None and (
         not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs)
     ):
-        raise InvalidInput("lists", "Lists must be a list of list names (slugs).")
+        raise InvalidInput("lists", _("Lists must be a list of list names (slugs)."))
     return normalise_address(email), strict_name(name), service.resolve_lists(slugs)
 
 
@@ -159,7 +167,7 @@ def _source(data: Mapping[str, Any]) -> str:
 def _signed_up(as_json: bool) -> Any:
     if as_json:
         return jsonify(ok=True, message=CHECK_INBOX)
-    return render_template("public/notice.html", title="Check your inbox", message=CHECK_INBOX)
+    return render_template("public/notice.html", title=_("Check your inbox"), message=CHECK_INBOX)
 
 
 @bp.post("/resend")
@@ -175,7 +183,7 @@ def resend() -> Any:
             "public/link_invalid.html", expired=False, confirming=True, errors=errors
         ), 400
     if not service.allow_confirmation_mail(email):
-        return problem(429, "Too many confirmation mails to this address. Try again later.")
+        return problem(429, TOO_MANY_MAILS)
     signup.request_new_link(email)
     return _signed_up(False)
 
@@ -197,9 +205,11 @@ def confirm(token: str) -> Any:
     service.confirm(subscriber.id, ip=request.remote_addr)
     return render_template(
         "public/notice.html",
-        title="You are subscribed",
-        message="Thank you for confirming. A welcome mail with your personal preferences "
-        "link is on its way.",
+        title=_("You are subscribed"),
+        message=_(
+            "Thank you for confirming. A welcome mail with your personal preferences "
+            "link is on its way."
+        ),
     )
 
 
@@ -213,13 +223,15 @@ def unsubscribe(token: str) -> Any:
         subscriber = service.subscriber_for(tokens.UNSUBSCRIBE, token)
     except tokens.TokenError:
         if one_click:
-            return Response("This unsubscribe link is not valid.\n", 400, mimetype="text/plain")
+            return Response(
+                _("This unsubscribe link is not valid.") + "\n", 400, mimetype="text/plain"
+            )
         raise
     if request.method == "GET":
         return render_template("public/unsubscribe.html", token=token)
     service.unsubscribe(subscriber.id, source="one-click" if one_click else "unsubscribe page")
     if one_click:
-        return Response("You are unsubscribed.\n", 200, mimetype="text/plain")
+        return Response(_("You are unsubscribed.") + "\n", 200, mimetype="text/plain")
     manage = tokens.make(tokens.MANAGE, subscriber.id, subscriber.email)
     return render_template("public/unsubscribed.html", manage_token=manage)
 
@@ -243,7 +255,7 @@ def preferences(token: str) -> Any:
         except InvalidInput as exc:
             errors[exc.field] = str(exc)
         else:
-            flash("Your preferences are saved.", "success")
+            flash(_("Your preferences are saved."), "success")
             return redirect(url_for(".preferences", token=token), code=303)
     return render_template(
         "public/preferences.html",
