@@ -5,13 +5,14 @@ states happen in the service modules (``subscribers/signup.py`` and ``service.py
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -651,3 +652,32 @@ class SiteSetting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SubscriberTally(db.Model):
+    """A change to the count of subscribers in a state who signed up on a day, written by the
+    database's own triggers (migration 0013) whenever a subscriber is added, changes state or is
+    deleted, by whatever code path or bulk statement. The dashboard sums these few rows instead
+    of counting a million subscribers; the tick folds them into one row per key
+    (``subscribers.tallies``). Append-only, so concurrent writers never wait on one hot row."""
+
+    __tablename__ = "subscriber_tally"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    created_on: Mapped[date] = mapped_column(Date)
+    n: Mapped[int] = mapped_column()
+
+
+class ListTally(db.Model):
+    """A change to the count of a list's memberships in a state whose subscriber is in a state
+    (so the audience, confirmed on both, is one sum); kept like :class:`SubscriberTally`. No
+    reference to the list: a deleted list's memberships sum to zero and are folded away."""
+
+    __tablename__ = "list_tally"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20))
+    subscriber_status: Mapped[str] = mapped_column(String(20))
+    n: Mapped[int] = mapped_column()

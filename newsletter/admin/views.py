@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from ..delivery import queries as deliveries
 from ..lists import service as list_service
-from ..subscribers import figures
+from ..subscribers import figures, tallies
 from ..webhooks import failing as webhooks
 from . import bp
 
@@ -42,7 +42,7 @@ def dashboard_page():  # type: ignore[no-untyped-def]
     """Counts by state and list, 30-day growth, recent issues."""
     return render_template(
         "admin/dashboard.html",
-        statuses=figures.status_counts(),
+        statuses=tallies.status_counts(),
         lists=list_service.all_lists(include_archived=False),
         list_counts=list_service.member_counts(),
         growth=figures.growth(),

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..accounts import audit
-from ..delivery import fanout
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
-from ..models import MailingList, Subscription, SubscriptionStatus, utcnow
+from ..models import MailingList, SubscriptionStatus, utcnow
+from ..subscribers import tallies
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -157,17 +157,7 @@ def member_counts() -> dict[int, dict[str, int]]:
     """Per list id, how many subscriptions are in each state, and ``audience``: how many
     subscribers a send to the list would reach now, by the sending code's own rule (a confirmed
     subscription whose subscriber has since bounced or complained is not in it)."""
-    rows = db.session.execute(
-        select(Subscription.list_id, Subscription.status, func.count()).group_by(
-            Subscription.list_id, Subscription.status
-        )
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for list_id, status, n in rows:
-        counts.setdefault(list_id, zero_counts())[status.value] = n
-    for list_id, n in fanout.reach_per_list().items():
-        counts.setdefault(list_id, zero_counts())["audience"] = n
-    return counts
+    return tallies.list_counts()  # kept by the database's triggers, not counted per view
 
 
 def zero_counts() -> dict[str, int]:

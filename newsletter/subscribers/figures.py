@@ -1,16 +1,14 @@
-"""Subscriber figures for the admin dashboard: how many in each state, and 30-day growth.
-(The dashboard's delivery figures are in ``delivery/queries.py``, its list counts in
-``lists/service.py``.)"""
+"""The admin dashboard's 30-day growth chart, from the counts the database keeps
+(``tallies``, which also gives the counts by state and per list; the dashboard's delivery
+figures are in ``delivery/queries.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
-
-from ..extensions import db
-from ..models import Subscriber, SubscriberStatus, utcnow
+from ..models import utcnow
+from . import tallies
 
 GROWTH_DAYS = 30
 
@@ -38,28 +36,12 @@ class Growth:
     bar_width: float = 16
 
 
-def status_counts() -> dict[str, int]:
-    """Subscribers in each overall state (uses the (status, id) index)."""
-    counts = {s.value: 0 for s in SubscriberStatus}
-    for status, n in db.session.execute(
-        select(Subscriber.status, func.count()).group_by(Subscriber.status)
-    ):
-        counts[status.value] = n
-    return counts
-
-
 def growth(today: date | None = None) -> Growth:
     """New subscribers per day for the last 30 days, laid out as bars for an inline SVG."""
     today = today or utcnow().date()
     first = today - timedelta(days=GROWTH_DAYS - 1)
-    day = func.date(Subscriber.created_at)
-    rows = db.session.execute(
-        select(day, func.count())
-        .where(Subscriber.created_at >= datetime.combine(first, time(), tzinfo=UTC))
-        .group_by(day)
-    )
-    per_day = {str(d)[:10]: n for d, n in rows}
-    counts = [per_day.get((first + timedelta(days=i)).isoformat(), 0) for i in range(GROWTH_DAYS)]
+    per_day = tallies.signups_since(first)
+    counts = [per_day.get(first + timedelta(days=i), 0) for i in range(GROWTH_DAYS)]
     peak = max(counts) or 1
     chart = Growth(bars=[], total=sum(counts), peak=max(counts))
     step = chart.width / GROWTH_DAYS
