@@ -48,21 +48,23 @@ def dispatch_issue(issue_id: int) -> int:
     return dispatch_batches(issue_id, queries.due_batches(issue_id))
 
 
-def dispatch_batches(issue_id: int, batches: list[int]) -> int:
-    """Queue a job for each of these batches that no job holds; returns how many."""
+def dispatch_batches(issue_id: int, batches: list[int], on: str = queues.BULK) -> int:
+    """Queue a job for each of these batches that no job holds; returns how many. A sequence
+    step's new batches go ``on`` the default queue, ahead of a big issue's, so a welcome
+    series keeps its delays while an issue is sending (a sliced one goes back to bulk)."""
     keys = [leases.batch_key(issue_id, b) for b in batches]
     queued = 0
     for batch_no, held in zip(batches, leases.alive(keys), strict=True):
         if held:
             continue
-        _queue_batch(issue_id, batch_no)
+        _queue_batch(issue_id, batch_no, on)
         queued += 1
     return queued
 
 
-def _queue_batch(issue_id: int, batch_no: int) -> None:
+def _queue_batch(issue_id: int, batch_no: int, on: str = queues.BULK) -> None:
     key = leases.batch_key(issue_id, batch_no)
-    _enqueue_marked(key, batch.BATCH_LEASE, send_batch, issue_id, batch_no, on=queues.BULK)
+    _enqueue_marked(key, batch.BATCH_LEASE, send_batch, issue_id, batch_no, on=on)
 
 
 def _enqueue_marked(

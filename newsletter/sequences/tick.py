@@ -5,9 +5,11 @@ For every step whose list's sequence runs, one ``INSERT ... SELECT`` (the fan-ou
 into queued deliveries of the step's issue, under batch numbers no earlier delivery of it
 used; the unique (issue, subscriber) constraint with
 ``ON CONFLICT DO NOTHING`` makes a second tick running at the same moment harmless. The new
-batches then go through the issue engine's own jobs, so sending, retries, a killed worker's
-"unknown" and pausing are exactly those of an issue. Steps are taken in order, so a reader
-due for two steps at once gets the second on the next tick, after the first settled.
+batches then go through the issue engine's own jobs (on the default queue, ahead of a big
+issue's batches, so a welcome is not late because an issue is going out), so sending,
+retries, a killed worker's "unknown" and pausing are exactly those of an issue. Steps are
+taken in order, so a reader due for two steps at once gets the second on the next tick,
+after the first settled.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 
 from ..delivery import fanout, jobs
 from ..extensions import db
+from ..jobs import queues
 from ..models import (
     Delivery,
     Issue,
@@ -60,7 +63,8 @@ def send_due() -> int:
                     Delivery.issue_id == step.issue_id, Delivery.batch_no >= first
                 )
             )
-            jobs.dispatch_batches(step.issue_id, list(range(first, first + queued)))
+            batches = list(range(first, first + queued))
+            jobs.dispatch_batches(step.issue_id, batches, on=queues.DEFAULT)
     if added:
         log.info("sequences: %s step deliveries queued", added)
     return added
