@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .archive import bp as archive_bp
     from .bounces import bp as bounces_bp
     from .health import bp as health_bp
+    from .media.views import bp as media_bp
     from .subscribers.views import bp as subscribers_bp
 
     app.register_blueprint(subscribers_bp)
@@ -65,5 +66,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(archive_bp)
     app.register_blueprint(bounces_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(media_bp)
     api.init_app(app)  # /api/v1 and /api/docs
     return app

@@ -14,7 +14,17 @@ from ..extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # no cookies are read or set here: the Bearer token is the authority
 
-from . import auth, docs, errors, issue_actions, issues, lists, subscribers, webhooks  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    auth,
+    docs,
+    errors,
+    issue_actions,
+    issues,
+    lists,
+    media,
+    subscribers,
+    webhooks,
+)
 
 
 def init_app(app: Flask) -> None:

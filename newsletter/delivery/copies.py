@@ -15,6 +15,7 @@ from ..mail.bulk import BulkTemplate, Copy, list_id_for
 from ..mail.compiled import CompiledIssue, compile_issue
 from ..mail.dkim import signer_for
 from ..mail.render import SubscriberFields
+from ..media import layout as mail_layout
 from ..models import Issue, MailingList, Suppression, issue_list
 from ..subscribers.links import links_for
 from ..subscribers.service import email_hash
@@ -83,16 +84,17 @@ def prepare(issue_id: int) -> Prepared:
     subject, preheader, body, updated_at, slug, name = row
     config = current_app.config
     revision = (issue_id, updated_at.isoformat() if updated_at else "")
+    layout = mail_layout.current()  # once per batch, as the issue's row
     fields = (
         issue_id,
         subject,
         preheader,
         body,
-        config["SITE_NAME"],
+        layout,
         config["POSTAL_ADDRESS"],
         config["FROM"],
         slug or "newsletter",
-        name if slug else config["SITE_NAME"],
+        name if slug else layout.site_name,
         config.get("DKIM_KEY_FILE"),
         config.get("DKIM_SELECTOR"),
     )
@@ -101,7 +103,7 @@ def prepare(issue_id: int) -> Prepared:
 
 @lru_cache(maxsize=4)
 def _prepared(revision: tuple, fields: tuple) -> Prepared:
-    issue_id, subject, preheader, body, site, postal, sender, slug, name, key, selector = fields
+    issue_id, subject, preheader, body, layout, postal, sender, slug, name, key, selector = fields
     template = BulkTemplate(
         sender=sender,
         subject=subject,
@@ -109,5 +111,7 @@ def _prepared(revision: tuple, fields: tuple) -> Prepared:
         list_name=name,
         signer=signer_for(key, selector, sender),
     )
-    compiled = compile_issue(subject, preheader, body, site_name=site, postal_address=postal)
+    compiled = compile_issue(
+        subject, preheader, body, site_name=layout.site_name, postal_address=postal, layout=layout
+    )
     return Prepared(issue_id, compiled, template)

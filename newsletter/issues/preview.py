@@ -14,6 +14,7 @@ from ..mail.dkim import signer_for
 from ..mail.render import Rendered, SubscriberFields, TemplateProblem
 from ..mail.transactional import template
 from ..mail.transports import open_transport
+from ..media import layout as mail_layout
 from ..models import Issue, Subscriber
 from ..subscribers.addresses import lookup_form
 from ..subscribers.links import Links
@@ -21,12 +22,14 @@ from ..subscribers.links import Links
 
 def compiled(issue: Issue) -> CompiledIssue:
     """The issue rendered once; raises :class:`TemplateProblem` for a broken expression."""
+    layout = mail_layout.current()
     return compile_issue(
         issue.subject,
         issue.preheader,
         issue.body_md,
-        site_name=current_app.config["SITE_NAME"],
+        site_name=layout.site_name,
         postal_address=current_app.config["POSTAL_ADDRESS"],
+        layout=layout,
     )
 
 

@@ -24,6 +24,7 @@ from .expressions import (
     TemplateProblem,
     parse_expressions,
 )
+from .layout import MailLayout
 from .render import Rendered, inline_css, markdown_to_html
 from .text import html_to_text
 
@@ -144,7 +145,14 @@ class CompiledIssue:
     per subscriber in a few microseconds, which is what the sending engine needs."""
 
     def __init__(
-        self, subject: str, preheader: str, body_md: str, *, site_name: str, postal_address: str
+        self,
+        subject: str,
+        preheader: str,
+        body_md: str,
+        *,
+        site_name: str,
+        postal_address: str,
+        layout: MailLayout | None = None,
     ) -> None:
         for name, value in (("subject", subject), ("preheader", preheader)):
             if "{{" in value or "{%" in value:  # else sent as typed, braces and all
@@ -157,6 +165,7 @@ class CompiledIssue:
         self.preheader = preheader
         self.site_name = site_name
         self.postal_address = postal_address
+        self.layout = layout
         self._marker = f"nlslot{secrets.token_hex(4)}n"
         self._expressions = parse_expressions(body_md)
         self._body_md = EXPRESSION.sub(self._replace_with_marker(), body_md or "")
@@ -199,6 +208,7 @@ class CompiledIssue:
                 preheader=self.preheader,
                 site_name=self.site_name,
                 postal_address=self.postal_address,
+                layout=self.layout,
                 **link_markers,
             )
             html = inline_css(
@@ -238,9 +248,21 @@ class CompiledIssue:
 
 
 def compile_issue(
-    subject: str, preheader: str, body_md: str, *, site_name: str, postal_address: str
+    subject: str,
+    preheader: str,
+    body_md: str,
+    *,
+    site_name: str,
+    postal_address: str,
+    layout: MailLayout | None = None,
 ) -> CompiledIssue:
-    """Render an issue once for many subscribers; raises :class:`TemplateProblem` for bad syntax."""
+    """Render an issue once for many subscribers (in ``layout``, owners' logo, colour and
+    footer, when given); raises :class:`TemplateProblem` for bad syntax."""
     return CompiledIssue(
-        subject, preheader, body_md, site_name=site_name, postal_address=postal_address
+        subject,
+        preheader,
+        body_md,
+        site_name=site_name,
+        postal_address=postal_address,
+        layout=layout,
     )

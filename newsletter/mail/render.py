@@ -66,13 +66,36 @@ def _markdown() -> MarkdownIt:
 def markdown_to_html(source: str) -> str:
     """Render Markdown and strip anything that could run or phone home in a subscriber's client."""
     raw = _markdown().render(source or "")
-    return nh3.clean(
-        raw,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
+    return _size_uploaded_images(
+        nh3.clean(
+            raw,
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer",
+        )
     )
+
+
+# An uploaded image's name carries its size (media/images.py): ``/media/<hash>-WxH.ext``.
+_UPLOADED_IMAGE = re.compile(
+    r'<img(?![^>]*\swidth=)([^>]*\ssrc="[^"]*/media/[0-9a-f]{32}-([0-9]+)x([0-9]+)\.'
+    r'(?:png|jpg|gif)"[^>]*)>'
+)
+CONTENT_WIDTH = 552  # the layout's card: 600 px less its padding
+
+
+def _size_uploaded_images(html: str) -> str:
+    """Give uploaded images their ``width`` and ``height``, at most the column's width, so mail
+    programs that ignore CSS (Outlook) neither show them at full size nor reflow when they load."""
+
+    def sized(match: re.Match[str]) -> str:
+        width, height = int(match.group(2)), int(match.group(3))
+        shown = min(width, CONTENT_WIDTH)
+        tall = max(1, round(height * shown / width)) if width else height
+        return f'<img{match.group(1)} width="{shown}" height="{tall}">'
+
+    return _UPLOADED_IMAGE.sub(sized, html)
 
 
 def inline_css(html: str) -> str:

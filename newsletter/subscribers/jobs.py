@@ -20,6 +20,7 @@ from ..mail.dkim import signer_for
 from ..mail.render import render_mail
 from ..mail.transactional import template
 from ..mail.transports import TemporaryFailure, Transport, open_transport
+from ..media import layout as mail_layout
 from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from .links import Links, confirm_url, links_for
 from .suppression import is_blocked
@@ -146,12 +147,14 @@ def _mail_bytes(
 ) -> bytes:
     config = current_app.config
     subject = str(lazy_subject)
+    layout = mail_layout.current()
     body = render_mail(
         template_name,
         fill=personal,  # the subscriber's own: the rest is shared
         subject=subject,
-        site_name=config["SITE_NAME"],
+        site_name=layout.site_name,
         postal_address=config["POSTAL_ADDRESS"],
+        layout=layout,
         language=language,  # one cached rendering per language
         **context,
     )
