@@ -38,6 +38,16 @@ def get(admin_id: int) -> AdminUser:
     return admin
 
 
+def get_by_email(email: str) -> AdminUser:
+    """The admin with address ``email`` (any case), or :class:`NoSuchAdmin`."""
+    admin = db.session.scalar(
+        select(AdminUser).where(func.lower(AdminUser.email) == email.strip().lower())
+    )
+    if admin is None:
+        raise NoSuchAdmin(f"no such admin: {email}")
+    return admin
+
+
 def _is_last_owner(admin: AdminUser) -> bool:
     if admin.role != Role.OWNER:
         return False

@@ -1,5 +1,5 @@
-"""``newsletter create-admin`` (make an admin, or reset one's password or role) and
-``newsletter api-token create|list|revoke``."""
+"""``newsletter create-admin`` (make an admin, or reset one's password or role),
+``newsletter reset-2fa`` and ``newsletter api-token create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from .. import database
 from ..models import Role
-from . import admins, api_tokens, service
+from . import admins, api_tokens, service, two_factor
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
@@ -39,6 +39,17 @@ def create_admin(email: str, password_stdin: bool, timezone: str, role: str | No
     except (service.AccountProblem, admins.LastOwner) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{'Created' if created else 'Updated'} admin {admin.email} ({admin.role}).")
+
+
+@click.command("reset-2fa")
+@click.argument("email")
+@with_appcontext
+def reset_two_factor(email: str) -> None:
+    """Turn an admin's two-factor sign-in off (a lost phone, and no owner left to do it in
+    the admin): they log in with the password alone, then set it up again."""
+    admin = admins.get_by_email(email)  # NoSuchAdmin: one line, exit 2
+    two_factor.reset(admin)
+    click.echo(f"Two-factor sign-in is off for {admin.email}; they log in with the password.")
 
 
 @click.group("api-token")

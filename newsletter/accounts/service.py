@@ -103,6 +103,15 @@ def authenticate(email: str, password: str) -> AdminUser | None:
     return admin
 
 
+def password_matches(admin: AdminUser, password: str) -> bool:
+    """True when ``password`` is the admin's (asked again before changing what guards the
+    account: the password itself, two-factor sign-in)."""
+    try:
+        return _hasher.verify(admin.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def update(admin: AdminUser, timezone: str, current: str = "", new: str = "") -> bool:
     """Change an admin's time zone and, given the current password, the password; returns
     True when the password changed (which ends the admin's other sessions)."""
@@ -110,11 +119,9 @@ def update(admin: AdminUser, timezone: str, current: str = "", new: str = "") ->
     admin.timezone = timezone
     changed = bool(new)
     if changed:
-        try:
-            _hasher.verify(admin.password_hash, current)
-        except (VerificationError, InvalidHashError):
+        if not password_matches(admin, current):
             db.session.rollback()
-            raise AccountProblem("The current password is not right.") from None
+            raise AccountProblem("The current password is not right.")
         if len(new) < MIN_PASSWORD:
             raise AccountProblem(f"The password needs at least {MIN_PASSWORD} characters.")
         admin.password_hash = _hasher.hash(new)

@@ -1,4 +1,11 @@
-"""Admin sessions: login, logout, and the rule that every other admin page needs a login."""
+"""Admin sessions: login (the password, then a code for an admin with two-factor sign-in),
+logout, and the rule that every other admin page needs a login.
+
+Between the two steps the browser is half signed in: its session cookie names the admin
+(by session token, so a password change voids it) for a few minutes, and nothing else. No
+page but the code's opens until the code is right; only then does the session become the
+admin's, fresh, as after a password alone.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,20 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..accounts import service as accounts
-from ..accounts import throttle
+from ..accounts import throttle, two_factor
 from ..extensions import db, limiter, login
 from ..models import AdminUser
 from . import bp
 from .forms import LoginForm
+from .two_factor_forms import LoginCodeForm
 
-PUBLIC_ENDPOINTS = {"admin.login"}
+PUBLIC_ENDPOINTS = {"admin.login", "admin.login_code"}
 SEEN_KEY = "admin_seen"  # when the session was last used (seconds since the epoch)
+HALFWAY_KEY = "admin_halfway"  # password right, code still to come: {token, until, next}
+HALFWAY_SECONDS = 5 * 60
+# What an admin who must still set up two-factor sign-in may open (static files are not the
+# admin's: they are always served).
+SETUP_ENDPOINTS = {"admin.account", "admin.logout"}
 
 
 @login.user_loader
@@ -30,12 +43,15 @@ def load_admin(session_token: str) -> AdminUser | None:
 @bp.before_request
 def require_login():  # type: ignore[no-untyped-def]
     """Send anyone not logged in, or idle too long, to the login page, remembering where they
-    wanted to go; a session in use stays alive (the idle time slides)."""
+    wanted to go; a session in use stays alive (the idle time slides). An admin who must turn
+    on two-factor sign-in first is sent to do that."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if current_user.is_authenticated:
         if not _idle_too_long():
             session[SEEN_KEY] = int(time.time())
+            if request.endpoint not in SETUP_ENDPOINTS and two_factor.must_set_up(current_user):
+                return redirect(url_for("admin.account"))
             return None
         logout_user()
     return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
@@ -87,16 +103,67 @@ def login_page():  # type: ignore[no-untyped-def]
         admin = accounts.authenticate(email, form.password.data)
         if admin is None:
             throttle.record_failure(email, ip)
-        else:
-            # A fresh session on login: nothing set before (a planted CSRF token or
-            # anything else) survives into the authenticated session.
+        elif two_factor.enabled(admin):
             session.clear()
-            login_user(admin)
-            session.permanent = False
-            session[SEEN_KEY] = int(time.time())
+            session[HALFWAY_KEY] = {
+                "token": admin.session_token,
+                "until": int(time.time()) + HALFWAY_SECONDS,
+                "next": _safe_next(request.args.get("next")),
+            }
+            return redirect(url_for("admin.login_code"))
+        else:
+            _start_session(admin)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("That address and password do not match an admin account.")
     return render_template("admin/login.html", form=form), 200 if not form.errors else 400
+
+
+def _start_session(admin: AdminUser) -> None:
+    # A fresh session on login: nothing set before (a planted CSRF token, the half-signed-in
+    # state or anything else) survives into the authenticated session.
+    session.clear()
+    login_user(admin)
+    session.permanent = False
+    session[SEEN_KEY] = int(time.time())
+
+
+def _halfway_admin() -> AdminUser | None:
+    """The admin this browser gave the password of, while the code may still come."""
+    halfway = session.get(HALFWAY_KEY)
+    if not isinstance(halfway, dict) or halfway.get("until", 0) < time.time():
+        return None
+    admin = load_admin(str(halfway.get("token")))
+    return admin if admin is not None and two_factor.enabled(admin) else None
+
+
+@bp.route("/login/code", methods=["GET", "POST"], endpoint="login_code")
+@limiter.limit(_login_limit, methods=["POST"])
+def login_code():  # type: ignore[no-untyped-def]
+    """The second step for an admin with two-factor sign-in: a TOTP or recovery code,
+    throttled per account as passwords are."""
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.dashboard"))
+    admin = _halfway_admin()
+    if admin is None:
+        if session.pop(HALFWAY_KEY, None) is not None:
+            flash("That took too long: please log in again.")
+        return redirect(url_for("admin.login"))
+    form = LoginCodeForm()
+    if form.validate_on_submit():
+        ip = request.remote_addr
+        if throttle.refused(admin.email, ip):
+            abort(429)
+        used = two_factor.accept(admin, form.code.data)
+        if used is not None:
+            target = session[HALFWAY_KEY]["next"]
+            _start_session(admin)
+            if used == two_factor.Used.RECOVERY:
+                left = len(admin.recovery_code_hashes)
+                flash(f"You used a recovery code; {left} left. Make new ones under Account.")
+            return redirect(target)
+        throttle.record_failure(admin.email, ip)
+        form.code.errors.append("That code is not right, or it was used already.")
+    return render_template("admin/login_code.html", form=form), 400 if form.errors else 200
 
 
 @bp.post("/logout")

@@ -15,6 +15,7 @@ from ..accounts import service as accounts
 from ..models import Role
 from . import bp
 from .forms import ActionForm, AdminAddForm, RoleForm, TokenForm
+from .two_factor import admins_page_parts
 
 
 @bp.get("/admins", endpoint="admins")
@@ -30,6 +31,7 @@ def _admins(form: AdminAddForm, status: int = 200):  # type: ignore[no-untyped-d
         form=form,
         role_form=RoleForm(),
         action=ActionForm(),
+        **admins_page_parts(),
     ), status
 
 
