@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from helpers.admin import PASSWORD, login
+from helpers.images import image_bytes
 from helpers.outbox import wait_idle
 from helpers.roles import Staff, admin_role, database_state, last_audit, logged_in, make_staff
 from werkzeug.routing.converters import AnyConverter
@@ -25,13 +26,21 @@ OWNERS_PAGES = {
     "admin.admin_add",
     "admin.admin_role",
     "admin.admin_delete",
+    "admin.admin_require_2fa",
+    "admin.admin_reset_2fa",
     "admin.token_revoke",
     "admin.webhook_action",
     "admin.webhook_remove",
 }
 # Every role reads; only owners change.
-OWNERS_CHANGE = {"admin.admins", "admin.tokens", "admin.webhooks"}
-ANY_ROLE = {"admin.account", "admin.logout"}  # one's own account and session
+OWNERS_CHANGE = {"admin.admins", "admin.tokens", "admin.webhooks", "admin.layout"}
+# One's own account (two-factor sign-in included) and session.
+ANY_ROLE = {
+    "admin.account",
+    "admin.two_factor_recovery",
+    "admin.two_factor_disable",
+    "admin.logout",
+}
 # Run last, in this order: they end the session or remove what later calls name.
 LAST = [
     "delete",
@@ -103,6 +112,8 @@ def _form(endpoint: str, staff: Staff) -> dict:
         "admin.admin_role": {"role": "viewer"},
         "admin.tokens": {"name": "walked", "role": "viewer"},
         "admin.webhooks": {"url": "https://93.184.215.14/walked", "events": "issue.sent"},
+        "admin.layout": {"site_name": "Walked", "accent": "#0a58ca", "go": "save"},
+        "admin.media": {"file": image_bytes("PNG", (50, 40))},
     }.get(endpoint, {})
 
 
@@ -118,6 +129,7 @@ def admin_calls(app, staff: Staff) -> list[Call]:
         "token_id": staff.token_id,
         "webhook_id": staff.webhook_id,
         "step_id": staff.step_id,
+        "name": staff.media_name,
         "verb": "pause",
     }
     calls = []
@@ -158,8 +170,9 @@ def _send(client, call: Call, token: str):
     if call.method == "GET":
         return client.get(call.url)
     data = dict(call.data, csrf_token=token)
-    if "file" in data:
-        data["file"] = (io.BytesIO(b"email,name\nimported@example.org,Im\n"), "walk.csv")
+    if "file" in data:  # the CSV import's, or an image to upload
+        content = data["file"] or b"email,name\nimported@example.org,Im\n"
+        data["file"] = (io.BytesIO(content), "walk.csv")
     return client.post(call.url, data=data)
 
 
