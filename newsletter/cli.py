@@ -121,11 +121,12 @@ main.add_command(bounces)
 main.add_command(export_subscriber)
 main.add_command(erase_subscriber)
 
-from .accounts.commands import api_token_group, create_admin  # noqa: E402
+from .accounts.commands import api_token_group, create_admin, reset_two_factor  # noqa: E402
 from .issues.commands import issue_group  # noqa: E402
 from .lists.commands import lists_group  # noqa: E402
 
 main.add_command(create_admin)
+main.add_command(reset_two_factor)
 main.add_command(api_token_group)
 main.add_command(issue_group)
 main.add_command(lists_group)
@@ -148,3 +149,11 @@ for _command in IMPORT_COMMANDS:
 from .webhooks.commands import webhooks_group  # noqa: E402
 
 main.add_command(webhooks_group)
+
+from .segments.commands import segments_group  # noqa: E402
+
+main.add_command(segments_group)
+
+from .sequences.commands import sequences_group  # noqa: E402
+
+main.add_command(sequences_group)

@@ -14,7 +14,9 @@ from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from . import bp
 
 PROBLEM_JSON = "application/problem+json"
 # Every route may answer these: no or a bad token, beyond the token's role, too many calls.
@@ -73,6 +75,17 @@ class Answers(Response):
             if int(code) >= 400 and "content" in answer:
                 answer["content"] = {PROBLEM_JSON: answer["content"]["application/json"]}
         return answers
+
+
+@bp.before_request
+def _parse_json_once() -> None:
+    # Parsed here before spectree reads it (Werkzeug keeps the result): JSON nested thousands
+    # deep makes Python's parser raise RecursionError, which would otherwise be a 500.
+    if request.is_json:
+        try:
+            request.get_json(silent=True)
+        except RecursionError:
+            raise BadRequest("The JSON body is nested too deeply.") from None
 
 
 def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:

@@ -26,22 +26,18 @@ def name_for(key: str) -> str:
 
 
 def ensure_for(rules: dict[str, Any]) -> None:
-    """Make the index of every attribute the (checked) rules filter on, unless it exists.
+    """Make the index of every attribute the (checked) rules filter on, unless it exists, in
+    the session's transaction (committed with the segment that needs it).
 
-    Built outside the caller's transaction; on PostgreSQL ``CONCURRENTLY``, so that signups
-    and imports go on writing while it is built."""
-    keys = attribute_keys(rules)
-    if not keys:
-        return
-    engine = db.engine
-    concurrently = " CONCURRENTLY" if engine.dialect.name == "postgresql" else ""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        for key in sorted(keys):
-            expression = func.lower(attribute(key)).compile(
-                dialect=engine.dialect,
-                compile_kwargs={"literal_binds": True, "include_table": False},
-            )
-            connection.exec_driver_sql(
-                f"CREATE INDEX{concurrently} IF NOT EXISTS {name_for(key)}"
-                f" ON subscriber (({expression}))"
-            )
+    Not ``CONCURRENTLY`` on PostgreSQL: that waits for every open transaction, the caller's
+    own included. Building one over a million subscribers takes a few seconds (see
+    bench/segments.py), during which signups wait; it happens once per attribute."""
+    connection = db.session.connection()
+    for key in sorted(attribute_keys(rules)):
+        expression = func.lower(attribute(key)).compile(
+            dialect=connection.dialect,
+            compile_kwargs={"literal_binds": True, "include_table": False},
+        )
+        connection.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS {name_for(key)} ON subscriber (({expression}))"
+        )

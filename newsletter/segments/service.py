@@ -16,14 +16,12 @@ from ..models import Issue, IssueStatus, MailingList, Segment, Subscriber
 from ..subscribers.addresses import MAX_NAME
 from . import indexes
 from . import rules as segment_rules
-from .rules import RuleError
+from .rules import RuleError as RuleError  # callers catch service.RuleError too
 
 # An issue in one of these states has not been sent: deleting its segment would change whom
 # it goes to, so it is refused. Sent and cancelled issues keep their deliveries as their
 # audience and let go of the segment.
 UNSENT = (IssueStatus.DRAFT, IssueStatus.SCHEDULED, IssueStatus.SENDING, IssueStatus.PAUSED)
-
-__all__ = ["NameProblem", "NameTaken", "NoSuchSegment", "RuleError"]
 
 
 class NameProblem(ValueError):
@@ -75,9 +73,9 @@ def create(name: str, rules: object) -> Segment:
     nothing saved when it cannot be."""
     segment = Segment(name=_name(name), rules=checked(rules))
     db.session.add(segment)
+    indexes.ensure_for(segment.rules)
     audit.record("segment.create", segment.name)
     db.session.commit()
-    indexes.ensure_for(segment.rules)
     return segment
 
 
@@ -87,9 +85,9 @@ def update(segment_id: int, name: str | None = None, rules: object = None) -> Se
     new_name = _name(name, segment.id) if name is not None else segment.name
     new_rules = checked(rules) if rules is not None else segment.rules
     segment.name, segment.rules = new_name, new_rules
+    indexes.ensure_for(new_rules)
     audit.record("segment.update", segment.name)
     db.session.commit()
-    indexes.ensure_for(segment.rules)
     return segment
 
 
