@@ -31,7 +31,7 @@ from ..models import (
     SequenceStep,
     utcnow,
 )
-from . import due
+from . import due, tick
 
 _DELAY = re.compile(r"^\s*(\d{1,6})\s*([mhd])\s*$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
@@ -161,6 +161,8 @@ def add_step(
     db.session.flush()
     audit.record("sequence.add_step", f"list {list_slug}: step {step.id}, after {delay} s")
     db.session.commit()
+    if catch_up:
+        tick.ask_full_scan()
     return step
 
 
@@ -179,6 +181,8 @@ def update_step(
     step.issue.updated_at = utcnow()  # a worker's prepared copy of the old text is dropped
     audit.record("sequence.update_step", f"step {step_id}")
     db.session.commit()
+    if after_seconds is not None:
+        tick.ask_full_scan()  # a shorter delay makes readers due who are long past it
     return step
 
 
@@ -221,6 +225,7 @@ def catch_up(step_id: int) -> SequenceStep:
     step.reaches_confirmed_since = None
     audit.record("sequence.catch_up", f"step {step_id}")
     db.session.commit()
+    tick.ask_full_scan()
     return step
 
 
@@ -275,6 +280,7 @@ def resume(list_slug: str) -> MailingList:
         state.resume(issue_id)
     audit.record("sequence.resume", f"list {list_slug}")
     db.session.commit()
+    tick.ask_full_scan()
     for issue_id in issue_ids:
         jobs.dispatch_issue(issue_id)
     return mailing_list

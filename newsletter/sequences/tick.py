@@ -15,11 +15,12 @@ after the first settled.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..delivery import fanout, jobs
+from ..delivery import fanout, jobs, leases
 from ..extensions import db
 from ..jobs import queues
 from ..models import (
@@ -33,6 +34,22 @@ from ..models import (
 from . import due
 
 log = logging.getLogger(__name__)
+
+# Most ticks look only at readers who came due lately (confirmed within RECENT before a step's
+# delay ran out): a small slice of a big list, read by its confirmation index. Every
+# FULL_SCAN_SECONDS a tick reads the whole list, for readers held back longer (by a pause, an
+# earlier step still retrying, catch-up); pausing and catch-up ask for one at the next tick.
+RECENT = timedelta(minutes=30)
+FULL_SCAN_SECONDS = 60.0
+
+
+def scan_key() -> str:
+    return queues.key("sequences", "full-scan")
+
+
+def ask_full_scan() -> None:
+    """Have the next tick read every list whole (after a resume or a catch-up)."""
+    leases.drop(scan_key())
 
 
 def running_steps() -> list[SequenceStep]:
@@ -51,9 +68,12 @@ def running_steps() -> list[SequenceStep]:
 def send_due() -> int:
     """Queue every (step, reader) pair that came due; returns how many deliveries it added."""
     added = 0
+    full = not leases.alive([scan_key()])[0]
+    if full:
+        leases.touch(scan_key(), FULL_SCAN_SECONDS)
     for step in running_steps():
         first = due.next_batch(step.issue_id)
-        readers = due.readers(step, utcnow())
+        readers = due.readers(step, utcnow(), None if full else RECENT)
         fanout.insert_deliveries(step.issue_id, readers, current_app.config["BATCH_SIZE"], first)
         db.session.commit()
         queued = due.next_batch(step.issue_id) - first

@@ -17,6 +17,7 @@ from newsletter.models import (
     SubscriptionStatus,
     utcnow,
 )
+from newsletter.sequences import tick
 
 
 def confirmed_reader(list_id: int, email: str, name: str = "") -> int:
@@ -51,6 +52,7 @@ def travel(minutes: float) -> None:
         if step.reaches_confirmed_since is not None:
             step.reaches_confirmed_since -= by
     db.session.commit()
+    tick.ask_full_scan()  # that long, the ticks have read every list whole at least once
 
 
 def subjects_to(smtp_server, address: str) -> list[str]:

@@ -10,7 +10,7 @@ from helpers.send import delivery_counts, make_list
 from helpers.sequences import confirmed_reader, subjects_to, travel
 from sqlalchemy import select
 
-from newsletter.delivery import batch
+from newsletter.delivery import batch, leases
 from newsletter.delivery import queries as delivery_queries
 from newsletter.extensions import db
 from newsletter.issues import service as issues
@@ -170,6 +170,23 @@ def test_steps_never_show_as_issues(mailing, client, smtp_server):
         step_issue = db.session.scalar(select(Issue))
         assert step_issue.status == IssueStatus.SENDING  # never "sent", never in the archive
     assert b"Secret step" not in mailing.test_client().get("/archive").data
+
+
+def test_ticks_between_full_scans_read_only_readers_who_came_due_lately(make_app):
+    app = make_app()
+    with app.app_context():
+        list_id = make_list("weekly")
+        long_ago = confirmed_reader(list_id, "long-ago@example.net")
+        travel(120)
+        recent = confirmed_reader(list_id, "recent@example.net")
+        service.add_step("weekly", "Welcome", "Hi", 0, catch_up=True)
+        leases.touch(tick.scan_key(), 60)  # a full scan ran a moment ago
+
+        assert tick.send_due() == 1
+        assert db.session.scalars(select(Delivery.subscriber_id)).all() == [recent]
+        tick.ask_full_scan()
+        assert tick.send_due() == 1
+        assert set(db.session.scalars(select(Delivery.subscriber_id))) == {recent, long_ago}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
