@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from helpers.admin import PASSWORD, csrf_token, login
+from helpers.images import image_bytes
 from helpers.send import add_subscribers, make_issue, make_list
 from newsletter.accounts import api_tokens
 from newsletter.accounts import service as accounts
 from newsletter.extensions import db
+from newsletter.media import service as media
 from newsletter.models import AdminUser, AuditEvent, ImportJob, Role, Subscriber
 from newsletter.sequences import service as sequences
 from newsletter.webhooks import service as webhooks
@@ -30,6 +32,7 @@ class Staff:
     token_id: int
     webhook_id: int = 0
     step_id: int = 0
+    media_name: str = ""
 
 
 def make_staff(app) -> Staff:
@@ -49,7 +52,10 @@ def make_staff(app) -> Staff:
         webhook_id = webhooks.add("https://93.184.215.14/hook", ["issue.sent"]).id
         step_id = sequences.add_step("weekly", "Step one", "Hello", 86400).id
         issue_id = make_issue([list_id])
-        return Staff(list_id, ids, issue_id, job.id, other.id, token_id, webhook_id, step_id)
+        media_name = media.store(image_bytes(), "walk.png", None).name
+        return Staff(
+            list_id, ids, issue_id, job.id, other.id, token_id, webhook_id, step_id, media_name
+        )
 
 
 def logged_in(app, role: Role):
