@@ -22,6 +22,8 @@ from . import (  # noqa: E402, F401
     issues,
     lists,
     media,
+    segments,
+    sequences,
     subscribers,
     webhooks,
 )

@@ -21,6 +21,8 @@ from sqlalchemy import select
 
 from newsletter.extensions import db
 from newsletter.models import Role, Subscriber, SubscriberStatus, SubscriptionStatus, utcnow
+from newsletter.segments import service as segments
+from newsletter.sequences import service as sequences
 from newsletter.webhooks import service as webhooks
 
 OWNERS_ONLY = {
@@ -59,6 +61,10 @@ def samples(app) -> dict:
             "doomed_issue_id": make_issue([list_id], "Doomed"),
             "pending_id": _pending_subscriber(list_id),
             "webhook_id": webhooks.add(WEBHOOK_URL, ["issue.sent"]).id,
+            "step_id": sequences.add_step("weekly", "Step", "Hello", 3600).id,
+            "doomed_step_id": sequences.add_step("weekly", "Doomed", "Hello", 60).id,
+            "segment_id": segments.create("Sample", {"all": []}).id,
+            "doomed_segment_id": segments.create("Doomed", {"all": []}).id,
         }
 
 
@@ -95,6 +101,12 @@ def _bodies(samples: dict) -> dict[tuple[str, str], dict]:
         ("POST", "/api/v1/webhooks"): {"url": WEBHOOK_URL, "events": ["subscriber.confirmed"]},
         ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"description": "Walked"},
         ("POST", "/api/v1/issues/{issue_id}/test"): {"address": "walk@example.org"},
+        ("POST", "/api/v1/sequences"): {"list": "weekly", "subject": "Walked", "after": "1d"},
+        ("PATCH", "/api/v1/sequences/{step_id}"): {"subject": "Renamed"},
+        ("PATCH", "/api/v1/sequences/lists/{slug}"): {"welcome": False},
+        ("POST", "/api/v1/segments"): {"name": "Walked", "rules": {"all": []}},
+        ("PATCH", "/api/v1/segments/{segment_id}"): {"name": "Renamed"},
+        ("POST", "/api/v1/segments/count"): {"rules": {"all": []}},
     }
 
 
@@ -115,6 +127,8 @@ def _calls(client, samples: dict) -> list[tuple[str, str, str, dict | None]]:
                     "slug": samples["doomed"],
                     "subscriber_id": samples["erased_id"],
                     "issue_id": samples["doomed_issue_id"],
+                    "step_id": samples["doomed_step_id"],
+                    "segment_id": samples["doomed_segment_id"],
                 }
             if path.endswith(SENDING_ACTIONS):
                 values["issue_id"] = samples["other_issue_id"]
