@@ -109,7 +109,7 @@ def enable(admin: AdminUser, code: str) -> list[str]:
     recovery codes, the only time they exist in plain text."""
     if enabled(admin) or not admin.totp_secret:
         raise TwoFactorProblem("Reload the page: there is no setup under way.")
-    step = _matching_step(admin.totp_secret, code, after=None)
+    step = _matching_step(admin.totp_secret, code)
     if step is None:
         raise TwoFactorProblem(
             "That code is not right. Type the 6 digits the app shows now, "
@@ -171,22 +171,22 @@ def _clear(admin: AdminUser) -> None:
     admin.recovery_code_hashes = []
 
 
-def _matching_step(secret: str, code: str, after: int | None) -> int | None:
-    """The time step (within the drift allowed) whose code is ``code``, later than ``after``."""
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step, within the drift allowed, whose code is ``code``."""
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
     current = int(now() // STEP_SECONDS)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+        if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
 
 
 def _take_step(admin: AdminUser, code: str) -> bool:
-    step = _matching_step(admin.totp_secret or "", code, after=admin.totp_last_step)
+    step = _matching_step(admin.totp_secret or "", code)
     if step is None:
         return False
-    # Moved forward only if no other request took this step meanwhile: two requests racing
-    # with the same code cannot both get in.
+    # Taken only if later than the last step taken, checked and moved in one statement: a
+    # code used again, an older one, or two requests racing with the same code get nowhere.
     taken = db.session.execute(
         update(AdminUser)
         .where(
