@@ -50,7 +50,10 @@ def _limited(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
         limit_upload()
-        return view(*args, **kwargs)
+        try:
+            return view(*args, **kwargs)
+        except RequestEntityTooLarge:
+            raise RequestEntityTooLarge(service.too_large()) from None
 
     return limited
 

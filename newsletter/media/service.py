@@ -34,6 +34,7 @@ __all__ = [
     "markdown_for",
     "read",
     "store",
+    "too_large",
     "url_of",
 ]
 
@@ -53,9 +54,8 @@ class MediaInUse(errors.NotAllowed):
 
 def store(data: bytes, filename: str, admin_id: int | None) -> Media:
     """Take in an upload: checked, re-encoded and resized (:mod:`.images`), kept once."""
-    limit = current_app.config["MEDIA_MAX_BYTES"]
-    if len(data) > limit:
-        raise ImageTooLarge(f"The file is larger than {_size(limit)}; upload a smaller one.")
+    if len(data) > current_app.config["MEDIA_MAX_BYTES"]:
+        raise ImageTooLarge(too_large())
     image = prepare(data)
     existing = db.session.scalar(select(Media).where(Media.name == image.name))
     if existing is not None:
@@ -153,5 +153,8 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def _size(limit: int) -> str:
-    return f"{limit / 1024 / 1024:.0f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+def too_large() -> str:
+    """What an upload over ``NEWSLETTER_MEDIA_MAX_BYTES`` is told."""
+    limit = current_app.config["MEDIA_MAX_BYTES"]
+    size = f"{limit / 1024 / 1024:.0f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return f"The file is larger than {size}; upload a smaller one."
