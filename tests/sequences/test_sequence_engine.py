@@ -5,6 +5,7 @@ every issue listing. (Real worker processes: ``test_sequence_workers.py``.)"""
 from __future__ import annotations
 
 import pytest
+from helpers.api import bearer
 from helpers.outbox import wait_idle
 from helpers.send import delivery_counts, make_list
 from helpers.sequences import confirmed_reader, subjects_to, travel
@@ -15,7 +16,14 @@ from newsletter.delivery import queries as delivery_queries
 from newsletter.extensions import db
 from newsletter.issues import service as issues
 from newsletter.lists import service as lists
-from newsletter.models import Delivery, DeliveryStatus, Issue, IssueStatus, utcnow
+from newsletter.models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    IssueStatus,
+    SuppressionReason,
+    utcnow,
+)
 from newsletter.sequences import due, service, tick
 from newsletter.subscribers import service as subscribers
 
@@ -141,12 +149,15 @@ def test_a_reader_who_left_between_due_and_send_is_skipped(make_app, redis_url, 
         stays = confirmed_reader(list_id, "stays@example.net")
         leaves = confirmed_reader(list_id, "leaves@example.net")
         erased = confirmed_reader(list_id, "erased@example.net")
-        assert tick.send_due() == 3
+        confirmed_reader(list_id, "blocked@example.net")
+        assert tick.send_due() == 4
         subscribers.unsubscribe(leaves, "test")
-        subscribers.erase(erased)
+        subscribers.erase(erased)  # their copy goes with them
+        subscribers.suppress("blocked@example.net", SuppressionReason.ADMIN)
+        db.session.commit()
 
         batch.send_batch(step.issue_id, 0)
-        assert delivery_counts(step.issue_id) == {"sent": 1, "skipped": 1}
+        assert delivery_counts(step.issue_id) == {"sent": 1, "skipped": 2}
         assert delivery_queries.issue_status(step.issue_id) == IssueStatus.SENDING
         assert (
             db.session.scalar(
@@ -158,7 +169,7 @@ def test_a_reader_who_left_between_due_and_send_is_skipped(make_app, redis_url, 
     assert [m.rcpt_tos for m in smtp_server.messages] == [["stays@example.net"]]
 
 
-def test_steps_never_show_as_issues(mailing, client, smtp_server):
+def test_steps_never_show_as_issues(mailing, smtp_server):
     with mailing.app_context():
         service.add_step("weekly", "Secret step", "Hi", 0)
         confirmed_reader(_weekly(), "reader@example.net")
@@ -169,7 +180,11 @@ def test_steps_never_show_as_issues(mailing, client, smtp_server):
         assert delivery_queries.recent_issues() == []
         step_issue = db.session.scalar(select(Issue))
         assert step_issue.status == IssueStatus.SENDING  # never "sent", never in the archive
-    assert b"Secret step" not in mailing.test_client().get("/archive").data
+    client = mailing.test_client()
+    assert b"Secret step" not in client.get("/archive").data
+    assert b"Secret step" not in client.get("/feed.atom").data
+    listed = client.get("/api/v1/issues", headers=bearer(mailing))
+    assert listed.status_code == 200 and listed.get_json()["items"] == []
 
 
 def test_ticks_between_full_scans_read_only_readers_who_came_due_lately(make_app):
