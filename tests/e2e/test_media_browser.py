@@ -1,0 +1,77 @@
+"""Images in Debian's Chromium: compose's button uploads a picture, its Markdown lands in the
+body, the live preview shows it from our own /media; the mail at 320 px and in dark mode.
+Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from helpers.admin import PASSWORD, make_admin
+from helpers.browser import Watch
+from helpers.images import image_bytes
+from helpers.send import make_list
+from sqlalchemy import select
+
+from newsletter.extensions import db
+from newsletter.issues import preview
+from newsletter.models import Issue
+
+pytest.importorskip("playwright.sync_api")
+
+
+@pytest.mark.browser
+def test_compose_uploads_an_image_and_the_mail_shows_it_on_a_phone_in_dark_mode(
+    app, served, browser, artifacts_dir, tmp_path
+):
+    app.config["BASE_URL"] = served  # image URLs in mails name the host the browser reaches
+    make_admin(app)
+    with app.app_context():
+        make_list()
+    picture = tmp_path / "harbour at dawn.jpg"
+    picture.write_bytes(image_bytes("JPEG", (1600, 900)))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page, served)
+    images = []
+    page.on("response", lambda r: images.append(r) if "/media/" in r.url else None)
+    page.goto(served + "/admin/login")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(served + "/admin/issues/new")
+    page.get_by_label("Subject", exact=True).fill("Pictures from the harbour")
+    page.get_by_label("Body (Markdown)").fill("Look at this:\n")
+    page.get_by_label("Weekly News").check()
+    page.get_by_label("Add an image").set_input_files(str(picture))
+    page.get_by_text("Image added.").wait_for(timeout=15_000)
+
+    body = page.get_by_label("Body (Markdown)").input_value()
+    assert body.startswith(f"Look at this:\n\n![harbour at dawn]({served}/media/")
+    page.frame_locator("[data-preview-frame]").locator("img").wait_for(timeout=15_000)
+    for _ in range(100):  # the frame's request for the image, once the frame has loaded
+        served_images = [r for r in images if r.request.resource_type == "image"]
+        if served_images:
+            break
+        page.wait_for_timeout(100)
+    assert served_images and all(r.status == 200 for r in served_images)
+    assert all(r.url.startswith(served + "/media/") for r in served_images)
+    page.screenshot(path=artifacts_dir / "media-compose.png", full_page=True)
+    assert watch.foreign == [], watch.foreign
+    assert watch.problems == [], watch.problems
+
+    with app.app_context():
+        issue = db.session.scalar(select(Issue))
+        html = preview.render(issue, None).html
+    for scheme in ("light", "dark"):
+        phone = browser.new_page(viewport={"width": 320, "height": 700}, color_scheme=scheme)
+        phone_watch = Watch(phone, served)
+        phone.set_content(html, wait_until="load")
+        shown = phone.locator("img").evaluate(
+            "i => [i.naturalWidth, i.getBoundingClientRect().width]"
+        )
+        assert shown[0] == 1200 and shown[1] <= 320, shown  # loaded, and fits the screen
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 320
+        background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(17, 20, 24)" if scheme == "dark" else "rgb(244, 244, 245)")
+        phone.screenshot(path=artifacts_dir / f"media-mail-320-{scheme}.png", full_page=True)
+        assert phone_watch.foreign == [] and phone_watch.problems == []
+        phone.close()
