@@ -70,6 +70,7 @@ RULES: dict[str, Rule] = {
     "admin.subscribers": changes(EDITOR),
     "admin.subscriber": changes(EDITOR),
     "admin.subscriber_action": changes(EDITOR, owners_only=_erasing),
+    "admin.subscriber_language": changes(EDITOR),
     "admin.subscribers_bulk": changes(EDITOR, owners_only=_erasing),
     "admin.export_csv": only(OWNER),
     "admin.import_csv": changes(EDITOR),

@@ -10,7 +10,8 @@ from ..extensions import db
 from ..jobs import queues
 from ..lists import service as list_service
 from ..models import SubscriberStatus
-from ..subscribers import browse, jobs, queries
+from ..languages import available, language_name
+from ..subscribers import browse, editing, jobs, queries
 from ..subscribers import service as lifecycle
 from . import bp
 from .forms import ActionForm
@@ -48,7 +49,21 @@ def subscriber(subscriber_id: int):  # type: ignore[no-untyped-def]
         deliveries=queries.deliveries(subscriber_id),
         consent=queries.consent_record(subscriber_id),
         action=ActionForm(),
+        languages=[(code, language_name(code)) for code in available()],
     )
+
+
+@bp.post("/subscribers/<int:subscriber_id>/language")
+def subscriber_language(subscriber_id: int):  # type: ignore[no-untyped-def]
+    """Set the language of the subscriber's system mails ("" for the site's default)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    chosen = request.form.get("language", "")
+    if chosen and chosen not in available():
+        abort(400)
+    editing.change(subscriber_id, language=chosen, actor=f"admin {current_user.email}")
+    flash("Language saved.")
+    return redirect(url_for("admin.subscriber", subscriber_id=subscriber_id))
 
 
 @bp.post("/subscribers/<int:subscriber_id>/<any(unsubscribe, resend, delete):verb>")

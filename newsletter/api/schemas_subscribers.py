@@ -66,6 +66,9 @@ class SubscriberOut(BaseModel):
     lists: list[Membership]
     created_at: datetime
     confirmed_at: datetime | None
+    language: str | None = Field(
+        description="The language of their system mails; null: the site's default."
+    )
 
     @classmethod
     def of(cls, s: Subscriber) -> SubscriberOut:
@@ -82,6 +85,7 @@ class SubscriberOut(BaseModel):
             ],
             created_at=s.created_at,
             confirmed_at=s.confirmed_at,
+            language=s.language,
         )
 
 
@@ -121,8 +125,9 @@ class SubscriberIn(_Strict):
     language: Text | None = Field(
         None,
         max_length=35,
-        description="Accepted and not yet stored: subscribers have no language until the "
-        "site speaks several.",
+        description="The language of their system mails (confirmation, welcome): one the site "
+        "has a catalogue for (`de`, `de-AT` is taken as `de`); unknown ones are refused (422). "
+        "Default: the site's.",
     )
 
 
@@ -133,6 +138,11 @@ class SubscriberPatch(_Strict):
     name: Name | None = None
     attributes: dict[Key, Scalar | None] | None = Field(None, max_length=100)
     lists: list[Slug] | None = Field(None, max_length=100)
+    language: Text | None = Field(
+        None,
+        max_length=35,
+        description="The language of their system mails; an empty string: the site's default.",
+    )
     status: Literal["unsubscribed"] | None = None
 
 

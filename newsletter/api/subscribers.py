@@ -87,7 +87,7 @@ def list_subscribers(query: SubscriberQuery) -> SubscriberPage:
 )
 def add_subscriber(json: SubscriberIn) -> tuple[SubscriberOut, int]:
     """Add a subscriber: `confirmed` on your word (with `consent_note`), or `pending`, mailed
-    the confirmation link. `language` is accepted and not stored yet."""
+    the confirmation link, in their `language` (default: the site's)."""
     added = editing.add(
         json.email,
         name=json.name,
@@ -95,6 +95,7 @@ def add_subscriber(json: SubscriberIn) -> tuple[SubscriberOut, int]:
         attributes=json.attributes,
         confirmed=json.status == "confirmed",
         consent_note=json.consent_note or "",
+        language=json.language,
         actor=current_actor(),
     )
     return SubscriberOut.of(added.subscriber), 201 if added.created else 200
@@ -130,13 +131,14 @@ def subscriber_deliveries(subscriber_id: int) -> DeliveriesOut:
 @requires(Role.EDITOR)
 @spec.validate(json=SubscriberPatch, resp=Answers(404, 415, HTTP_200=SubscriberOut), tags=TAGS)
 def change_subscriber(subscriber_id: int, json: SubscriberPatch) -> SubscriberOut:
-    """Change the name or attributes, drop lists, or unsubscribe from every list."""
+    """Change the name, attributes or language, drop lists, or unsubscribe from every list."""
     changed = editing.change(
         subscriber_id,
         name=json.name,
         attributes=json.attributes,
         slugs=json.lists,
         unsubscribe=json.status == "unsubscribed",
+        language=json.language,
         actor=current_actor(),
     )
     return SubscriberOut.of(changed)

@@ -38,9 +38,10 @@ def personalise(prepared: Prepared, row) -> Copy:  # type: ignore[no-untyped-def
         recipient=row.email,
         name=row.name or "",
         message_id=message_id(prepared, row.id),
-        body=prepared.compiled.render(subscriber, links),
+        body=prepared.compiled.render(subscriber, links, row.language),
         unsubscribe_url=links.unsubscribe_url,
         unsubscribe_mailto=links.unsubscribe_mailto,
+        language=row.language or "",
     )
 
 

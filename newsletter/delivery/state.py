@@ -150,6 +150,7 @@ class Claimed(NamedTuple):
     email: str
     name: str | None
     attributes: dict[str, Any] | None
+    language: str | None  # of their mail's footer (None: the site's)
 
 
 def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list[Claimed]:
@@ -178,7 +179,15 @@ def claim_batch(issue_id: int, batch_no: int, claim_id: str) -> list[Claimed]:
     return [
         Claimed(*row)
         for row in db.session.execute(
-            select(D.c.id, D.c.subscriber_id, D.c.attempts, S.c.email, S.c.name, S.c.attributes)
+            select(
+                D.c.id,
+                D.c.subscriber_id,
+                D.c.attempts,
+                S.c.email,
+                S.c.name,
+                S.c.attributes,
+                S.c.language,
+            )
             .join(S, S.c.id == D.c.subscriber_id)
             # batch_no as well: with it SQLite reads this batch's rows by index, without it
             # every queued delivery of the issue (it keeps no statistics to know better).

@@ -98,7 +98,8 @@ class BulkTemplate:
         self.sender_address = email.utils.parseaddr(sender)[1]
         self.domain = domain_of(sender)
         self.signer = signer
-        self._text_qp, self._html_qp = QuotedPrintable(), QuotedPrintable()
+        # Per footer language: each encoder remembers the runs of one language's bodies.
+        self._encoders: dict[str, tuple[QuotedPrintable, QuotedPrintable]] = {}
         text_marker, html_marker = (f"nlbody{secrets.token_hex(6)}{n}" for n in "th")
         msg = EmailMessage(policy=POLICY)
         msg.set_content(text_marker, charset="utf-8", cte="quoted-printable")
@@ -141,8 +142,10 @@ class BulkTemplate:
         unsubscribe_url: str,
         unsubscribe_mailto: str | None = None,
         date: str | None = None,
+        language: str = "",
     ) -> Copy:
-        """The complete message for one subscriber, signed when a DKIM key is configured."""
+        """The complete message for one subscriber, signed when a DKIM key is configured;
+        ``language`` names the language of ``body``'s footer (its runs differ per language)."""
         html, text = body.runs or ((body.html,), (body.text,))
         # No header line starts with a dot: each starts with its name or folding white space.
         headers = b"".join(
@@ -154,9 +157,12 @@ class BulkTemplate:
             ]
         )
         parts = [headers, self._head]
-        text_dots = self._text_qp.encode(text, parts)
+        if language not in self._encoders:
+            self._encoders[language] = (QuotedPrintable(), QuotedPrintable())
+        text_qp, html_qp = self._encoders[language]
+        text_dots = text_qp.encode(text, parts)
         parts.append(self._middle)
-        html_dots = self._html_qp.encode(html, parts)
+        html_dots = html_qp.encode(html, parts)
         parts.append(self._tail)
         data = b"".join(parts)
         if self.signer is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import markupsafe
 from flask import render_template
 
+from ..languages import default_language, reader_language, writing_in
 from ..subscribers.links import Links
 from .expressions import (
     EXPRESSION,
@@ -170,7 +171,8 @@ class CompiledIssue:
         self._expressions = parse_expressions(body_md)
         self._body_md = EXPRESSION.sub(self._replace_with_marker(), body_md or "")
         self.body_html = markdown_to_html(self._body_md)
-        self._bodies: dict[bool | None, tuple[_Body, _Body]] = {}
+        # Per (with links?, reader's language): the footer is in the reader's language.
+        self._bodies: dict[tuple[bool, str] | None, tuple[_Body, _Body]] = {}
         # Fail now, in compose, rather than per subscriber while sending.
         self.render(
             SubscriberFields("subscriber@example.org"),
@@ -181,9 +183,12 @@ class CompiledIssue:
         counter = iter(range(len(self._expressions)))
         return lambda m: f"{self._marker}{next(counter)}x"
 
-    def render(self, subscriber: SubscriberFields, links: Links | None) -> Rendered:
-        """The subscriber's HTML and text; ``links=None`` leaves personal links out (archive)."""
-        html_body, text_body = self._compiled(links is not None)
+    def render(
+        self, subscriber: SubscriberFields, links: Links | None, language: str | None = None
+    ) -> Rendered:
+        """The subscriber's HTML and text, the footer in their ``language`` (None: the site's);
+        ``links=None`` leaves personal links out (archive)."""
+        html_body, text_body = self._compiled(links is not None, reader_language(language))
         html_runs = html_body.fill_runs(subscriber, links, escape=True)
         text_runs = text_body.fill_runs(subscriber, links, escape=False)
         return Rendered(
@@ -196,36 +201,42 @@ class CompiledIssue:
             self._bodies[None] = (self._cut(self.body_html, True),) * 2
         return self._bodies[None][0].fill(subscriber, None, escape=True)
 
-    def _compiled(self, with_links: bool) -> tuple[_Body, _Body]:
-        if with_links not in self._bodies:
-            link_markers = (
-                {"unsubscribe_url": f"{self._marker}u0x", "preferences_url": f"{self._marker}p0x"}
-                if with_links
-                else {"unsubscribe_url": "", "preferences_url": ""}
+    def _compiled(self, with_links: bool, language: str) -> tuple[_Body, _Body]:
+        if (with_links, language) not in self._bodies:
+            with writing_in(language):
+                self._bodies[with_links, language] = self._render(with_links)
+        return self._bodies[with_links, language]
+
+    def _render(self, with_links: bool) -> tuple[_Body, _Body]:
+        """The issue in the layout, its footer in the language being written in."""
+        link_markers = (
+            {"unsubscribe_url": f"{self._marker}u0x", "preferences_url": f"{self._marker}p0x"}
+            if with_links
+            else {"unsubscribe_url": "", "preferences_url": ""}
+        )
+        context = dict(
+            subject=self.subject,
+            preheader=self.preheader,
+            site_name=self.site_name,
+            postal_address=self.postal_address,
+            layout=self.layout,
+            content_language=default_language(),  # what the admin writes in, we assume
+            **link_markers,
+        )
+        html = inline_css(
+            render_template(
+                "email/issue.html",
+                content=markupsafe.Markup(self.body_html),  # noqa: S704 (sanitised by nh3)
+                **context,
             )
-            context = dict(
-                subject=self.subject,
-                preheader=self.preheader,
-                site_name=self.site_name,
-                postal_address=self.postal_address,
-                layout=self.layout,
-                **link_markers,
-            )
-            html = inline_css(
-                render_template(
-                    "email/issue.html",
-                    content=markupsafe.Markup(self.body_html),  # noqa: S704 (sanitised by nh3)
-                    **context,
-                )
-            )
-            text = (
-                render_template(
-                    "email/issue.txt", body_text=html_to_text(self.body_html), **context
-                ).strip()
-                + "\n"
-            )
-            self._bodies[with_links] = (self._cut(html, True), self._cut(text, False))
-        return self._bodies[with_links]
+        )
+        text = (
+            render_template(
+                "email/issue.txt", body_text=html_to_text(self.body_html), **context
+            ).strip()
+            + "\n"
+        )
+        return self._cut(html, True), self._cut(text, False)
 
     def _cut(self, rendered: str, escape: bool) -> _Body:
         pattern = re.compile(re.escape(self._marker) + r"([0-9]+|u0|p0)x")

@@ -20,6 +20,7 @@ from ..accounts import audit
 from ..errors import NotAllowed
 from ..extensions import db
 from ..jobs import queues, writer
+from ..languages import available, chosen_language
 from ..models import (
     ConsentEvent,
     MailingList,
@@ -67,12 +68,15 @@ def add(
     attributes: dict[str, Any] | None = None,
     confirmed: bool,
     consent_note: str = "",
+    language: str | None = None,
     actor: str,
 ) -> Added:
     """Add the address to the lists: ``confirmed`` on the admin's word, recorded with
     ``consent_note`` as the consent's source, or else pending, with the confirmation mail
-    sent as for a signup. A known address keeps its row; the lists are added to it."""
+    sent as for a signup. A known address keeps its row; the lists are added to it. ``language``
+    (one there is a catalogue for) is the one every system mail to them is written in."""
     address = normalise_address(email)
+    language = _language(language)
     name = strict_name(name or "")
     if confirmed and not consent_note.strip():
         raise InvalidInput("consent_note", "Adding a confirmed subscriber needs a consent note.")
@@ -87,13 +91,15 @@ def add(
             raise AddRefused(SUPPRESSED)
         offered = [Offered(ml.id, ml.slug, ml.name, ml.is_default) for ml in lists]
         source = consent_note.strip() or f"added by {actor}"
-        signup.subscribe(address, name, offered, source=source, ip=None)
+        signup.subscribe(address, name, offered, source=source, ip=None, language=language)
         db.session.expire_all()
         subscriber = db.session.scalars(select(Subscriber).where(Subscriber.email == address)).one()
         if name and existing is not None:
             subscriber.name = name  # the signup never renames; an admin may
     if attributes:
         subscriber.attributes = _merged(subscriber.attributes, attributes)
+    if language:
+        subscriber.language = language
     how = "confirmed" if confirmed else "pending"
     audit.record("subscriber.add", f"subscriber {subscriber.id} ({how})", actor=actor)
     db.session.commit()
@@ -174,12 +180,16 @@ def change(
     attributes: dict[str, Any] | None = None,
     slugs: list[str] | None = None,
     unsubscribe: bool = False,
+    language: str | None = None,
     actor: str,
 ) -> Subscriber:
     """Change what an admin may change: the name, attributes (merged; a ``None`` value
     removes the key), the lists they stay on (only leaving: joining one takes their consent,
-    see :func:`add`), or unsubscribe them from everything."""
+    see :func:`add`), or unsubscribe them from everything; ``language`` sets the language of
+    their system mails (``""``: back to the site's default)."""
     subscriber = get(subscriber_id)
+    if language is not None:
+        subscriber.language = _language(language)
     if name is not None:
         subscriber.name = strict_name(name)
     if attributes is not None:
@@ -191,6 +201,18 @@ def change(
     if unsubscribe:
         service.unsubscribe(subscriber_id, source=actor)
     return get(subscriber_id)
+
+
+def _language(asked: str | None) -> str | None:
+    """A language asked for, as stored: one there is a catalogue for, or None for the default."""
+    if not asked:
+        return None
+    code = chosen_language(asked)
+    if code is None:
+        raise InvalidInput(
+            "language", f"Unknown language: {asked[:35]}. One of {', '.join(available())}."
+        )
+    return code
 
 
 def _keep_only(subscriber: Subscriber, slugs: set[str], actor: str) -> None:

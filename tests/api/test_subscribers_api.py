@@ -145,7 +145,7 @@ def test_a_bad_address_is_refused_with_the_reason(client, owner, weekly):
 
 
 def test_pending_mails_the_confirmation_link(app, client, owner, weekly):
-    answer = _add(client, owner, "ann@example.org", status="pending", language="de")
+    answer = _add(client, owner, "ann@example.org", status="pending")
 
     assert answer.status_code == 201
     assert answer.json["status"] == "pending"
