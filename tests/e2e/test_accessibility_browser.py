@@ -73,3 +73,4 @@ def test_every_page_meets_wcag_21_aa(site, browser, artifacts_dir, screen, schem
 
     assert problems == []
     assert len(public) >= 6 and len(admin) >= 10
+    assert any("/admin/sequences/steps/" in url for url in admin)  # the site's sequence step

@@ -1,0 +1,44 @@
+"""A list's sequence in Debian's Chromium: from the Sequences page to the list's sequence, add a
+step while its preview follows the typing, and find it listed with its delay. Screenshots go to
+test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from helpers.admin import PASSWORD, make_admin
+from helpers.browser import Watch
+from helpers.send import make_list
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("playwright.sync_api")
+
+
+def test_add_a_step_with_a_live_preview_and_see_it_listed(app, served, browser, artifacts_dir):
+    make_admin(app)
+    with app.app_context():
+        make_list("weekly", "Weekly News")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page, served)
+    page.goto(served + "/admin/")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.get_by_role("link", name="Sequences").click()
+    page.get_by_role("link", name="Weekly News").click()
+    assert page.get_by_role("heading", name="Sequence of “Weekly News”").is_visible()
+    page.get_by_role("button", name="Add a step").click()
+    page.get_by_label("Subject", exact=True).fill("Day two")
+    page.get_by_label("Body (Markdown)").fill('# Hello {{ subscriber.name | default("reader") }}')
+    page.get_by_label("Send after").fill("2d")
+    frame = page.frame_locator("iframe[name=step-preview]")
+    frame.get_by_role("heading", name="Hello reader").wait_for(timeout=15_000)  # unsaved
+    page.screenshot(path=artifacts_dir / "admin-sequence-step.png", full_page=True)
+    page.get_by_role("button", name="Add step").click()
+    assert page.get_by_text("Step added.").is_visible()
+
+    page.get_by_role("link", name="Weekly News").click()
+    row = page.get_by_role("row").filter(has_text="Day two")
+    assert row.get_by_role("cell", name="after 2 days").is_visible()
+    page.screenshot(path=artifacts_dir / "admin-sequence.png", full_page=True)
+    assert watch.problems == [] and watch.foreign == []
