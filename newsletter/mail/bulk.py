@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from functools import lru_cache
 from typing import NamedTuple
 
-from .dkim import Signer
+from .dkim import SharedParts, Signer
 from .message import POLICY, domain_of
 from .render import Rendered
 
@@ -116,13 +116,18 @@ class BulkTemplate:
         # From and Subject are encoded here rather than by the email package, whose folding
         # of long non-ASCII subjects can drop the space between two encoded words.
         sender_name, _ = email.utils.parseaddr(sender)
-        self._head = (
+        fields, _, body_start = head.partition(b"\r\n\r\n")
+        # The header lines every copy shares, and the body's start (after the blank line): the
+        # DKIM signer hashes the two apart.
+        self._fields = (
             address_header("From", self.sender_address, sender_name)
             + header_line("Subject", " ".join(subject.split()))
-            + head
+            + fields
+            + b"\r\n"
         )
-        self._middle, self._tail = middle, tail
-        self._dot_lines = any(map(_has_dot_line, (self._head, middle, tail)))
+        self._body_start, self._middle, self._tail = body_start, middle, tail
+        self._signing = SharedParts()
+        self._dot_lines = any(map(_has_dot_line, (self._fields, body_start, middle, tail)))
 
     def message_id(self, issue_id: int, delivery_id: int, tag: str) -> str:
         """Stable per delivery, so a copy resent by an admin is recognisably the same mail.
@@ -156,17 +161,17 @@ class BulkTemplate:
                 list_unsubscribe(unsubscribe_url, unsubscribe_mailto),
             ]
         )
-        parts = [headers, self._head]
         if language not in self._encoders:
             self._encoders[language] = (QuotedPrintable(), QuotedPrintable())
         text_qp, html_qp = self._encoders[language]
-        text_dots = text_qp.encode(text, parts)
-        parts.append(self._middle)
-        html_dots = html_qp.encode(html, parts)
-        parts.append(self._tail)
-        data = b"".join(parts)
+        body = [self._body_start]
+        text_dots = text_qp.encode(text, body)
+        body.append(self._middle)
+        html_dots = html_qp.encode(html, body)
+        body.append(self._tail)
+        data = b"".join([headers, self._fields, b"\r\n", *body])
         if self.signer is not None:
-            data = self.signer.sign(data) + data
+            data = self.signer.sign_parts(headers, self._fields, body, self._signing) + data
         return Copy(data, self._dot_lines or text_dots or html_dots)
 
 
