@@ -53,8 +53,15 @@ def _whom(issue: Issue) -> str:
     return "is on its lists and matches its segment" if issue.lists else "matches its segment"
 
 
+def _not_a_step(issue_id: int) -> None:
+    """A sequence step pauses, resumes and ends with its list's sequence, never on its own."""
+    if queries.is_step(issue_id):
+        raise SendingError("This is a step of a list's sequence: pause or resume the sequence.")
+
+
 def pause(issue_id: int) -> None:
     """Stop sending within a second; messages already handed over are unaffected."""
+    _not_a_step(issue_id)
     if not state.pause(issue_id, "Paused by an admin."):
         raise SendingError(f"Only an issue that is sending can be paused ({_status(issue_id)}).")
     audit.record("issue.pause", f"issue {issue_id}")
@@ -63,6 +70,7 @@ def pause(issue_id: int) -> None:
 
 def resume(issue_id: int) -> None:
     """Carry on sending a paused issue; retries waiting out a backoff go now."""
+    _not_a_step(issue_id)
     if not state.resume(issue_id):
         raise SendingError(f"Only a paused issue can be resumed ({_status(issue_id)}).")
     audit.record("issue.resume", f"issue {issue_id}")
@@ -72,6 +80,7 @@ def resume(issue_id: int) -> None:
 
 def cancel(issue_id: int) -> None:
     """Stop for good: nothing not yet handed to the SMTP server will be sent."""
+    _not_a_step(issue_id)
     if not state.cancel(issue_id):
         raise SendingError(f"This issue cannot be cancelled ({_status(issue_id)}).")
     audit.record("issue.cancel", f"issue {issue_id}")

@@ -183,8 +183,14 @@ def test_steps_never_show_as_issues(mailing, smtp_server):
     client = mailing.test_client()
     assert b"Secret step" not in client.get("/archive").data
     assert b"Secret step" not in client.get("/feed.atom").data
-    listed = client.get("/api/v1/issues", headers=bearer(mailing))
+    token = bearer(mailing)
+    listed = client.get("/api/v1/issues", headers=token)
     assert listed.status_code == 200 and listed.get_json()["items"] == []
+    # A step stops only with its list's sequence, not by the issue controls.
+    refused = client.post(f"/api/v1/issues/{step_issue.id}/cancel", headers=token)
+    assert refused.status_code == 409
+    with mailing.app_context():
+        assert delivery_queries.issue_status(step_issue.id) == IssueStatus.SENDING
 
 
 def test_ticks_between_full_scans_read_only_readers_who_came_due_lately(make_app):
