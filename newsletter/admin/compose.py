@@ -15,6 +15,7 @@ from ..issues import service as issues
 from ..lists import service as list_service
 from ..mail.render import TemplateProblem
 from ..models import Issue
+from ..segments import service as segments
 from . import bp
 from .forms import ActionForm, IssueForm, ScheduleForm, TestSendForm
 from .views import progress_url
@@ -53,6 +54,11 @@ def _issue_form(issue: Issue | None = None) -> IssueForm:
         (lst.id, lst.name if lst.is_public else f"{lst.name} (private)")
         for lst in list_service.choosable(chosen)
     ]
+    if form.segment_id.data is None:  # the issue has none, or a form without the field
+        form.segment_id.data = 0
+    form.segment_id.choices = [(0, "None: everyone confirmed on the chosen lists")] + [
+        (s.id, s.name) for s in segments.all_segments()
+    ]
     return form
 
 
@@ -67,6 +73,7 @@ def _save(form: IssueForm, issue_id: int | None) -> Issue:
         publish_private=form.publish_private.data,
         admin_id=current_user.id,
         draft_key=form.draft_key.data or "",
+        segment_id=form.segment_id.data or None,
     )
 
 
@@ -197,6 +204,7 @@ def issue(issue_id: int):  # type: ignore[no-untyped-def]
         "admin/issue.html",
         issue=found,
         audience=fanout.audience_size(issue_id) if unsent else None,
+        no_target=None if fanout.has_target(found) else fanout.NO_TARGET,
         figures=deliveries.figures([issue_id])[issue_id],
         test_form=TestSendForm(),
         schedule_form=ScheduleForm(),

@@ -76,6 +76,8 @@ class IssueForm(FlaskForm):
         render_kw={"rows": 18},  # room to write an issue, not a tweet
     )
     lists = MultiCheckboxField("Send to lists", coerce=int)
+    # 0: no segment (the lists alone); the choices are the saved segments (admin.compose).
+    segment_id = SelectField("Only to subscribers in the segment", coerce=int, default=0)
     is_public = BooleanField("Show in the public archive once sent")
     publish_private = BooleanField("Yes, publish this issue although it goes to private lists")
     preview_as = StringField("Preview as subscriber (email)", validators=[Optional()])

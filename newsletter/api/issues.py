@@ -3,8 +3,8 @@
 The same services as the admin's compose and sending pages (``issues.service``,
 ``delivery.service``). A public issue for private lists needs ``publish_private: true``, the
 admin's deliberate tick; a body whose ``{{ … }}`` expressions cannot render is refused when
-saved, as ``newsletter issue create`` refuses it. ``segment`` is reserved until segments
-exist: only null is accepted.
+saved, as ``newsletter issue create`` refuses it. ``segment`` is a segment's id (null: the
+lists alone); an unknown one is a 422 naming ``segment``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .spec import Answers, FieldError, RequestInvalid, spec
 
 TAGS = ["issues"]
 # The services' (and compose form's) names for fields the API calls otherwise.
-FIELDS = {"body_md": "body_markdown", "is_public": "public", "when": "at"}
+FIELDS = {"body_md": "body_markdown", "is_public": "public", "when": "at", "segment_id": "segment"}
 
 
 @bp.errorhandler(issues.IssueProblem)
@@ -69,6 +69,7 @@ def _save(issue_id: int | None, fields: dict, publish_private: bool) -> Issue:
         list_ids=fields["list_ids"],
         is_public=fields["is_public"],
         publish_private=publish_private,
+        segment_id=fields["segment_id"],
     )
 
 
@@ -91,6 +92,7 @@ def create_issue(json: IssueIn) -> tuple[IssueOut, int]:
         "body_md": json.body_markdown,
         "list_ids": _list_ids(json.lists or []),
         "is_public": bool(json.public),
+        "segment_id": json.segment,
     }
     return IssueOut.of(_save(None, fields, json.publish_private)), 201
 
@@ -115,6 +117,8 @@ def change_issue(issue_id: int, json: IssuePatch) -> IssueOut:
         "body_md": issue.body_md if json.body_markdown is None else json.body_markdown,
         "list_ids": [ml.id for ml in issue.lists] if json.lists is None else _list_ids(json.lists),
         "is_public": issue.is_public if json.public is None else json.public,
+        # Sent as null, it goes; left out, it stays.
+        "segment_id": json.segment if "segment" in json.model_fields_set else issue.segment_id,
     }
     # Saved public for private lists: that choice was confirmed when it was saved (as compose).
     confirmed = issue.is_public and bool(issues.private_names(issue.lists))

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from ..lists import service as lists
 from ..mail.render import TemplateProblem
 from ..models import Issue
+from ..segments import service as segments
 from . import drafts, preview, service
 
 
@@ -20,7 +21,12 @@ def issue_group() -> None:
 @click.option("--subject", required=True)
 @click.option("--preheader", default="")
 @click.option("--body-file", required=True, type=click.File("r", encoding="utf-8"))
-@click.option("--list", "slugs", multiple=True, required=True, help="Target list (repeatable).")
+@click.option("--list", "slugs", multiple=True, help="Target list (repeatable).")
+@click.option(
+    "--segment",
+    "segment_name",
+    help="Only subscribers in this segment (with --list: those on the lists who match).",
+)
 @click.option("--public", is_flag=True, help="Show in the archive and feed once sent.")
 @click.option(
     "--publish-private", is_flag=True, help="With --public: publish it although a list is private."
@@ -31,12 +37,17 @@ def issue_create(  # type: ignore[no-untyped-def]
     preheader: str,
     body_file,
     slugs: tuple[str, ...],
+    segment_name: str | None,
     public: bool,
     publish_private: bool,
 ):
-    """Create a draft issue and print its id."""
-    # An unknown --list is a NoSuchList: the command group reports it (exit 2).
+    """Create a draft issue and print its id. It goes to its lists, its segment, or both
+    (the subscribers on the lists who match the segment)."""
+    if not slugs and segment_name is None:
+        raise click.UsageError("Give --list, --segment or both: whom the issue goes to.")
+    # An unknown --list or --segment is a NotFound: the command group reports it (exit 2).
     body = body_file.read()
+    segment_id = segments.by_name(segment_name).id if segment_name is not None else None
     try:
         list_ids = [lists.by_slug(s).id for s in slugs]
         preview.compiled(Issue(subject=subject, preheader=preheader, body_md=body))
@@ -51,6 +62,7 @@ def issue_create(  # type: ignore[no-untyped-def]
             list_ids=list_ids,
             is_public=public,
             publish_private=publish_private,
+            segment_id=segment_id,
         )
     except service.IssueProblem as exc:
         raise click.UsageError(f"{exc} Add --publish-private if that is meant.") from None

@@ -31,7 +31,8 @@ def delete(issue_id: int) -> None:
 
 
 def duplicate(issue_id: int, admin_id: int | None = None) -> Issue:
-    """A new draft with the issue's subject (marked as a copy), body, lists and archive choice."""
+    """A new draft with the issue's subject (marked as a copy), body, lists, segment and
+    archive choice."""
     source = get(issue_id)
     copy = save(
         None,
@@ -42,6 +43,7 @@ def duplicate(issue_id: int, admin_id: int | None = None) -> Issue:
         is_public=source.is_public,
         publish_private=True,  # the source's choice, made when it was saved
         admin_id=admin_id,
+        segment_id=source.segment_id,
     )
     audit.record("issue.duplicate", f"issue {issue_id} as issue {copy.id}")
     db.session.commit()

@@ -114,6 +114,8 @@ def _form(endpoint: str, staff: Staff) -> dict:
         "admin.webhooks": {"url": "https://93.184.215.14/walked", "events": "issue.sent"},
         "admin.layout": {"site_name": "Walked", "accent": "#0a58ca", "go": "save"},
         "admin.media": {"file": image_bytes("PNG", (50, 40))},
+        "admin.segment_new": {"name": "Walked new", "match": "all", "go": "save"},
+        "admin.segment_edit": {"name": "Walked", "match": "any", "go": "save"},
     }.get(endpoint, {})
 
 
@@ -130,6 +132,7 @@ def admin_calls(app, staff: Staff) -> list[Call]:
         "webhook_id": staff.webhook_id,
         "step_id": staff.step_id,
         "name": staff.media_name,
+        "segment_id": staff.segment_id,
         "verb": "pause",
     }
     calls = []

@@ -15,6 +15,7 @@ from newsletter.accounts import service as accounts
 from newsletter.extensions import db
 from newsletter.media import service as media
 from newsletter.models import AdminUser, AuditEvent, ImportJob, Role, Subscriber
+from newsletter.segments import service as segments
 from newsletter.sequences import service as sequences
 from newsletter.webhooks import service as webhooks
 
@@ -33,6 +34,7 @@ class Staff:
     webhook_id: int = 0
     step_id: int = 0
     media_name: str = ""
+    segment_id: int = 0
 
 
 def make_staff(app) -> Staff:
@@ -53,8 +55,18 @@ def make_staff(app) -> Staff:
         step_id = sequences.add_step("weekly", "Step one", "Hello", 86400).id
         issue_id = make_issue([list_id])
         media_name = media.store(image_bytes(), "walk.png", None).name
+        segment_id = segments.create("Sample", {"all": []}).id
         return Staff(
-            list_id, ids, issue_id, job.id, other.id, token_id, webhook_id, step_id, media_name
+            list_id,
+            ids,
+            issue_id,
+            job.id,
+            other.id,
+            token_id,
+            webhook_id,
+            step_id,
+            media_name,
+            segment_id,
         )
 
 
