@@ -46,7 +46,7 @@ def feed():  # type: ignore[no-untyped-def]
     generator.title(current_app.config["SITE_NAME"])
     generator.link(href=f"{base}/archive", rel="alternate")
     generator.link(href=f"{base}/feed.atom", rel="self")
-    generator.language("en")
+    generator.language(current_app.config["DEFAULT_LANGUAGE"])  # the issues' language
     published = issues.archived(limit=50)
     generator.updated(published[0].finished_at if published else utcnow())
     for item in reversed(published):

@@ -47,6 +47,7 @@ def export_data(subscriber_id: int) -> dict[str, Any]:
         "created_at": _iso(s.created_at),
         "confirmed_at": _iso(s.confirmed_at),
         "attributes": s.attributes or {},
+        "language": s.language,  # of their system mails; null: the site's default
         "subscriptions": [
             {
                 "list": sub.mailing_list.slug,

@@ -1,18 +1,22 @@
 """The catalogues are complete: every message extracted from the sources is in messages.pot and
-translated in each language, nothing fuzzy or obsolete, placeholders and markup kept."""
+translated in each language, nothing fuzzy or obsolete, placeholders and markup kept; and they
+are compiled when the app starts from a checkout."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 from newsletter.languages import DEFAULT_CONSENT_TEXT
-from newsletter.languages.catalogues import DIRECTORY, available
+from newsletter.languages.catalogues import DIRECTORY, available, compiled
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None}  # lazy_gettext, imported as _l
@@ -70,3 +74,35 @@ def test_the_default_consent_text_is_the_one_translated():
     from newsletter.config import DEFAULTS
 
     assert DEFAULTS["CONSENT_TEXT"] == DEFAULT_CONSENT_TEXT
+
+
+def test_a_checkout_compiles_missing_or_stale_catalogues_at_start(tmp_path):
+    source = tmp_path / "translations"
+    shutil.copytree(DIRECTORY, source, ignore=shutil.ignore_patterns("*.mo"))
+    assert compiled(tmp_path / "instance", source) == source
+    german = source / "de" / "LC_MESSAGES" / "messages.mo"
+    with german.open("rb") as mo:
+        assert Translations(mo).gettext("Subscribe") == "Abonnieren"
+
+    # A .po edited after its .mo was made is compiled again.
+    po = german.with_suffix(".po")
+    po.write_text(po.read_text().replace('msgstr "Abonnieren"', 'msgstr "Jetzt abonnieren"'))
+    os.utime(german, (0, 0))
+    compiled(tmp_path / "instance", source)
+    with german.open("rb") as mo:
+        assert Translations(mo).gettext("Subscribe") == "Jetzt abonnieren"
+
+
+def test_a_read_only_installation_compiles_into_the_instance_folder(tmp_path):
+    source = tmp_path / "translations"
+    shutil.copytree(DIRECTORY, source, ignore=shutil.ignore_patterns("*.mo"))
+    # A directory where the .mo would go: writing there fails, even for root.
+    (source / "fr" / "LC_MESSAGES" / "messages.mo").mkdir()
+    os.utime(source / "fr" / "LC_MESSAGES" / "messages.mo", (0, 0))
+    instance = tmp_path / "instance" / "translations"
+    assert compiled(instance, source) == instance
+    assert sorted(p.parent.parent.name for p in instance.glob("*/LC_MESSAGES/messages.mo")) == [
+        "de",
+        "es",
+        "fr",
+    ]

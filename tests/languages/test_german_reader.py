@@ -3,6 +3,8 @@ welcome mail over real SMTP, and their preferences page is German."""
 
 from __future__ import annotations
 
+import re
+
 from helpers.subscribe import csrf_from, link_path, make_list, subscriber
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
@@ -52,4 +54,6 @@ def test_a_german_visitor_lives_in_german(make_app, smtp_server):
     text = preferences.get_data(as_text=True)
     assert preferences.headers["Content-Language"] == "de" and '<html lang="de">' in text
     assert "Ihre Einstellungen" in text and "Einstellungen speichern" in text
-    assert "Sie haben sich am " in text  # the signup date, written the German way
+    assert re.search(r"Sie haben sich am \d{1,2}\. [A-ZÄÖÜ][a-zäöü]+ \d{4} angemeldet\.", text)
+    export = browser.get(link_path(welcome.part("plain"), "preferences") + "/export")
+    assert export.json["language"] == "de"  # what is stored about them says so too
