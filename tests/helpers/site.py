@@ -12,10 +12,12 @@ from helpers.admin import PASSWORD, make_admin
 from helpers.bounce import SECRET, post_report, quoting, tagged_delivery
 from helpers.browser import live_server
 from helpers.images import image_bytes
+from helpers.images import image_bytes
 from helpers.outbox import wait_idle
 from helpers.send import add_subscribers, make_issue, make_list
 from newsletter.delivery import service
 from newsletter.extensions import db
+from newsletter.media import service as media
 from newsletter.media import service as media
 from newsletter.models import Issue, Subscriber
 from newsletter.sequences import service as sequences
@@ -42,6 +44,7 @@ def site(make_app):
         db.session.commit()
         service.start_sending(issue_id)
         make_issue([weekly], subject="A draft")
+        media.store(image_bytes("PNG", (300, 120)), "logo.png", None)  # the image library
         sequences.add_step("weekly", "Welcome, part two", "Hello {{ subscriber.name }}", 86400)
         media.store(image_bytes("PNG", (300, 120)), "logo.png", None)  # the image library
         bounce = quoting(
