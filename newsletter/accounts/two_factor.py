@@ -49,6 +49,10 @@ class TwoFactorProblem(NotAllowed):
     """Two-factor sign-in cannot change as asked; ``str(exc)`` says why."""
 
 
+class WrongCode(TwoFactorProblem):
+    """The code (or password) asked for is wrong: a failure to count, as a wrong login is."""
+
+
 def now() -> float:
     """Seconds since the epoch: the authenticator's clock (tests stand another in)."""
     return time.time()
@@ -111,7 +115,7 @@ def enable(admin: AdminUser, code: str) -> list[str]:
         raise TwoFactorProblem("Reload the page: there is no setup under way.")
     step = _matching_step(admin.totp_secret, code)
     if step is None:
-        raise TwoFactorProblem(
+        raise WrongCode(
             "That code is not right. Type the 6 digits the app shows now, "
             "and check that the phone's clock is set automatically."
         )
@@ -140,7 +144,7 @@ def disable(admin: AdminUser, proof: str, password_ok: bool) -> None:
     if required():
         raise TwoFactorProblem("Every admin must use two-factor sign-in on this site.")
     if not password_ok and accept(admin, proof) is None:
-        raise TwoFactorProblem("That is neither a current code nor your password.")
+        raise WrongCode("That is neither a current code nor your password.")
     _clear(admin)
     audit.record("two_factor.disable", admin.email)
     db.session.commit()
@@ -149,7 +153,7 @@ def disable(admin: AdminUser, proof: str, password_ok: bool) -> None:
 def renew_recovery_codes(admin: AdminUser, code: str) -> list[str]:
     """New recovery codes, given a current code; the old ones stop working."""
     if accept(admin, code) is None:
-        raise TwoFactorProblem("That code is not right, or was used already.")
+        raise WrongCode("That code is not right, or was used already.")
     codes = _new_recovery_codes(admin)
     audit.record("two_factor.recovery_new", admin.email)
     db.session.commit()

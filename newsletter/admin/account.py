@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from ..accounts import service as accounts
-from ..accounts import two_factor
+from ..accounts import throttle, two_factor
 from ..models import AdminUser
 from . import bp
 from .forms import AccountForm
@@ -66,9 +66,12 @@ def two_factor_recovery():  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.account"))
     form = RenewForm()
     if form.validate_on_submit():
+        _refuse_if_throttled(admin)
         try:
             codes = two_factor.renew_recovery_codes(admin, form.code.data)
         except two_factor.TwoFactorProblem as exc:
+            if isinstance(exc, two_factor.WrongCode):
+                throttle.record_failure(admin.email, request.remote_addr)
             form.code.errors.append(str(exc))
         else:
             return render_template("admin/two_factor_recovery.html", codes=codes, renewed=True)
@@ -84,15 +87,25 @@ def two_factor_disable():  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.account"))
     form = DisableForm()
     if form.validate_on_submit():
+        _refuse_if_throttled(admin)
         proof = form.code.data
         try:
             two_factor.disable(admin, proof, accounts.password_matches(admin, proof))
         except two_factor.TwoFactorProblem as exc:
+            if isinstance(exc, two_factor.WrongCode):
+                throttle.record_failure(admin.email, request.remote_addr)
             form.code.errors.append(str(exc))
         else:
             flash("Two-factor sign-in is off: the password alone signs you in.")
             return redirect(url_for("admin.account"))
     return _page(admin, disable=form)
+
+
+def _refuse_if_throttled(admin: AdminUser) -> None:
+    # A code or password asked for again counts with the login's failures: a stolen session
+    # is no way to guess them faster than the login page allows.
+    if throttle.refused(admin.email, request.remote_addr):
+        abort(429)
 
 
 def _account_form(admin: AdminUser, **kwargs) -> AccountForm:  # type: ignore[no-untyped-def]

@@ -155,7 +155,7 @@ def login_code():  # type: ignore[no-untyped-def]
             abort(429)
         used = two_factor.accept(admin, form.code.data)
         if used is not None:
-            target = session[HALFWAY_KEY]["next"]
+            target = _safe_next(session[HALFWAY_KEY].get("next"))
             _start_session(admin)
             if used == two_factor.Used.RECOVERY:
                 left = len(admin.recovery_code_hashes)

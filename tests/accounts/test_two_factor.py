@@ -224,6 +224,18 @@ def test_turning_off_takes_a_current_code_or_the_password(app):
     assert [a for a, _, _ in _audit(app)] == ["two_factor.enable", "two_factor.disable"]
 
 
+def test_guesses_at_turning_it_off_count_as_failed_logins(make_app):
+    app = make_app(LOGIN_RATE_LIMIT="100 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per hour")
+    client = _logged_in(app)
+    turn_on(client)
+    guesses = [
+        post(client, "/admin/account/two-factor/disable", {"code": guess}).status_code
+        for guess in ("guess one!", "guess two!", PASSWORD)
+    ]
+    assert guesses == [400, 400, 429]
+    assert _admin(app).totp_enabled_at is not None
+
+
 def test_new_recovery_codes_replace_the_old_ones(app, clock):
     client = _logged_in(app)
     secret, old = turn_on(client, at=T0)
