@@ -26,10 +26,10 @@ def _progress(app) -> list[tuple[int, int, int, int]]:
 def test_a_new_reader_gets_the_series_in_order_once_each_while_an_issue_is_sending(
     make_app, redis_url, smtp_server, start_worker
 ):
-    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=50, SEND_RATE=60)
+    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=25, SEND_RATE=40)
     with app.app_context():
         list_id = make_list("weekly")
-        add_subscribers(list_id, 200)  # readers from before the sequence: no step for them
+        add_subscribers(list_id, 100)  # readers from before the sequence: no step for them
         for subject, after in (("One", "0m"), ("Two", "1m"), ("Three", "2m")):
             service.add_step(
                 "weekly", subject, "Hi {{ subscriber.name }}", service.parse_delay(after)
@@ -62,15 +62,15 @@ def test_a_new_reader_gets_the_series_in_order_once_each_while_an_issue_is_sendi
 def test_a_worker_killed_mid_step_loses_nothing_and_doubles_nothing(
     make_app, redis_url, smtp_server, start_worker
 ):
-    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=100, SEND_RATE=150)
+    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=50, SEND_RATE=100)
     with app.app_context():
         list_id = make_list("weekly")
         step = service.add_step("weekly", "Welcome", "Hi", 0)
         issue_id = step.issue_id
-        add_subscribers(list_id, 400)
+        add_subscribers(list_id, 200)
         confirm_all_now(list_id)
     victim = start_worker(app, TICK_SECONDS=0.3)
-    smtp_server.wait_for(60, timeout=30)
+    smtp_server.wait_for(30, timeout=30)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     start_worker(app, TICK_SECONDS=0.3)
@@ -83,6 +83,6 @@ def test_a_worker_killed_mid_step_loses_nothing_and_doubles_nothing(
         assert lists.by_slug("weekly").sequence_paused_at is None
     assert set(copies.values()) == {1}  # nobody got it twice
     assert unknown <= 1 and skipped == 0  # at most the one in flight at the kill
-    assert sent + unknown == 400
-    everyone = {f"reader{n}@example.net" for n in range(400)}
+    assert sent + unknown == 200
+    everyone = {f"reader{n}@example.net" for n in range(200)}
     assert everyone - set(copies) <= missing  # anyone missing is listed as unknown
