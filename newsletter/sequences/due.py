@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..delivery.fanout import MEMBER_REACHED, SUBSCRIBER_REACHED
@@ -39,7 +39,7 @@ from ..models import (
 OPEN = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 
 
-def _reaches(step, confirmed_at):  # type: ignore[no-untyped-def]
+def _reaches(step: type[SequenceStep], confirmed_at: ColumnElement) -> ColumnElement[bool]:
     """The step reaches a reader who confirmed at ``confirmed_at`` (a column)."""
     return or_(step.reaches_confirmed_since.is_(None), confirmed_at >= step.reaches_confirmed_since)
 
@@ -120,6 +120,6 @@ def count(step: SequenceStep, now: datetime) -> int:
 def next_batch(issue_id: int) -> int:
     """The first batch number no delivery of the step's issue uses yet."""
     highest = db.session.scalar(
-        select(func.max(Delivery.batch_no)).where(and_(Delivery.issue_id == issue_id))
+        select(func.max(Delivery.batch_no)).where(Delivery.issue_id == issue_id)
     )
     return 0 if highest is None else highest + 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -238,7 +238,7 @@ def steps(list_slug: str) -> list[StepProgress]:
     return [_progress(step, counted[step.issue_id], now) for step in ordered]
 
 
-def _progress(step: SequenceStep, figures: dict[str, int], now) -> StepProgress:  # type: ignore[no-untyped-def]
+def _progress(step: SequenceStep, figures: dict[str, int], now: datetime) -> StepProgress:
     def n(status: DeliveryStatus) -> int:
         return figures.get(status.value, 0)
 

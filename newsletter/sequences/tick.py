@@ -3,13 +3,12 @@
 For every step whose list's sequence runs, one ``INSERT ... SELECT`` (the fan-out's own,
 ``fanout.insert_deliveries``) copies the due readers (:func:`newsletter.sequences.due.readers`)
 into queued deliveries of the step's issue, under batch numbers no earlier delivery of it
-used; the unique (issue, subscriber) constraint with
-``ON CONFLICT DO NOTHING`` makes a second tick running at the same moment harmless. The new
-batches then go through the issue engine's own jobs (on the default queue, ahead of a big
-issue's batches, so a welcome is not late because an issue is going out), so sending,
-retries, a killed worker's "unknown" and pausing are exactly those of an issue. Steps are
-taken in order, so a reader due for two steps at once gets the second on the next tick,
-after the first settled.
+used; the unique (issue, subscriber) constraint with ``ON CONFLICT DO NOTHING`` makes a
+second tick running at the same moment harmless. The new batches then go through the issue
+engine's own jobs (on the default queue, ahead of a big issue's batches, so a welcome is not
+late because an issue is going out), so sending, retries, a killed worker's "unknown" and
+pausing are exactly those of an issue. Steps are taken in order, so a reader due for two
+steps at once gets the second on the next tick, after the first settled.
 """
 
 from __future__ import annotations
