@@ -140,6 +140,7 @@ def test_every_step_mail_carries_the_bulk_headers(mailing, smtp_server):
     assert "Hi Ann" in received.part("plain")
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_a_reader_who_left_between_due_and_send_is_skipped(make_app, redis_url, smtp_server):
     # With Redis and no worker, the tick queues the step's batch and nothing runs it yet.
     app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url)
