@@ -109,6 +109,7 @@ RULES: dict[str, Rule] = {
     "admin.sequence_step_test": changes(EDITOR),
     "admin.sequence_step_catch_up": changes(EDITOR),
     "admin.sequence_step_delete": changes(EDITOR),
+    "admin.sequence_step_move": changes(EDITOR),
     "admin.admins": changes(OWNER),
     "admin.admin_add": only(OWNER),
     "admin.admin_role": only(OWNER),

@@ -90,6 +90,18 @@ def sequence_action(list_id: int, verb: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.sequence", list_id=list_id))
 
 
+@bp.post("/sequences/steps/<int:step_id>/<any(up, down):verb>")
+def sequence_step_move(step_id: int, verb: str):  # type: ignore[no-untyped-def]
+    """Move the step one place earlier or later: a reader gets a step only once the ones
+    before it have gone out to them, whatever its delay."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    step = sequences.get(step_id)
+    moved = sequences.move_step(step_id, max(1, step.position + (-1 if verb == "up" else 1)))
+    flash(f"“{moved.issue.subject}” is step {moved.position} now.")
+    return redirect(url_for("admin.sequence", list_id=moved.list_id))
+
+
 def catch_up_count(step: SequenceStep) -> int:
     """How many readers catch-up would send the step to now: those confirmed on the list past
     its delay who have not had it, counted as the tick counts due readers, as if the step

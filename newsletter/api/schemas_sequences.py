@@ -81,6 +81,13 @@ class StepPatch(_Strict):
     subject: Text | None = Field(None, min_length=1, max_length=300)
     body_markdown: Text | None = Field(None, max_length=1_000_000)
     after: Delay | None = None
+    position: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="Move it to this place (1: first; past the end: last). A reader gets a "
+        "step only once the ones before it went out to them.",
+    )
 
 
 class StepDeleted(BaseModel):

@@ -130,7 +130,7 @@ def show_step(step_id: int) -> StepOut:
 @requires(Role.EDITOR)
 @spec.validate(json=StepPatch, resp=Answers(404, 415, HTTP_200=StepOut), tags=TAGS)
 def change_step(step_id: int, json: StepPatch) -> StepOut:
-    """Change the step's subject, body or delay; nobody who got it is sent it again."""
+    """Change the step's subject, body, delay or place; nobody who got it is sent it again."""
     sequences.get(step_id)
     after = None if json.after is None else _seconds(json.after)
     try:
@@ -141,6 +141,8 @@ def change_step(step_id: int, json: StepPatch) -> StepOut:
         raise
     except ValueError as exc:
         raise _refused("subject", exc) from None
+    if json.position is not None:
+        step = sequences.move_step(step_id, json.position)
     return _one(step)
 
 

@@ -138,3 +138,17 @@ def test_the_spec_documents_every_sequence_route(client):
     assert set(paths["/api/v1/sequences/{step_id}"]) >= {"get", "patch", "delete"}
     assert "post" in paths["/api/v1/sequences/{step_id}/catch-up"]
     assert set(paths["/api/v1/sequences/lists/{slug}"]) >= {"get", "patch"}
+
+
+def test_a_step_moves_to_another_place(app, client, editor, weekly):
+    first = client.post(API, json=STEP | {"subject": "First", "after": "1h"}, headers=editor)
+    second = client.post(API, json=STEP | {"subject": "Second", "after": "2h"}, headers=editor)
+
+    moved = client.patch(
+        f"{API}/{second.get_json()['id']}", json={"position": 1}, headers=editor
+    ).get_json()
+
+    assert moved["position"] == 1
+    listed = client.get(f"{API}?list=weekly", headers=editor).get_json()["items"]
+    assert [(s["subject"], s["position"]) for s in listed] == [("Second", 1), ("First", 2)]
+    assert first.get_json()["position"] == 1  # as it was made

@@ -295,3 +295,15 @@ def test_a_viewer_reads_the_sequence_but_cannot_change_it(app):
     assert refused.status_code == 403
     with app.app_context():
         assert db.session.get(MailingList, staff.list_id).sequence_paused_at is None
+
+
+def test_a_step_moves_up_in_the_sequence(app, admin_client):
+    list_id = weekly(app)
+    add_step(app, "First", after=3600)
+    second = add_step(app, "Second", after=7200)
+
+    post(admin_client, f"/admin/sequences/steps/{second}/up")
+
+    page = admin_client.get(f"/admin/lists/{list_id}/sequence").get_data(as_text=True)
+    assert step_row(page, "Second")[0] == "1" and step_row(page, "First")[0] == "2"
+    assert page.index("Second") < page.index("First")
