@@ -10,6 +10,7 @@ therefore imports nothing but Babel and the standard library.
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 SOURCE_LANGUAGE = "en"  # the language the templates and the code are written in
@@ -22,6 +23,7 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's name for it, which extract
     return message
 
 
+@cache  # asked on every public request; a new catalogue counts from the next start
 def available(directory: Path = DIRECTORY) -> tuple[str, ...]:
     """The source language, then every language with a catalogue, alphabetically."""
     found = sorted(po.parent.parent.name for po in directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import Executable, bindparam, insert, select
 
 from ..extensions import db
 from ..jobs import writer
+from ..languages import consent_text
 from ..models import (
     ConsentEvent,
     Subscriber,
@@ -50,7 +50,7 @@ def subscribe(
         source,
         [ml.slug for ml in lists],
         ip=ip,
-        text=current_app.config["CONSENT_TEXT"],
+        text=consent_text(),  # as the visitor read it, in the page's language
     )
     hashes = hash_params(email)
     now = utcnow()

@@ -57,3 +57,5 @@ def test_a_german_visitor_lives_in_german(make_app, smtp_server):
     assert re.search(r"Sie haben sich am \d{1,2}\. [A-ZÄÖÜ][a-zäöü]+ \d{4} angemeldet\.", text)
     export = browser.get(link_path(welcome.part("plain"), "preferences") + "/export")
     assert export.json["language"] == "de"  # what is stored about them says so too
+    # They consented to the promise as they read it: in German.
+    assert export.json["consent"][0]["text"].startswith("Tragen Sie sich in unsere Mailingliste")
