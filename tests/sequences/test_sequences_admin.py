@@ -97,7 +97,7 @@ def test_a_bad_delay_is_explained_beside_the_field_and_nothing_is_added(app, adm
         assert db.session.scalar(select(SequenceStep.id)) is None
 
 
-def test_a_broken_expression_is_refused_beside_the_body(app, admin_client):
+def test_a_broken_expression_or_a_personal_subject_is_refused_beside_it(app, admin_client):
     list_id = weekly(app)
 
     response = post(
@@ -106,8 +106,16 @@ def test_a_broken_expression_is_refused_beside_the_body(app, admin_client):
         {"subject": "Oops", "body_md": "Hi {{ subscriber.name | nope }}", "after": "1h"},
     )
 
-    assert response.status_code == 400
+    personal_subject = post(
+        admin_client,
+        f"/admin/lists/{list_id}/sequence/new",
+        {"subject": "Hi {{ subscriber.name }}", "body_md": BODY, "after": "1h"},
+    )
+
+    assert response.status_code == personal_subject.status_code == 400
     assert "No filter named" in response.get_data(as_text=True)
+    page = personal_subject.get_data(as_text=True)
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*name="subject"', page)
     with app.app_context():
         assert db.session.scalar(select(SequenceStep.id)) is None
 
