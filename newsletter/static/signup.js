@@ -8,7 +8,7 @@
   function payload(form) {
     var data = new FormData(form);
     var body = { email: data.get("email") || "", source: window.location.href };
-    ["name", "website"].forEach(function (field) {
+    ["name", "website", "language"].forEach(function (field) {
       if (data.get(field)) { body[field] = data.get(field); }
     });
     if (form.querySelector("[name=lists]")) { body.lists = data.getAll("lists"); }
