@@ -1,10 +1,11 @@
 """Sending one batch: claim its deliveries, personalise each copy, hand it to the SMTP server.
 
 The order of writes is what makes a crash safe. A delivery is marked "sending" and committed
-*before* its SMTP transaction starts, and its result is committed with the next one's
-"sending" mark. A worker killed at any moment therefore leaves at most one delivery in
-"sending"; the reaper turns that one into "unknown" (shown to the admin, never resent
-silently) and hands the rest of the batch, still "queued", to another job.
+*before* its SMTP transaction starts, a group at a time (one message on SQLite, a few on
+PostgreSQL: see ``Journal``), and its result is committed with the next group's "sending"
+marks. A worker killed at any moment therefore leaves at most one group in "sending"; the
+reaper turns those into "unknown" (shown to the admin, never resent silently) and hands the
+rest of the batch, still "queued", to another job.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def _send_rows(
     # A VERP return path names the delivery, so a bounce finds its way back to it.
     senders = {row.id: return_path(row.id) for row in to_send}
     ahead: dict[int, Copy | Exception] = {}  # copies made while the one before was in flight
+    tried: set[int] = set()  # marked "sending" in a group, or tried to be
+    unsent: set[int] = set()  # marked by us and not yet handed to the server
     try:
         for n, row in enumerate(to_send):
             if time.monotonic() > slice_end:
@@ -111,11 +114,17 @@ def _send_rows(
                     raise copy
             except Exception as exc:  # a subscriber's data breaks the template: that copy only
                 journal.failed(row.id, f"could not render: {exc}")
+                unsent.discard(row.id)
                 outcome.failed += 1
                 continue
             ratelimit.wait_turn()
-            if not journal.sending(row.id):
+            if row.id not in tried:  # the next group's marks, in one commit
+                group = [r.id for r in to_send[n : n + journal.group_size]]
+                tried.update(group)
+                unsent |= journal.sending(group)
+            if row.id not in unsent:
                 continue  # someone else holds it now
+            unsent.discard(row.id)
             # The next envelope rides along only if the next message will still fit the slice.
             more = n + 1 < len(to_send) and time.monotonic() < slice_end
             following = to_send[n + 1] if more else None
@@ -132,6 +141,7 @@ def _send_rows(
         if isinstance(transport, BulkSMTPTransport):
             transport.abandon()
         transport.close()
+        journal.not_started(unsent)
         journal.close()
     for row, error in hard_failures:
         # Past HARD_BOUNCE_LIMIT the address is suppressed; each shows on the bounce page.
