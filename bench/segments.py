@@ -1,0 +1,250 @@
+"""Segment counts over a million subscribers: how long ``segments.service.count`` (the admin's
+live count, ``POST /api/v1/segments/count``, ``newsletter segments count``) takes for each
+documented rule shape, on SQLite and PostgreSQL.
+
+Fills a throwaway database with INSERT ... SELECT (no ORM objects): subscribers with a city,
+a plan and an age among their attributes, every overall status, two lists with members in
+each state, sign-up dates over the last 1,000 days. Saves segments on the city and the plan
+first, as an admin would (that builds their expression indexes: ``segments.indexes``), then
+times every shape (the median of ``--repeat`` counts, in ms). Prints one JSON line.
+
+    python bench/segments.py [--smoke] [--subscribers N] [--backend sqlite|postgresql] [--repeat N]
+
+``--backend`` may be given twice (the default is both); PostgreSQL is a fresh database on
+``NEWSLETTER_TEST_DATABASE_URL``'s server, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from helpers.env import PG_URL  # noqa: E402
+from helpers.pg import create_database, drop_database  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from newsletter import create_app  # noqa: E402
+from newsletter.database import upgrade  # noqa: E402
+from newsletter.extensions import db  # noqa: E402
+from newsletter.models import utcnow  # noqa: E402
+from newsletter.segments import service  # noqa: E402
+
+CITIES = [
+    "Oslo",
+    "Bergen",
+    "Berlin",
+    "Paris",
+    "Lyon",
+    "Madrid",
+    "Lisbon",
+    "Rome",
+    "Vienna",
+    "Turku",
+]
+
+
+def _rule(field: str, op: str, value: object) -> dict:
+    return {"field": field, "op": op, "value": value}
+
+
+def shapes() -> dict[str, dict]:
+    """Each documented shape, by name (dates relative to today)."""
+    year_ago = (utcnow() - timedelta(days=365)).date().isoformat()
+    oslo, pro = _rule("attributes.city", "eq", "Oslo"), _rule("attributes.plan", "eq", "pro")
+    recent = _rule("signed_up_at", "within_days", 365)
+    return {
+        "everyone": {"all": []},
+        "list_eq": {"all": [_rule("list", "eq", "weekly")]},
+        "list_ne": {"all": [_rule("list", "ne", "weekly")]},
+        "list_in": {"all": [_rule("list", "in", ["weekly", "daily"])]},
+        "status_eq": {"all": [_rule("status", "eq", "confirmed")]},
+        "status_in": {"all": [_rule("status", "in", ["bounced", "complained"])]},
+        "email_eq": {"all": [_rule("email", "eq", "reader123456@example.net")]},
+        "email_contains": {"all": [_rule("email", "contains", "reader12345")]},
+        "name_contains": {"all": [_rule("name", "contains", "smith")]},
+        "attribute_eq": {"all": [oslo]},
+        "attribute_in": {"all": [_rule("attributes.plan", "in", ["pro", "team"])]},
+        "attribute_ne": {"all": [_rule("attributes.city", "ne", "Oslo")]},
+        "attribute_exists": {"all": [_rule("attributes.plan", "exists", True)]},
+        "attribute_contains": {"all": [_rule("attributes.city", "contains", "slo")]},
+        "signed_up_within_days": {"all": [recent]},
+        "signed_up_after": {"all": [_rule("signed_up_at", "after", year_ago)]},
+        "confirmed_before": {"all": [_rule("confirmed_at", "before", year_ago)]},
+        "confirmed_exists_false": {"all": [_rule("confirmed_at", "exists", False)]},
+        "oslo_this_year": {"all": [oslo, recent]},
+        "weekly_oslo_this_year": {"all": [_rule("list", "eq", "weekly"), oslo, recent]},
+        "nested_any_all": {
+            "any": [
+                {"all": [oslo, pro]},
+                {"all": [_rule("list", "eq", "daily"), _rule("status", "eq", "confirmed")]},
+            ]
+        },
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="20,000 subscribers: checks it runs")
+    parser.add_argument("--subscribers", type=int, default=None, help="default 1,000,000")
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--repeat", type=int, default=5, help="counts per shape (the median)")
+    args = parser.parse_args()
+    count = args.subscribers or (20_000 if args.smoke else 1_000_000)
+    figures: dict[str, object] = {"subscribers": count, "repeat": args.repeat}
+    for backend in args.backend or ["sqlite", "postgresql"]:
+        with _database(backend) as url:
+            figures[backend] = _run(url, count, args.repeat)
+    print(json.dumps(figures))
+    return 0
+
+
+@contextmanager
+def _database(backend: str) -> Iterator[str]:
+    if backend == "postgresql":
+        url = create_database(PG_URL, prefix="newsletter_bench")
+        try:
+            yield url
+        finally:
+            drop_database(PG_URL, url)
+    else:
+        with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
+            yield f"sqlite:///{tmp}/newsletter.db"
+
+
+def _run(url: str, count: int, repeat: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as instance:
+        app = create_app(
+            {
+                "INSTANCE_DIR": instance,
+                "DATABASE_URL": url,
+                "SECRET_KEY": "bench-secret-key-not-for-production",
+                "BASE_URL": "http://localhost",
+                "TICK_SECONDS": 3600,
+            }
+        )
+        with app.app_context():
+            upgrade()
+            started = time.perf_counter()
+            _fill(count)
+            filled = time.perf_counter()
+            service.create("Oslo", {"all": [_rule("attributes.city", "eq", "Oslo")]})
+            service.create("Pro", {"all": [_rule("attributes.plan", "eq", "pro")]})
+            indexed = time.perf_counter()
+            _analyze()
+            timings, counts = {}, {}
+            for name, rules in shapes().items():
+                runs = []
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    counts[name] = service.count(rules)
+                    runs.append((time.perf_counter() - t0) * 1000)
+                timings[name] = round(statistics.median(runs), 1)
+            db.session.remove()
+            db.engine.dispose()
+    return {
+        "fill_s": round(filled - started, 1),
+        "attribute_indexes_s": round(indexed - filled, 2),
+        "count_ms": timings,
+        "max_ms": max(timings.values()),
+        "matches": counts,
+    }
+
+
+def _fill(count: int) -> None:
+    """``count`` subscribers and their memberships, in a few statements."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    now = utcnow().replace(tzinfo=None)
+    db.session.execute(
+        text(
+            "INSERT INTO mailing_list (slug, name, description, is_public, is_default,"
+            " created_at, sends_welcome) VALUES"
+            " ('weekly', 'Weekly', '', true, false, :now, true),"
+            " ('daily', 'Daily', '', true, false, :now, true)"
+        ),
+        {"now": now},
+    )
+    numbers = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
+        if sqlite
+        else "WITH n(i) AS (SELECT generate_series(1, :count))"
+    )
+    db.session.execute(text(f"{numbers} {_subscribers_sql(sqlite)}"), {"count": count})
+    db.session.execute(text(_subscriptions_sql(sqlite)))
+    db.session.commit()
+
+
+def _subscribers_sql(sqlite: bool) -> str:
+    # Spread by multiplying the row number by primes: each property varies on its own.
+    cities = " ".join(f"WHEN {k} THEN '{c}'" for k, c in enumerate(CITIES))
+    city = f"CASE (i * 7) % 10 {cities} END"
+    plan = (
+        "CASE (i * 13) % 10 WHEN 0 THEN 'pro' WHEN 1 THEN 'team' WHEN 2 THEN NULL ELSE 'free' END"
+    )
+    status = (
+        "CASE WHEN (i * 17) % 100 < 85 THEN 'confirmed' WHEN (i * 17) % 100 < 90 THEN 'pending'"
+        " WHEN (i * 17) % 100 < 95 THEN 'unsubscribed' WHEN (i * 17) % 100 < 98 THEN 'bounced'"
+        " ELSE 'complained' END"
+    )
+    surname = "CASE (i * 11) % 50 WHEN 0 THEN ' Smith' ELSE ' Berg' END"
+    if sqlite:
+        attributes = f"json_object('city', {city}, 'plan', {plan}, 'age', 18 + i % 60)"
+        created = "strftime('%Y-%m-%d %H:%M:%f000', 'now', '-' || (i % 1000) || ' days')"
+        confirmed = (
+            "strftime('%Y-%m-%d %H:%M:%f000', 'now', '-' || (i % 1000) || ' days', '+1 hour')"
+        )
+        name = f"'Reader ' || i || {surname}"
+    else:
+        pairs = f"'city', {city}, 'plan', {plan}, 'age', 18 + i % 60"
+        attributes = f"json_strip_nulls(json_build_object({pairs}))"
+        created = "now() - (i % 1000) * interval '1 day'"
+        confirmed = f"{created} + interval '1 hour'"
+        name = f"'Reader ' || i || {surname}"
+    return (
+        "INSERT INTO subscriber (email, name, attributes, status, created_at, confirmed_at,"
+        " updated_at, soft_bounces, hard_bounces)"
+        f" SELECT 'reader' || i || '@example.net', {name}, {attributes}, {status}, {created},"
+        f" CASE WHEN (i * 17) % 100 BETWEEN 85 AND 89 THEN NULL ELSE {confirmed} END,"
+        f" {created}, 0, 0 FROM n"
+    )
+
+
+def _subscriptions_sql(sqlite: bool) -> str:
+    # weekly: 60 % of subscribers (90 % of them confirmed, 5 % pending, 5 % unsubscribed);
+    # daily: 20 %, all confirmed.
+    state = (
+        "CASE WHEN (s.id * 19) % 100 < 90 THEN 'confirmed' WHEN (s.id * 19) % 100 < 95"
+        " THEN 'pending' ELSE 'unsubscribed' END"
+    )
+    member = (
+        "(l.slug = 'weekly' AND (s.id * 23) % 100 < 60)"
+        " OR (l.slug = 'daily' AND (s.id * 29) % 100 < 20)"
+    )
+    return (
+        "INSERT INTO subscription (subscriber_id, list_id, status, created_at, updated_at,"
+        " confirmed_at)"
+        f" SELECT s.id, l.id, CASE WHEN l.slug = 'daily' THEN 'confirmed' ELSE {state} END,"
+        " s.created_at, s.created_at, s.confirmed_at"
+        f" FROM subscriber s, mailing_list l WHERE {member}"
+    )
+
+
+def _analyze() -> None:
+    # What autovacuum does after a bulk load; counts right after an import would plan the same.
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
