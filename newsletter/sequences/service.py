@@ -175,9 +175,10 @@ def update_step(
     """Change a step's mail or delay. Nothing is sent again: readers who have it keep their
     copy; a new delay applies to readers not yet sent the step."""
     step = get(step_id)
+    delay = _checked_delay(after_seconds) if after_seconds is not None else None
     _fill(step.issue, subject, body_md)
-    if after_seconds is not None:
-        step.delay_seconds = _checked_delay(after_seconds)
+    if delay is not None:
+        step.delay_seconds = delay
     step.issue.updated_at = utcnow()  # a worker's prepared copy of the old text is dropped
     audit.record("sequence.update_step", f"step {step_id}")
     db.session.commit()
