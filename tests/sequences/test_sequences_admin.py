@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from helpers.admin import login, make_admin, post
 from helpers.roles import logged_in, make_staff
 from helpers.send import add_subscribers, make_list
@@ -235,6 +236,7 @@ def test_pause_and_resume_the_sequence(app, admin_client):
         assert db.session.get(MailingList, list_id).sequence_paused_at is None
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_catch_up_says_how_many_readers_first_and_acts_only_when_confirmed(app, admin_client):
     list_id = weekly(app)
     confirmed_ago(app, list_id, 3, days=5)  # past the delay before the step existed
