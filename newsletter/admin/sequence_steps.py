@@ -50,8 +50,9 @@ class StepForm(FlaskForm):
 
 
 def _draft(form: StepForm) -> Issue:
-    """The form as typed, as an issue that is never saved: what Preview and the checks render."""
-    return Issue(subject=(form.subject.data or "").strip(), preheader="", body_md=form.body_md.data)
+    """The form as typed, as an issue that is never saved: what Preview renders."""
+    subject, body_md = (form.subject.data or "").strip(), form.body_md.data or ""
+    return Issue(subject=subject, preheader="", body_md=body_md)
 
 
 @bp.route("/lists/<int:list_id>/sequence/new", methods=["GET", "POST"])
