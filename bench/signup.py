@@ -1,23 +1,23 @@
-"""Signup load: the app under gunicorn, ``POST /subscribe`` driven from this process.
+"""Signup load: the app under gunicorn against a bare Flask endpoint, side by side.
 
-Runs for 30 s (``--smoke``: 3 s) with keep-alive connections on 127.0.0.1, then waits for
-the confirmation mails to drain and checks that every accepted signup is in the database and
-got exactly one confirmation mail. Prints one JSON line; exits 1 when anything was lost,
+``POST /subscribe`` is driven from this process with the same load (``--connections``
+connections on 127.0.0.1, each sending its next request when the last was answered) at the
+app and at the floor, a bare Flask endpoint that reads the request and inserts one row into
+SQLite (``bench/_bare_signup.py``), both under the same gunicorn (``--workers`` sync workers,
+2 by default, one per core), in both shapes, JSON and the HTML form, taking turns: app JSON,
+floor JSON, app form, floor form, ``--seconds`` each (``--smoke``: 2). Then it waits for the
+confirmation mails to drain and checks that every signup the app accepted is in its database
+and got exactly one confirmation mail. Prints one JSON line; exits 1 when anything was lost,
 doubled or answered with an error.
 
     python bench/signup.py [--smoke] [--seconds N] [--connections N] [--workers N]
 
-The default shape is the production one: gunicorn, 6 gthread workers (three per core) x 1
-thread, and one ``python worker.py`` on Redis sending the confirmations at the lowest CPU
-priority (``nice -n 19``), so during a burst signups come first and the mails follow
+The mails are sent by one ``python worker.py`` on a private Redis at the lowest CPU priority
+(``nice -n 19``), so during a burst signups come first and the mails follow
 (``mails_done_after_s``); Flask-Limiter's counters live in that Redis too, so the rate limits
-hold across the web processes. One thread per process: a request waits on Redis and on
-SQLite's one writer three times, and each time a thread comes back it queued for the GIL
-behind its siblings' CPU work (up to the 5 ms switch interval), so 2 workers x 4 threads
-measured 225-240/s where 6 x 1 measured 419-432/s, interleaved on the same machine.
-``--mail-workers 0`` sends the mails from the embedded queue inside each web process.
-The mails go over SMTP to the lean sink the sending benches use (its own process), which
-counts each recipient's copies.
+hold across the web processes. ``--mail-workers 0`` sends them from the embedded queue inside
+each web process. The mails go over SMTP to the lean sink the sending benches use (its own
+process), which counts each recipient's copies.
 """
 
 from __future__ import annotations
@@ -36,20 +36,22 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
+from _bare_signup import make_database
 from _common import Sink
 
 ROOT = Path(__file__).resolve().parent.parent
 LIST = "news"
+SHAPES = ("json", "form")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="3 seconds instead of 30")
-    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--smoke", action="store_true", help="2 seconds per run instead of 10")
+    parser.add_argument("--seconds", type=float, default=None, help="per run (4 runs)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=6, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync worker processes")
     parser.add_argument(
         "--mail-workers",
         type=int,
@@ -58,7 +60,7 @@ def main() -> int:
         "(0: the embedded queue inside each gunicorn worker)",
     )
     args = parser.parse_args()
-    seconds = args.seconds or (3.0 if args.smoke else 30.0)
+    seconds = args.seconds or (2.0 if args.smoke else 10.0)
 
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
         instance = Path(tmp)
@@ -70,62 +72,95 @@ def main() -> int:
             helpers.append(_start_redis(redis_port, instance))
             env["NEWSLETTER_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         _prepare(env)
-        port = _free_port()
-        server = _start_gunicorn(env, port, args.workers, args.threads, instance / "gunicorn.log")
+        make_database(str(instance / "bare.db"))
+        bare_env = {**env, "BARE_SIGNUP_DATABASE": str(instance / "bare.db")}
+        bare_env["PYTHONPATH"] = f"{ROOT / 'bench'}"
+        app_port, bare_port = _free_port(), _free_port()
+        app = _start_gunicorn(env, app_port, args.workers, "newsletter:create_app()", instance)
+        bare = _start_gunicorn(
+            bare_env, bare_port, args.workers, "_bare_signup:create_app()", instance
+        )
+        runs: dict[str, dict[str, list]] = {shape: {} for shape in SHAPES}
         try:
             mailers = [_start_mail_worker(env) for _ in range(args.mail_workers)]
             helpers += mailers
-            _wait_until_serving(port, server, args.workers)
-            # Mail workers without Redis are the embedded queues inside the web processes.
-            web, redis = _children(server.pid), helpers[:1] if mailers else []
-            ours = {"web": web, "redis": redis, "mail": mailers, "sink": [sink.process.pid]}
-            before = {name: _cpu(procs) for name, procs in ours.items()}
-            driver, machine = time.process_time(), _machine_cpu()
+            _wait_until_serving(app_port, app, args.workers)
+            _wait_until_serving(bare_port, bare, args.workers)
+            web = _children(app.pid)
+            # Warm both (each process's first requests load templates and connect): checked
+            # for loss and mails below, not counted in the rates.
+            warm = [
+                asyncio.run(_drive(port, args.connections, 0.5, shape, f"warm-{port}"))
+                for shape in SHAPES
+                for port in (app_port, bare_port)
+            ]
+            before, machine = _cpu(web), _machine_cpu()
             started = time.monotonic()
-            results = asyncio.run(_drive(port, args.connections, seconds))
-            elapsed = time.monotonic() - started
-            driver, machine = time.process_time() - driver, _machine_cpu() - machine
-            ours_cpu = driver + sum(_cpu(procs) - before[n] for n, procs in ours.items())
-            accepted = [addr for addr, status, _ in results if status == 200]
-            mails = _wait_for_mails(sink, len(accepted))
-            drained = time.monotonic() - started - elapsed
-            cpu = {name: _cpu(procs) - before[name] for name, procs in ours.items()}
-            cpu["driver"] = driver
+            for shape in SHAPES:
+                for name, port in (("app", app_port), ("bare", bare_port)):
+                    began = time.monotonic()
+                    results = asyncio.run(_drive(port, args.connections, seconds, shape, name))
+                    runs[shape][name] = [results, time.monotonic() - began]
+            machine = _machine_cpu() - machine
+            web_cpu = _cpu(web) - before
+            app_results = [r for shape in SHAPES for r in runs[shape]["app"][0]]
+            accepted = [a for a, status, _ in app_results if status == 200]
+            checked = accepted + [a for a, status, _ in warm[0] + warm[2] if status == 200]
+            mails = _wait_for_mails(sink, len(checked))
+            drained = time.monotonic() - started
         finally:
-            for proc in [server, *reversed(helpers)]:
+            for proc in [app, bare, *reversed(helpers)]:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
             sink.stop()
         stored = _stored_addresses(instance / "newsletter.db")
 
-    latencies = sorted(ms for _, _, ms in results)
-    errors = Counter(status for _, status, _ in results if status != 200)
     report = {
         "bench": "signup",
-        "server": f"gunicorn gthread {args.workers}x{args.threads}",
+        "server": f"gunicorn sync x{args.workers}",
         "mail": f"{args.mail_workers} niced RQ workers" if args.mail_workers else "embedded",
         "database": "sqlite",
-        "seconds": round(elapsed, 2),
+        "seconds_per_run": seconds,
         "connections": args.connections,
-        "requests": len(results),
-        "accepted": len(accepted),
-        "signups_per_s": round(len(accepted) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
-        "errors": dict(errors),
-        "lost_in_db": len(set(accepted) - stored),
-        "without_mail": sum(1 for a in accepted if mails[a] == 0),
-        "more_than_one_mail": sum(1 for a in accepted if mails[a] > 1),
-        "mails_done_after_s": round(drained, 1),  # after the load stopped
-        # CPU time per signup: load-independent, unlike the rates above on a shared machine.
-        # The web processes' CPU includes their embedded queue's mails with --mail-workers 0.
-        "cpu_ms_per_signup": {name: _per(used, accepted) for name, used in cpu.items()},
-        # Cores the rest of the machine kept busy during the load (2 = none left for us).
-        "other_load_cores": round((machine - ours_cpu) / elapsed, 2),
+        **{shape: _compare(runs[shape]) for shape in SHAPES},
+        "lost_in_db": len(set(checked) - stored),
+        "without_mail": sum(1 for a in checked if mails[a] == 0),
+        "more_than_one_mail": sum(1 for a in checked if mails[a] > 1),
+        "mails_done_after_s": round(drained, 1),  # from the start of the first run
+        # The app's web processes' CPU per accepted signup (load-independent, unlike rates).
+        "web_cpu_ms_per_signup": _per(web_cpu, accepted),
+        "machine_busy_cores": round(machine / (4 * seconds), 2),
+        "load_average_1m": os.getloadavg()[0],
     }
     print(json.dumps(report))
-    failed = report["errors"] or report["lost_in_db"] or report["without_mail"]
+    errors = any(
+        report[shape]["app"]["errors"] or report[shape]["bare"]["errors"] for shape in SHAPES
+    )
+    failed = errors or report["lost_in_db"] or report["without_mail"]
     return 1 if failed or report["more_than_one_mail"] else 0
+
+
+def _figures(results: list[tuple[str, int, float]], elapsed: float) -> dict:
+    """Rate and latency of one run."""
+    latencies = sorted(ms for _, _, ms in results)
+    accepted = sum(1 for _, status, _ in results if status == 200)
+    return {
+        "per_s": round(accepted / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2) if latencies else None,
+        "errors": dict(Counter(status for _, status, _ in results if status != 200)),
+    }
+
+
+def _compare(runs: dict[str, list]) -> dict:
+    """The app's run and the floor's, and the app's share of the floor."""
+    app, bare = _figures(*runs["app"]), _figures(*runs["bare"])
+    return {
+        "app": app,
+        "bare": bare,
+        "rate_vs_bare": round(app["per_s"] / bare["per_s"], 3) if bare["per_s"] else None,
+        "p99_vs_bare": round(app["p99_ms"] / bare["p99_ms"], 2) if bare["p99_ms"] else None,
+    }
 
 
 def _children(pid: int) -> list[int]:
@@ -190,14 +225,13 @@ def _free_port() -> int:
 
 
 def _start_gunicorn(
-    env: dict[str, str], port: int, workers: int, threads: int, log: Path
+    env: dict[str, str], port: int, workers: int, spec: str, logs: Path
 ) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-        "--backlog", "2048", "--keep-alive", "30", "newsletter:create_app()",
+        "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048", spec,
     ]  # fmt: skip
-    with open(log, "wb") as out:
+    with open(logs / f"gunicorn-{port}.log", "wb") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
@@ -244,21 +278,28 @@ def _wait_until_serving(port: int, server: subprocess.Popen, workers: int) -> No
             time.sleep(0.1)
 
 
-async def _drive(port: int, connections: int, seconds: float) -> list[tuple[str, int, float]]:
-    """Keep ``connections`` keep-alive connections busy until the time is up."""
+async def _drive(
+    port: int, connections: int, seconds: float, shape: str, tag: str
+) -> list[tuple[str, int, float]]:
+    """Keep ``connections`` connections busy until the time is up (sync workers close each
+    connection after its answer, so each request opens a new one)."""
     deadline = time.monotonic() + seconds
     results: list[tuple[str, int, float]] = []
     run = os.getpid()
+    kind = "application/json" if shape == "json" else "application/x-www-form-urlencoded"
 
     async def connection(n: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         i = 0
         while time.monotonic() < deadline:
-            address = f"bench-{run}-{n}-{i}@example.org"
-            body = json.dumps({"email": address, "lists": [LIST]}).encode()
+            address = f"bench-{run}-{tag}-{shape}-{n}-{i}@example.org"
+            fields = {"email": address, "lists": [LIST]}
+            body = (
+                json.dumps(fields) if shape == "json" else urlencode(fields, doseq=True)
+            ).encode()
             request = (
                 f"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                f"Content-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n"
             ).encode() + body
             started = time.perf_counter()
             writer.write(request)
