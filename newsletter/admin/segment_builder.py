@@ -172,11 +172,11 @@ class Builder:
         """Show checked rules: as rows when rows can say them exactly, always as JSON."""
         self.rules = rules
         self.text = self.shown = json.dumps(rules, indent=2, ensure_ascii=False)
-        ((how, items),) = rules.items()
+        ((self.match, items),) = rules.items()
         if all("field" in item for item in items):
             rows = [Row.of(item) for item in items]
-            if _same({how: [r.condition() for r in rows]}, rules):
-                self.source, self.match = "rows", how
+            if _same({self.match: [r.condition() for r in rows]}, rules):
+                self.source = "rows"
                 self.rows = self.rows if keep_rows else (rows or [Row()])
                 return
         self.source, self.rows = "json", []

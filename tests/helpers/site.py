@@ -12,14 +12,13 @@ from helpers.admin import PASSWORD, make_admin
 from helpers.bounce import SECRET, post_report, quoting, tagged_delivery
 from helpers.browser import live_server
 from helpers.images import image_bytes
-from helpers.images import image_bytes
 from helpers.outbox import wait_idle
 from helpers.send import add_subscribers, make_issue, make_list
 from newsletter.delivery import service
 from newsletter.extensions import db
 from newsletter.media import service as media
-from newsletter.media import service as media
 from newsletter.models import Issue, Subscriber
+from newsletter.segments import service as segments
 from newsletter.sequences import service as sequences
 from newsletter.subscribers import tokens
 
@@ -32,7 +31,7 @@ BAD_LINK = "/confirm/not-a-valid-token"
 @pytest.fixture
 def site(make_app):
     """A site with something on every page: lists, subscribers, a sent public issue, a bounce,
-    a sequence step."""
+    a sequence step, a segment (that the draft targets)."""
     app = make_app(BOUNCE_WEBHOOK_SECRET=SECRET, FRAME_ANCESTORS="'self' https://blog.example")
     make_admin(app)
     with app.app_context():
@@ -43,8 +42,10 @@ def site(make_app):
         issue.is_public, issue.slug = True, "spring-news"
         db.session.commit()
         service.start_sending(issue_id)
-        make_issue([weekly], subject="A draft")
-        media.store(image_bytes("PNG", (300, 120)), "logo.png", None)  # the image library
+        draft = db.session.get(Issue, make_issue([weekly], subject="A draft"))
+        oslo = {"all": [{"field": "attributes.city", "op": "eq", "value": "Oslo"}]}
+        draft.segment_id = segments.create("Readers in Oslo", oslo).id  # its page, the builder's
+        db.session.commit()
         sequences.add_step("weekly", "Welcome, part two", "Hello {{ subscriber.name }}", 86400)
         media.store(image_bytes("PNG", (300, 120)), "logo.png", None)  # the image library
         bounce = quoting(
