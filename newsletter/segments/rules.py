@@ -270,7 +270,7 @@ def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
     if op == "ne":
         # Everyone but those equal (so missing is "not equal" too): the equal ones come from
         # the index, and the rest is a check per id instead of an attribute read per row.
-        return _excluding(select(Subscriber.id).where(text == value))
+        return _among(select(Subscriber.id).where(text == value), negate=True)
     return _compare(text, op, value)
 
 
@@ -294,9 +294,7 @@ def _on_list(op: str, value: Any) -> ColumnElement[bool]:
         members = members.where(
             Subscription.list_id.in_(select(MailingList.id).where(MailingList.slug.in_(slugs)))
         )
-    if op == "ne" or (op == "exists" and not value):
-        return _excluding(members)
-    return Subscriber.id.in_(members)
+    return _among(members, negate=op == "ne" or (op == "exists" and not value))
 
 
 def _date(column: Any, op: str, value: Any) -> ColumnElement[bool]:
@@ -308,33 +306,34 @@ def _date(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return column < day if op == "before" else column >= day + timedelta(days=1)
 
 
-def _excluding(ids: Select[Any]) -> ColumnElement[bool]:
-    """Subscribers whose id is not among ``ids``: ``NOT IN`` on SQLite (one set built, one
-    probe per row), ``NOT EXISTS`` on PostgreSQL, which runs a ``NOT IN`` whose set outgrows
-    ``work_mem`` as a rescan per row but a ``NOT EXISTS`` as a hash anti-join."""
+def _among(ids: Select[Any], *, negate: bool = False) -> ColumnElement[bool]:
+    """Subscribers whose id is (not) among ``ids``. SQLite: ``IN``, whose set is built once
+    and probed per row (or drives the query). PostgreSQL: ``EXISTS``, a hash (anti-)join, or
+    one index probe per row inside an ``any``: its ``IN`` over a set larger than ``work_mem``
+    is re-read for every row, which over a million subscribers never ends."""
     found = ids.subquery()
     (column,) = found.columns
-    return _not_among(
-        Subscriber.id.not_in(select(column)),
-        not_(exists().where(column == Subscriber.id)),
-    )
+    among, there = Subscriber.id.in_(select(column)), exists().where(column == Subscriber.id)
+    if negate:
+        among, there = Subscriber.id.not_in(select(column)), not_(there)
+    return _per_backend(among, there)
 
 
-class _not_among(FunctionElement[bool]):  # noqa: N801 (a SQL construct, named as one)
-    """The two forms of ``_excluding``; each backend compiles its own. (Untyped: a Boolean
-    would be compared with 1 on SQLite.)"""
+class _per_backend(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
+    """One condition written for SQLite (first) and for PostgreSQL (second); each backend
+    compiles its own. (Untyped: a Boolean would be compared with 1 on SQLite.)"""
 
     inherit_cache = True
-    name = "not_among"
+    name = "per_backend"
 
 
-@compiles(_not_among)
-def _not_among_default(element: _not_among, compiler: Any, **kw: Any) -> str:
+@compiles(_per_backend)
+def _per_backend_default(element: _per_backend, compiler: Any, **kw: Any) -> str:
     return compiler.process(list(element.clauses)[0], **kw)
 
 
-@compiles(_not_among, "postgresql")
-def _not_among_postgresql(element: _not_among, compiler: Any, **kw: Any) -> str:
+@compiles(_per_backend, "postgresql")
+def _per_backend_postgresql(element: _per_backend, compiler: Any, **kw: Any) -> str:
     return compiler.process(list(element.clauses)[1], **kw)
 
 
