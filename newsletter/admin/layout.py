@@ -8,6 +8,8 @@ the accent colour's contrast (:func:`newsletter.media.layout.check`).
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -64,7 +66,7 @@ class LayoutForm(FlaskForm):
 def layout_page():  # type: ignore[no-untyped-def]
     """Show, preview and save the mail layout."""
     stored = mail_layout.choices()
-    form = LayoutForm(data=stored.__dict__ if request.method == "GET" else None)
+    form = LayoutForm(data=asdict(stored) if request.method == "GET" else None)
     form.logo.choices = [("", "No logo")] + [
         (m.name, f"{m.original_filename or m.name} ({m.width}×{m.height})")
         for m in service.listed()
@@ -100,7 +102,7 @@ def _take_logo(form: LayoutForm) -> bool:
 
 def _page(form: LayoutForm) -> str:
     chosen = form.chosen()
-    frame_url = url_for("admin.layout_preview", **chosen.__dict__)
+    frame_url = url_for("admin.layout_preview", **asdict(chosen))
     return render_template("admin/layout.html", form=form, frame_url=frame_url)
 
 

@@ -12,7 +12,8 @@ no EXIF (camera, GPS position, owner), no comments, and no second life as a page
   programs show no WebP, and a mail is for every reader's program.
 - **Animated GIFs** stay animated when they are no wider than :data:`MAX_WIDTH` (re-encoded
   frame by frame, sizes unchanged); a wider one keeps only its first frame, scaled down
-  (resizing every frame costs time and quality; make animations at mail size instead).
+  (resizing every frame costs time and quality; make animations at mail size instead), and
+  so does one of more than :data:`MAX_FRAMES` frames or :data:`MAX_PIXELS` in all of them.
   An animated WebP keeps its first frame.
 """
 
@@ -30,7 +31,7 @@ MAX_WIDTH = 1200
 # Decoding a small file can still unpack into gigabytes (a "decompression bomb"); the size an
 # image claims is read from its header first, and anything beyond this is refused undecoded.
 MAX_PIXELS = 40_000_000
-MAX_FRAMES = 500  # an animation with more frames keeps its first
+MAX_FRAMES = 500  # an animation with more frames (or pixels in all) keeps its first
 READABLE = ("PNG", "JPEG", "GIF", "WEBP")
 # Markup that makes a browser (told wrongly what a file is) run it as a page.
 _PAGE_MARKERS = re.compile(rb"<(?:script|html|svg|body|iframe|!doctype|\?php)\b", re.IGNORECASE)
@@ -106,7 +107,12 @@ def _open(data: bytes) -> Image.Image:
 
 def _keeps_animation(image: Image.Image) -> bool:
     frames = getattr(image, "n_frames", 1)
-    return image.format == "GIF" and 1 < frames <= MAX_FRAMES and image.width <= MAX_WIDTH
+    return (
+        image.format == "GIF"
+        and 1 < frames <= MAX_FRAMES
+        and image.width <= MAX_WIDTH
+        and frames * image.width * image.height <= MAX_PIXELS  # every frame is decoded
+    )
 
 
 def _animation(image: Image.Image) -> bytes:

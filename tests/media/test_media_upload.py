@@ -56,10 +56,17 @@ def test_the_same_image_twice_is_one_image_under_a_name_from_its_content(admin_c
     assert library.count("<tr>") == 3  # the header row and two images
 
 
-def test_a_wide_image_is_scaled_to_mail_width_keeping_its_proportions(admin_client):
+def test_a_wide_image_is_scaled_to_mail_width_and_a_small_animation_stays_animated(
+    admin_client,
+):
     answer = upload(admin_client, image_bytes("JPEG", (3000, 1500)), "wide.jpg").get_json()
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ("red", "green", "blue")]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=80)
+    animation = upload(admin_client, out.getvalue(), "spinner.gif").get_json()
 
     assert decoded(admin_client.get(local(answer["url"])).data).size == (1200, 600)
+    assert decoded(admin_client.get(local(animation["url"])).data).n_frames == 3
 
 
 def test_camera_and_location_metadata_is_stripped(admin_client):
