@@ -75,3 +75,29 @@ def test_compose_uploads_an_image_and_the_mail_shows_it_on_a_phone_in_dark_mode(
         phone.screenshot(path=artifacts_dir / f"media-mail-320-{scheme}.png", full_page=True)
         assert phone_watch.foreign == [] and phone_watch.problems == []
         phone.close()
+
+
+@pytest.mark.browser
+def test_without_javascript_the_upload_opens_the_markdown_to_copy(app, served, browser, tmp_path):
+    make_admin(app)
+    picture = tmp_path / "chart.png"
+    picture.write_bytes(image_bytes("PNG", (300, 200)))
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(served + "/admin/login")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(served + "/admin/issues/new")
+    page.get_by_label("Body (Markdown)").fill("Kept while the image uploads")
+    page.get_by_label("Add an image").set_input_files(str(picture))
+
+    with context.expect_page() as opened:
+        page.get_by_role("button", name="Upload image").click()
+    result = opened.value
+    result.wait_for_load_state()
+
+    markdown = result.get_by_label("Markdown to copy").input_value()
+    assert markdown.startswith("![](http://localhost/media/") and markdown.endswith("-300x200.png)")
+    assert page.get_by_label("Body (Markdown)").input_value() == "Kept while the image uploads"
+    context.close()

@@ -7,6 +7,7 @@ import io
 import stat
 from pathlib import Path
 
+import pytest
 from helpers.admin import PASSWORD, csrf_token, login
 from helpers.images import decoded, image_bytes, local, upload
 from PIL import Image
@@ -22,6 +23,7 @@ FORMATS = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_an_uploaded_image_is_served_from_our_own_host_for_a_year(admin_client):
     anonymous = admin_client.application.test_client()
     for fmt, served_as in FORMATS:
