@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import func
 
 from ..extensions import db
-from .rules import attribute, attribute_keys
+from .rules import attribute_keys
+from .sql import attribute
 
 PREFIX = "ix_subscriber_attr_"
 

@@ -34,33 +34,23 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
-    String,
     and_,
-    exists,
     false,
     func,
-    literal,
-    not_,
     or_,
     select,
     true,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from ..models import utcnow as _utcnow
+from .sql import KEY, among, attribute
 
 MAX_DEPTH = 5  # groups inside groups
 MAX_CONDITIONS = 50
 MAX_CHOICES = 100  # values of one ``in``
 MAX_VALUE = 320  # characters of one value (an address is at most 254)
 MAX_DAYS = 36_500
-# A key is rendered into the SQL as a quoted literal (so that an index on the attribute's
-# expression can be used): only letters, digits, space, ``_``, ``.`` and ``-`` are allowed,
-# which no quoting trick can be made of.
-_KEY = re.compile(r"^\w[\w .-]{0,99}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -151,7 +141,7 @@ class _Checker:
 
 def _kind(field: str, place: str) -> str:
     if field.startswith("attributes."):
-        if not _KEY.match(field.removeprefix("attributes.")):
+        if not KEY.match(field.removeprefix("attributes.")):
             raise RuleError(
                 place,
                 f"bad attribute name {_shown(field)} (letters, digits, space, _ . -; at most 100)",
@@ -270,7 +260,7 @@ def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
     if op == "ne":
         # Everyone but those equal (so missing is "not equal" too): the equal ones come from
         # the index, and the rest is a check per id instead of an attribute read per row.
-        return _among(select(Subscriber.id).where(text == value), negate=True)
+        return among(select(Subscriber.id).where(text == value), negate=True)
     return _compare(text, op, value)
 
 
@@ -294,7 +284,7 @@ def _on_list(op: str, value: Any) -> ColumnElement[bool]:
         members = members.where(
             Subscription.list_id.in_(select(MailingList.id).where(MailingList.slug.in_(slugs)))
         )
-    return _among(members, negate=op == "ne" or (op == "exists" and not value))
+    return among(members, negate=op == "ne" or (op == "exists" and not value))
 
 
 def _date(column: Any, op: str, value: Any) -> ColumnElement[bool]:
@@ -304,64 +294,3 @@ def _date(column: Any, op: str, value: Any) -> ColumnElement[bool]:
         return column >= _utcnow() - timedelta(days=value)
     day = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
     return column < day if op == "before" else column >= day + timedelta(days=1)
-
-
-def _among(ids: Select[Any], *, negate: bool = False) -> ColumnElement[bool]:
-    """Subscribers whose id is (not) among ``ids``. SQLite: ``IN``, whose set is built once
-    and probed per row (or drives the query). PostgreSQL: ``EXISTS``, a hash (anti-)join, or
-    one index probe per row inside an ``any``: its ``IN`` over a set larger than ``work_mem``
-    is re-read for every row, which over a million subscribers never ends."""
-    found = ids.subquery()
-    (column,) = found.columns
-    among, there = Subscriber.id.in_(select(column)), exists().where(column == Subscriber.id)
-    if negate:
-        among, there = Subscriber.id.not_in(select(column)), not_(there)
-    return _per_backend(among, there)
-
-
-class _per_backend(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
-    """One condition written for SQLite (first) and for PostgreSQL (second); each backend
-    compiles its own. (Untyped: a Boolean would be compared with 1 on SQLite.)"""
-
-    inherit_cache = True
-    name = "per_backend"
-
-
-@compiles(_per_backend)
-def _per_backend_default(element: _per_backend, compiler: Any, **kw: Any) -> str:
-    return compiler.process(list(element.clauses)[0], **kw)
-
-
-@compiles(_per_backend, "postgresql")
-def _per_backend_postgresql(element: _per_backend, compiler: Any, **kw: Any) -> str:
-    return compiler.process(list(element.clauses)[1], **kw)
-
-
-class attribute(FunctionElement[str]):  # noqa: N801 (a SQL function, named as one)
-    """An attribute's value as text (NULL when absent). The key is rendered as a quoted literal
-    (``_KEY`` allows no quote) so that the per-attribute expression index matches the query."""
-
-    type = String()
-    inherit_cache = True
-    name = "attribute"
-
-    def __init__(self, key: str) -> None:
-        if not _KEY.match(key):
-            raise ValueError(f"bad attribute key {key!r}")
-        super().__init__(
-            Subscriber.attributes,
-            literal(key, String(), literal_execute=True),
-            literal(f'$."{key}"', String(), literal_execute=True),
-        )
-
-
-@compiles(attribute, "sqlite")
-def _attribute_sqlite(element: attribute, compiler: Any, **kw: Any) -> str:
-    column, _, path = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(json_extract({column}, {path}) AS TEXT)"
-
-
-@compiles(attribute, "postgresql")
-def _attribute_postgresql(element: attribute, compiler: Any, **kw: Any) -> str:
-    column, key, _ = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"({column} ->> {key})"

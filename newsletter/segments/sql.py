@@ -1,0 +1,80 @@
+"""The SQL constructs compiled rules are made of, where SQLite and PostgreSQL want different
+SQL for the same meaning: an attribute's value as text, and "the subscribers (not) among
+these ids"."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, exists, literal, not_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from ..models import Subscriber
+
+# A key is rendered into the SQL as a quoted literal (so that an index on the attribute's
+# expression can be used): only letters, digits, space, ``_``, ``.`` and ``-`` are allowed,
+# which no quoting trick can be made of.
+KEY = re.compile(r"^\w[\w .-]{0,99}$")
+
+
+def among(ids: Select[Any], *, negate: bool = False) -> ColumnElement[bool]:
+    """Subscribers whose id is (not) among ``ids``. SQLite: ``IN``, whose set is built once
+    and probed per row (or drives the query). PostgreSQL: ``EXISTS``, a hash (anti-)join, or
+    one index probe per row inside an ``any``: its ``IN`` over a set larger than ``work_mem``
+    is re-read for every row, which over a million subscribers never ends."""
+    found = ids.subquery()
+    (column,) = found.columns
+    inside, there = Subscriber.id.in_(select(column)), exists().where(column == Subscriber.id)
+    if negate:
+        inside, there = Subscriber.id.not_in(select(column)), not_(there)
+    return _per_backend(inside, there)
+
+
+class _per_backend(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
+    """One condition written for SQLite (first) and for PostgreSQL (second); each backend
+    compiles its own. (Untyped: a Boolean would be compared with 1 on SQLite.)"""
+
+    inherit_cache = True
+    name = "per_backend"
+
+
+@compiles(_per_backend)
+def _per_backend_default(element: _per_backend, compiler: Any, **kw: Any) -> str:
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(_per_backend, "postgresql")
+def _per_backend_postgresql(element: _per_backend, compiler: Any, **kw: Any) -> str:
+    return compiler.process(list(element.clauses)[1], **kw)
+
+
+class attribute(FunctionElement[str]):  # noqa: N801 (a SQL function, named as one)
+    """An attribute's value as text (NULL when absent). The key is rendered as a quoted literal
+    (``KEY`` allows no quote) so that the per-attribute expression index matches the query."""
+
+    type = String()
+    inherit_cache = True
+    name = "attribute"
+
+    def __init__(self, key: str) -> None:
+        if not KEY.match(key):
+            raise ValueError(f"bad attribute key {key!r}")
+        super().__init__(
+            Subscriber.attributes,
+            literal(key, String(), literal_execute=True),
+            literal(f'$."{key}"', String(), literal_execute=True),
+        )
+
+
+@compiles(attribute, "sqlite")
+def _attribute_sqlite(element: attribute, compiler: Any, **kw: Any) -> str:
+    column, _, path = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(json_extract({column}, {path}) AS TEXT)"
+
+
+@compiles(attribute, "postgresql")
+def _attribute_postgresql(element: attribute, compiler: Any, **kw: Any) -> str:
+    column, key, _ = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({column} ->> {key})"
