@@ -108,22 +108,11 @@ def _page(form: LayoutForm) -> str:
 
 @bp.get("/settings/layout/preview.html")
 def layout_preview():  # type: ignore[no-untyped-def]
-    """A sample issue in the layout given by the query (the stored one where it is refused),
+    """A sample issue in the layout given by the query (the stored value for each one refused),
     for the sandboxed preview frame."""
-    args = request.args
     stored = mail_layout.choices()
-    try:
-        chosen = mail_layout.check(
-            mail_layout.Choices(
-                site_name=args.get("site_name", stored.site_name),
-                accent=args.get("accent", stored.accent),
-                footer=args.get("footer", stored.footer),
-                logo=args.get("logo", stored.logo),
-            )
-        )
-    except mail_layout.LayoutProblem:
-        chosen = stored
-    layout = mail_layout.build(chosen)
+    asked = mail_layout.Choices(**{k: request.args.get(k, v) for k, v in asdict(stored).items()})
+    layout = mail_layout.build(mail_layout.previewable(asked, stored))
     issue = compile_issue(
         "A sample issue",
         "",

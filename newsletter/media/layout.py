@@ -9,7 +9,7 @@ app (a confirmation mail costs no extra query; a change shows in every process w
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 from flask import current_app
 from sqlalchemy import select
@@ -116,6 +116,17 @@ def check(chosen: Choices) -> Choices:
         except service.NoSuchMedia:
             raise LayoutProblem("logo", "Choose an uploaded image as the logo.") from None
     return Choices(site_name, accent, footer, chosen.logo)
+
+
+def previewable(chosen: Choices, fallback: Choices) -> Choices:
+    """The choices checked, each refused value replaced by ``fallback``'s (what a preview of
+    values still being typed shows)."""
+    for _ in range(len(asdict(chosen))):
+        try:
+            return check(chosen)
+        except LayoutProblem as exc:
+            chosen = replace(chosen, **{exc.field: getattr(fallback, exc.field)})
+    return check(fallback)
 
 
 def save(chosen: Choices) -> MailLayout:

@@ -101,3 +101,26 @@ def test_without_javascript_the_upload_opens_the_markdown_to_copy(app, served, b
     assert markdown.startswith("![](http://localhost/media/") and markdown.endswith("-300x200.png)")
     assert page.get_by_label("Body (Markdown)").input_value() == "Kept while the image uploads"
     context.close()
+
+
+@pytest.mark.browser
+def test_the_layout_preview_follows_what_the_owner_types(app, served, browser, artifacts_dir):
+    make_admin(app)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page, served)
+    page.goto(served + "/admin/login")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(served + "/admin/settings/layout")
+
+    page.get_by_label("Site name").fill("Harbour News")
+    page.get_by_label("Footer text").fill("Written on the quay.")
+    page.locator("#accent").fill("#ffcc00")
+
+    frame = page.frame_locator("[data-layout-frame]")
+    frame.get_by_text("Written on the quay.").wait_for(timeout=10_000)
+    assert frame.get_by_text("subscribed to Harbour News").is_visible()
+    assert "1.5:1 (at least 4.5:1 is needed" in page.locator("#layout-status").inner_text()
+    page.screenshot(path=artifacts_dir / "media-layout.png", full_page=True)
+    assert watch.foreign == [] and watch.problems == []

@@ -141,3 +141,6 @@ def test_the_layout_preview_shows_the_values_being_edited_without_saving_them(ap
     )
     assert "sandbox" in frame.headers["Content-Security-Policy"]
     assert "Tried Out" not in client.get("/admin/settings/layout").get_data(as_text=True)
+    # A value still being typed that would be refused: that one shows as saved, the rest as typed.
+    half = client.get("/admin/settings/layout/preview.html?accent=%23ffcc00&footer=Typed").text
+    assert "#ffcc00" not in half and "#0a58ca" in half and "Typed" in half
