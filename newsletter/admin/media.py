@@ -79,7 +79,6 @@ def _library(uploaded: Media | None = None, problem: str = "") -> str:
         problem=problem,
         used={m.name: len(service.used_by(m)) for m in everything},
         logo=mail_layout.logo_name(),
-        url_of=service.url_of,
         markdown_for=service.markdown_for,
         form=FlaskForm(),
     )

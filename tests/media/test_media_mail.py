@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 from helpers.admin import PASSWORD, csrf_token, login
 from helpers.images import image_bytes, upload
-from helpers.outbox import wait_idle
+from helpers.outbox import outbox_messages, wait_idle
 from helpers.send import add_subscribers, make_issue, make_list
+from helpers.subscribe import make_list as make_public_list
 
 from newsletter.accounts import service as accounts
 from newsletter.delivery import service as delivery
@@ -112,7 +113,7 @@ def test_an_issue_with_an_uploaded_image_loads_nothing_from_another_host(make_ap
     assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
 
 
-def test_an_accent_colour_that_is_hard_to_read_is_refused(app):
+def test_an_accent_colour_hard_to_read_is_refused_and_a_saved_layout_frames_system_mails(app):
     client = _owner(app)
 
     refused = _save_layout(client, site_name="Pale", accent="#ffcc00", footer="", logo="")
@@ -123,7 +124,16 @@ def test_an_accent_colour_that_is_hard_to_read_is_refused(app):
     assert "at least 4.5:1" in page
     kept = client.get("/admin/settings/layout").get_data(as_text=True)
     assert 'value="#0a58ca"' in kept  # nothing saved: still the default
-    assert _save_layout(client, site_name="Dark enough", accent="#1a5c2e").status_code == 302
+    saved = _save_layout(client, site_name="Dark enough", accent="#1a5c2e", footer="By the sea")
+    assert saved.status_code == 302
+
+    # System mails are in the layout too: the confirmation a new reader gets.
+    make_public_list(app)
+    client.post("/subscribe", data={"email": "reader@example.org", "lists": "news"})
+    wait_idle(app)
+    [confirmation] = outbox_messages(app)
+    html = confirmation.get_body(("html",)).get_content()
+    assert "#1a5c2e" in html and "By the sea" in html and "Dark enough" in html
 
 
 def test_the_layout_preview_shows_the_values_being_edited_without_saving_them(app):
