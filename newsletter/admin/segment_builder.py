@@ -142,9 +142,9 @@ class Builder:
 
     def _from_json(self, text: str) -> None:
         try:
-            rules = json.loads(text)
+            rules = _parsed(text)
         except ValueError as exc:
-            self.error = self.json_error = f"This is not JSON: {exc}."
+            self.error = self.json_error = str(exc)
             return
         try:
             self._show(segments.checked(rules))
@@ -197,10 +197,19 @@ def _rows(form: MultiDict) -> list[Row]:
     ]
 
 
+def _parsed(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"This is not JSON: {exc}.") from None
+    except RecursionError:  # thousands of brackets deep: the parser gives up
+        raise ValueError("This JSON is nested far too deep.") from None
+
+
 def _changed(text: str, shown: str) -> bool:
     """Whether the admin edited the JSON box (not merely re-posted what the page showed)."""
     try:
-        return json.loads(text or "null") != json.loads(shown or "null")
+        return _parsed(text or "null") != _parsed(shown or "null")
     except ValueError:
         return text.strip() != shown.strip()
 

@@ -110,8 +110,10 @@ def test_nested_groups_go_through_the_json_box(app, admin_client, people):
     nested = {"any": [OSLO_THIS_YEAR, {"field": "attributes.plan", "op": "eq", "value": "pro"}]}
     form = {"name": "Oslo or pro", "match": "all", **OSLO, "rules_shown": "", "go": "save"}
 
-    refused = post(admin_client, "/admin/segments/new", {**form, "rules_json": "{not json"})
-    assert refused.status_code == 400 and 'id="rules_json-error"' in refused.get_data(as_text=True)
+    for bad in ("{not json", "[" * 100_000, json.dumps({"all": [{"field": "citty"}]})):
+        refused = post(admin_client, "/admin/segments/new", {**form, "rules_json": bad})
+        assert refused.status_code == 400
+        assert 'id="rules_json-error"' in refused.get_data(as_text=True)
     assert saved(app) == []
 
     done = post(admin_client, "/admin/segments/new", {**form, "rules_json": json.dumps(nested)})
