@@ -142,7 +142,7 @@ def save(chosen: Choices) -> MailLayout:
                 "logo": chosen.logo,
             },
         )
-        audit.record("mail-layout", f"accent {chosen.accent}, logo {chosen.logo or 'none'}")
+        audit.record("layout.save", f"accent {chosen.accent}, logo {chosen.logo or 'none'}")
         db.session.commit()
     current_app.extensions.pop(KEY, None)
     return current()

@@ -76,7 +76,7 @@ def store(data: bytes, filename: str, admin_id: int | None) -> Media:
     )
     with writer.turn():
         db.session.add(media)
-        audit.record("media-upload", f"{image.name} ({media.original_filename or 'no name'})")
+        audit.record("media.upload", f"{image.name} ({media.original_filename or 'no name'})")
         try:
             db.session.commit()
         except IntegrityError:  # the same image, uploaded at the same moment
@@ -137,7 +137,7 @@ def delete(name: str, *, in_layout: bool) -> None:
     folder = current_app.config["MEDIA_DIR"]
     with writer.turn():
         db.session.delete(media)
-        audit.record("media-delete", name)
+        audit.record("media.delete", name)
         db.session.commit()
     if folder:
         (Path(folder) / name).unlink(missing_ok=True)
