@@ -40,6 +40,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
 )
 
 from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
@@ -233,7 +234,11 @@ def where(rules: dict[str, Any]) -> ColumnElement[bool]:
     parts = [where(item) for item in items]
     if how == "all":
         return and_(true(), *parts) if parts else true()
-    return or_(false(), *parts) if parts else false()
+    if len(parts) < 2:
+        return or_(false(), *parts)
+    # Each alternative found on its own (with its own indexes), then their ids together: both
+    # planners read every row for an OR whose sides want different indexes or subqueries.
+    return among(union(*(select(Subscriber.id).where(part) for part in parts)))
 
 
 def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
