@@ -108,6 +108,8 @@ def test_an_issue_with_an_uploaded_image_loads_nothing_from_another_host(make_ap
         assert "#7b2d8e" in html
         assert "Written on the quay." in html and "Printed nowhere." in html
         assert "subscribed to Harbour News" in html
+        # Readable everywhere: 600 px wide at most, in Outlook too (which ignores max-width).
+        assert "max-width: 600px" in html and '<table role="presentation" width="600"' in html
     # The image the mails show is there to load, from our own host.
     served = app.test_client().get(urlsplit(photo["url"]).path)
     assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
