@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from ..delivery import fanout
@@ -183,11 +194,18 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
     except TemplateProblem as exc:
         return render_template("admin/preview_problem.html", problem=str(exc)), 422
     response = make_response(html)
-    images = "'self' data: http: https:" if _show_remote() else "'self' data:"
+    images = "'self' data: http: https:" if _show_remote() else own_images()
     response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images=images)
     # Shown remote images must not tell their hosts which admin page asked for them.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def own_images() -> str:
+    """The preview frame's ``img-src`` for our own images: this host and the base URL's, where
+    uploaded images are (the admin may reach the admin by another name)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    return f"'self' {base.scheme}://{base.netloc} data:"
 
 
 def _show_remote() -> bool:

@@ -23,7 +23,7 @@ from ..mail.render import SubscriberFields
 from ..media import layout as mail_layout
 from ..media import service
 from . import bp
-from .compose import PREVIEW_CSP
+from .compose import PREVIEW_CSP, own_images
 
 SAMPLE_BODY = """# A sample issue
 
@@ -123,5 +123,5 @@ def layout_preview():  # type: ignore[no-untyped-def]
     )
     html = issue.render(SubscriberFields("reader@example.org", "Ada"), sample_links()).html
     response = make_response(html)
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images="'self' data:")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images=own_images())
     return response

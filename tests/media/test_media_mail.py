@@ -151,7 +151,8 @@ def test_the_layout_preview_shows_the_values_being_edited_without_saving_them(ap
         and "subscribed to Tried Out" in html
         and "Greetings from the quay" in html
     )
-    assert "sandbox" in frame.headers["Content-Security-Policy"]
+    policy = frame.headers["Content-Security-Policy"]
+    assert "sandbox" in policy and "img-src 'self' http://localhost data:;" in policy
     assert "Tried Out" not in client.get("/admin/settings/layout").get_data(as_text=True)
     # A value still being typed that would be refused: that one shows as saved, the rest as typed.
     half = client.get("/admin/settings/layout/preview.html?accent=%23ffcc00&footer=Typed").text
