@@ -1,6 +1,6 @@
 """Two-factor sign-in in Debian's Chromium: turn it on from the account page (secret read
 off the page, code from an independent TOTP), then log in with the password and a code. The
-setup, recovery-code and code pages pass axe (WCAG 2.1 AA) on a phone, light and dark, load
+setup, recovery-code, code and admins pages pass axe (WCAG 2.1 AA) on a phone, light and dark, load
 nothing from elsewhere and break no CSP rule. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ def test_an_admin_turns_it_on_and_logs_in_with_password_and_code(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(served + "/admin/")
     assert page.get_by_role("heading", name="Dashboard").is_visible()
+    page.get_by_role("link", name="Admins").click()  # the owners' Reset and requirement
+    reset = page.get_by_role("button", name="Reset two-factor sign-in of admin@example.org")
+    assert reset.is_visible()
+    problems += _violations(page, axe)
 
     assert problems == []
     assert watch.foreign == [] and watch.problems == []
