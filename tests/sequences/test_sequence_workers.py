@@ -26,7 +26,7 @@ def _progress(app) -> list[tuple[int, int, int, int]]:
 def test_a_new_reader_gets_the_series_in_order_once_each_while_an_issue_is_sending(
     make_app, redis_url, smtp_server, start_worker
 ):
-    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=25, SEND_RATE=40)
+    app = make_app(REDIS_URL=redis_url, SMTP_URL=smtp_server.url, BATCH_SIZE=25, SEND_RATE=20)
     with app.app_context():
         list_id = make_list("weekly")
         add_subscribers(list_id, 100)  # readers from before the sequence: no step for them
