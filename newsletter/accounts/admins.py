@@ -38,11 +38,16 @@ def get(admin_id: int) -> AdminUser:
     return admin
 
 
-def get_by_email(email: str) -> AdminUser:
-    """The admin with address ``email`` (any case), or :class:`NoSuchAdmin`."""
-    admin = db.session.scalar(
+def find(email: str) -> AdminUser | None:
+    """The admin with address ``email`` (any case, spaces around ignored), or None."""
+    return db.session.scalar(
         select(AdminUser).where(func.lower(AdminUser.email) == email.strip().lower())
     )
+
+
+def get_by_email(email: str) -> AdminUser:
+    """The admin with address ``email`` (any case), or :class:`NoSuchAdmin`."""
+    admin = find(email)
     if admin is None:
         raise NoSuchAdmin(f"no such admin: {email}")
     return admin

@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AdminUser, Role, utcnow
-from .admins import change_role
+from .admins import change_role, find
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
@@ -40,7 +39,7 @@ def set_admin(
     if len(password) < MIN_PASSWORD:
         raise AccountProblem(f"The password needs at least {MIN_PASSWORD} characters.")
     check_timezone(timezone)
-    admin = db.session.scalar(select(AdminUser).where(func.lower(AdminUser.email) == email))
+    admin = find(email)
     created = admin is None
     if created:
         admin = AdminUser(email=email, role=role or Role.OWNER)
@@ -58,7 +57,7 @@ def add_admin(email: str, password: str, role: Role) -> AdminUser:
     """A new admin with a temporary password (an owner adds them in the admin); an address
     that already has an account is refused rather than having its password reset."""
     email = email.strip().lower()
-    if db.session.scalar(select(AdminUser.id).where(func.lower(AdminUser.email) == email)):
+    if find(email) is not None:
         raise AccountProblem("There is already an admin with that address.")
     return set_admin(email, password, role=role)[0]
 
@@ -87,9 +86,7 @@ def check_timezone(name: str) -> ZoneInfo:
 
 def authenticate(email: str, password: str) -> AdminUser | None:
     """The admin if the address and password match, else None (same cost either way)."""
-    admin = db.session.scalar(
-        select(AdminUser).where(func.lower(AdminUser.email) == email.strip().lower())
-    )
+    admin = find(email)
     try:
         _hasher.verify(admin.password_hash if admin else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
