@@ -133,7 +133,7 @@ def accept(admin: AdminUser, code: str) -> Used | None:
     if not enabled(admin):
         return None
     digits = "".join(code.split())
-    if len(digits) == DIGITS and digits.isdigit():
+    if _looks_like_totp(digits):
         return Used.TOTP if _take_step(admin, digits) else None
     return Used.RECOVERY if _take_recovery_code(admin, code) else None
 
@@ -175,8 +175,15 @@ def _clear(admin: AdminUser) -> None:
     admin.recovery_code_hashes = []
 
 
+def _looks_like_totp(code: str) -> bool:
+    # ASCII only: "٤".isdigit() too, and hmac.compare_digest refuses non-ASCII text.
+    return len(code) == DIGITS and code.isascii() and code.isdigit()
+
+
 def _matching_step(secret: str, code: str) -> int | None:
     """The time step, within the drift allowed, whose code is ``code``."""
+    if not _looks_like_totp(code):
+        return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
     current = int(now() // STEP_SECONDS)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):

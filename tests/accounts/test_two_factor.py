@@ -224,6 +224,16 @@ def test_turning_off_takes_a_current_code_or_the_password(app):
     assert [a for a, _, _ in _audit(app)] == ["two_factor.enable", "two_factor.disable"]
 
 
+def test_odd_codes_are_refused_plainly(app):
+    """Other scripts' digits, spaces, NULs and wide letters: a 400, never a 500."""
+    odd = ["١٢٣٤٥٦", "12 34 5\u00a06", "x" * 64, "\x00" * 6, "ＡＢＣＤ-ＥＦＧＨ"]
+    client = _logged_in(app)
+    assert {post(client, "/admin/account", {"code": code}).status_code for code in odd} == {400}
+    turn_on(client)
+    post(client, "/admin/logout")
+    assert {sign_in(app.test_client(), code).status_code for code in odd} == {400}
+
+
 def test_guesses_at_turning_it_off_count_as_failed_logins(make_app):
     app = make_app(LOGIN_RATE_LIMIT="100 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per hour")
     client = _logged_in(app)
