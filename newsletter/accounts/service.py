@@ -95,9 +95,15 @@ def authenticate(email: str, password: str) -> AdminUser | None:
         return None
     if _hasher.check_needs_rehash(admin.password_hash):
         admin.password_hash = _hasher.hash(password)
+        db.session.commit()
+    return admin
+
+
+def logged_in(admin: AdminUser) -> None:
+    """Note the login (the admins page's "Last login"): once the session starts, which with
+    two-factor sign-in is after the code, not the password."""
     admin.last_login_at = utcnow()
     db.session.commit()
-    return admin
 
 
 def password_matches(admin: AdminUser, password: str) -> bool:

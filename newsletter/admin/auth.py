@@ -123,6 +123,7 @@ def _start_session(admin: AdminUser) -> None:
     # state or anything else) survives into the authenticated session.
     session.clear()
     login_user(admin)
+    accounts.logged_in(admin)
     session.permanent = False
     session[SEEN_KEY] = int(time.time())
 

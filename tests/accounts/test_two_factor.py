@@ -102,9 +102,11 @@ def test_the_password_alone_does_not_log_in(app, clock):
     post(client, "/admin/logout")
     clock["t"] = T0 + 30
 
+    before = _admin(app).last_login_at
     other = app.test_client()
     first = login(other)
     assert first.headers["Location"] == "/admin/login/code"
+    assert _admin(app).last_login_at == before  # not a login yet
     for url in _admin_get_urls(app):
         response = other.get(url)
         assert response.status_code == 302 and "/admin/login" in response.headers["Location"], url
@@ -121,6 +123,7 @@ def test_the_password_alone_does_not_log_in(app, clock):
     )
     assert right.status_code == 302 and right.headers["Location"] == "/admin/"
     assert other.get("/admin/").status_code == 200
+    assert _admin(app).last_login_at > before
 
 
 def test_the_halfway_state_is_short_lived_and_stays_in_its_browser(app, clock):
