@@ -45,6 +45,7 @@ from sqlalchemy import (
 
 from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from ..models import utcnow as _utcnow
+from ..subscribers.addresses import lookup_form
 from .sql import KEY, among, attribute
 
 MAX_DEPTH = 5  # groups inside groups
@@ -176,7 +177,7 @@ def _check_text(kind: str, value: object, place: str) -> str:
         value = str(value)
     if not isinstance(value, str):
         raise RuleError(place, "the value must be text" + (" or a number" * (kind == "attributes")))
-    if len(value) > MAX_VALUE or has_control(value):
+    if len(value) > MAX_VALUE or _CONTROL.search(value):
         raise RuleError(
             place, f"the value is too long or has control characters (at most {MAX_VALUE})"
         )
@@ -187,7 +188,7 @@ def _check_text(kind: str, value: object, place: str) -> str:
     if kind == "list" and not _SLUG.match(value):
         raise RuleError(place, f"{_shown(value)} is not a list slug")
     if kind == "email":
-        value = value.strip().lower()
+        value = lookup_form(value)  # as addresses are stored
     return value
 
 
@@ -198,11 +199,6 @@ def _check_date(value: object, place: str) -> str:
         return date.fromisoformat(value).isoformat()
     except ValueError:
         raise RuleError(place, "a date is written YYYY-MM-DD") from None
-
-
-def has_control(value: str) -> bool:
-    """Whether the text holds a control character (or a Unicode line separator)."""
-    return _CONTROL.search(value) is not None
 
 
 def _shown(value: object) -> str:

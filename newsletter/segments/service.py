@@ -13,7 +13,7 @@ from ..accounts import audit
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..models import Issue, IssueStatus, MailingList, Segment, Subscriber
-from ..subscribers.addresses import MAX_NAME
+from ..subscribers.addresses import InvalidInput, strict_name
 from . import indexes
 from . import rules as segment_rules
 from .rules import RuleError as RuleError  # callers catch service.RuleError too
@@ -127,11 +127,12 @@ def _count(rules: dict[str, Any]) -> int:
 
 
 def _name(name: str, segment_id: int | None = None) -> str:
-    name = (name or "").strip()
+    try:
+        name = strict_name((name or "").strip())
+    except InvalidInput as exc:
+        raise NameProblem(str(exc)) from None
     if not name:
         raise NameProblem("A segment needs a name.")
-    if len(name) > MAX_NAME or segment_rules.has_control(name):
-        raise NameProblem(f"A name is at most {MAX_NAME} characters, without control characters.")
     other = db.session.scalar(select(Segment.id).where(Segment.name == name))
     if other is not None and other != segment_id:
         raise NameTaken(f"A segment {name!r} already exists.")
