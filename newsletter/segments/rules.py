@@ -257,16 +257,22 @@ def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
     text = func.lower(Subscriber.name if field == "name" else attribute(key))
     if op == "exists":
         return text > "" if value else or_(text.is_(None), text == "")
-    value = _lower(value)
+    if op == "contains":
+        return text.like(func.lower("%" + _escaped(value) + "%"), escape="/")
+    # The database lowercases the value too: SQLite's lower() leaves Ø and Å as they are, and
+    # a value lowercased here would then never meet the stored one.
+    if op == "in":
+        return text.in_([func.lower(v) for v in value])
     if op == "ne":
         # Everyone but those equal (so missing is "not equal" too): the equal ones come from
         # the index, and the rest is a check per id instead of an attribute read per row.
-        return among(select(Subscriber.id).where(text == value), negate=True)
-    return _compare(text, op, value)
+        return among(select(Subscriber.id).where(text == func.lower(value)), negate=True)
+    return text == func.lower(value)
 
 
-def _lower(value: Any) -> Any:
-    return [v.lower() for v in value] if isinstance(value, list) else value.lower()
+def _escaped(value: str) -> str:
+    """``value`` with LIKE's wildcards (and the escape character) taken literally."""
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:

@@ -44,7 +44,7 @@ PEOPLE = [
         "Eve 50% O'Brien",
         "bounced",
         {"daily": C},
-        {"plan": "pro", "note": ""},
+        {"plan": "pro", "note": "", "region": "Østfold"},
         10,
         10,
     ),

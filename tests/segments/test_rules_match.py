@@ -56,6 +56,12 @@ CASES = [
     (_rule("attributes.age", "eq", 34), {"ann"}),
     (_rule("attributes.age", "eq", "34"), {"ann"}),
     (_rule("attributes.Age", "exists", True), set()),  # keys are case-sensitive
+    # Beyond ASCII, SQLite's lower() leaves letters as they are: Ø matches Ø, not ø.
+    (_rule("attributes.region", "eq", "Østfold"), {"eve"}),
+    (_rule("attributes.region", "in", ["ØSTFOLD"]), {"eve"}),
+    (_rule("attributes.region", "contains", "ØST"), {"eve"}),
+    (_rule("attributes.region", "ne", "Østfold"), {"ann", "bob", "cat", "dan", "fay"}),
+    (_rule("attributes.city", "contains", "_"), set()),
     # Dates: before/after leave the day itself out; within_days counts back from now.
     (_rule("signed_up_at", "within_days", 7), {"ann", "cat"}),
     (_rule("signed_up_at", "after", _day(30)), {"ann", "cat", "eve"}),
