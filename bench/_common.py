@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # helpers.send: bulk subscribers and the ~10 KB issue
 
+from helpers.env import PG_URL  # noqa: E402
 from helpers.pg import create_database, drop_database  # noqa: E402
 
 # ---------------------------------------------------------------- SMTP sink
@@ -304,3 +305,18 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def throwaway_database(backend: str):  # type: ignore[no-untyped-def]
+    """A database URL for one run of a bench: a SQLite file in a temporary folder, or a fresh
+    PostgreSQL database on ``NEWSLETTER_TEST_DATABASE_URL``'s server; gone afterwards."""
+    if backend == "postgresql":
+        url = create_database(PG_URL, prefix="newsletter_bench")
+        try:
+            yield url
+        finally:
+            drop_database(PG_URL, url)
+    else:
+        with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
+            yield f"sqlite:///{tmp}/newsletter.db"

@@ -22,8 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,8 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers.env import PG_URL  # noqa: E402
-from helpers.pg import create_database, drop_database  # noqa: E402
+from _common import throwaway_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from newsletter import create_app  # noqa: E402
@@ -104,23 +101,10 @@ def main() -> int:
     count = args.subscribers or (20_000 if args.smoke else 1_000_000)
     figures: dict[str, object] = {"subscribers": count, "repeat": args.repeat}
     for backend in args.backend or ["sqlite", "postgresql"]:
-        with _database(backend) as url:
+        with throwaway_database(backend) as url:
             figures[backend] = _run(url, count, args.repeat)
     print(json.dumps(figures))
     return 0
-
-
-@contextmanager
-def _database(backend: str) -> Iterator[str]:
-    if backend == "postgresql":
-        url = create_database(PG_URL, prefix="newsletter_bench")
-        try:
-            yield url
-        finally:
-            drop_database(PG_URL, url)
-    else:
-        with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
-            yield f"sqlite:///{tmp}/newsletter.db"
 
 
 def _run(url: str, count: int, repeat: int) -> dict[str, object]:
