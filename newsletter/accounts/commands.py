@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from .. import database
+from ..cli_table import echo_table
 from ..models import Role
 from . import admins, api_tokens, service, two_factor
 
@@ -79,9 +80,7 @@ def api_token_list() -> None:
     for token in api_tokens.listed():
         used = token.last_used_at.strftime("%Y-%m-%d %H:%M UTC") if token.last_used_at else "never"
         rows.append((token.name, str(token.role), used))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    echo_table(rows)
 
 
 @api_token_group.command("revoke")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..cli_table import echo_table
 from . import service
 
 
@@ -35,9 +36,7 @@ def lists_group(ctx: click.Context) -> None:
                 str(c.get("unsubscribed", 0)),
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    echo_table(rows)
 
 
 @lists_group.command("create")

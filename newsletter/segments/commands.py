@@ -8,6 +8,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from ..cli_table import echo_table
 from ..errors import NotAllowed
 from ..lists import service as lists
 from . import service
@@ -57,9 +58,7 @@ def segments_list() -> None:
     rows = [("ID", "NAME", "COUNT")]
     for segment in service.all_segments():
         rows.append((str(segment.id), segment.name, str(service.count_saved(segment.id))))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    echo_table(rows)
 
 
 @segments_group.command("count")
