@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
 from ..accounts import audit
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
-from ..models import Issue, IssueStatus, MailingList, Segment, Subscriber
+from ..models import Issue, IssueStatus, MailingList, Segment
 from ..subscribers.addresses import InvalidInput, strict_name
-from . import indexes
+from . import counting, indexes
 from . import rules as segment_rules
 from .rules import RuleError as RuleError  # callers catch service.RuleError too
 
@@ -122,8 +122,7 @@ def count_saved(segment_id: int) -> int:
 
 
 def _count(rules: dict[str, Any]) -> int:
-    query = select(func.count()).select_from(Subscriber).where(segment_rules.where(rules))
-    return db.session.scalar(query) or 0
+    return db.session.scalar(counting.query(rules)) or 0
 
 
 def _name(name: str, segment_id: int | None = None) -> str:

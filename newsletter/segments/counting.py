@@ -1,0 +1,93 @@
+"""A segment's count as one query, shaped so that the big one-condition shapes read an index
+instead of a million subscribers (issue 15: under 300 ms at a million, on both backends).
+
+- A list condition alone (``eq``, ``in``, ``exists`` true) is counted from the memberships
+  index ``subscription(list_id, status, subscriber_id)`` alone: no subscriber row is read.
+- A condition that is the exact opposite of a cheap one (``ne`` of ``eq``, ``exists`` true of
+  false, or false of true) is everyone less the cheap one: "not in Oslo" is the million less
+  the hundred thousand the city index finds, rather than a check per subscriber.
+
+Everything else is ``count(*)`` over ``rules.where``; what the rules mean is theirs alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, distinct, func, select
+
+from ..models import MailingList, Subscriber, Subscription
+from .rules import MEMBERS, where
+
+# Conditions that are "not" of another by definition: ``ne`` of ``eq`` (a missing value is
+# "not equal"), ``exists`` false of true. Counted the other way round when the opposite is
+# the one an index finds: ``eq``; a list's members; a missing attribute, name or date.
+_TEXT = ("list", "status", "email", "name")
+
+
+def query(rules: dict[str, Any]) -> Select[Any]:
+    """``SELECT`` of how many subscribers the (checked) rules match."""
+    return select(_count(rules))
+
+
+def _count(rules: dict[str, Any]) -> ColumnElement[int]:
+    only = _alone(rules)
+    if only is None:
+        return _matching(rules)
+    opposite = _opposite(only)
+    if opposite is not None:
+        return _everyone() - _direct(opposite)
+    return _direct(only)
+
+
+def _direct(rule: dict[str, Any]) -> ColumnElement[int]:
+    return _members(rule) if _members_only(rule) else _matching({"all": [rule]})
+
+
+def _alone(rules: dict[str, Any]) -> dict[str, Any] | None:
+    """The one condition of a tree that is a single condition, else None."""
+    while "field" not in rules:
+        ((_, items),) = rules.items()
+        if len(items) != 1:
+            return None
+        rules = items[0]
+    return rules
+
+
+def _members_only(rule: dict[str, Any]) -> bool:
+    return rule["field"] == "list" and (
+        rule["op"] in ("eq", "in") or (rule["op"] == "exists" and rule["value"])
+    )
+
+
+def _members(rule: dict[str, Any]) -> ColumnElement[int]:
+    """Subscribers with a membership (not unsubscribed) on the rule's lists, or on any."""
+    found = select(Subscription.subscriber_id).where(Subscription.status.in_(MEMBERS))
+    if rule["op"] != "exists":
+        slugs = rule["value"] if isinstance(rule["value"], list) else [rule["value"]]
+        found = found.where(
+            Subscription.list_id.in_(select(MailingList.id).where(MailingList.slug.in_(slugs)))
+        )
+    if rule["op"] == "eq":
+        # One membership per (subscriber, list): the rows are the subscribers.
+        return found.with_only_columns(func.count()).scalar_subquery()
+    each = func.count(distinct(Subscription.subscriber_id))
+    return found.with_only_columns(each).scalar_subquery()
+
+
+def _opposite(rule: dict[str, Any]) -> dict[str, Any] | None:
+    field, op, value = rule["field"], rule["op"], rule["value"]
+    kind = "attributes" if field.startswith("attributes.") else field
+    if op == "ne" and kind in (*_TEXT, "attributes"):
+        return {"field": field, "op": "eq", "value": value}
+    if op == "exists" and value == (kind != "list"):
+        return {"field": field, "op": "exists", "value": not value}
+    return None
+
+
+def _everyone() -> ColumnElement[int]:
+    return select(func.count()).select_from(Subscriber).scalar_subquery()
+
+
+def _matching(rules: dict[str, Any]) -> ColumnElement[int]:
+    return select(func.count()).select_from(Subscriber).where(where(rules)).scalar_subquery()
