@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from ..delivery import fanout
 from ..delivery import queries as deliveries
@@ -193,8 +194,14 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
         html = preview.render(issue, request.args.get("as")).html
     except TemplateProblem as exc:
         return render_template("admin/preview_problem.html", problem=str(exc)), 422
+    return framed(html, remote=_show_remote())
+
+
+def framed(html: str, remote: bool = False) -> Response:
+    """A rendered mail as a preview frame's answer (an issue's, a sequence step's, the mail
+    layout's): the frame's own policy, our images only unless ``remote`` is asked for."""
     response = make_response(html)
-    images = "'self' data: http: https:" if _show_remote() else own_images()
+    images = "'self' data: http: https:" if remote else own_images()
     response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images=images)
     # Shown remote images must not tell their hosts which admin page asked for them.
     response.headers["Referrer-Policy"] = "no-referrer"

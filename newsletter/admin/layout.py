@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -23,7 +23,7 @@ from ..mail.render import SubscriberFields
 from ..media import layout as mail_layout
 from ..media import service
 from . import bp
-from .compose import PREVIEW_CSP, own_images
+from .compose import framed
 
 SAMPLE_BODY = """# A sample issue
 
@@ -122,6 +122,4 @@ def layout_preview():  # type: ignore[no-untyped-def]
         layout=layout,
     )
     html = issue.render(SubscriberFields("reader@example.org", "Ada"), sample_links()).html
-    response = make_response(html)
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images=own_images())
-    return response
+    return framed(html)

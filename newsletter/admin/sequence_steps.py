@@ -10,9 +10,8 @@ without saving anything.
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -23,7 +22,7 @@ from ..mail.render import TemplateProblem
 from ..models import Issue, MailingList, SequenceStep
 from ..sequences import service as sequences
 from . import bp
-from .compose import PREVIEW_CSP
+from .compose import framed
 from .forms import IssueForm, TestSendForm
 from .sequences import as_delay
 
@@ -143,16 +142,7 @@ def sequence_preview():  # type: ignore[no-untyped-def]
         html = preview.render(_draft(form), form.preview_as.data).html
     except TemplateProblem as exc:
         return render_template("admin/preview_problem.html", problem=str(exc)), 422
-    return _framed(html)
-
-
-def _framed(html: str) -> Response:
-    """The preview frame's answer with the policy compose gives its frame (styles, no remote
-    content, no scripts)."""
-    response = make_response(html)
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images="'self' data:")
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return framed(html)
 
 
 @bp.post("/sequences/steps/<int:step_id>/test")
