@@ -1,17 +1,29 @@
 """The SQL constructs compiled rules are made of, where SQLite and PostgreSQL want different
-SQL for the same meaning: an attribute's value as text, and "the subscribers (not) among
-these ids"."""
+SQL for the same meaning: an attribute's value as text, "the subscribers (not) among these
+ids", and where SQLite's trigram search table can narrow a substring search."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, String, exists, literal, not_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    String,
+    exists,
+    literal,
+    not_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import Subscriber
+from ..subscribers.browse import _SEARCH, _SEARCH_STATE, _TRIGRAM, _match
 
 # A key is rendered into the SQL as a quoted literal (so that an index on the attribute's
 # expression can be used): only letters, digits, space, ``_``, ``.`` and ``-`` are allowed,
@@ -34,6 +46,21 @@ def among(ids: Select[Any] | CompoundSelect, *, negate: bool = False) -> ColumnE
     if negate:
         inside, there = Subscriber.id.not_in(select(column)), not_(there)
     return _per_backend(inside, there)
+
+
+def maybe_containing(value: str) -> ColumnElement[bool]:
+    """A superset of the subscribers whose email or name contains ``value``, to be ANDed with
+    the exact test. SQLite: those its trigram search table (migration 0003, kept by
+    ``subscribers.browse``) finds, plus the newest it has not taken in yet; the table folds
+    case beyond ASCII, so it finds more than LIKE, never fewer. Elsewhere, and for fewer than
+    three characters, everyone: PostgreSQL's pg_trgm indexes serve its ILIKE directly."""
+    if len(value) < _TRIGRAM:
+        return true()
+    indexed = select(_SEARCH.c.rowid).where(_match(value))
+    newest = select(Subscriber.id).where(
+        Subscriber.id > select(_SEARCH_STATE.c.last_id).scalar_subquery()
+    )
+    return _per_backend(Subscriber.id.in_(union(indexed, newest)), true())
 
 
 class _per_backend(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
