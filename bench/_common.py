@@ -1,6 +1,7 @@
-"""What both sending benchmarks share: a lean SMTP sink in its own process, a throwaway
-installation (instance folder, database, Redis prefix) filled with confirmed subscribers, and
-real ``python worker.py`` processes."""
+"""What the benchmarks share: for both sending benchmarks a lean SMTP sink in its own process,
+a throwaway installation (instance folder, database, Redis prefix) filled with confirmed
+subscribers, and real ``python worker.py`` processes; for those timing service calls in
+process (segments, sequences) a throwaway database and the app on it."""
 
 from __future__ import annotations
 
@@ -320,3 +321,31 @@ def throwaway_database(backend: str):  # type: ignore[no-untyped-def]
     else:
         with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
             yield f"sqlite:///{tmp}/newsletter.db"
+
+
+@contextlib.contextmanager
+def app_on(url: str):  # type: ignore[no-untyped-def]
+    """The app on the database at ``url``, schema made, inside its app context, for a bench
+    that times service calls in this process (the tick's thread never wakes); its connections
+    are closed afterwards, so the database can be dropped."""
+    from newsletter import create_app
+    from newsletter.database import upgrade
+    from newsletter.extensions import db
+
+    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as instance:
+        app = create_app(
+            {
+                "INSTANCE_DIR": instance,
+                "DATABASE_URL": url,
+                "SECRET_KEY": "bench-secret-key-not-for-production",
+                "BASE_URL": "http://localhost",
+                "TICK_SECONDS": 3600,
+            }
+        )
+        with app.app_context():
+            upgrade()
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()

@@ -20,7 +20,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,11 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _common import throwaway_database  # noqa: E402
+from _common import app_on, throwaway_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from newsletter import create_app  # noqa: E402
-from newsletter.database import upgrade  # noqa: E402
 from newsletter.extensions import db  # noqa: E402
 from newsletter.models import utcnow  # noqa: E402
 from newsletter.segments import service  # noqa: E402
@@ -111,35 +108,22 @@ def main() -> int:
 
 
 def _run(url: str, count: int, repeat: int) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as instance:
-        app = create_app(
-            {
-                "INSTANCE_DIR": instance,
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-secret-key-not-for-production",
-                "BASE_URL": "http://localhost",
-                "TICK_SECONDS": 3600,
-            }
-        )
-        with app.app_context():
-            upgrade()
-            started = time.perf_counter()
-            _fill(count)
-            filled = time.perf_counter()
-            service.create("Oslo", {"all": [_rule("attributes.city", "eq", "Oslo")]})
-            service.create("Pro", {"all": [_rule("attributes.plan", "eq", "pro")]})
-            indexed = time.perf_counter()
-            _analyze()
-            timings, counts = {}, {}
-            for name, rules in shapes().items():
-                runs = []
-                for _ in range(repeat):
-                    t0 = time.perf_counter()
-                    counts[name] = service.count(rules)
-                    runs.append((time.perf_counter() - t0) * 1000)
-                timings[name] = round(statistics.median(runs), 1)
-            db.session.remove()
-            db.engine.dispose()
+    with app_on(url):
+        started = time.perf_counter()
+        _fill(count)
+        filled = time.perf_counter()
+        service.create("Oslo", {"all": [_rule("attributes.city", "eq", "Oslo")]})
+        service.create("Pro", {"all": [_rule("attributes.plan", "eq", "pro")]})
+        indexed = time.perf_counter()
+        _analyze()
+        timings, counts = {}, {}
+        for name, rules in shapes().items():
+            runs = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                counts[name] = service.count(rules)
+                runs.append((time.perf_counter() - t0) * 1000)
+            timings[name] = round(statistics.median(runs), 1)
     return {
         "fill_s": round(filled - started, 1),
         "attribute_indexes_s": round(indexed - filled, 2),

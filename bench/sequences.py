@@ -24,23 +24,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers.env import PG_URL  # noqa: E402
-from helpers.pg import create_database, drop_database  # noqa: E402
+from _common import app_on, throwaway_database  # noqa: E402
 from helpers.sequences import confirmed_reader  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
-from newsletter import create_app  # noqa: E402
-from newsletter.database import upgrade  # noqa: E402
 from newsletter.delivery import jobs  # noqa: E402
 from newsletter.extensions import db  # noqa: E402
 from newsletter.models import Delivery, DeliveryStatus, utcnow  # noqa: E402
@@ -57,23 +51,10 @@ def main() -> int:
     figures: dict[str, object] = {"bench": "sequences", "subscribers": count}
     jobs.dispatch_batches = lambda *a, **k: 0  # type: ignore[assignment] # sending not measured
     for backend in args.backend or ["sqlite", "postgresql"]:
-        with _database(backend) as url:
+        with throwaway_database(backend) as url:
             figures[backend] = _run(url, count)
     print(json.dumps(figures))
     return 0
-
-
-@contextmanager
-def _database(backend: str) -> Iterator[str]:
-    if backend == "postgresql":
-        url = create_database(PG_URL, prefix="newsletter_bench")
-        try:
-            yield url
-        finally:
-            drop_database(PG_URL, url)
-    else:
-        with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
-            yield f"sqlite:///{tmp}/newsletter.db"
 
 
 def _timed(action) -> tuple[float, object]:  # type: ignore[no-untyped-def]
@@ -83,36 +64,23 @@ def _timed(action) -> tuple[float, object]:  # type: ignore[no-untyped-def]
 
 
 def _run(url: str, count: int) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as instance:
-        app = create_app(
-            {
-                "INSTANCE_DIR": instance,
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-secret-key-not-for-production",
-                "BASE_URL": "http://localhost",
-                "TICK_SECONDS": 3600,
-            }
-        )
-        with app.app_context():
-            upgrade()
-            _fill(count)
-            service.add_step("weekly", "Welcome", "Hello", 0, catch_up=True)
-            service.add_step("weekly", "Tips", "Tips", service.parse_delay("2d"), catch_up=True)
-            service.add_step("weekly", "Best of", "Best", service.parse_delay("7d"), catch_up=True)
-            catch_up_s, queued = _timed(tick.send_due)
-            _all_sent()
+    with app_on(url):
+        _fill(count)
+        service.add_step("weekly", "Welcome", "Hello", 0, catch_up=True)
+        service.add_step("weekly", "Tips", "Tips", service.parse_delay("2d"), catch_up=True)
+        service.add_step("weekly", "Best of", "Best", service.parse_delay("7d"), catch_up=True)
+        catch_up_s, queued = _timed(tick.send_due)
+        _all_sent()
+        tick.ask_full_scan()
+        full_s, later = _timed(tick.send_due)
+        _join_now(10)
+        window_s, fresh = _timed(tick.send_due)
+        status_s, steps = _timed(lambda: service.steps("weekly"))
+        while _all_sent() or tick.send_due():  # until everyone has had every step
             tick.ask_full_scan()
-            full_s, later = _timed(tick.send_due)
-            _join_now(10)
-            window_s, fresh = _timed(tick.send_due)
-            status_s, steps = _timed(lambda: service.steps("weekly"))
-            while _all_sent() or tick.send_due():  # until everyone has had every step
-                tick.ask_full_scan()
-            tick.ask_full_scan()
-            idle_full_s, _ = _timed(tick.send_due)
-            idle_window_s, _ = _timed(tick.send_due)
-            db.session.remove()
-            db.engine.dispose()
+        tick.ask_full_scan()
+        idle_full_s, _ = _timed(tick.send_due)
+        idle_window_s, _ = _timed(tick.send_due)
     return {
         "catch_up_s": round(catch_up_s, 2),
         "queued_by_catch_up": queued,
