@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 from flask_migrate import upgrade
+from helpers.migrations import app_at
 from sqlalchemy import JSON, column, insert, select, table
 
-from newsletter import create_app
 from newsletter.extensions import db
 from newsletter.models import (
     Issue,
@@ -71,20 +71,8 @@ _ISSUE = _table(
 @pytest.fixture
 def old_app(tmp_path, database_url, redis_prefix):
     """An app whose database stands at 0011, the release before this one."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_DIR": str(tmp_path / "instance"),
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "REDIS_PREFIX": redis_prefix,
-        }
-    )
-    with app.app_context():
-        upgrade(revision="0011")
+    with app_at("0011", tmp_path, database_url, redis_prefix) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _insert(target, **values) -> int:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 from flask_migrate import upgrade
+from helpers.migrations import app_at
 from sqlalchemy import insert, update
 
-from newsletter import create_app
 from newsletter.extensions import db
 from newsletter.models import MailingList, Subscriber, Subscription
 from newsletter.subscribers import figures, tallies
@@ -18,20 +18,8 @@ from newsletter.subscribers import figures, tallies
 @pytest.fixture
 def old_app(tmp_path, database_url, redis_prefix):
     """An app whose database stands at 0012, the release before this one."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_DIR": str(tmp_path / "instance"),
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "REDIS_PREFIX": redis_prefix,
-        }
-    )
-    with app.app_context():
-        upgrade(revision="0012")
+    with app_at("0012", tmp_path, database_url, redis_prefix) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _subscriber(email: str, status: str, created: datetime) -> int:
