@@ -256,8 +256,7 @@ def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
         return _compare(getattr(Subscriber, field), op, value)
     # The per-attribute index (see ``indexes``) is on this lowercased expression; each
     # comparison below is one it can answer as a range (NULL is a missing attribute).
-    key = field.removeprefix("attributes.")
-    text = func.lower(Subscriber.name if field == "name" else attribute(key))
+    text = text_of(field)
     if op == "exists":
         return text > "" if value else or_(text.is_(None), text == "")
     if op == "contains":
@@ -271,6 +270,13 @@ def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
         # the index, and the rest is a check per id instead of an attribute read per row.
         return among(select(Subscriber.id).where(text == func.lower(value)), negate=True)
     return text == func.lower(value)
+
+
+def text_of(field: str) -> ColumnElement[str]:
+    """What a name or attribute condition compares: the value lowercased (NULL when missing),
+    the expression the per-attribute index holds."""
+    key = field.removeprefix("attributes.")
+    return func.lower(Subscriber.name if field == "name" else attribute(key))
 
 
 def _escaped(value: str) -> str:
