@@ -35,7 +35,7 @@ def _count(rules: dict[str, Any]) -> ColumnElement[int]:
     only = _alone(rules)
     if only is None:
         return _matching(rules)
-    if only["op"] == "exists" and only["value"] and only["field"] not in _DATES:
+    if only["op"] == "exists" and only["value"] and only["field"] not in ("list", *_DATES):
         # Present and not empty: everyone less the missing and the empty, each found by the
         # attribute's (or name's) index; SQLite reads every row for the two as one OR.
         text = text_of(only["field"])
