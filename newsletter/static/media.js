@@ -1,14 +1,11 @@
 /* Images in compose (the button, or a file dropped onto the body: uploaded, then its
    Markdown put at the cursor) and the mail layout's live preview. Both pages work without
    this file: the upload form then opens the Markdown to copy in a new tab, and the layout
-   page has a Preview button. */
+   page has a Preview button. The CSRF token comes from admin.js, loaded first. */
 (function () {
   "use strict";
 
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
+  var admin = window.newsletterAdmin;
 
   function setupUpload(form) {
     var input = document.querySelector("[data-media-file]");
@@ -41,11 +38,11 @@
       if (!file) { say("Choose an image file first.", true); return; }
       var data = new FormData();
       data.append("file", file);
-      data.append("csrf_token", csrfToken());
+      data.append("csrf_token", admin.csrfToken());
       var request = new XMLHttpRequest();
       request.open("POST", form.action);
       request.setRequestHeader("Accept", "application/json");
-      request.setRequestHeader("X-CSRFToken", csrfToken());
+      request.setRequestHeader("X-CSRFToken", admin.csrfToken());
       request.upload.onprogress = function (event) {
         if (event.lengthComputable) {
           say("Uploading " + file.name + ": " + Math.round(100 * event.loaded / event.total) + " %");
@@ -129,7 +126,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var upload = document.querySelector("[data-media-upload]");
-    if (upload) { setupUpload(upload); }
+    if (upload && admin) { setupUpload(upload); }
     var layout = document.querySelector("[data-layout-form]");
     if (layout) { setupLayout(layout); }
   });
