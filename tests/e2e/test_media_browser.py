@@ -5,10 +5,11 @@ Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
-from helpers.admin import PASSWORD, make_admin
+from helpers.admin import make_admin
 from helpers.browser import Watch
 from helpers.images import image_bytes
 from helpers.send import make_list
+from helpers.site import log_in
 from sqlalchemy import select
 
 from newsletter.extensions import db
@@ -32,10 +33,7 @@ def test_compose_uploads_an_image_and_the_mail_shows_it_on_a_phone_in_dark_mode(
     watch = Watch(page, served)
     images = []
     page.on("response", lambda r: images.append(r) if "/media/" in r.url else None)
-    page.goto(served + "/admin/login")
-    page.get_by_label("Email").fill("admin@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, served)
 
     page.goto(served + "/admin/issues/new")
     page.get_by_label("Subject", exact=True).fill("Pictures from the harbour")
@@ -84,10 +82,7 @@ def test_without_javascript_the_upload_opens_the_markdown_to_copy(app, served, b
     picture.write_bytes(image_bytes("PNG", (300, 200)))
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(served + "/admin/login")
-    page.get_by_label("Email").fill("admin@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, served)
     page.goto(served + "/admin/issues/new")
     page.get_by_label("Body (Markdown)").fill("Kept while the image uploads")
     page.get_by_label("Add an image").set_input_files(str(picture))
@@ -108,10 +103,7 @@ def test_the_layout_preview_follows_what_the_owner_types(app, served, browser, a
     make_admin(app)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     watch = Watch(page, served)
-    page.goto(served + "/admin/login")
-    page.get_by_label("Email").fill("admin@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, served)
     page.goto(served + "/admin/settings/layout")
 
     page.get_by_label("Site name").fill("Harbour News")

@@ -5,9 +5,10 @@ test-artifacts/."""
 from __future__ import annotations
 
 import pytest
-from helpers.admin import PASSWORD, make_admin
+from helpers.admin import make_admin
 from helpers.browser import Watch
 from helpers.send import make_list
+from helpers.site import log_in
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")
@@ -19,10 +20,7 @@ def test_add_a_step_with_a_live_preview_and_see_it_listed(app, served, browser, 
         make_list("weekly", "Weekly News")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     watch = Watch(page, served)
-    page.goto(served + "/admin/")
-    page.get_by_label("Email").fill("admin@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, served)
 
     page.get_by_role("link", name="Sequences").click()
     page.get_by_role("link", name="Weekly News").click()
