@@ -21,19 +21,23 @@ from .sql import attribute
 PREFIX = "ix_subscriber_attr_"
 
 
-def name_for(key: str) -> str:
-    """The index's name: derived from the key, never the key itself (any letters allowed)."""
-    return PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
+def name_for(key: str, kind: str = "") -> str:
+    """The index's name: derived from the key, never the key itself (any letters allowed);
+    ``kind`` "trgm" for PostgreSQL's trigram index of the same expression."""
+    return PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16] + (f"_{kind}" * bool(kind))
 
 
 def ensure_for(rules: dict[str, Any]) -> None:
     """Make the index of every attribute the (checked) rules filter on, unless it exists, in
-    the session's transaction (committed with the segment that needs it).
+    the session's transaction (committed with the segment that needs it). On PostgreSQL, an
+    attribute a ``contains`` searches gets a trigram (pg_trgm, migration 0003) index of the
+    same expression too, which its ``LIKE '%...%'`` reads instead of every row's JSON.
 
     Not ``CONCURRENTLY`` on PostgreSQL: that waits for every open transaction, the caller's
     own included. Building one over a million subscribers takes a few seconds (see
     bench/segments.py), during which signups wait; it happens once per attribute."""
     connection = db.session.connection()
+    searched = attribute_keys(rules, "contains")
     for key in sorted(attribute_keys(rules)):
         expression = func.lower(attribute(key)).compile(
             dialect=connection.dialect,
@@ -42,3 +46,8 @@ def ensure_for(rules: dict[str, Any]) -> None:
         connection.exec_driver_sql(
             f"CREATE INDEX IF NOT EXISTS {name_for(key)} ON subscriber (({expression}))"
         )
+        if key in searched and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS {name_for(key, 'trgm')} ON subscriber"
+                f" USING gin (({expression}) gin_trgm_ops)"
+            )

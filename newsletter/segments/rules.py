@@ -206,12 +206,12 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def attribute_keys(rules: dict[str, Any]) -> set[str]:
-    """Every attribute key the (checked) rules filter on."""
+def attribute_keys(rules: dict[str, Any], op: str | None = None) -> set[str]:
+    """Every attribute key the (checked) rules filter on (with ``op``: in that op)."""
     return {
         c["field"].removeprefix("attributes.")
         for c in _conditions(rules)
-        if c["field"].startswith("attributes.")
+        if c["field"].startswith("attributes.") and op in (None, c["op"])
     }
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 from helpers.segments import add_people
+from sqlalchemy import text
 from test_rules_match import CASES
 
 from newsletter.extensions import db
 from newsletter.models import Subscriber
-from newsletter.segments import counting, rules
+from newsletter.segments import counting, indexes, rules, service
 from newsletter.subscribers import browse
 
 
@@ -40,3 +41,17 @@ def test_every_count_is_the_number_of_people_the_rules_match(app):
         larsen = {"all": [{"field": "name", "op": "contains", "value": "LARSEN"}]}
         counts = [db.session.scalar(counting.query(rules.check(t))) for t in (hansen, larsen)]
         assert counts == [0, 1]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_saved_contains_on_an_attribute_gets_a_trigram_index_the_count_can_read(app):
+    with app.app_context():
+        add_people()
+        tree = {"all": [{"field": "attributes.city", "op": "contains", "value": "ERG"}]}
+        service.create("Bergen-ish", tree)
+        query = counting.query(rules.check(tree))
+        sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))  # six rows: a scan is cheaper
+        plan = " ".join(row[0] for row in db.session.execute(text("EXPLAIN " + sql)))
+        assert indexes.name_for("city", "trgm") in plan
+        assert db.session.scalar(query) == 1
