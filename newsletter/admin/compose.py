@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from ..delivery import fanout
 from ..delivery import queries as deliveries
@@ -30,16 +26,8 @@ from ..models import Issue
 from ..segments import service as segments
 from . import bp
 from .forms import ActionForm, IssueForm, ScheduleForm, TestSendForm
+from .preview_frame import framed
 from .views import progress_url
-
-# The rendered mail keeps its own <style> block, which the admin's CSP would block, so the
-# preview frame gets a policy of its own: styles yes, scripts and everything else no.
-# Remote images stay blocked (the admin's browser contacts no third party) until the admin
-# asks to see them as subscribers will (``?remote=1``).
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src {images}; "
-    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
-)
 
 
 @bp.get("/issues", endpoint="issues")
@@ -197,24 +185,6 @@ def issue_preview_html(issue_id: int):  # type: ignore[no-untyped-def]
     return framed(html, remote=_show_remote())
 
 
-def framed(html: str, remote: bool = False) -> Response:
-    """A rendered mail as a preview frame's answer (an issue's, a sequence step's, the mail
-    layout's): the frame's own policy, our images only unless ``remote`` is asked for."""
-    response = make_response(html)
-    images = "'self' data: http: https:" if remote else own_images()
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP.format(images=images)
-    # Shown remote images must not tell their hosts which admin page asked for them.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def own_images() -> str:
-    """The preview frame's ``img-src`` for our own images: this host and the base URL's, where
-    uploaded images are (the admin may reach the admin by another name)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    return f"'self' {base.scheme}://{base.netloc} data:"
-
-
 def _show_remote() -> bool:
     """The admin asked to see remote content in the preview (it is hidden by default)."""
     return request.args.get("remote") == "1"
@@ -243,17 +213,23 @@ def issue(issue_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/issues/<int:issue_id>/test")
 def issue_test(issue_id: int):  # type: ignore[no-untyped-def]
     """Queue a test copy to any address."""
-    form = TestSendForm()
-    if form.validate_on_submit():
-        try:
-            issues.queue_test(issue_id, form.address.data)
-        except TemplateProblem as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"Test mail queued for {form.address.data}.")
-    else:
-        flash("Enter a valid address for the test mail.", "error")
+    send_test(issue_id)
     return redirect(url_for("admin.issue", issue_id=issue_id))
+
+
+def send_test(issue_id: int) -> None:
+    """Queue a test copy of the issue (or sequence step's issue) to the address posted with
+    :class:`TestSendForm`, and flash what became of it."""
+    form = TestSendForm()
+    if not form.validate_on_submit():
+        flash("Enter a valid address for the test mail.", "error")
+        return
+    try:
+        issues.queue_test(issue_id, form.address.data)
+    except TemplateProblem as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Test mail queued for {form.address.data}.")
 
 
 @bp.post("/issues/<int:issue_id>/schedule")

@@ -23,7 +23,7 @@ from ..mail.render import SubscriberFields
 from ..media import layout as mail_layout
 from ..media import service
 from . import bp
-from .compose import framed
+from .preview_frame import framed
 
 SAMPLE_BODY = """# A sample issue
 

@@ -16,14 +16,14 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..issues import preview
-from ..issues import service as issues
 from ..lists import service as list_service
 from ..mail.render import TemplateProblem
 from ..models import Issue, MailingList, SequenceStep
 from ..sequences import service as sequences
 from . import bp
-from .compose import framed
+from .compose import send_test
 from .forms import IssueForm, TestSendForm
+from .preview_frame import framed
 from .sequences import as_delay
 
 DELAY_HINT = (
@@ -148,15 +148,5 @@ def sequence_preview():  # type: ignore[no-untyped-def]
 @bp.post("/sequences/steps/<int:step_id>/test")
 def sequence_step_test(step_id: int):  # type: ignore[no-untyped-def]
     """Queue a test copy of the saved step to any address, as an issue's test send does."""
-    step = sequences.get(step_id)
-    form = TestSendForm()
-    if form.validate_on_submit():
-        try:
-            issues.queue_test(step.issue_id, form.address.data)
-        except TemplateProblem as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"Test mail queued for {form.address.data}.")
-    else:
-        flash("Enter a valid address for the test mail.", "error")
+    send_test(sequences.get(step_id).issue_id)
     return redirect(url_for("admin.sequence_step", step_id=step_id))
