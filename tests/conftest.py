@@ -30,7 +30,14 @@ ARTIFACTS = ROOT / "test-artifacts"
 # Fixtures defined beside their helpers: the admin's login (``admin_client``), one Chromium
 # per module (``browser``, ``served``), a DKIM key with its DNS record (``dkim_key``) and a
 # site with something on every page (``site``), available to every test by name.
-pytest_plugins = ["helpers.admin", "helpers.api", "helpers.browser", "helpers.dkim", "helpers.site"]
+pytest_plugins = [
+    "helpers.admin",
+    "helpers.api",
+    "helpers.browser",
+    "helpers.dkim",
+    "helpers.segments",
+    "helpers.site",
+]
 
 
 # ---------------------------------------------------------------- SMTP

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, select
+
 from newsletter.extensions import db
 from newsletter.models import (
     MailingList,
+    Segment,
     Subscriber,
     SubscriberStatus,
     Subscription,
@@ -72,6 +76,19 @@ def add_people() -> None:
         ]
         db.session.add(subscriber)
     db.session.commit()
+
+
+@pytest.fixture
+def people(app):
+    """``add_people`` on the test's app: the segment tests' population."""
+    with app.app_context():
+        add_people()
+
+
+def segments_saved(app) -> int:
+    """How many segments are saved now (a refused or counting call must not add one)."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Segment))
 
 
 def emails(subscriber_ids: list[int]) -> set[str]:

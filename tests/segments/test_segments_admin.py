@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from helpers.admin import PASSWORD, post
 from helpers.roles import logged_in
-from helpers.segments import add_people
 from sqlalchemy import select
 
 from newsletter.accounts import service as accounts
@@ -33,12 +31,6 @@ OSLO_THIS_YEAR = {
         {"field": "signed_up_at", "op": "within_days", "value": 365},
     ]
 }
-
-
-@pytest.fixture
-def people(app):
-    with app.app_context():
-        add_people()
 
 
 def saved(app) -> list[tuple[str, dict]]:

@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import pytest
 from helpers.api import bearer
-from helpers.segments import add_people
+from helpers.segments import segments_saved
 from helpers.send import make_issue
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from newsletter.extensions import db
-from newsletter.models import AuditEvent, Issue, Role, Segment
+from newsletter.models import AuditEvent, Issue, Role
 
 OSLO = {"all": [{"field": "attributes.city", "op": "eq", "value": "Oslo"}]}
 RECENT = {"field": "signed_up_at", "op": "within_days", "value": 365}
-
-
-@pytest.fixture
-def people(app):
-    with app.app_context():
-        add_people()
-
-
-def _saved(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Segment))
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
@@ -48,7 +37,7 @@ def test_a_script_saves_reads_changes_counts_and_deletes_a_segment(app, client, 
 
     counted = client.post("/api/v1/segments/count", headers=editor, json={"rules": {"all": []}})
     assert counted.status_code == 200 and counted.get_json() == {"count": 6}
-    assert _saved(app) == 1  # counting saves nothing
+    assert segments_saved(app) == 1  # counting saves nothing
 
     assert client.delete(url, headers=editor).get_json() == {"id": body["id"], "deleted": True}
     assert client.get(url, headers=editor).status_code == 404
@@ -82,7 +71,7 @@ def test_bad_rules_are_a_422_naming_the_field_and_nothing_is_saved(
         problem = refused.get_json()
         assert detail in problem["detail"]
         assert problem["errors"] == [{"field": "rules", "message": problem["detail"]}]
-    assert _saved(app) == 0
+    assert segments_saved(app) == 0
 
 
 def test_rules_that_are_not_an_object_or_nest_without_end_are_422_not_500(app, client):
@@ -109,7 +98,7 @@ def test_a_taken_name_is_a_409_and_a_bad_name_a_422(app, client):
     blank = client.post("/api/v1/segments", headers=editor, json={"name": "  ", "rules": {}})
     assert blank.status_code == 422
     assert blank.get_json()["errors"][0]["field"] in ("name", "rules")
-    assert _saved(app) == 1
+    assert segments_saved(app) == 1
 
 
 def test_deleting_a_segment_an_unsent_issue_targets_is_a_409(app, client):
@@ -120,7 +109,7 @@ def test_deleting_a_segment_an_unsent_issue_targets_is_a_409(app, client):
         db.session.commit()
     refused = client.delete(f"/api/v1/segments/{made.get_json()['id']}", headers=editor)
     assert refused.status_code == 409 and "not yet sent" in refused.get_json()["detail"]
-    assert _saved(app) == 1
+    assert segments_saved(app) == 1
 
 
 def test_a_viewer_reads_and_counts_nothing_else(app, client, people):

@@ -6,27 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers.segments import add_people
+from helpers.segments import segments_saved
 from helpers.send import make_issue
-from sqlalchemy import func, select
 
 from newsletter.cli import main
 from newsletter.extensions import db
-from newsletter.models import Issue, IssueStatus, Segment
+from newsletter.models import Issue, IssueStatus
 from newsletter.segments import service
 
 OSLO = json.dumps({"all": [{"field": "attributes.city", "op": "eq", "value": "Oslo"}]})
-
-
-@pytest.fixture
-def people(app):
-    with app.app_context():
-        add_people()
-
-
-def _saved(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Segment))
 
 
 def test_create_prints_the_id_alone_and_count_the_live_count_alone(app, runner, people):
@@ -79,14 +67,14 @@ def test_bad_rules_or_an_unknown_list_exit_2_with_one_line_and_save_nothing(
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.splitlines()) == 1
     assert result.stdout == ""
-    assert _saved(app) == 0
+    assert segments_saved(app) == 0
 
 
 def test_a_second_segment_of_the_same_name_is_refused(app, runner, people):
     runner.invoke(main, ["segments", "create", "Oslo", "--rules", OSLO])
     again = runner.invoke(main, ["segments", "create", "Oslo", "--rules", '{"all": []}'])
     assert again.exit_code == 2 and "already exists" in again.stderr
-    assert _saved(app) == 1
+    assert segments_saved(app) == 1
 
 
 def test_count_or_delete_of_an_unknown_segment_exits_2(app, runner):
@@ -103,14 +91,14 @@ def test_delete_is_refused_while_an_unsent_issue_targets_the_segment(app, runner
         db.session.commit()
     refused = runner.invoke(main, ["segments", "delete", "Oslo"])
     assert refused.exit_code == 2 and "not yet sent" in refused.stderr
-    assert _saved(app) == 1
+    assert segments_saved(app) == 1
 
     with app.app_context():  # once sent, its deliveries are its audience: the segment may go
         db.session.get(Issue, issue_id).status = IssueStatus.SENT
         db.session.commit()
     deleted = runner.invoke(main, ["segments", "delete", "Oslo"])
     assert deleted.exit_code == 0, deleted.output
-    assert _saved(app) == 0
+    assert segments_saved(app) == 0
     with app.app_context():
         assert db.session.get(Issue, issue_id).segment_id is None
 
