@@ -5,15 +5,7 @@ from __future__ import annotations
 import secrets
 from zoneinfo import ZoneInfo
 
-from flask import (
-    abort,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..delivery import fanout
