@@ -46,7 +46,7 @@ from sqlalchemy import (
 from ..models import MailingList, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from ..models import utcnow as _utcnow
 from ..subscribers.addresses import lookup_form
-from .sql import KEY, among, attribute, maybe_containing
+from .sql import KEY, among, among_values, attribute, maybe_containing
 
 MAX_DEPTH = 5  # groups inside groups
 MAX_CONDITIONS = 50
@@ -295,9 +295,8 @@ def _on_list(op: str, value: Any) -> ColumnElement[bool]:
     members = select(Subscription.subscriber_id).where(Subscription.status.in_(MEMBERS))
     if op != "exists":
         slugs = value if isinstance(value, list) else [value]
-        members = members.where(
-            Subscription.list_id.in_(select(MailingList.id).where(MailingList.slug.in_(slugs)))
-        )
+        lists = select(MailingList.id).where(MailingList.slug.in_(slugs))
+        members = members.where(among_values(Subscription.list_id, lists))
     return among(members, negate=op == "ne" or (op == "exists" and not value))
 
 

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    ScalarSelect,
     Select,
     String,
+    any_,
     exists,
     literal,
     not_,
@@ -61,6 +63,30 @@ def maybe_containing(value: str) -> ColumnElement[bool]:
         Subscriber.id > select(_SEARCH_STATE.c.last_id).scalar_subquery()
     )
     return _per_backend(Subscriber.id.in_(union(indexed, newest)), true())
+
+
+def among_values(column: Any, ids: Select[Any]) -> ColumnElement[bool]:
+    """``column IN ids`` for a handful of ids (a rule's lists). PostgreSQL: ``= ANY(ARRAY(
+    ids))``, worked out once before the query, so that its planner can probe the memberships'
+    primary key for each candidate ("on weekly and in Oslo": the Oslo few) rather than hash
+    all half a million members of the list, which it does for an ``IN`` subquery."""
+    return _per_backend(column.in_(ids), column == any_(_array(ids.scalar_subquery())))
+
+
+class _array(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
+    """PostgreSQL's ``ARRAY(subquery)``."""
+
+    inherit_cache = True
+    name = "array"
+
+    def __init__(self, subquery: ScalarSelect[Any]) -> None:
+        super().__init__(subquery)
+
+
+@compiles(_array)
+def _array_default(element: _array, compiler: Any, **kw: Any) -> str:
+    (subquery,) = element.clauses
+    return "ARRAY" + compiler.process(subquery, **kw)  # the subquery brings its parentheses
 
 
 class _per_backend(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
