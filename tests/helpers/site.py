@@ -77,6 +77,10 @@ def same_site_links(page, origin: str) -> list[str]:
         path = urlsplit(url).path
         if "lang=" in urlsplit(url).query:
             continue  # the language switcher: each language is walked on its own
+        if path.endswith("/preview.html"):
+            # A preview frame's document is a mail under a sandbox policy that runs no script,
+            # so axe cannot run in it (the walk would hang); the mail tests check mails.
+            continue
         if url.startswith(origin) and not path.startswith(NOT_FOLLOWED) and "/static/" not in path:
             found.append(url)
     return found
