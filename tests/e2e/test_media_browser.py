@@ -53,6 +53,23 @@ def test_compose_uploads_an_image_and_the_mail_shows_it_on_a_phone_in_dark_mode(
     assert served_images and all(r.status == 200 for r in served_images)
     assert all(r.url.startswith(served + "/media/") for r in served_images)
     page.screenshot(path=artifacts_dir / "media-compose.png", full_page=True)
+
+    # A picture dropped onto the body is uploaded too, its Markdown added after the first.
+    dropped = page.evaluate_handle(
+        """bytes => {
+            const files = new DataTransfer();
+            files.items.add(new File([new Uint8Array(bytes)], "boats.png", {type: "image/png"}));
+            return files;
+        }""",
+        list(image_bytes("PNG", (300, 200))),
+    )
+    page.dispatch_event("textarea[name=body_md]", "drop", {"dataTransfer": dropped})
+    page.wait_for_function(
+        "() => document.querySelector('textarea[name=body_md]').value.includes('![boats]')",
+        timeout=15_000,
+    )
+    body = page.get_by_label("Body (Markdown)").input_value()
+    assert body.count(f"]({served}/media/") == 2 and "![boats]" in body, body
     assert watch.foreign == [], watch.foreign
     assert watch.problems == [], watch.problems
 
