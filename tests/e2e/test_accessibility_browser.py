@@ -4,28 +4,11 @@ WCAG 1.4.10, reflow). The walk follows every same-site link, so new pages are co
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from helpers.axe import axe_problems
 from helpers.site import log_in, personal_pages, walk
 
 pytestmark = pytest.mark.browser
-
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
-
-def _problems(page, axe: Axe) -> list[str]:
-    """What axe finds on the page, and whether it scrolls sideways, one line per problem."""
-    found = [
-        f"{urlsplit(page.url).path}: {v['id']} ({v['impact']}) at {node['target']}: "
-        f"{node['failureSummary'].splitlines()[-1].strip()}"
-        for v in axe.run(page, options=WCAG_21_AA).response["violations"]
-        for node in v["nodes"]
-    ]
-    if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
-        found.append(f"{urlsplit(page.url).path}: scrolls sideways at {page.viewport_size}")
-    return found
 
 
 def _form_answers(page, origin: str):
@@ -55,10 +38,10 @@ def test_every_page_meets_wcag_21_aa(site, browser, artifacts_dir, screen, schem
     app, origin, links = site
     context = browser.new_context(viewport=SCREENS[screen], color_scheme=scheme)
     page = context.new_page()
-    axe, problems = Axe(), []
+    problems = []
 
     def check(page) -> None:
-        problems.extend(_problems(page, axe))
+        problems.extend(axe_problems(page))
 
     starts = [origin + "/", origin + "/archive", *personal_pages(origin, links)]
     public = walk(page, origin, starts, visit=check)

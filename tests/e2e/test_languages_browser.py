@@ -5,9 +5,8 @@ phone (longer German words must not make it scroll sideways) and says its langua
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from helpers.axe import axe_problems
 from helpers.site import personal_pages, walk
-from test_accessibility_browser import _problems
 
 from newsletter.languages import available
 
@@ -25,7 +24,7 @@ ANSWERS = {
 
 def test_every_public_page_in_every_language_meets_wcag_21_aa_and_switches(site, browser):
     app, origin, links = site
-    axe, problems, walked = Axe(), [], {}
+    problems, walked = [], {}
     assert set(ANSWERS) == set(available())
     for language in available()[1:]:  # English: test_accessibility_browser's walks
         context = browser.new_context(viewport=PHONE, locale=language)  # its Accept-Language
@@ -35,7 +34,7 @@ def test_every_public_page_in_every_language_meets_wcag_21_aa_and_switches(site,
             lang = page.eval_on_selector("html", "html => html.lang")
             if lang != language:
                 problems.append(f"{page.url}: <html lang={lang}> in a {language} walk")
-            problems.extend(f"[{language}] {p}" for p in _problems(page, axe))
+            problems.extend(f"[{language}] {p}" for p in axe_problems(page))
 
         starts = [origin + "/", origin + "/archive", *personal_pages(origin, links)]
         walked[language] = walk(page, origin, starts, visit=check)

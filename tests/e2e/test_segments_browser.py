@@ -6,8 +6,8 @@ to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from helpers.admin import make_admin
+from helpers.axe import axe_problems
 from helpers.browser import Watch
 from helpers.segments import add_people
 from helpers.site import log_in
@@ -17,13 +17,6 @@ from newsletter.extensions import db
 from newsletter.models import Segment
 
 pytestmark = pytest.mark.browser
-
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
-
-def _violations(page) -> list[str]:
-    found = Axe().run(page, options=WCAG_21_AA).response["violations"]
-    return [f"{v['id']} at {node['target']}" for v in found for node in v["nodes"]]
 
 
 @pytest.fixture
@@ -51,7 +44,7 @@ def test_the_live_count_follows_a_changing_rule(app, town, served, browser, arti
     page.get_by_label("Test").select_option("within_days")
     count.get_by_text("Not counted yet: condition 1:").wait_for()
     page.screenshot(path=artifacts_dir / "segment-live-count-error.png", full_page=True)
-    assert _violations(page) == []
+    assert axe_problems(page) == []
 
     page.get_by_label("Test").select_option("eq")
     count.get_by_text("1 subscriber matches these rules now.").wait_for()

@@ -8,30 +8,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from helpers.admin import PASSWORD, make_admin
+from helpers.axe import axe_problems_light_and_dark
 from helpers.browser import Watch
 from helpers.two_factor import RECOVERY, code_for
 
 pytestmark = pytest.mark.browser
-
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
-
-def _violations(page, axe: Axe) -> list[str]:
-    """What axe finds in light and dark colours, and whether the page scrolls sideways."""
-    found = []
-    for scheme in ("dark", "light"):
-        page.emulate_media(color_scheme=scheme)
-        # Pico eases colours into the new scheme: check them once they have arrived.
-        page.evaluate("Promise.all(document.getAnimations().map(a => a.finished))")
-        found += [
-            f"{page.url} ({scheme}): {v['id']} at {[n['target'] for n in v['nodes']]}"
-            for v in axe.run(page, options=WCAG_21_AA).response["violations"]
-        ]
-    if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
-        found.append(f"{page.url}: scrolls sideways")
-    return found
 
 
 def _password_step(page, origin: str) -> None:
@@ -46,7 +28,7 @@ def test_an_admin_turns_it_on_and_logs_in_with_password_and_code(
 ):
     make_admin(app)
     page = browser.new_page(viewport={"width": 320, "height": 800})
-    watch, axe, problems = Watch(page, served), Axe(), []
+    watch, problems = Watch(page, served), []
     _password_step(page, served)
     page.wait_for_url(served + "/admin/")
 
@@ -54,19 +36,19 @@ def test_an_admin_turns_it_on_and_logs_in_with_password_and_code(
     qr = page.get_by_role("img", name="QR code for your authenticator app")
     assert qr.is_visible() and qr.bounding_box()["width"] >= 100
     secret = page.locator("code.secret").inner_text()
-    problems += _violations(page, axe)
+    problems += axe_problems_light_and_dark(page)
     page.screenshot(path=artifacts_dir / "two-factor-setup.png", full_page=True)
     page.get_by_label("Code the app shows now").fill(code_for(secret))
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
     assert page.get_by_role("heading", name="Two-factor sign-in is on").is_visible()
     assert len(RECOVERY.findall(page.content())) == 10
-    problems += _violations(page, axe)
+    problems += axe_problems_light_and_dark(page)
     page.get_by_role("button", name="Log out").click()
 
     _password_step(page, served)
     page.wait_for_url(served + "/admin/login/code")
     assert page.get_by_role("heading", name="Two-factor sign-in").is_visible()
-    problems += _violations(page, axe)
+    problems += axe_problems_light_and_dark(page)
     # The setup took this step's code: the app shows the next one (one step ahead is allowed).
     page.get_by_label("Code from your authenticator app").fill(code_for(secret, time.time() + 30))
     page.screenshot(path=artifacts_dir / "two-factor-login-code.png", full_page=True)
@@ -76,7 +58,7 @@ def test_an_admin_turns_it_on_and_logs_in_with_password_and_code(
     page.get_by_role("link", name="Admins").click()  # the owners' Reset and requirement
     reset = page.get_by_role("button", name="Reset two-factor sign-in of admin@example.org")
     assert reset.is_visible()
-    problems += _violations(page, axe)
+    problems += axe_problems_light_and_dark(page)
 
     assert problems == []
     assert watch.foreign == [] and watch.problems == []
