@@ -73,6 +73,11 @@ def among_values(column: Any, ids: Select[Any]) -> ColumnElement[bool]:
     return _per_backend(column.in_(ids), column == any_(_array(ids.scalar_subquery())))
 
 
+def on_sqlite(sqlite: ColumnElement[Any], elsewhere: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``sqlite`` on SQLite, ``elsewhere`` on PostgreSQL."""
+    return _per_backend(sqlite, elsewhere)
+
+
 class _array(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
     """PostgreSQL's ``ARRAY(subquery)``."""
 
