@@ -8,9 +8,9 @@ from flask_login import current_user
 from ..accounts import audit
 from ..extensions import db
 from ..jobs import queues
+from ..languages import available, language_name
 from ..lists import service as list_service
 from ..models import SubscriberStatus
-from ..languages import available, language_name
 from ..subscribers import browse, editing, jobs, queries
 from ..subscribers import service as lifecycle
 from . import bp
