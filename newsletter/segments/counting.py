@@ -56,7 +56,7 @@ def _count(rules: dict[str, Any]) -> ColumnElement[int]:
     if only is None and len(rules.get("any", ())) > 1:
         # The union of the alternatives' ids (each found with its own indexes) is counted
         # as it stands, rather than checked against every subscriber.
-        ids = union(*(select(Subscriber.id).where(where(item)) for item in rules["any"]))
+        ids = union(*(_ids(item) for item in rules["any"]))
         return select(func.count()).select_from(ids.subquery()).scalar_subquery()
     if only is None:
         return _matching(rules)
@@ -93,14 +93,34 @@ def _members_only(rule: dict[str, Any]) -> bool:
     )
 
 
-def _members(rule: dict[str, Any]) -> ColumnElement[int]:
-    """Subscribers with a membership (not unsubscribed) on the rule's lists, or on any."""
+def _ids(rules: dict[str, Any]) -> Select[Any]:
+    """The ids of the subscribers an ``any``'s alternative matches. An ``all`` with a list's
+    members among its conditions starts from the memberships index and checks the rest on
+    each member's row, fetched by primary key: "on daily and confirmed" reads the daily
+    list's members rather than every confirmed subscriber's id to probe them against."""
+    items = rules.get("all", ())
+    lists = next((item for item in items if "field" in item and _members_only(item)), None)
+    if lists is None:
+        return select(Subscriber.id).where(where(rules))
+    rest = {"all": [item for item in items if item is not lists]}
+    found = _memberships(lists).join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+    return found.where(where(rest))
+
+
+def _memberships(rule: dict[str, Any]) -> Select[Any]:
+    """The memberships (not unsubscribed) on the rule's lists, or on any, by subscriber."""
     found = select(Subscription.subscriber_id).where(Subscription.status.in_(MEMBERS))
     if rule["op"] != "exists":
         slugs = rule["value"] if isinstance(rule["value"], list) else [rule["value"]]
         found = found.where(
             Subscription.list_id.in_(select(MailingList.id).where(MailingList.slug.in_(slugs)))
         )
+    return found
+
+
+def _members(rule: dict[str, Any]) -> ColumnElement[int]:
+    """Subscribers with a membership (not unsubscribed) on the rule's lists, or on any."""
+    found = _memberships(rule)
     if rule["op"] == "eq":
         # One membership per (subscriber, list): the rows are the subscribers.
         return found.with_only_columns(func.count()).scalar_subquery()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from helpers.segments import add_people
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from test_rules_match import CASES
 
 from newsletter.extensions import db
@@ -69,3 +69,38 @@ def test_counts_are_the_same_once_every_attribute_has_its_index(app, monkeypatch
         indexes.ensure_for(rules.check({"any": searched}))
         db.session.commit()
         assert _wrong_counts() == []
+
+
+def _on(lists: object, *also: dict) -> dict:
+    op = "exists" if lists is True else "in" if isinstance(lists, list) else "eq"
+    return {"all": [{"field": "list", "op": op, "value": lists}, *also]}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_an_any_with_a_list_in_an_alternative_counts_the_people_it_matches(app):
+    # Such an alternative is found from the list's memberships (a list ``in`` two lists has
+    # one membership per list: counted once); the rules' own condition decides the expected.
+    oslo = {"field": "attributes.city", "op": "eq", "value": "Oslo"}
+    confirmed = {"field": "status", "op": "eq", "value": "confirmed"}
+    pending = {"field": "status", "op": "ne", "value": "confirmed"}
+    trees = [
+        {
+            "any": [
+                {"all": [oslo, {"field": "attributes.plan", "op": "eq", "value": "pro"}]},
+                _on("daily", confirmed),
+            ]
+        },
+        {"any": [oslo, _on(["weekly", "daily"], pending)]},
+        {"any": [_on(True), _on("weekly", oslo)]},
+        {"any": [_on("nosuch", confirmed), _on("daily")]},
+    ]
+    with app.app_context():
+        add_people()
+        counts, expected = [], []
+        for tree in trees:
+            checked = rules.check(tree)
+            counts.append(db.session.scalar(counting.query(checked)))
+            matching = select(func.count()).where(rules.where(checked))
+            expected.append(db.session.scalar(matching.select_from(Subscriber)))
+        assert counts == expected
+        assert 0 not in expected[:3]
