@@ -10,9 +10,11 @@ indexes: ``segments.indexes``), then times every shape (the median of ``--repeat
 in ms). Prints one JSON line.
 
     python bench/segments.py [--smoke] [--subscribers N] [--backend sqlite|postgresql] [--repeat N]
+                             [--shape NAME]
 
 ``--backend`` may be given twice (the default is both); PostgreSQL is a fresh database on
-``NEWSLETTER_TEST_DATABASE_URL``'s server, dropped afterwards.
+``NEWSLETTER_TEST_DATABASE_URL``'s server, dropped afterwards. ``--shape`` (repeatable) times
+only the shapes named (the default is every shape).
 """
 
 from __future__ import annotations
@@ -107,18 +109,19 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=None, help="counts per shape, the median kept (default 3)"
     )
+    parser.add_argument("--shape", action="append", choices=sorted(shapes()), help="default all")
     args = parser.parse_args()
     count = args.subscribers or (20_000 if args.smoke else 1_000_000)
     repeat = args.repeat or (1 if args.smoke else 3)
     figures: dict[str, object] = {"subscribers": count, "repeat": repeat}
     for backend in args.backend or ["sqlite", "postgresql"]:
         with throwaway_database(backend) as url:
-            figures[backend] = _run(url, count, repeat)
+            figures[backend] = _run(url, count, repeat, args.shape)
     print(json.dumps(figures))
     return 0
 
 
-def _run(url: str, count: int, repeat: int) -> dict[str, object]:
+def _run(url: str, count: int, repeat: int, only: list[str] | None) -> dict[str, object]:
     with app_on(url):
         started = time.perf_counter()
         _fill(count)
@@ -131,6 +134,8 @@ def _run(url: str, count: int, repeat: int) -> dict[str, object]:
         _analyze()
         timings, counts = {}, {}
         for name, rules in shapes().items():
+            if only and name not in only:
+                continue
             runs = []
             for _ in range(repeat):
                 t0 = time.perf_counter()
