@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from ..models import MailingList, Subscriber, Subscription
 from . import indexes
-from .rules import MEMBERS, _escaped, text_of, where
+from .rules import MEMBERS, contains, text_of, where
 from .sql import among, on_sqlite
 
 # Conditions that are "not" of another by definition: ``ne`` of ``eq`` (a missing value is
@@ -174,8 +174,7 @@ def _contains_among_few(rule: dict[str, Any]) -> ColumnElement[int]:
     text = text_of(rule["field"])
     key = rule["field"].removeprefix("attributes.")
     values = select(text.label("value")).distinct().limit(FEW + 1).subquery()
-    pattern = func.lower("%" + _escaped(rule["value"]) + "%")
-    found = select(values.c.value).where(values.c.value.like(pattern, escape="/")).subquery()
+    found = select(values.c.value).where(contains(values.c.value, rule["value"])).subquery()
     # Each value's subscribers counted through the index (SQLite reads every row for an IN
     # over a subquery, or for a join it starts from the subscribers).
     each = select(func.count()).select_from(Subscriber).where(text == found.c.value)

@@ -260,7 +260,7 @@ def _condition(rule: dict[str, Any]) -> ColumnElement[bool]:
     if op == "exists":
         return text > "" if value else or_(text.is_(None), text == "")
     if op == "contains":
-        return text.like(func.lower("%" + _escaped(value) + "%"), escape="/")
+        return contains(text, value)
     # The database lowercases the value too: SQLite's lower() leaves Ø and Å as they are, and
     # a value lowercased here would then never meet the stored one.
     if op == "in":
@@ -279,9 +279,11 @@ def text_of(field: str) -> ColumnElement[str]:
     return func.lower(Subscriber.name if field == "name" else attribute(key))
 
 
-def _escaped(value: str) -> str:
-    """``value`` with LIKE's wildcards (and the escape character) taken literally."""
-    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+def contains(text: ColumnElement[str], value: str) -> ColumnElement[bool]:
+    """``text`` (lowercased) holds ``value`` anywhere, ignoring case, with LIKE's wildcards (and
+    the escape character) in ``value`` taken literally."""
+    escaped = value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return text.like(func.lower("%" + escaped + "%"), escape="/")
 
 
 def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import Subscriber
-from ..subscribers.browse import _SEARCH, _SEARCH_STATE, _TRIGRAM, _match
+from ..subscribers.browse import SEARCH, SEARCH_STATE, TRIGRAM, match
 
 # A key is rendered into the SQL as a quoted literal (so that an index on the attribute's
 # expression can be used): only letters, digits, space, ``_``, ``.`` and ``-`` are allowed,
@@ -56,11 +56,11 @@ def maybe_containing(value: str) -> ColumnElement[bool]:
     ``subscribers.browse``) finds, plus the newest it has not taken in yet; the table folds
     case beyond ASCII, so it finds more than LIKE, never fewer. Elsewhere, and for fewer than
     three characters, everyone: PostgreSQL's pg_trgm indexes serve its ILIKE directly."""
-    if len(value) < _TRIGRAM:
+    if len(value) < TRIGRAM:
         return true()
-    indexed = select(_SEARCH.c.rowid).where(_match(value))
+    indexed = select(SEARCH.c.rowid).where(match(value))
     newest = select(Subscriber.id).where(
-        Subscriber.id > select(_SEARCH_STATE.c.last_id).scalar_subquery()
+        Subscriber.id > select(SEARCH_STATE.c.last_id).scalar_subquery()
     )
     return _per_backend(Subscriber.id.in_(union(indexed, newest)), true())
 

@@ -73,9 +73,9 @@ class Page:
 
 
 # SQLite's FTS5 trigram index over (email, name) and how far it got (migration 0003).
-_SEARCH = table("subscriber_search", column("rowid"))
-_SEARCH_STATE = table("subscriber_search_state", column("last_id"))
-_TRIGRAM = 3  # shorter searches cannot use a trigram index: they match an address's start
+SEARCH = table("subscriber_search", column("rowid"))
+SEARCH_STATE = table("subscriber_search_state", column("last_id"))
+TRIGRAM = 3  # shorter searches cannot use a trigram index: they match an address's start
 _SORT_LIMIT = 2000
 
 
@@ -86,16 +86,18 @@ def _uses_index(selection: Selection) -> bool:
     index that stops at the page's end than as a sort of every match; the index is asked
     first how many matches there are, up to that threshold.
     """
-    if len(selection.q) < _TRIGRAM or not _is_sqlite():
+    if len(selection.q) < TRIGRAM or not _is_sqlite():
         return False
     if not selection.sort.startswith("email"):
         return True
-    matches = select(_SEARCH.c.rowid).where(_match(selection.q)).limit(_SORT_LIMIT + 1)
+    matches = select(SEARCH.c.rowid).where(match(selection.q)).limit(_SORT_LIMIT + 1)
     found = db.session.scalar(select(func.count()).select_from(matches.subquery()))
     return found <= _SORT_LIMIT
 
 
-def _match(q: str):  # type: ignore[no-untyped-def]
+def match(q: str):  # type: ignore[no-untyped-def]
+    """The search table's rows holding ``q`` as typed (a quoted FTS5 phrase, so none of its
+    characters is query syntax); the admin's search and segments' ``contains`` share it."""
     phrase = '"' + q.replace('"', '""') + '"'
     return literal_column("subscriber_search").op("MATCH")(phrase)
 
@@ -109,8 +111,8 @@ def _filtered(selection: Selection, part: str = "like") -> Select:
     serve it), "index" (rows the FTS index holds) or "tail" (newer rows it does not yet)."""
     query = select(Subscriber)
     if selection.q and part == "index":
-        query = query.join(_SEARCH, _SEARCH.c.rowid == Subscriber.id).where(_match(selection.q))
-    elif 0 < len(selection.q) < _TRIGRAM and _is_sqlite():
+        query = query.join(SEARCH, SEARCH.c.rowid == Subscriber.id).where(match(selection.q))
+    elif 0 < len(selection.q) < TRIGRAM and _is_sqlite():
         # Too short for the trigram index: match the start of the address (email index).
         start = selection.q.lower()
         query = query.where(Subscriber.email >= start, Subscriber.email < start + "\U0010ffff")
@@ -124,7 +126,7 @@ def _filtered(selection: Selection, part: str = "like") -> Select:
             )
         )
         if part == "tail":
-            query = query.where(Subscriber.id > select(_SEARCH_STATE.c.last_id).scalar_subquery())
+            query = query.where(Subscriber.id > select(SEARCH_STATE.c.last_id).scalar_subquery())
     on_list = selection.per_list and selection.list_id
     if selection.status and not on_list:
         query = query.where(Subscriber.status == SubscriberStatus(selection.status))
@@ -169,7 +171,7 @@ def page(selection: Selection, cursor: str | None = None, size: int = PAGE_SIZE)
     """One page of the selection, plus the cursor of the next page (None on the last)."""
     if _uses_index(selection):
         # Rows from the index and from the not-yet-indexed tail, merged in page order.
-        indexed = _ordered(_filtered(selection, "index"), selection, cursor, _SEARCH.c.rowid)
+        indexed = _ordered(_filtered(selection, "index"), selection, cursor, SEARCH.c.rowid)
         tail = _ordered(_filtered(selection, "tail"), selection, cursor)
         rows = list(db.session.scalars(indexed.limit(size + 1)))
         rows += db.session.scalars(tail.limit(size + 1))
@@ -194,7 +196,7 @@ def index_new_subscribers() -> int:
     (run after imports and by the periodic tick); returns how many were added."""
     if not _is_sqlite():
         return 0
-    last = db.session.scalar(select(_SEARCH_STATE.c.last_id)) or 0
+    last = db.session.scalar(select(SEARCH_STATE.c.last_id)) or 0
     newest = db.session.scalar(select(func.max(Subscriber.id))) or 0
     if newest <= last:
         return 0
