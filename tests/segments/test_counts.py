@@ -7,9 +7,8 @@ has taken the subscribers in."""
 from __future__ import annotations
 
 import pytest
-from helpers.segments import add_people
+from helpers.segments import CASES, OSLO, add_people
 from sqlalchemy import func, select, text
-from test_rules_match import CASES
 
 from newsletter.extensions import db
 from newsletter.models import Subscriber
@@ -78,18 +77,17 @@ def _on(lists: object, *also: dict) -> dict:
 
 
 # Anys whose alternatives are found from a list's memberships, or from two attributes' indexes.
-_OSLO = {"field": "attributes.city", "op": "eq", "value": "Oslo"}
 _CONFIRMED = {"field": "status", "op": "eq", "value": "confirmed"}
 _PENDING = {"field": "status", "op": "ne", "value": "confirmed"}
 ANYS = [
     {
         "any": [
-            {"all": [_OSLO, {"field": "attributes.plan", "op": "eq", "value": "pro"}]},
+            {"all": [OSLO, {"field": "attributes.plan", "op": "eq", "value": "pro"}]},
             _on("daily", _CONFIRMED),
         ]
     },
-    {"any": [_OSLO, _on(["weekly", "daily"], _PENDING)]},
-    {"any": [_on(True), _on("weekly", _OSLO)]},
+    {"any": [OSLO, _on(["weekly", "daily"], _PENDING)]},
+    {"any": [_on(True), _on("weekly", OSLO)]},
     {"any": [_on("nosuch", _CONFIRMED), _on("daily")]},
 ]
 
