@@ -89,6 +89,18 @@ class _Stats:
         if self.copies is not None:
             self.copies[rcpt] += 1
 
+    def answer(self, question: str) -> object:
+        """What the bench asks over the control pipe: every recipient's copies, or only how
+        many recipients and how many extra copies (a million addresses need not cross)."""
+        copies = self.copies or {}
+        if question == "tally":
+            return len(copies), sum(n - 1 for n in copies.values())
+        if question == "reset":  # the raw loops' mail is not the engine's
+            self.count.value = 0
+            copies.clear()
+            return None
+        return dict(copies)
+
 
 def _serve(port: int, count, last, record: bool, control) -> None:  # type: ignore[no-untyped-def]
     stats = _Stats(count, last, record)
@@ -100,8 +112,7 @@ def _serve(port: int, count, last, record: bool, control) -> None:  # type: igno
             while True:
                 await asyncio.sleep(0.05)
                 if control.poll():
-                    control.recv()
-                    control.send(dict(stats.copies or {}))
+                    control.send(stats.answer(control.recv()))
 
     asyncio.run(main())
 
@@ -137,8 +148,15 @@ class Sink:
         self._control.send("report")
         return self._control.recv()
 
+    def tally(self) -> tuple[int, int]:
+        """(recipients who received mail, copies beyond each one's first), when recording."""
+        self._control.send("tally")
+        return self._control.recv()
+
     def reset(self) -> None:
-        self._count.value = 0
+        """Forget what was accepted so far."""
+        self._control.send("reset")
+        self._control.recv()
 
     def stop(self) -> None:
         self.process.kill()
@@ -193,13 +211,15 @@ class Installation:
 
         self.app = create_app(dict(self.settings, TESTING=True))
         with self.app.app_context():
-            from helpers.send import add_subscribers, bench_body, make_issue, make_list
+            from helpers.send import bench_body, make_issue, make_list
 
             from newsletter.database import upgrade
 
             upgrade()
             list_id = make_list()
-            add_subscribers(list_id, subscribers, chunk=10_000)
+            began = time.perf_counter()
+            fill_subscribers(list_id, subscribers)
+            self.fill_seconds = time.perf_counter() - began
             self.issue_id = make_issue([list_id], subject="Bench issue", body=bench_body())
         self.workers: list[subprocess.Popen] = []
 
@@ -241,6 +261,22 @@ class Installation:
         with self.app.app_context():
             service.start_sending(self.issue_id)
 
+    def fanning_out(self) -> bool:
+        """Whether the issue's fan-out job is still queued or running: its mark is held until
+        the last batch job is queued."""
+        from newsletter.delivery import leases
+
+        with self.app.app_context():
+            return leases.alive([leases.fan_out_key(self.issue_id)])[0]
+
+    def finished_at(self) -> float | None:
+        """When the issue's last delivery settled (Unix time), or None while it is sending."""
+        from newsletter.delivery import service
+
+        with self.app.app_context():
+            finished = service.issue_summary(self.issue_id).finished_at
+            return finished.timestamp() if finished else None
+
     def progress(self):  # type: ignore[no-untyped-def]
         from newsletter.delivery import service
 
@@ -274,6 +310,46 @@ class Installation:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+_NUMBERS = {
+    "sqlite": "WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < :last)",
+    "postgresql": "WITH s(n) AS (SELECT generate_series(0, :last))",
+}
+
+
+def fill_subscribers(list_id: int, count: int) -> None:
+    """``count`` confirmed subscribers reader<N>@example.net ("Reader N") confirmed on the
+    list, by two ``INSERT … SELECT`` (no row passes through Python: a million take seconds,
+    not minutes); then SQLite's search table filled, the kept counts folded and PostgreSQL's
+    planner statistics taken, as an import, the tick and autovacuum leave a database, so
+    that the workers do none of it while they send."""
+    from sqlalchemy import bindparam, text
+
+    from newsletter.extensions import db
+    from newsletter.models import UTCDateTime, utcnow
+    from newsletter.subscribers import browse, tallies
+
+    dialect = db.engine.dialect.name
+    now = bindparam("now", utcnow(), type_=UTCDateTime)
+    subscribers = text(
+        f"{_NUMBERS[dialect]} INSERT INTO subscriber (email, name, attributes, status,"
+        " created_at, updated_at, confirmed_at, soft_bounces, hard_bounces)"
+        " SELECT 'reader' || n || '@example.net', 'Reader ' || n, '{}', 'confirmed',"
+        " :now, :now, :now, 0, 0 FROM s"
+    ).bindparams(now)
+    memberships = text(
+        "INSERT INTO subscription (subscriber_id, list_id, status, created_at, updated_at,"
+        " confirmed_at) SELECT id, :list_id, 'confirmed', :now, :now, :now FROM subscriber"
+    ).bindparams(now)
+    db.session.execute(subscribers, {"last": count - 1})
+    db.session.execute(memberships, {"list_id": list_id})
+    db.session.commit()
+    browse.index_new_subscribers()
+    tallies.fold()
+    if dialect == "postgresql":
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+
+
 @contextlib.contextmanager
 def bench_run(subscribers: int, database_url: str | None, redis_url: str, record: bool = False):  # type: ignore[no-untyped-def]
     """A sink and an installation for one benchmark run, both cleaned up afterwards."""
@@ -296,8 +372,17 @@ def report(result: dict, ok: bool) -> None:
 
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set (VmHWM) in MB, from /proc."""
+    return _status_mb(pid, "VmHWM:")
+
+
+def rss_mb(pid: int) -> float:
+    """The process's resident set now (VmRSS) in MB, from /proc."""
+    return _status_mb(pid, "VmRSS:")
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
 

@@ -21,10 +21,11 @@ import os
 import resource
 import shutil
 import smtplib
+import threading
 import time
 from pathlib import Path
 
-from _common import Installation, Sink, bench_run, cpu_seconds, peak_rss_mb, report
+from _common import Installation, Sink, bench_run, cpu_seconds, peak_rss_mb, report, rss_mb
 
 
 def _raw_loop(port: int, data: bytes, count: int) -> None:
@@ -162,20 +163,53 @@ def copy_cpu(inst: Installation, count: int, rounds: int = 3) -> dict[str, float
     return {k: round(v, 3) for k, v in best.items()}
 
 
+class RssSampler:
+    """Each worker's resident set every half second while the issue goes out, beside how many
+    mails the sink had accepted by then: memory that grows with the messages sent shows as
+    a difference between the sample at a tenth of the mail and the last one."""
+
+    def __init__(self, sink: Sink, pids: list[int]) -> None:
+        self.sink, self.pids = sink, pids
+        self.samples: list[tuple[int, list[float]]] = [(0, self._rss())]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _rss(self) -> list[float]:
+        return [rss_mb(pid) for pid in self.pids]
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.samples.append((self.sink.count, self._rss()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append((self.sink.count, self._rss()))
+
+    def at(self, accepted: float) -> list[float]:
+        """The first sample taken once ``accepted`` mails had arrived (else the last)."""
+        return next((rss for n, rss in self.samples if n >= accepted), self.samples[-1][1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--timeout", type=float, default=None, help="default: 600 s + 2.5 ms/mail")
     parser.add_argument("--dkim", action="store_true", help="DKIM-sign every copy (new key)")
     parser.add_argument("--smoke", action="store_true", help="300 subscribers: checks it runs")
     args = parser.parse_args()
     if args.smoke:
         args.recipients = 300
+    timeout = args.timeout or 600 + args.recipients / 400
 
-    with bench_run(args.recipients, args.database_url, args.redis_url) as (sink, inst):
+    with bench_run(args.recipients, args.database_url, args.redis_url, record=True) as (
+        sink,
+        inst,
+    ):
         if args.dkim:
             use_dkim(inst)
         copy_cpu_ms = copy_cpu(inst, 200 if args.smoke else 2000)
@@ -184,48 +218,79 @@ def main() -> None:
         raw_before, raw_cpu_before = raw_limit(sink, data, args.workers, raw_count)
         workers = [inst.start_worker() for _ in range(args.workers)]
         inst.wait_workers_ready(workers)
+        load_before = os.getloadavg()[0]
 
+        sampler = RssSampler(sink, [p.pid for p in workers])
         cpu_before = sum(cpu_seconds(p.pid) for p in workers) + cpu_seconds(sink.process.pid)
         start = time.time()
         inst.start_sending()
-        deadline = start + args.timeout
+        deadline = start + timeout
+        fanout_s = None
         while sink.count < args.recipients and time.time() < deadline:
+            if fanout_s is None and not inst.fanning_out():
+                fanout_s = time.time() - start
             time.sleep(0.05)
         elapsed = (sink.last or time.time()) - start
-        rss = [peak_rss_mb(p.pid) for p in workers]
         cpu = sum(cpu_seconds(p.pid) for p in workers) + cpu_seconds(sink.process.pid)
-        while inst.progress().status != "sent" and time.time() < deadline:
+        while inst.finished_at() is None and time.time() < deadline:
             time.sleep(0.1)
+        sampler.stop()
+        send_s = (inst.finished_at() or time.time()) - start
+        rss = [peak_rss_mb(p.pid) for p in workers]
         progress = inst.progress()
         received = sink.count
+        recipients, duplicates = sink.tally()
         rate = received / elapsed if elapsed > 0 else 0.0
         raw_after, raw_cpu_after = raw_limit(sink, data, args.workers, raw_count)
         raw = (raw_before + raw_after) / 2
         raw_cpu = (raw_cpu_before + raw_cpu_after) / 2
+        tenth, last = sampler.at(args.recipients / 10), sampler.samples[-1][1]
         result = {
             "bench": "send",
             "recipients": args.recipients,
             "workers": args.workers,
-            "database": inst.settings["DATABASE_URL"].split(":")[0],
+            "backend": inst.settings["DATABASE_URL"].split(":")[0],
             "dkim": args.dkim,
             "message_bytes": len(data),
-            "received": received,
+            # The subscribers' INSERT ... SELECT, search table and kept counts; not the send.
+            "fill_s": round(inst.fill_seconds, 1),
+            # From "send" to the last delivery settled (the issue "sent"), and its parts: the
+            # fan-out's snapshot with every batch job queued, and the last mail accepted.
+            "send_s": round(send_s, 1),
+            "fanout_s": round(fanout_s, 1) if fanout_s is not None else None,
             "seconds": round(elapsed, 2),
+            "received": received,
             "messages_per_s": round(rate, 1),
+            "delivered": progress.sent,
+            "duplicates": duplicates,
+            "lost": args.recipients - recipients,
+            "unknown": progress.unknown,
             "raw_limit_per_s": round(raw, 1),
             "raw_runs_per_s": [round(raw_before, 1), round(raw_after, 1)],
             "share_of_raw": round(rate / raw, 3) if raw else None,
             "peak_rss_mb_per_worker": rss,
+            # Each worker's resident set before sending, at a tenth, half and all of the mail.
+            "rss_mb": {
+                "ready": sampler.samples[0][1],
+                "tenth": tenth,
+                "half": sampler.at(args.recipients / 2),
+                "end": last,
+            },
+            "rss_growth_mb": round(max(b - a for a, b in zip(tenth, last, strict=True)), 1),
             # CPU (workers + sink) per message: what a faster machine would divide.
             "cpu_ms_per_message": round((cpu - cpu_before) * 1000 / max(1, received), 3),
             "raw_cpu_ms_per_message": round(raw_cpu, 3),
             # One process building copies, signed and not, beside the bare RSA signature.
             "copy_cpu_ms": copy_cpu_ms,
-            "load_average_1m": os.getloadavg()[0],
+            "load_average_1m": [load_before, os.getloadavg()[0]],
             "status": progress.status,
-            "sent": progress.sent,
         }
-        ok = received == args.recipients and progress.status == "sent"
+        ok = (
+            received == args.recipients
+            and progress.status == "sent"
+            and duplicates == 0
+            and recipients == args.recipients
+        )
         folder = inst.dir
     shutil.rmtree(folder, ignore_errors=True)  # the database alone is ~70 MB at 100 k subscribers
     report(result, ok)
