@@ -1,10 +1,14 @@
-"""Engine tuning and schema upgrades that are not models (writers take turns in
-:mod:`newsletter.jobs.writer`)."""
+"""Engine tuning, schema upgrades that are not models (writers take turns in
+:mod:`newsletter.jobs.writer`), and how a unique value taken by a concurrent request is told."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 
@@ -25,6 +29,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@contextmanager
+def unique_or(taken: Exception) -> Iterator[None]:
+    """Around the writes (through the commit) of a row whose unique name a check found free:
+    another request that took the name at the same instant makes the database refuse ours, and
+    the caller gets ``taken``, the error its check gives, with nothing saved, instead of a 500."""
+    try:
+        yield
+    except IntegrityError:
+        db.session.rollback()
+        raise taken from None
 
 
 def upgrade() -> None:

@@ -12,8 +12,8 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from ..database import unique_or
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..models import ApiToken, Role, utcnow
@@ -43,16 +43,14 @@ def create(name: str, role: Role | str = Role.VIEWER) -> str:
     name = name.strip()
     if not name or len(name) > NAME_MAX:
         raise TokenProblem(f"A token needs a name of 1 to {NAME_MAX} characters.")
+    taken = TokenProblem(f"There is already a token called {name!r}.")
     if db.session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
-        raise TokenProblem(f"There is already a token called {name!r}.")
+        raise taken
     token = PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(name=name, role=Role(role), token_hash=_digest(token)))
-    audit.record("api_token.create", f"{name} ({Role(role)})")
-    try:
+    with unique_or(taken):  # the same name added at the same moment elsewhere
+        db.session.add(ApiToken(name=name, role=Role(role), token_hash=_digest(token)))
+        audit.record("api_token.create", f"{name} ({Role(role)})")
         db.session.commit()
-    except IntegrityError:  # the same name added at the same moment elsewhere
-        db.session.rollback()
-        raise TokenProblem(f"There is already a token called {name!r}.") from None
     return token
 
 

@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ..database import unique_or
 from ..extensions import db
 from ..models import AdminUser, Role, utcnow
 from .admins import change_role, find
 
 MIN_PASSWORD = 10
+TAKEN = "There is already an admin with that address."
 _hasher = PasswordHasher()
 
 
@@ -49,7 +51,8 @@ def set_admin(
     admin.password_hash = _hasher.hash(password)
     admin.timezone = timezone
     _rotate_session_token(admin)
-    db.session.commit()
+    with unique_or(AccountProblem(TAKEN)):  # the same address added at the same instant
+        db.session.commit()
     return admin, created
 
 
@@ -58,7 +61,7 @@ def add_admin(email: str, password: str, role: Role) -> AdminUser:
     that already has an account is refused rather than having its password reset."""
     email = email.strip().lower()
     if find(email) is not None:
-        raise AccountProblem("There is already an admin with that address.")
+        raise AccountProblem(TAKEN)
     return set_admin(email, password, role=role)[0]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..accounts import audit
+from ..database import unique_or
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..models import MailingList, SubscriptionStatus, utcnow
@@ -80,8 +81,9 @@ def create(
         raise ListProblem(
             "A slug is lowercase letters, digits and dashes (at most 64).", field="slug"
         )
+    taken = SlugTaken(f"A list {slug!r} already exists.", field="slug")
     if db.session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
-        raise SlugTaken(f"A list {slug!r} already exists.", field="slug")
+        raise taken
     if not name.strip():
         raise ListProblem("A list needs a name.", field="name")
     _check_default(is_public, is_default)
@@ -92,9 +94,10 @@ def create(
         is_public=is_public,
         is_default=is_default,
     )
-    db.session.add(mailing_list)
-    audit.record("list.create", slug)
-    db.session.commit()
+    with unique_or(taken):
+        db.session.add(mailing_list)
+        audit.record("list.create", slug)
+        db.session.commit()
     return mailing_list
 
 

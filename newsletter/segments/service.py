@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
 from ..accounts import audit
+from ..database import unique_or
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..models import Issue, IssueStatus, MailingList, Segment
@@ -72,10 +73,11 @@ def create(name: str, rules: object) -> Segment:
     """A new segment; :class:`RuleError`, :class:`NameProblem` or :class:`NameTaken` and
     nothing saved when it cannot be."""
     segment = Segment(name=_name(name), rules=checked(rules))
-    db.session.add(segment)
-    indexes.ensure_for(segment.rules)
-    audit.record("segment.create", segment.name)
-    db.session.commit()
+    with unique_or(_taken(segment.name)):
+        db.session.add(segment)
+        indexes.ensure_for(segment.rules)
+        audit.record("segment.create", segment.name)
+        db.session.commit()
     return segment
 
 
@@ -84,10 +86,11 @@ def update(segment_id: int, name: str | None = None, rules: object = None) -> Se
     segment = get(segment_id)
     new_name = _name(name, segment.id) if name is not None else segment.name
     new_rules = checked(rules) if rules is not None else segment.rules
-    segment.name, segment.rules = new_name, new_rules
-    indexes.ensure_for(new_rules)
-    audit.record("segment.update", segment.name)
-    db.session.commit()
+    with unique_or(_taken(new_name)):
+        segment.name, segment.rules = new_name, new_rules
+        indexes.ensure_for(new_rules)
+        audit.record("segment.update", segment.name)
+        db.session.commit()
     return segment
 
 
@@ -134,5 +137,9 @@ def _name(name: str, segment_id: int | None = None) -> str:
         raise NameProblem("A segment needs a name.")
     other = db.session.scalar(select(Segment.id).where(Segment.name == name))
     if other is not None and other != segment_id:
-        raise NameTaken(f"A segment {name!r} already exists.")
+        raise _taken(name)
     return name
+
+
+def _taken(name: str) -> NameTaken:
+    return NameTaken(f"A segment {name!r} already exists.")

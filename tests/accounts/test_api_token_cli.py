@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from helpers.race import taken_meanwhile
 from sqlalchemy import select
 
 from newsletter.accounts import api_tokens
@@ -42,6 +43,13 @@ def test_the_default_role_is_viewer_and_a_taken_name_is_refused(app, runner):
     assert "already a token called 'crm'" in again.output
     with app.app_context():
         assert [(t.name, t.role) for t in api_tokens.listed()] == [("crm", Role.VIEWER)]
+
+
+def test_a_name_taken_at_the_same_instant_is_refused_too(app, runner):
+    with app.app_context(), taken_meanwhile(ApiToken.__table__, name="ci", token_hash="x"):
+        result = runner.invoke(main, ["api-token", "create", "ci"])
+
+    assert result.exit_code == 1 and "already a token called 'ci'" in result.output
 
 
 def test_list_shows_name_role_and_last_use(app, runner):
@@ -85,6 +93,21 @@ def test_create_admin_makes_an_owner_unless_told_otherwise(app, runner):
     with app.app_context():
         roles = dict(db.session.execute(select(AdminUser.email, AdminUser.role)).all())
     assert roles == {"a@example.org": Role.OWNER, "b@example.org": Role.VIEWER}
+
+
+def test_create_admin_of_an_address_added_at_the_same_instant_is_refused_plainly(app, runner):
+    with (
+        app.app_context(),
+        taken_meanwhile(
+            AdminUser.__table__, email="a@example.org", password_hash="x", session_token="x"
+        ),
+    ):
+        result = runner.invoke(
+            main, ["create-admin", "a@example.org", "--password-stdin"], input=PASSWORD
+        )
+
+    assert result.exit_code == 1 and "already an admin" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_create_admin_will_not_demote_the_last_owner(app, runner):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from helpers.api import bearer
+from helpers.race import taken_meanwhile
 from helpers.send import add_subscribers, make_list
 from sqlalchemy import select
 
 from newsletter.extensions import db
 from newsletter.lists import service
-from newsletter.models import AuditEvent, Role
+from newsletter.models import AuditEvent, MailingList, Role
 
 
 @pytest.fixture
@@ -77,6 +78,14 @@ def test_a_taken_slug_is_409_and_nothing_changes(app, client, editor):
     again = client.post("/api/v1/lists", headers=editor, json={"slug": "weekly", "name": "Other"})
 
     assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    assert client.get("/api/v1/lists/weekly", headers=editor).get_json()["name"] == "Weekly"
+
+
+def test_a_slug_taken_at_the_same_instant_is_409_too(app, client, editor):
+    with app.app_context(), taken_meanwhile(MailingList.__table__, slug="weekly", name="Weekly"):
+        again = client.post("/api/v1/lists", headers=editor, json={"slug": "weekly", "name": "O"})
+
+    assert again.status_code == 409 and "already exists" in again.get_json()["detail"]
     assert client.get("/api/v1/lists/weekly", headers=editor).get_json()["name"] == "Weekly"
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from helpers.api import bearer
+from helpers.race import taken_meanwhile
 from helpers.segments import segments_saved
 from helpers.send import make_issue
 from sqlalchemy import select
 
 from newsletter.extensions import db
-from newsletter.models import AuditEvent, Issue, Role
+from newsletter.models import AuditEvent, Issue, Role, Segment
 
 OSLO = {"all": [{"field": "attributes.city", "op": "eq", "value": "Oslo"}]}
 RECENT = {"field": "signed_up_at", "op": "within_days", "value": 365}
@@ -99,6 +100,24 @@ def test_a_taken_name_is_a_409_and_a_bad_name_a_422(app, client):
     assert blank.status_code == 422
     assert blank.get_json()["errors"][0]["field"] in ("name", "rules")
     assert segments_saved(app) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_name_taken_at_the_same_instant_is_a_409_too(app, client):
+    editor = bearer(app, Role.EDITOR)
+    with app.app_context(), taken_meanwhile(Segment.__table__, name="All", rules={"any": []}):
+        made = client.post(
+            "/api/v1/segments", headers=editor, json={"name": "All", "rules": {"all": []}}
+        )
+    assert made.status_code == 409 and "already exists" in made.get_json()["detail"]
+    assert segments_saved(app) == 1
+    rename = client.post(
+        "/api/v1/segments", headers=editor, json={"name": "B", "rules": {"all": []}}
+    )
+    url = f"/api/v1/segments/{rename.get_json()['id']}"
+    with app.app_context(), taken_meanwhile(Segment.__table__, name="C", rules={"any": []}):
+        renamed = client.patch(url, headers=editor, json={"name": "C"})
+    assert renamed.status_code == 409 and "already exists" in renamed.get_json()["detail"]
 
 
 def test_deleting_a_segment_an_unsent_issue_targets_is_a_409(app, client):
