@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from email.utils import parseaddr
@@ -21,7 +22,7 @@ from enum import StrEnum
 
 import pyotp
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import Text, cast, or_, select, update
 
 from ..config import site
 from ..errors import NotAllowed
@@ -213,22 +214,32 @@ def _take_step(admin: AdminUser, code: str) -> bool:
 
 
 def _take_recovery_code(admin: AdminUser, code: str) -> bool:
-    # Locked (on PostgreSQL) so that the same code used twice at once works once.
-    locked = db.session.scalar(
-        select(AdminUser)
-        .where(AdminUser.id == admin.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
     digest = _digest(code)
-    left = [h for h in locked.recovery_code_hashes if not hmac.compare_digest(h, digest)]
-    if len(left) == len(locked.recovery_code_hashes):
+    stored = cast(AdminUser.recovery_code_hashes, Text)
+    for _ in range(RECOVERY_CODES):  # each turn round, another code was used meanwhile
+        seen = db.session.scalar(select(stored).where(AdminUser.id == admin.id))
+        hashes = json.loads(seen or "[]")
+        left = [h for h in hashes if not hmac.compare_digest(h, digest)]
+        if len(left) == len(hashes):
+            db.session.rollback()
+            return False
+        # Taken only if the codes are still those just read, checked and changed in one
+        # statement: the same code used twice at the same instant works once, on SQLite too.
+        taken = db.session.execute(
+            update(AdminUser)
+            .where(AdminUser.id == admin.id, stored == seen)
+            .values(recovery_code_hashes=left)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:
+            audit.record(
+                "two_factor.recovery_used", f"{admin.email}: {len(left)} left", admin.email
+            )
+            db.session.commit()
+            db.session.refresh(admin)
+            return True
         db.session.rollback()
-        return False
-    locked.recovery_code_hashes = left
-    audit.record("two_factor.recovery_used", f"{locked.email}: {len(left)} left", locked.email)
-    db.session.commit()
-    return True
+    return False
 
 
 def _new_recovery_codes(admin: AdminUser) -> list[str]:

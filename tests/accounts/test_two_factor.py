@@ -10,6 +10,7 @@ import pytest
 import segno
 from helpers.admin import PASSWORD, csrf_token, login, post
 from helpers.api import bearer
+from helpers.race import meanwhile
 from helpers.two_factor import SECRET, code_for, sign_in, turn_on
 from sqlalchemy import select
 
@@ -162,6 +163,33 @@ def test_a_recovery_code_works_once(app):
     assert len(_admin(app).recovery_code_hashes) == 9
     used = [e for e in _audit(app) if e[0] == "two_factor.recovery_used"]
     assert used == [("two_factor.recovery_used", "admin@example.org", "admin@example.org: 9 left")]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_recovery_code_used_twice_at_the_same_instant_works_once(app):
+    _, codes = turn_on(_logged_in(app))
+
+    def at_once(here: str, there: str) -> tuple[object, object]:
+        """``here`` used by this request while another uses ``there`` (after this one read the
+        codes left, before it wrote)."""
+        elsewhere = []
+
+        def other_request() -> None:
+            with app.app_context():
+                admin = db.session.scalar(select(AdminUser))
+                elsewhere.append(two_factor.accept(admin, there))
+
+        with app.app_context():
+            admin = db.session.scalar(select(AdminUser))
+            with meanwhile(AdminUser.__table__, other_request):
+                used = two_factor.accept(admin, here)
+        return used, elsewhere[0]
+
+    assert at_once(codes[0], codes[0]) == (None, two_factor.Used.RECOVERY)
+    assert len(_admin(app).recovery_code_hashes) == 9
+    # Another code used at that instant does not stop this one working.
+    assert at_once(codes[1], codes[2]) == (two_factor.Used.RECOVERY,) * 2
+    assert len(_admin(app).recovery_code_hashes) == 7
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
