@@ -10,6 +10,9 @@ instead of a million subscribers (issue 15: under 300 ms at a million, on both b
   most ``FEW`` distinct values: those values are read from the index (skipping from one to
   the next), the ones containing the text kept, and their subscribers counted through the
   index, instead of reading every subscriber's JSON (PostgreSQL has its trigram index).
+- An ``any`` at the top: how many ids its alternatives find together, each with its own
+  indexes; SQLite merges them from arms that come in id order rather than put each id into
+  a temporary B-tree (see ``_any_count``).
 
 Everything else is ``count(*)`` over ``rules.where``; what the rules mean is theirs alone.
 """
@@ -27,6 +30,7 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
+    literal_column,
     select,
     table,
     true,
@@ -45,6 +49,9 @@ _TEXT = ("list", "status", "email", "name")
 _DATES = ("signed_up_at", "confirmed_at")
 # At most this many distinct values of an attribute are searched one by one (SQLite).
 FEW = 1000
+# At most this many arms are merged for an ``any`` (SQLite takes 500 in one compound); more
+# (lists ``in`` many slugs) are found as one arm per alternative.
+MERGED_ARMS = 64
 _SQLITE_MASTER = table("sqlite_master", column("type"), column("name"))
 
 
@@ -58,8 +65,8 @@ def _count(rules: dict[str, Any]) -> ColumnElement[int]:
     if only is None and len(rules.get("any", ())) > 1:
         # The union of the alternatives' ids (each found with its own indexes) is counted
         # as it stands, rather than checked against every subscriber.
-        ids = union(*(_ids(item) for item in rules["any"]))
-        return select(func.count()).select_from(ids.subquery()).scalar_subquery()
+        items = rules["any"]
+        return on_sqlite(_any_count(items, merged=True), _any_count(items, merged=False))
     if only is None:
         return _matching(rules)
     if only["op"] == "exists" and only["value"] and only["field"] not in ("list", *_DATES):
@@ -95,20 +102,35 @@ def _members_only(rule: dict[str, Any]) -> bool:
     )
 
 
-def _ids(rules: dict[str, Any]) -> Select[Any]:
+def _any_count(items: list[dict[str, Any]], *, merged: bool) -> ColumnElement[int]:
+    """How many subscribers are among the alternatives' ids. ``merged`` (SQLite): the ids
+    come in arms that each hand them over in id order (an attribute's or the status index
+    does; an alternative starting from a list's members is one arm per list and state),
+    merged by ``UNION ... ORDER BY 1`` instead of put into a temporary B-tree one by one
+    (SQLite sorts an arm that does not come in order: the count is the same)."""
+    arms = [arm for item in items for arm in _ids(item, apart=merged)]
+    if len(arms) > MERGED_ARMS:
+        arms = [arm for item in items for arm in _ids(item)]
+    ids = union(*arms).order_by(literal_column("1")) if merged else union(*arms)
+    return select(func.count()).select_from(ids.subquery()).scalar_subquery()
+
+
+def _ids(rules: dict[str, Any], *, apart: bool = False) -> list[Select[Any]]:
     """The ids of the subscribers an ``any``'s alternative matches. An ``all`` with a list's
     members among its conditions starts from the memberships index and checks the rest on
     each member's row, fetched by primary key: "on daily and confirmed" reads the daily
-    list's members rather than every confirmed subscriber's id to probe them against."""
+    list's members rather than every confirmed subscriber's id to probe them against. With
+    ``apart``, those memberships come one list and state at a time (see ``_any_count``)."""
     items = rules.get("all", ())
     lists = next((item for item in items if "field" in item and _members_only(item)), None)
     if lists is None and "all" in rules:
-        return select(Subscriber.id).where(and_(true(), *_each_by_its_index(items)))
+        return [select(Subscriber.id).where(and_(true(), *_each_by_its_index(items)))]
     if lists is None:
-        return select(Subscriber.id).where(where(rules))
-    rest = {"all": [item for item in items if item is not lists]}
-    found = _memberships(lists).join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-    return found.where(where(rest))
+        return [select(Subscriber.id).where(where(rules))]
+    rest = where({"all": [item for item in items if item is not lists]})
+    found = _memberships_apart(lists) if apart else [_memberships(lists)]
+    joined = [f.join(Subscriber, Subscriber.id == Subscription.subscriber_id) for f in found]
+    return [each.where(rest) for each in joined]
 
 
 def _each_by_its_index(items: list[dict[str, Any]]) -> list[ColumnElement[bool]]:
@@ -144,6 +166,25 @@ def _memberships(rule: dict[str, Any]) -> Select[Any]:
             Subscription.list_id.in_(select(MailingList.id).where(MailingList.slug.in_(slugs)))
         )
     return found
+
+
+def _memberships_apart(rule: dict[str, Any]) -> list[Select[Any]]:
+    """``_memberships`` as one select per list and state, each an equality on the memberships
+    index ``(list_id, status, subscriber_id)`` that reads its members in subscriber order;
+    "any list" stays one (by the primary key, in subscriber order too)."""
+    if rule["op"] == "exists":
+        return [_memberships(rule)]
+    slugs = rule["value"] if isinstance(rule["value"], list) else [rule["value"]]
+    found = select(Subscription.subscriber_id)
+    return [
+        found.where(Subscription.list_id == _list_id(slug), Subscription.status == state)
+        for slug in slugs
+        for state in MEMBERS
+    ]
+
+
+def _list_id(slug: str) -> ColumnElement[int]:
+    return select(MailingList.id).where(MailingList.slug == slug).scalar_subquery()
 
 
 def _members(rule: dict[str, Any]) -> ColumnElement[int]:
