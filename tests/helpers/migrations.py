@@ -9,6 +9,8 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from newsletter import create_app
 from newsletter.extensions import db
@@ -18,6 +20,7 @@ from newsletter.extensions import db
 def app_at(revision: str, tmp_path: Path, database_url: str, redis_prefix: str) -> Iterator[Flask]:
     """The app on this test's database upgraded only to ``revision``, inside its app context;
     its connections are closed afterwards."""
+    _empty(database_url)
     app = create_app(
         {
             "TESTING": True,
@@ -32,3 +35,18 @@ def app_at(revision: str, tmp_path: Path, database_url: str, redis_prefix: str) 
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+def _empty(database_url: str) -> None:
+    # A test's database starts as a copy of one already at head (tests/conftest.py); an
+    # older revision has to be reached from nothing.
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{url.database}{suffix}").unlink(missing_ok=True)
+        return
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()

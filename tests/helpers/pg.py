@@ -8,12 +8,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 
-def create_database(server_url: str, prefix: str = "newsletter_test") -> str:
-    """Create ``<prefix>_<random>`` on the server; returns its URL."""
+def create_database(
+    server_url: str, prefix: str = "newsletter_test", template: str | None = None
+) -> str:
+    """Create ``<prefix>_<random>`` on the server, empty or a copy of the database named
+    ``template``; returns its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     engine.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
