@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from helpers.env import PG_URL, REDIS_URL, ROOT
 from helpers.pg import create_database, drop_database
 from helpers.smtp import SMTPServer
@@ -26,6 +27,7 @@ from helpers.worker import worker_env
 from sqlalchemy.engine import make_url
 
 from newsletter import create_app
+from newsletter.accounts import service as accounts_service
 from newsletter.extensions import db
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -41,6 +43,21 @@ pytest_plugins = [
     "helpers.segments",
     "helpers.site",
 ]
+
+
+# ---------------------------------------------------------------- passwords
+
+# argon2 at the production cost (64 MiB, 3 passes, 4 lanes) takes 0.1 s a hash on a quiet
+# machine and most of a second on a loaded 2-core one, and most tests log an admin in: they
+# hash at the lowest cost argon2 allows. A test marked ``production_hashing`` keeps the real
+# hasher (tests/accounts/test_password_hashing.py checks its parameters).
+QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    if request.node.get_closest_marker("production_hashing") is None:
+        monkeypatch.setattr(accounts_service, "_hasher", QUICK_HASHER)
 
 
 # ---------------------------------------------------------------- SMTP
