@@ -3,11 +3,12 @@ live count, ``POST /api/v1/segments/count``, ``newsletter segments count``) take
 documented rule shape, on SQLite and PostgreSQL.
 
 Fills a throwaway database with INSERT ... SELECT (no ORM objects): subscribers with a city,
-a plan and an age among their attributes, every overall status, two lists with members in
-each state, sign-up dates over the last 1,000 days; fills SQLite's search table as an import
-would. Saves segments on the city and the plan first, as an admin would (that builds their
-indexes: ``segments.indexes``), then times every shape (the median of ``--repeat`` counts,
-in ms). Prints one JSON line.
+a plan, an age and a company (free text, nearly one value each) among their attributes,
+every overall status, two lists with members in each state, sign-up dates over the last
+1,000 days; fills SQLite's search table as an import would. Saves segments on the city, the
+plan and the company first, as an admin would (that builds their indexes:
+``segments.indexes``), then times every shape (the median of ``--repeat`` counts, in ms).
+Prints one JSON line.
 
     python bench/segments.py [--smoke] [--subscribers N] [--backend sqlite|postgresql] [--repeat N]
                              [--shape NAME]
@@ -51,6 +52,9 @@ CITIES = [
     "Vienna",
     "Turku",
 ]
+# A free-text attribute: "Nordic Foods 41234", near a distinct value per subscriber.
+COMPANIES = ["Nordic", "Acme", "Blue", "Fjord", "Delta", "Polar", "Alpine"]
+TRADES = ["Systems", "Trading", "Foods", "Media", "Labs"]
 
 
 def _rule(field: str, op: str, value: object) -> dict:
@@ -58,11 +62,13 @@ def _rule(field: str, op: str, value: object) -> dict:
 
 
 # Saved before the counts, as an admin would: that builds the attributes' indexes (the
-# city's and the plan's, and on PostgreSQL a trigram index of the city for ``contains``).
+# city's, the plan's and the company's, and on PostgreSQL trigram indexes of the city and the
+# company for ``contains``).
 SAVED = {
     "Oslo": {"all": [_rule("attributes.city", "eq", "Oslo")]},
     "Pro": {"all": [_rule("attributes.plan", "eq", "pro")]},
     "Cities with slo": {"all": [_rule("attributes.city", "contains", "slo")]},
+    "Nordic companies": {"all": [_rule("attributes.company", "contains", "nordic")]},
 }
 
 
@@ -86,6 +92,9 @@ def shapes() -> dict[str, dict]:
         "attribute_ne": {"all": [_rule("attributes.city", "ne", "Oslo")]},
         "attribute_exists": {"all": [_rule("attributes.plan", "exists", True)]},
         "attribute_contains": {"all": [_rule("attributes.city", "contains", "slo")]},
+        "attribute_contains_free_text": {
+            "all": [_rule("attributes.company", "contains", "nordic")]
+        },
         "signed_up_within_days": {"all": [recent]},
         "signed_up_after": {"all": [_rule("signed_up_at", "after", year_ago)]},
         "confirmed_before": {"all": [_rule("confirmed_at", "before", year_ago)]},
@@ -188,15 +197,20 @@ def _subscribers_sql(sqlite: bool) -> str:
         " ELSE 'complained' END"
     )
     surname = "CASE (i * 11) % 50 WHEN 0 THEN ' Smith' ELSE ' Berg' END"
+    firms = " ".join(f"WHEN {k} THEN '{c}'" for k, c in enumerate(COMPANIES))
+    trades = " ".join(f"WHEN {k} THEN ' {t} '" for k, t in enumerate(TRADES))
+    company = f"CASE i % 7 {firms} END || CASE (i * 3) % 5 {trades} END || ((i * 7919) % 100003)"
     if sqlite:
-        attributes = f"json_object('city', {city}, 'plan', {plan}, 'age', 18 + i % 60)"
+        attributes = (
+            f"json_object('city', {city}, 'plan', {plan}, 'age', 18 + i % 60, 'company', {company})"
+        )
         created = "strftime('%Y-%m-%d %H:%M:%f000', 'now', '-' || (i % 1000) || ' days')"
         confirmed = (
             "strftime('%Y-%m-%d %H:%M:%f000', 'now', '-' || (i % 1000) || ' days', '+1 hour')"
         )
         name = f"'Reader ' || i || {surname}"
     else:
-        pairs = f"'city', {city}, 'plan', {plan}, 'age', 18 + i % 60"
+        pairs = f"'city', {city}, 'plan', {plan}, 'age', 18 + i % 60, 'company', {company}"
         attributes = f"json_strip_nulls(json_build_object({pairs}))"
         created = "now() - (i % 1000) * interval '1 day'"
         confirmed = f"{created} + interval '1 hour'"
