@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -235,11 +235,11 @@ def steps(list_slug: str) -> list[StepProgress]:
     mailing_list = lists.by_slug(list_slug)
     ordered = _steps_of(mailing_list.id)
     counted = queries.figures([s.issue_id for s in ordered])
-    now = utcnow()
-    return [_progress(step, counted[step.issue_id], now) for step in ordered]
+    waiting = due.counts(ordered, utcnow())
+    return [_progress(step, counted[step.issue_id], waiting[step.id]) for step in ordered]
 
 
-def _progress(step: SequenceStep, figures: dict[str, int], now: datetime) -> StepProgress:
+def _progress(step: SequenceStep, figures: dict[str, int], waiting: int) -> StepProgress:
     def n(status: DeliveryStatus) -> int:
         return figures.get(status.value, 0)
 
@@ -252,7 +252,7 @@ def _progress(step: SequenceStep, figures: dict[str, int], now: datetime) -> Ste
         after_seconds=step.delay_seconds,
         catch_up=step.reaches_confirmed_since is None,
         sent=n(DeliveryStatus.SENT),
-        due=in_engine + due.count(step, now),
+        due=in_engine + waiting,
         skipped=n(DeliveryStatus.SKIPPED) + n(DeliveryStatus.CANCELLED),
         failed=n(DeliveryStatus.FAILED),
         unknown=n(DeliveryStatus.UNKNOWN),

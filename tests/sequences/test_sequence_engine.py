@@ -237,3 +237,28 @@ def test_the_due_query_keeps_order_reach_and_leavers(make_app):
         db.session.commit()
         assert ids(first) == set()  # one row per step and reader
         assert ids(second) == {a}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_status_counts_due_readers_as_the_tick_finds_them(make_app):
+    app = make_app()
+    with app.app_context():
+        list_id = make_list("weekly")
+        readers = [confirmed_reader(list_id, f"{n}@example.net") for n in "abc"]
+        travel(3 * 24 * 60)  # a, b, c confirmed three days ago
+        confirmed_reader(list_id, "late@example.net")
+        one = service.add_step("weekly", "One", "1", 0, catch_up=True)
+        two = service.add_step("weekly", "Two", "2", service.parse_delay("2d"))  # reaches none yet
+        three = service.add_step("weekly", "Three", "3", service.parse_delay("1d"), catch_up=True)
+        for reader, status in zip(readers, [DeliveryStatus.SENT, DeliveryStatus.QUEUED]):
+            db.session.add(Delivery(issue_id=one.issue_id, subscriber_id=reader, status=status))
+        db.session.commit()
+        now = utcnow()
+
+        found = {
+            s.id: len(db.session.scalars(due.readers(s, now)).all()) for s in (one, two, three)
+        }
+        assert found == {one.id: 2, two.id: 0, three.id: 1}  # c and late; none; a
+        assert due.counts([one, two, three], now) == found
+        shown = [(p.id, p.due) for p in service.steps("weekly")]
+        assert shown == [(one.id, 3), (two.id, 0), (three.id, 1)]  # b's copy is on its way
