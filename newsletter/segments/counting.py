@@ -115,7 +115,16 @@ def _any_count(items: list[dict[str, Any]], *, merged: bool) -> ColumnElement[in
     arms = [arm for item in items for arm in _ids(item, apart=True)]
     if len(arms) > MERGED_ARMS:
         arms = [arm for item in items for arm in _ids(item)]
-    ids = union(*arms).order_by(literal_column("1")) if merged else union(*arms)
+    return _merged(arms) if merged else _union_count(arms)
+
+
+def _merged(arms: list[Select[Any]]) -> ColumnElement[int]:
+    """How many ids the arms find together, merged by SQLite's ``UNION ... ORDER BY 1``."""
+    return _union_count(arms, order=literal_column("1"))
+
+
+def _union_count(arms: list[Select[Any]], order: Any = None) -> ColumnElement[int]:
+    ids = union(*arms).order_by(order)
     return select(func.count()).select_from(ids.subquery()).scalar_subquery()
 
 
@@ -198,7 +207,13 @@ def _members(rule: dict[str, Any]) -> ColumnElement[int]:
         # One membership per (subscriber, list): the rows are the subscribers.
         return found.with_only_columns(func.count()).scalar_subquery()
     each = func.count(distinct(Subscription.subscriber_id))
-    return found.with_only_columns(each).scalar_subquery()
+    distinct_count = found.with_only_columns(each).scalar_subquery()
+    arms = _memberships_apart(rule)
+    if rule["op"] == "in" and len(arms) <= MERGED_ARMS:
+        # SQLite: the lists' members merged one list and state at a time, instead of
+        # putting every membership's subscriber into a temporary B-tree to count them once.
+        return on_sqlite(_merged(arms), distinct_count)
+    return distinct_count
 
 
 def _opposite(rule: dict[str, Any]) -> dict[str, Any] | None:
