@@ -39,7 +39,7 @@ class SegmentOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, segment: Segment, count: int) -> SegmentOut:
+    def of(cls, segment: Segment, count: int | None) -> SegmentOut:
         """The answer for a saved segment and its live count."""
         return cls(
             id=segment.id,
@@ -51,10 +51,26 @@ class SegmentOut(BaseModel):
         )
 
 
+class ListedSegment(SegmentOut):
+    """A segment in the listing: its count only when asked for (``?count=true``)."""
+
+    count: int | None = Field(
+        None,
+        description="With ?count=true, subscribers the rules match now; null without "
+        "(each count reads the subscribers: GET /segments/{id} has it for one).",
+    )
+
+
 class SegmentsOut(BaseModel):
     """Every segment, by name."""
 
-    items: list[SegmentOut]
+    items: list[ListedSegment]
+
+
+class SegmentsQuery(_Strict):
+    """Whether ``GET /segments`` counts every segment too."""
+
+    count: bool = False
 
 
 class SegmentIn(_Strict):
