@@ -37,13 +37,13 @@ from .suppression import (
     lift_erasure,
     suppress,
 )
-from .throttle import allow_attempt, allow_confirmation_mail
+from .throttle import allow_attempt, allow_signup
 
 __all__ = [
     "Links",
     "NoSuchSubscriber",
     "allow_attempt",
-    "allow_confirmation_mail",
+    "allow_signup",
     "confirm",
     "email_hash",
     "erase",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Exists, Select, Table, bindparam, delete, select
+from sqlalchemy import Exists, Select, Table, bindparam, delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import signing
@@ -49,7 +49,10 @@ def _listed(keys: int, blocking: bool) -> Select[tuple[int]]:
     hashes = [bindparam(f"h{i}") for i in range(keys)]
     found = select(Suppression.id).where(Suppression.email_hash.in_(hashes))
     if blocking:
-        found = found.where(Suppression.reason.in_(BLOCKING))
+        # One bound value per reason, not an expanding IN: that is rewritten into the SQL at
+        # every execution, which cost a signup a tenth of its CPU time.
+        reasons = [literal(reason, Suppression.reason.type) for reason in BLOCKING]
+        found = found.where(Suppression.reason.in_(reasons))
     return found.limit(1)
 
 

@@ -5,27 +5,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
     Response,
+    current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from ..errors import MESSAGES, problem
-from ..extensions import csrf
+from ..extensions import csrf, limiter
 from ..issues import service as issues
 from ..languages import chosen_language, current_language, use_language
 from . import bp, cors, service, signup, tokens
 from .addresses import InvalidAddress, InvalidInput, clean_name, normalise_address, strict_name
+from .offer import Offered
+from .throttle import Refused
 
 SIGNUP_MAX_BYTES = 16 * 1024
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -39,6 +46,14 @@ TOO_MANY_MAILS = _l("Too many confirmation mails to this address. Try again late
 
 def _too_many() -> tuple[Any, int]:
     return problem(429, MESSAGES[429])
+
+
+def _past_limit(form: str, email: str) -> tuple[Any, int] | None:
+    """Count a valid signup or resend (its IP, then its address); the 429 when past a limit."""
+    refused = service.allow_signup(form, request.remote_addr, email)
+    if refused is None:
+        return None
+    return _too_many() if refused is Refused.ATTEMPTS else problem(429, TOO_MANY_MAILS)
 
 
 @bp.errorhandler(CSRFError)
@@ -88,6 +103,13 @@ def _signup_page(
     ), status
 
 
+@limiter.request_filter
+def _counted_by_the_throttle() -> bool:
+    """Flask-Limiter passes signups by: the throttle counts them (its per-request search for
+    limits that this route does not have cost more than the throttle's own count)."""
+    return request.endpoint == "subscribers.subscribe"
+
+
 @bp.route("/subscribe", methods=["POST", "OPTIONS"])
 @csrf.exempt  # a form pasted into any site posts here; see the docstring
 def subscribe() -> Any:
@@ -97,8 +119,41 @@ def subscribe() -> Any:
     honeypot bound. JSON is still checked by origin (CORS for configured sites only)."""
     if request.method == "OPTIONS":
         return cors.preflight()
-    if not service.allow_attempt("signup", request.remote_addr):  # even a bad one counts
-        return _too_many()
+    try:
+        asked = _read_signup()
+    except HTTPException:  # e.g. 413: an attempt all the same
+        if not service.allow_attempt("signup", request.remote_addr):
+            return _too_many()
+        raise
+    if not isinstance(asked, _Signup):  # no signup to make (a bad one, a bot): still counted
+        return asked if service.allow_attempt("signup", request.remote_addr) else _too_many()
+    if refused := _past_limit("signup", asked.email):
+        return refused
+    signup.subscribe(
+        asked.email,
+        asked.name,
+        asked.lists,
+        source=_source(asked.data),
+        ip=request.remote_addr,
+        language=asked.language,
+    )
+    return _signed_up(asked.as_json)
+
+
+@dataclass(frozen=True)
+class _Signup:
+    """A signup as asked for, checked."""
+
+    email: str
+    name: str
+    lists: list[Offered]
+    language: str
+    as_json: bool
+    data: Mapping[str, Any]
+
+
+def _read_signup() -> _Signup | Any:
+    """The signup the request asks for, or the answer to give when it asks for none."""
     as_json = request.mimetype == "application/json"
     if not as_json and request.mimetype not in FORM_TYPES:
         return problem(415, _("Send the signup form, or JSON with Content-Type application/json."))
@@ -125,12 +180,7 @@ def subscribe() -> Any:
         if as_json:
             return problem(400, str(exc), exc.field)
         return _signup_page(data, errors={exc.field: str(exc)}, status=400)
-    if not service.allow_confirmation_mail(email):
-        return problem(429, TOO_MANY_MAILS)
-    signup.subscribe(
-        email, name, lists, source=_source(data), ip=request.remote_addr, language=language
-    )
-    return _signed_up(as_json)
+    return _Signup(email, name, lists, language, as_json, data)
 
 
 def _json_body() -> Any:
@@ -164,26 +214,42 @@ def _source(data: Mapping[str, Any]) -> str:
     return "signup form"
 
 
-def _signed_up(as_json: bool) -> Any:
+def _signed_up(as_json: bool) -> Response:
+    """The "check your inbox" answer. It holds nothing of the visitor's, so each language's is
+    made once per process (rendering the page was a sixth of a form signup's CPU time); a
+    page for a visitor with a flashed message waiting shows it, so is made for them."""
+    if not as_json and "_flashes" in session:
+        return _check_inbox(as_json)
+    made = current_app.extensions.setdefault("newsletter.check_inbox", {})
+    key = (as_json, current_language(), request.script_root)
+    if key not in made:
+        answer = _check_inbox(as_json)
+        made[key] = (answer.get_data(), answer.mimetype)
+    body, mimetype = made[key]
+    return Response(body, mimetype=mimetype)
+
+
+def _check_inbox(as_json: bool) -> Response:
     if as_json:
         return jsonify(ok=True, message=CHECK_INBOX)
-    return render_template("public/notice.html", title=_("Check your inbox"), message=CHECK_INBOX)
+    title = _("Check your inbox")
+    return make_response(render_template("public/notice.html", title=title, message=CHECK_INBOX))
 
 
 @bp.post("/resend")
 def resend() -> Any:
     """Send a new confirmation link (from the expired-link page); same answer for everyone."""
-    if not service.allow_attempt("resend", request.remote_addr):
-        return _too_many()
     try:
         email = normalise_address(request.form.get("email", ""))
     except InvalidAddress as exc:
+        if not service.allow_attempt("resend", request.remote_addr):
+            return _too_many()
         errors = {"email": str(exc)}
         return render_template(
             "public/link_invalid.html", expired=False, confirming=True, errors=errors
         ), 400
-    if not service.allow_confirmation_mail(email):
-        return problem(429, TOO_MANY_MAILS)
+    if refused := _past_limit("resend", email):
+        return refused
     signup.request_new_link(email)
     return _signed_up(False)
 

@@ -137,6 +137,42 @@ def test_confirmation_mails_per_address_are_rate_limited(make_app):
     assert len(outbox_messages(app)) == 3  # two for the target, one for someone else
 
 
+def test_with_redis_the_limits_count_the_ip_then_the_address_and_a_bad_post_too(
+    make_app, redis_url
+):
+    # Redis counts both limits in one script: the same answers, and an address is only
+    # counted for signups its IP may still make.
+    app = make_app(REDIS_URL=redis_url, SIGNUP_RATE_LIMIT="3 per minute", CONFIRM_MAILS_PER_HOUR=2)
+    client = app.test_client()
+
+    def from_ip(n, payload):
+        return client.post("/subscribe", data=json.dumps(payload), content_type="application/json",
+                           environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})  # fmt: skip
+
+    target = {"email": "target@example.org"}
+    assert [from_ip(1, target).status_code for _ in range(3)] == [200, 200, 429]  # 2 mails
+    assert "Too many" in from_ip(2, target).get_json()["error"]  # from any IP
+    # IP 1 is past its own limit now: the general 429, not the address's
+    assert from_ip(1, target).get_json()["error"] != from_ip(2, target).get_json()["error"]
+    assert from_ip(3, {"email": "bad"}).status_code == 400  # counted against IP 3 too
+    assert [from_ip(3, {"email": f"r{i}@example.org"}).status_code for i in range(3)] == [
+        200, 200, 429
+    ]  # fmt: skip
+
+
+def test_each_visitor_gets_the_thank_you_page_in_their_own_language(app, client):
+    # The page is made once per language: the next visitor's must not be the last one's.
+    make_list(app)
+    pages = {
+        lang: client.post("/subscribe", data={"email": f"{lang}{n}@example.org", "language": lang})
+        for n, lang in enumerate(["de", "en", "de", "fr"])
+    }
+    for lang, page in pages.items():
+        assert page.headers["Content-Language"] == lang
+        assert f'<html lang="{lang}">' in page.get_data(as_text=True)
+    assert "Check your inbox" in pages["en"].get_data(as_text=True)
+
+
 def test_cors_grants_only_configured_origins(make_app):
     app = make_app(CORS_ORIGINS="https://blog.example, https://shop.example")
     client = app.test_client()
