@@ -22,11 +22,22 @@ from . import exporter, importer
 @click.option("--list", "slug", required=True, help="Slug of the list to import into.")
 @click.option("--confirmed", is_flag=True, help="Readers already consented (needs --note).")
 @click.option("--note", default="", help="Where and when the readers gave consent.")
+@click.option(
+    "--skip-sequence",
+    is_flag=True,
+    help="With --confirmed: the readers do not get the list's sequence (treated as past "
+    "every step it has now).",
+)
 @with_appcontext
-def import_command(file: Path, slug: str, confirmed: bool, note: str) -> None:
+def import_command(file: Path, slug: str, confirmed: bool, note: str, skip_sequence: bool) -> None:
     """Import readers from a CSV file (email, name, other columns become attributes)."""
     if confirmed and not note.strip():
         raise click.UsageError("--confirmed needs --note saying where the readers consented.")
+    if skip_sequence and not confirmed:
+        raise click.UsageError(
+            "--skip-sequence goes with --confirmed: readers asked to confirm start the "
+            "sequence when they do."
+        )
     try:
         mailing_list = list_service.by_slug(slug)
         with file.open("rb") as fh:
@@ -35,6 +46,7 @@ def import_command(file: Path, slug: str, confirmed: bool, note: str) -> None:
                 mailing_list.id,
                 confirmed=confirmed,
                 note=note,
+                start_sequence=not skip_sequence,
                 progress=lambda r: click.echo(
                     f"\r{r.accepted + r.updated + r.rejected} rows…", nl=False, err=True
                 ),

@@ -34,6 +34,8 @@ from .rows import ImportProblem, Row, normalise, rows
 
 CHUNK = 2000
 CHUNK_ATTEMPTS = 8  # a chunk refused this many times running ends the import: no passing clash
+# Why an imported reader's copies of the sequence's steps were skipped (the delivery's error).
+SKIP_REASON = "imported without the sequence"
 REPORT_LIMIT = 1000  # rejected rows listed one by one; the counts cover all of them
 
 REASONS = {
@@ -98,6 +100,7 @@ class _Run:
 
     mailing_list: MailingList
     confirmed: bool
+    start_sequence: bool  # False: confirmed readers are treated as past every step
     source: str
     now: datetime  # every row this import writes carries this exact updated_at
     first_new_id: int  # rows with a higher id were created by this import
@@ -111,10 +114,14 @@ def import_csv(
     *,
     confirmed: bool,
     note: str,
+    start_sequence: bool = True,
     progress: Callable[[ImportReport], None] | None = None,
     resume: Resume | None = None,
 ) -> ImportReport:
     """Import every row into the list; each chunk commits, so a crash keeps what was done.
+
+    Readers confirmed on the list by a confirmed import start its sequence, as a confirmation
+    does; with ``start_sequence`` False they are treated as past every step it has now.
 
     ``progress`` is called inside each chunk's transaction, so what it writes lands with the
     chunk; ``resume`` carries on after the rows a dead run had committed.
@@ -130,6 +137,7 @@ def import_csv(
     run = _Run(
         mailing_list=mailing_list,
         confirmed=confirmed,
+        start_sequence=start_sequence,
         source=note.strip()[:500] or "admin import (confirmation requested)",
         now=start.now,
         first_new_id=start.first_new_id,
@@ -188,8 +196,9 @@ def _import_chunk(chunk: list[Row], run: _Run) -> list[int]:
         "lists": [run.mailing_list.slug],
         "action": "import-confirmed" if run.confirmed else "import",
         "source": run.source,
+        "skip_reason": SKIP_REASON,
     }
-    for statement in staging.statements(run.confirmed):
+    for statement in staging.statements(run.confirmed, run.start_sequence):
         db.session.execute(statement, params)
     run.report.accepted += len(valid) - len(existing)
     if run.confirmed:

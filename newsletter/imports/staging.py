@@ -44,6 +44,16 @@ _CONFIRM_PENDING = """UPDATE subscription SET status = :status, updated_at = :no
     confirmed_at = :now
     WHERE list_id = :list_id AND status = 'pending'
     AND subscriber_id IN (SELECT id FROM import_rows)"""
+# An import that does not start the sequence (``start_sequence=False``) treats the readers it
+# confirms on the list as past every step the list has: each gets a settled, skipped copy of
+# each step, so the tick never finds them due; a step added later reaches them as any reader.
+_PAST_SEQUENCE = """INSERT INTO delivery (issue_id, subscriber_id, batch_no, status, attempts,
+        error)
+    SELECT st.issue_id, x.subscriber_id, 0, 'skipped', 0, :skip_reason
+    FROM subscription x JOIN sequence_step st ON st.list_id = x.list_id
+    WHERE x.list_id = :list_id AND x.confirmed_at = :now
+    AND x.subscriber_id IN (SELECT id FROM import_rows)
+    ON CONFLICT (issue_id, subscriber_id) DO NOTHING"""
 # Subscribers asked to confirm are owed a mail from the chunk's commit on, so a worker that dies
 # before queueing the mails loses none: the tick sends what stays owed.
 _OWE_CONFIRMATION = """UPDATE subscriber SET confirmation_due_at = :now
@@ -68,8 +78,10 @@ def stage(rows: list[tuple[str, str, dict, bool]]) -> None:
         )
 
 
-@lru_cache(maxsize=2)
-def statements(confirmed: bool) -> tuple[TextClause, ...]:
+@lru_cache(maxsize=4)
+def statements(confirmed: bool, start_sequence: bool = True) -> tuple[TextClause, ...]:
     """The statements that move the staged rows into place (bound once per chunk)."""
     sql = [*_MOVE, _CONFIRM_PENDING] if confirmed else [*_MOVE, _OWE_CONFIRMATION]
+    if confirmed and not start_sequence:
+        sql.append(_PAST_SEQUENCE)
     return tuple(text(s).bindparams(*[b for b in _TYPED if f":{b.key}" in s]) for s in sql)

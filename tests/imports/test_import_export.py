@@ -9,8 +9,9 @@ import re
 import pytest
 from helpers.admin import post
 from helpers.outbox import outbox_messages, wait_idle
+from helpers.sequences import confirmed_reader, travel
 from helpers.subscribe import age_debts
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from newsletter.cli import main
 from newsletter.extensions import db
@@ -21,9 +22,12 @@ from newsletter.models import (
     ImportJob,
     Subscriber,
     SubscriberStatus,
+    Subscription,
     SubscriptionStatus,
     SuppressionReason,
 )
+from newsletter.sequences import service as sequences
+from newsletter.sequences import tick
 from newsletter.subscribers import confirmations
 from newsletter.subscribers.service import suppress
 
@@ -83,6 +87,40 @@ def test_cli_import_needs_a_note_for_confirmed_subscribers(app, tmp_path):
         main, ["import", str(write_csv(tmp_path)), "--list", "news", "--confirmed"]
     )
     assert result.exit_code != 0 and "--note" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_confirmed_import_may_leave_the_sequence_unstarted(app, tmp_path):
+    for slug in ("news", "daily"):
+        make_list(app, slug)
+        with app.app_context():
+            sequences.add_step(slug, "Welcome", "Hi", 0)
+            sequences.add_step(slug, "Tips", "Tips", sequences.parse_delay("2d"))
+    with app.app_context():
+        pat = confirmed_reader(list_service.by_slug("daily").id, "pat@example.org")
+        db.session.execute(
+            update(Subscription).where(Subscription.subscriber_id == pat).values(status="pending")
+        )
+        db.session.commit()
+    path = write_csv(tmp_path, "email\nann@example.org\npat@example.org\n")
+    runner = app.test_cli_runner()
+    for slug, more in (("news", []), ("daily", ["--skip-sequence"])):
+        args = ["import", str(path), "--list", slug, "--confirmed", "--note", "fair", *more]
+        assert runner.invoke(main, args).exit_code == 0
+
+    with app.app_context():
+        travel(3 * 24 * 60)
+        for _ in range(3):  # a tick per step, each after the one before went out
+            tick.ask_full_scan()
+            tick.send_due()
+            wait_idle(app)
+        shown = {
+            slug: [(p.sent, p.due, p.skipped) for p in sequences.steps(slug)]
+            for slug in ("news", "daily")
+        }
+    assert shown == {"news": [(2, 0, 0), (2, 0, 0)], "daily": [(0, 0, 2), (0, 0, 2)]}
+    refused = runner.invoke(main, ["import", str(path), "--list", "news", "--skip-sequence"])
+    assert refused.exit_code == 2 and "--skip-sequence goes with --confirmed" in refused.output
 
 
 def upload(client, list_id: int, mode: str, text: str = CSV):
