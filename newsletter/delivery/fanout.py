@@ -39,7 +39,7 @@ from ..models import (
     SubscriptionStatus,
     issue_list,
 )
-from ..segments import rules
+from ..segments import rules, sql
 
 # Who a send reaches, in two halves so each query puts them where its indexes help: the
 # subscriber is confirmed overall (so not bounced, complained or unsubscribed), and confirmed on
@@ -60,7 +60,7 @@ def audience(issue_id: int, cutoff: datetime | None = None) -> Select:
     on_target_list = exists().where(
         Subscription.subscriber_id == Subscriber.id,
         MEMBER_REACHED,
-        *([] if any_list else [Subscription.list_id.in_(targets)]),
+        *([] if any_list else [sql.among_values(Subscription.list_id, targets)]),
         *([Subscription.updated_at <= cutoff] if cutoff else []),
     )
     matching = [rules.where(segment.rules)] if segment is not None else []
