@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 
 from flask import Flask, current_app
 from redis import Redis
-from rq.job import Job
+from rq.job import Job, JobStatus
+from rq.utils import str_to_date
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,18 @@ class RedisQueue:
 
     def job_states(self, job_ids: list[str]) -> list[JobState | None]:
         """What RQ knows of each job, or None for a job it no longer has (a finished job is
-        deleted at once: ``result_ttl=0``)."""
-        found = Job.fetch_many(job_ids, connection=self.connection) if job_ids else []
-        return [JobState(j.get_status(), j.started_at) if j else None for j in found]
+        deleted at once: ``result_ttl=0``). Only two fields of each job, in one round trip:
+        the reaper asks about every batch job waiting in line, thousands while a million
+        readers' issue goes out, and loading whole jobs cost it seconds every half minute."""
+        pipe = self.connection.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(Job.key_for(job_id), "status", "started_at")
+        return [
+            JobState(JobStatus(status.decode()), str_to_date(started) if started else None)
+            if status
+            else None
+            for status, started in (pipe.execute() if job_ids else [])
+        ]
 
     def status(self) -> dict[str, Any]:
         try:
