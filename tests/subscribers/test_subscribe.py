@@ -93,6 +93,7 @@ def test_every_address_state_gets_the_same_answer(app, client):
     assert len(form_answers) == 1 and next(iter(form_answers))[0] == 200
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_a_blocked_address_gets_the_same_answer_and_is_not_stored(app, client):
     make_list(app)
     with app.app_context():
