@@ -454,6 +454,8 @@ class ImportJob(db.Model):
     filename: Mapped[str] = mapped_column(String(300), default="")
     confirmed: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
+    # False: the readers it confirms on the list are treated as past every step of its sequence.
+    start_sequence: Mapped[bool] = mapped_column(default=True, server_default=true())
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued/running/done/failed
     total_bytes: Mapped[int] = mapped_column(default=0)
     done_bytes: Mapped[int] = mapped_column(default=0)

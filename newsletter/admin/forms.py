@@ -113,11 +113,17 @@ class ImportForm(FlaskForm):
         default="pending",
     )
     note = StringField("Where and when did they give consent?", validators=[Length(max=500)])
+    skip_sequence = BooleanField("Do not start the list's sequence for them")
 
     def validate_note(self, field) -> None:  # type: ignore[no-untyped-def]
         """Consent given elsewhere must say where."""
         if self.mode.data == "confirmed" and not (field.data or "").strip():
             raise ValidationError("Say where these readers gave consent.")
+
+    def validate_skip_sequence(self, field) -> None:  # type: ignore[no-untyped-def]
+        """Readers asked to confirm start the sequence when they do, as any signup."""
+        if field.data and self.mode.data != "confirmed":
+            raise ValidationError("Only already-confirmed readers can skip the sequence.")
 
 
 class ActionForm(FlaskForm):

@@ -36,6 +36,7 @@ def import_page():  # type: ignore[no-untyped-def]
             form.list_id.data,
             confirmed=form.mode.data == "confirmed",
             note=form.note.data or "",
+            start_sequence=not form.skip_sequence.data,
         )
         return redirect(url_for("admin.import_status", job_id=job.id))
     recent = db.session.scalars(db.select(ImportJob).order_by(ImportJob.id.desc()).limit(10))

@@ -21,11 +21,21 @@ from .importer import ImportProblem, ImportReport, Resume, import_csv
 
 
 def start(
-    upload: IO[bytes], filename: str, list_id: int, *, confirmed: bool, note: str
+    upload: IO[bytes],
+    filename: str,
+    list_id: int,
+    *,
+    confirmed: bool,
+    note: str,
+    start_sequence: bool = True,
 ) -> ImportJob:
     """Store an uploaded file as an import job and queue it."""
     job = ImportJob(
-        list_id=list_id, filename=filename[:300], confirmed=confirmed, note=note.strip()
+        list_id=list_id,
+        filename=filename[:300],
+        confirmed=confirmed,
+        note=note.strip(),
+        start_sequence=start_sequence,
     )
     db.session.add(job)
     db.session.flush()
@@ -68,6 +78,7 @@ def run(job_id: int) -> None:
             job.list_id,
             confirmed=job.confirmed,
             note=job.note,
+            start_sequence=job.start_sequence,
             progress=progress,
             resume=_resume_point(job),
         )

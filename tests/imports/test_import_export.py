@@ -123,12 +123,17 @@ def test_a_confirmed_import_may_leave_the_sequence_unstarted(app, tmp_path):
     assert refused.exit_code == 2 and "--skip-sequence goes with --confirmed" in refused.output
 
 
-def upload(client, list_id: int, mode: str, text: str = CSV):
-    """Submit the import form with a CSV file."""
+def upload(client, list_id: int, mode: str, text: str = CSV, form: dict | None = None):
+    """Submit the import form with a CSV file (and ``form``'s other fields)."""
     return post(
         client,
         "/admin/import",
-        {"file": (io.BytesIO(text.encode()), "readers.csv"), "list_id": list_id, "mode": mode},
+        {
+            "file": (io.BytesIO(text.encode()), "readers.csv"),
+            "list_id": list_id,
+            "mode": mode,
+            **(form or {}),
+        },
         content_type="multipart/form-data",
     )
 
@@ -157,6 +162,24 @@ def test_web_import_as_confirmed_requires_a_note(app, admin_client):
     response = upload(admin_client, list_id, "confirmed")
     assert response.status_code == 400
     assert "Say where these readers gave consent." in response.get_data(as_text=True)
+
+
+def test_web_import_may_leave_the_sequence_unstarted_for_confirmed_readers(app, admin_client):
+    list_id = make_list(app)
+    with app.app_context():
+        welcome = sequences.add_step("news", "Welcome", "Hi", 0).id
+    form = {"note": "fair 2024", "skip_sequence": "y"}
+    refused = upload(admin_client, list_id, "pending", form=form)
+    assert refused.status_code == 400
+    assert "Only already-confirmed readers can skip the sequence." in refused.get_data(True)
+
+    assert upload(admin_client, list_id, "confirmed", form=form).status_code == 302
+    wait_idle(app)
+    with app.app_context():
+        tick.send_due()
+        assert db.session.scalar(select(ImportJob.start_sequence)) is False
+        [progress] = sequences.steps("news")
+    assert (progress.id, progress.sent, progress.due, progress.skipped) == (welcome, 0, 0, 3)
 
 
 def test_a_file_without_an_email_column_fails_with_a_reason(app, admin_client):
