@@ -60,7 +60,7 @@ def test_a_saved_contains_on_an_attribute_gets_a_trigram_index_the_count_can_rea
 @pytest.mark.parametrize("few", [counting.FEW, 1])
 def test_counts_are_the_same_once_every_attribute_has_its_index(app, monkeypatch, few):
     # SQLite counts an attribute ``contains`` through the index's few distinct values; with
-    # more than ``FEW`` of them (here: more than one) it reads the rows as before.
+    # more than ``FEW`` of them (here: more than one) it tests every value in the index.
     monkeypatch.setattr(counting, "FEW", few)
     with app.app_context():
         add_people()
