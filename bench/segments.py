@@ -206,7 +206,8 @@ def _subscribers_sql(sqlite: bool) -> str:
     surname = "CASE (i * 11) % 50 WHEN 0 THEN ' Smith' ELSE ' Berg' END"
     firms = " ".join(f"WHEN {k} THEN '{c}'" for k, c in enumerate(COMPANIES))
     trades = " ".join(f"WHEN {k} THEN ' {t} '" for k, t in enumerate(TRADES))
-    company = f"CASE i % 7 {firms} END || CASE (i * 3) % 5 {trades} END || ((i * 7919) % 100003)"
+    number = "((i % 100003) * 7919) % 100003"  # i * 7919 would overflow PostgreSQL's integer
+    company = f"CASE i % 7 {firms} END || CASE (i * 3) % 5 {trades} END || ({number})"
     if sqlite:
         attributes = (
             f"json_object('city', {city}, 'plan', {plan}, 'age', 18 + i % 60, 'company', {company})"
