@@ -41,7 +41,7 @@ from sqlalchemy import (
 from ..models import MailingList, Subscriber, Subscription
 from . import indexes
 from .rules import MEMBERS, contains, text_of, where
-from .sql import among, on_sqlite
+from .sql import among, intersect_first, on_sqlite
 
 # Conditions that are "not" of another by definition: ``ne`` of ``eq`` (a missing value is
 # "not equal"), ``exists`` false of true. Counted the other way round when the opposite is
@@ -110,10 +110,30 @@ def _any_count(items: list[dict[str, Any]], *, merged: bool) -> ColumnElement[in
     ``UNION ... ORDER BY 1`` instead of put into a temporary B-tree one by one (SQLite sorts
     an arm that does not come in order: the count is the same). PostgreSQL hashes the union,
     and takes an alternative apart only where that pays (``_merges_by_id``)."""
-    arms = [arm for item in items for arm in _ids(item, apart=merged or _merges_by_id(item))]
-    if len(arms) > MERGED_ARMS:
-        arms = [arm for item in items for arm in _ids(item)]
-    return _merged(arms) if merged else _union_count(arms)
+    each = [_ids(item, apart=merged or _merges_by_id(item)) for item in items]
+    if sum(map(len, each)) > MERGED_ARMS:
+        each = [_ids(item) for item in items]
+    arms = [arm for item_arms in each for arm in item_arms]
+    if not merged:
+        return _union_count(arms)
+    first = next((n for n, item in enumerate(items) if _equalities(item)), None)
+    if first is None:
+        return _merged(arms)
+    # "In Oslo and on pro" (SQLite): the two attribute indexes' ids merged too (INTERSECT),
+    # leading the chain, when both indexes exist, rather than the Oslo ids checked against a
+    # set of the pro ones built first.
+    conditions = items[first]["all"]
+    both = intersect_first(*(select(Subscriber.id).where(where(c)) for c in conditions))
+    others = [arm for n, item_arms in enumerate(each) if n != first for arm in item_arms]
+    indexed = and_(*(_indexed(c["field"].removeprefix("attributes.")) for c in conditions))
+    return case((indexed, _merged([both, *others])), else_=_merged(arms))
+
+
+def _equalities(rules: dict[str, Any]) -> bool:
+    """An ``all`` of two or more attribute ``eq`` conditions alone."""
+    items = rules.get("all", ())
+    equal = [i for i in items if "field" in i and i["field"].startswith("attributes.")]
+    return len(items) > 1 and len(equal) == len(items) and all(i["op"] == "eq" for i in equal)
 
 
 def _merges_by_id(rules: dict[str, Any]) -> bool:
@@ -130,12 +150,12 @@ def _merges_by_id(rules: dict[str, Any]) -> bool:
     return all("field" in item and (item["field"], item["op"]) == ("status", "eq") for item in rest)
 
 
-def _merged(arms: list[Select[Any]]) -> ColumnElement[int]:
+def _merged(arms: list[Any]) -> ColumnElement[int]:
     """How many ids the arms find together, merged by SQLite's ``UNION ... ORDER BY 1``."""
     return _union_count(arms, order=literal_column("1"))
 
 
-def _union_count(arms: list[Select[Any]], order: Any = None) -> ColumnElement[int]:
+def _union_count(arms: list[Any], order: Any = None) -> ColumnElement[int]:
     ids = union(*arms).order_by(order)
     return select(func.count()).select_from(ids.subquery()).scalar_subquery()
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import _CompoundSelectKeyword
 
 from ..models import Subscriber
 from ..subscribers.browse import SEARCH, SEARCH_STATE, TRIGRAM, match
@@ -76,6 +77,20 @@ def among_values(column: Any, ids: Select[Any]) -> ColumnElement[bool]:
 def on_sqlite(sqlite: ColumnElement[Any], elsewhere: ColumnElement[Any]) -> ColumnElement[Any]:
     """``sqlite`` on SQLite, ``elsewhere`` on PostgreSQL."""
     return _per_backend(sqlite, elsewhere)
+
+
+class intersect_first(CompoundSelect):  # noqa: N801 (a SQL construct, named as one)
+    """``a INTERSECT b ...`` written without parentheses, to lead a ``UNION`` (SQLite):
+    SQLite reads a compound left to right and allows no parenthesised part, and with an
+    ``ORDER BY`` it merges the whole chain in one pass; SQLAlchemy would parenthesise it."""
+
+    inherit_cache = True
+
+    def __init__(self, *selects: Select[Any]) -> None:
+        super().__init__(_CompoundSelectKeyword.INTERSECT, *selects)
+
+    def self_group(self, against: Any = None) -> Any:
+        return self
 
 
 class _array(FunctionElement[Any]):  # noqa: N801 (a SQL construct, named as one)
