@@ -147,18 +147,28 @@ def add_step(
         lists=[mailing_list],
     )
     _fill(issue, subject, body_md)
-    last = db.session.scalar(
-        select(func.max(SequenceStep.position)).where(SequenceStep.list_id == mailing_list.id)
-    )
     step = SequenceStep(
         mailing_list=mailing_list,
         issue=issue,
-        position=(last or 0) + 1,
         delay_seconds=delay,
         reaches_confirmed_since=None if catch_up else now - timedelta(seconds=delay),
     )
     db.session.add(step)
+    # Two steps added at the same instant must not both take the place after the last: ours is
+    # written (on SQLite this transaction holds the write lock from here) and the list's row
+    # locked (PostgreSQL) before the last place is read, so the other waits and counts ours.
     db.session.flush()
+    db.session.execute(
+        select(MailingList.id)
+        .where(MailingList.id == mailing_list.id)
+        .with_for_update(key_share=True)
+    )
+    last = db.session.scalar(
+        select(func.max(SequenceStep.position)).where(
+            SequenceStep.list_id == mailing_list.id, SequenceStep.id != step.id
+        )
+    )
+    step.position = (last or 0) + 1
     audit.record("sequence.add_step", f"list {list_slug}: step {step.id}, after {delay} s")
     db.session.commit()
     if catch_up:

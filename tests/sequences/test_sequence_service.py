@@ -3,14 +3,17 @@ moved or deleted, and refusals that save nothing."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from helpers.race import meanwhile
 from helpers.send import make_list
 from sqlalchemy import func, select
 
 from newsletter.errors import NotFound
 from newsletter.extensions import db
 from newsletter.mail.render import TemplateProblem
-from newsletter.models import Issue
+from newsletter.models import Issue, SequenceStep
 from newsletter.sequences import service
 
 
@@ -43,6 +46,28 @@ def test_steps_keep_their_order_when_moved_or_deleted(app):
         assert db.session.scalar(select(func.count()).select_from(Issue)) == 2  # its issue went
         with pytest.raises(NotFound):
             service.delete_step(one)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_two_steps_added_at_the_same_instant_take_the_next_two_places(app):
+    with app.app_context():
+        make_list("weekly")
+
+    def add(subject: str) -> None:
+        with app.app_context():
+            service.add_step("weekly", subject, subject, 0)
+
+    other = threading.Thread(target=add, args=("B",))
+
+    def other_request() -> None:  # B begins after A read the steps, and may finish first
+        other.start()
+        other.join(timeout=2)
+
+    with app.app_context(), meanwhile(SequenceStep.__table__, other_request):
+        service.add_step("weekly", "A", "A", 0)
+    other.join()
+    with app.app_context():
+        assert sorted(p.position for p in service.steps("weekly")) == [1, 2]
 
 
 def test_refused_steps_save_nothing(app):
