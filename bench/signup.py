@@ -86,7 +86,7 @@ def main() -> int:
             helpers += mailers
             _wait_until_serving(app_port, app, args.workers)
             _wait_until_serving(bare_port, bare, args.workers)
-            web = _children(app.pid)
+            web, floor = _children(app.pid), _children(bare.pid)
             # Warm both (each process's first requests load templates and connect): checked
             # for loss and mails below, not counted in the rates.
             warm = [
@@ -94,7 +94,7 @@ def main() -> int:
                 for shape in SHAPES
                 for port in (app_port, bare_port)
             ]
-            before, machine = _cpu(web), _machine_cpu()
+            before, floor_before, machine = _cpu(web), _cpu(floor), _machine_cpu()
             started = time.monotonic()
             for shape in SHAPES:
                 for name, port in (("app", app_port), ("bare", bare_port)):
@@ -102,9 +102,10 @@ def main() -> int:
                     results = asyncio.run(_drive(port, args.connections, seconds, shape, name))
                     runs[shape][name] = [results, time.monotonic() - began]
             machine = _machine_cpu() - machine
-            web_cpu = _cpu(web) - before
+            web_cpu, floor_cpu = _cpu(web) - before, _cpu(floor) - floor_before
             app_results = [r for shape in SHAPES for r in runs[shape]["app"][0]]
             accepted = [a for a, status, _ in app_results if status == 200]
+            answered = [r for shape in SHAPES for r in runs[shape]["bare"][0]]
             checked = accepted + [a for a, status, _ in warm[0] + warm[2] if status == 200]
             mails = _wait_for_mails(sink, len(checked))
             drained = time.monotonic() - started
@@ -128,6 +129,9 @@ def main() -> int:
         "mails_done_after_s": round(drained, 1),  # from the start of the first run
         # The app's web processes' CPU per accepted signup (load-independent, unlike rates).
         "web_cpu_ms_per_signup": _per(web_cpu, accepted),
+        # The floor's, per request it answered: unlike the rates, the two hardly move with the
+        # machine's load.
+        "bare_cpu_ms_per_request": _per(floor_cpu, answered),
         "machine_busy_cores": round(machine / (4 * seconds), 2),
         "load_average_1m": os.getloadavg()[0],
     }

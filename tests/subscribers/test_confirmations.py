@@ -55,6 +55,7 @@ def test_a_confirmation_left_waiting_goes_out_at_the_next_tick(
     monkeypatch.setattr(queues, "enqueue", lambda *args, **kwargs: None)
     with app.test_request_context():
         signup.subscribe("late@example.org", "", service.resolve_lists(None), source="t", ip=None)
+        confirmations.flush()  # the push its thread makes
         assert queues.redis().llen(queues.key(confirmations.WAITING)) == 1
     start_worker(app)  # its periodic tick finds the id waiting and queues a drain
     (mail,) = smtp_server.wait_for(1, timeout=30)
@@ -76,6 +77,7 @@ def test_confirmations_lost_with_a_redis_restarted_empty_are_sent_by_the_tick(
     addresses = [f"reader{i}@example.org" for i in range(5)]
     assert {_signup(client, a).status_code for a in addresses} == {200}
     with app.app_context():  # Redis restarts empty before any worker took the ids
+        confirmations.flush()
         conn = queues.redis()
         for key in conn.scan_iter(match=f"*{app.config['REDIS_PREFIX']}*"):
             conn.delete(key)
