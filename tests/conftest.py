@@ -133,7 +133,8 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     if backend == "postgresql":
         return request.getfixturevalue("postgres_url")
     path = tmp_path / "newsletter.db"
-    shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+    # With the template's mode (600, as the app makes a database), so no app warns of it.
+    shutil.copy(request.getfixturevalue("migrated_sqlite"), path)
     return f"sqlite:///{path}"
 
 
