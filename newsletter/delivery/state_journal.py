@@ -10,6 +10,7 @@ Delivery's or an Issue's sending state, with the same compare-and-set rules.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
@@ -85,20 +86,18 @@ class Journal:
         self._engine = engine
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._open = ExitStack()
-        # BEGIN and COMMIT are statements of ours, so they can share the pipeline's round
-        # trip; the pool restores the connection's isolation level when it is given back.
-        connection = self._open.enter_context(
-            engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        )
-        raw = connection.connection.driver_connection
-        self._cursor, self._end = raw.cursor(), raw.cursor()
+        connection = self._open.enter_context(engine.connect())
+        self._raw = raw = connection.connection.driver_connection
+        self._cursor = raw.cursor()
         self._pipeline = None
+        self._ids: Callable[[list[int]], Any] = json.dumps
         if engine.dialect.name == "postgresql":
-            self.group_size = GROUP_ON_POSTGRESQL
-            self._ids = list
+            self.group_size, self._ids = GROUP_ON_POSTGRESQL, list
+            # BEGIN and COMMIT as statements of ours, to share the pipeline's round trip
+            # (the pool restores the isolation level when the connection is given back).
+            connection.execution_options(isolation_level="AUTOCOMMIT")
             self._pipeline = self._open.enter_context(raw.pipeline())
-        else:
-            self._ids = json.dumps
+            self._end = raw.cursor()  # COMMIT's own, so the marks' rows stay readable
 
     def sending(self, delivery_ids: list[int]) -> set[int]:
         """Queued (claimed by us) -> sending, committed; returns the ids won (not those that
@@ -149,19 +148,19 @@ class Journal:
 
     def _write(self, sql: str | None = None, params: dict[str, Any] | None = None) -> list:
         """One transaction: the held-back results, then ``sql`` if given; its rows."""
-        cursor, rows = self._cursor, []
+        cursor, pipeline = self._cursor, self._pipeline
         with writer.raw_turn(self._engine):
-            cursor.execute("BEGIN")
+            if pipeline is not None:
+                cursor.execute("BEGIN")
             for key, results in self._pending.items():
                 cursor.executemany(self._sql[key], results)
             self._pending.clear()
             if sql is not None:
                 cursor.execute(sql, params)
-                if self._pipeline is None:  # SQLite commits only once the rows are read
-                    rows = cursor.fetchall()
+            if pipeline is None:  # SQLite commits only once the rows are read
+                rows = cursor.fetchall() if sql is not None else []
+                self._raw.commit()
+                return rows
             self._end.execute("COMMIT")
-            if self._pipeline is not None:
-                self._pipeline.sync()  # all of it goes out now, one round trip
-                if sql is not None:
-                    rows = cursor.fetchall()
-        return rows
+            pipeline.sync()  # all of it goes out now, one round trip
+            return cursor.fetchall() if sql is not None else []
