@@ -106,6 +106,9 @@ def test_confirmations_refused_during_an_smtp_outage_are_sent_once_it_ends(
     app = make_app(REDIS_URL=redis_url, SMTP_URL=down)
     make_list(app, "news", "Weekly News")
     assert _signup(app.test_client(), "patient@example.org").status_code == 200
+    with app.app_context():
+        confirmations.flush()  # the signup's id on the Redis list before the worker starts
+    assert _waiting(app) == 1
     worker = start_worker(app)
     wait_for(lambda: _waiting(app) == 0, timeout=30)  # taken by a drain, and refused
     time.sleep(6)  # the drain's retries within seconds (1 s, then 4 s) fail too
