@@ -47,15 +47,16 @@ def _parsed(limit: str) -> list[RateLimitItem]:
     return parse_many(limit)
 
 
-def _hit(limit: str, scope: str, key: str) -> bool:
-    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-    return all(limiter.limiter.hit(item, prefix, scope, key) for item in _parsed(limit))
+def _attempts(form: str, ip: str | None) -> list[tuple[RateLimitItem, str, str]]:
+    return [
+        (item, form, ip or "unknown") for item in _parsed(current_app.config["SIGNUP_RATE_LIMIT"])
+    ]
 
 
 def allow_attempt(form: str, ip: str | None) -> bool:
     """Count one attempt at a public form (``signup``, ``resend``) from this IP; False past
     SIGNUP_RATE_LIMIT, which each form counts on its own."""
-    return _hit(current_app.config["SIGNUP_RATE_LIMIT"], form, ip or "unknown")
+    return _first_past(_attempts(form, ip)) == 0
 
 
 def allow_signup(form: str, ip: str | None, email: str) -> Refused | None:
@@ -66,9 +67,8 @@ def allow_signup(form: str, ip: str | None, email: str) -> Refused | None:
     Counted per request, not per mail actually sent, so the answer says nothing about whether
     the address is subscribed.
     """
-    config = current_app.config
-    per_hour = f"{config['CONFIRM_MAILS_PER_HOUR']} per hour"
-    hits = [(item, form, ip or "unknown") for item in _parsed(config["SIGNUP_RATE_LIMIT"])]
+    per_hour = f"{current_app.config['CONFIRM_MAILS_PER_HOUR']} per hour"
+    hits = _attempts(form, ip)
     attempts = len(hits)
     hits += [(item, "confirm-mails", email_hash(email)) for item in _parsed(per_hour)]
     past = _first_past(hits)
