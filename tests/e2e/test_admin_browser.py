@@ -15,7 +15,7 @@ from newsletter.extensions import db
 from newsletter.lists import service as list_service
 from newsletter.models import Issue, IssueStatus
 
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 CSV = "email,name,city\nada@example.org,Ada,London\ngrace@example.org,Grace,New York\nnope,,\n"
 
@@ -31,14 +31,14 @@ def test_admin_builds_a_list_imports_composes_previews_tests_and_schedules(
     page.get_by_label("Email").fill("admin@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     page.get_by_role("link", name="Lists").click()
     page.get_by_label("Name", exact=True).fill("Weekly News")
     page.get_by_label("Short name").fill("weekly")
     page.get_by_label("Public").check()
     page.get_by_role("button", name="Create list").click()
-    assert page.get_by_role("cell", name="Weekly News", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="Weekly News", exact=True)).to_be_visible()
 
     csv_path = tmp_path / "readers.csv"
     csv_path.write_text(CSV, encoding="utf-8")
@@ -49,10 +49,10 @@ def test_admin_builds_a_list_imports_composes_previews_tests_and_schedules(
     page.get_by_role("button", name="Import").click()
     page.get_by_text("Finished.").wait_for(timeout=20_000)  # the JS progress bar reloads
     assert page.locator('[data-count="accepted"]').inner_text() == "2"
-    assert page.get_by_role("cell", name="bad address: not a valid email address").is_visible()
+    expect(page.get_by_role("cell", name="bad address: not a valid email address")).to_be_visible()
 
     page.get_by_role("link", name="Dashboard").click()
-    assert page.get_by_text("2 new in 30 days").is_visible()
+    expect(page.get_by_text("2 new in 30 days")).to_be_visible()
     page.screenshot(path=artifacts_dir / "admin-dashboard.png", full_page=True)
 
     page.get_by_role("link", name="Issues").click()
@@ -72,8 +72,8 @@ def test_admin_builds_a_list_imports_composes_previews_tests_and_schedules(
     page.screenshot(path=artifacts_dir / "admin-compose.png", full_page=True)
 
     page.get_by_role("button", name="Preview").click()
-    assert page.get_by_role("heading", name="Preview: Spring issue").is_visible()
-    assert "News from London." in page.locator("pre").inner_text()  # plain text, no **
+    expect(page.get_by_role("heading", name="Preview: Spring issue")).to_be_visible()
+    expect(page.locator("pre")).to_contain_text("News from London.")  # plain text, no **
     page.frame_locator(".mail-frame").get_by_text("News from London").wait_for()
     page.screenshot(path=artifacts_dir / "admin-preview.png", full_page=True)
     page.set_viewport_size({"width": 320, "height": 800})
@@ -83,7 +83,7 @@ def test_admin_builds_a_list_imports_composes_previews_tests_and_schedules(
     page.get_by_role("link", name="Test, schedule or send").click()
     page.get_by_label("Send a test to").fill("editor@example.net")
     page.get_by_role("button", name="Send test").click()
-    assert page.get_by_text("Test mail queued for editor@example.net.").is_visible()
+    expect(page.get_by_text("Test mail queued for editor@example.net.")).to_be_visible()
     wait_idle(app)
     (test_mail,) = [m for m in outbox_messages(app) if m["To"] == "editor@example.net"]
     assert test_mail["Subject"] == "[Test] Spring issue"
@@ -91,7 +91,7 @@ def test_admin_builds_a_list_imports_composes_previews_tests_and_schedules(
     when = (datetime.now() + timedelta(days=3)).replace(hour=9, minute=15)
     page.get_by_label("Send at").fill(when.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule").click()
-    assert page.get_by_text(f"Scheduled for {when:%Y-%m-%d} 09:15 (UTC).").is_visible()
+    expect(page.get_by_text(f"Scheduled for {when:%Y-%m-%d} 09:15 (UTC).")).to_be_visible()
     with app.app_context():
         assert db.session.scalar(select(Issue.status)) == IssueStatus.SCHEDULED
     page.screenshot(path=artifacts_dir / "admin-issue-scheduled.png", full_page=True)
@@ -113,7 +113,7 @@ def test_admin_pages_fit_a_phone_and_work_without_javascript(app, served, browse
     page.get_by_label("Subject", exact=True).fill("No script")
     page.get_by_label("Body (Markdown)").fill("Plain *text*")
     page.get_by_role("button", name="Preview").click()
-    assert page.get_by_role("heading", name="Preview: No script").is_visible()
+    expect(page.get_by_role("heading", name="Preview: No script")).to_be_visible()
     page.screenshot(path=artifacts_dir / "admin-preview-nojs-320.png", full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 330, width
@@ -148,7 +148,7 @@ def test_live_preview_warns_of_a_remote_image_and_shows_it_only_when_asked(
     with page.expect_request("https://images.example.net/chart.png") as remote:
         page.get_by_role("link", name="Preview it as readers will see it").click()
     assert "referer" not in remote.value.headers  # the preview's URL stays with us
-    assert page.get_by_text("Remote content is shown below").is_visible()
+    expect(page.get_by_text("Remote content is shown below")).to_be_visible()
     assert watch.foreign == ["https://images.example.net/chart.png"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Issue)) == 1

@@ -16,7 +16,7 @@ from newsletter.extensions import db
 from newsletter.issues import preview
 from newsletter.models import Issue
 
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.mark.browser
@@ -129,7 +129,7 @@ def test_the_layout_preview_follows_what_the_owner_types(app, served, browser, a
 
     frame = page.frame_locator("[data-layout-frame]")
     frame.get_by_text("Written on the quay.").wait_for(timeout=10_000)
-    assert frame.get_by_text("subscribed to Harbour News").is_visible()
+    expect(frame.get_by_text("subscribed to Harbour News")).to_be_visible()
     assert "1.5:1 (at least 4.5:1 is needed" in page.locator("#layout-status").inner_text()
     page.screenshot(path=artifacts_dir / "media-layout.png", full_page=True)
     assert watch.foreign == [] and watch.problems == []

@@ -10,6 +10,8 @@ from helpers.send import issue_for_subscribers, wait_for
 
 from newsletter.delivery import service
 
+expect = pytest.importorskip("playwright.sync_api").expect
+
 
 @pytest.mark.browser
 def test_progress_page_updates_live_and_pauses(app, served, browser, artifacts_dir):
@@ -35,13 +37,13 @@ def test_progress_page_updates_live_and_pauses(app, served, browser, artifacts_d
     page.screenshot(path=artifacts_dir / "sending-progress.png", full_page=True)
 
     page.get_by_role("button", name="Pause").click()
-    assert page.locator('[data-progress="status"]').inner_text() == "paused"
-    assert page.get_by_text("Paused by an admin.").is_visible()
-    assert page.get_by_role("button", name="Resume").is_visible()
+    expect(page.locator('[data-progress="status"]')).to_have_text("paused")
+    expect(page.get_by_text("Paused by an admin.")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
     page.set_viewport_size({"width": 320, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     page.screenshot(path=artifacts_dir / "sending-paused-320.png", full_page=True)
 
     page.get_by_role("button", name="Cancel sending").click()
-    assert page.locator('[data-progress="status"]').inner_text() == "cancelled"
+    expect(page.locator('[data-progress="status"]')).to_have_text("cancelled")
     assert not watch.foreign and not watch.problems, (watch.foreign, watch.problems)

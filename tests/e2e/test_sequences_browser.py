@@ -11,7 +11,7 @@ from helpers.send import make_list
 from helpers.site import log_in
 
 pytestmark = pytest.mark.browser
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def test_add_a_step_with_a_live_preview_and_see_it_listed(app, served, browser, artifacts_dir):
@@ -24,7 +24,7 @@ def test_add_a_step_with_a_live_preview_and_see_it_listed(app, served, browser, 
 
     page.get_by_role("link", name="Sequences").click()
     page.get_by_role("link", name="Weekly News").click()
-    assert page.get_by_role("heading", name="Sequence of “Weekly News”").is_visible()
+    expect(page.get_by_role("heading", name="Sequence of “Weekly News”")).to_be_visible()
     page.get_by_role("button", name="Add a step").click()
     page.get_by_label("Subject", exact=True).fill("Day two")
     page.get_by_label("Body (Markdown)").fill('# Hello {{ subscriber.name | default("reader") }}')
@@ -33,10 +33,10 @@ def test_add_a_step_with_a_live_preview_and_see_it_listed(app, served, browser, 
     frame.get_by_role("heading", name="Hello reader").wait_for(timeout=15_000)  # unsaved
     page.screenshot(path=artifacts_dir / "admin-sequence-step.png", full_page=True)
     page.get_by_role("button", name="Add step").click()
-    assert page.get_by_text("Step added.").is_visible()
+    expect(page.get_by_text("Step added.")).to_be_visible()
 
     page.get_by_role("link", name="Weekly News").click()
     row = page.get_by_role("row").filter(has_text="Day two")
-    assert row.get_by_role("cell", name="after 2 days").is_visible()
+    expect(row.get_by_role("cell", name="after 2 days")).to_be_visible()
     page.screenshot(path=artifacts_dir / "admin-sequence.png", full_page=True)
     assert watch.problems == [] and watch.foreign == []

@@ -15,6 +15,7 @@ from newsletter.models import SubscriberStatus
 from newsletter.subscribers import service, signup, tokens
 
 playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_signup_and_confirm_in_a_real_browser(app, serve, browser, artifacts_dir
     page.get_by_label("Events").uncheck()
     page.screenshot(path=artifacts_dir / "signup-filled.png", full_page=True)
     page.get_by_role("button", name="Subscribe").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     page.screenshot(path=artifacts_dir / "signup-done.png", full_page=True)
 
     wait_idle(app)
@@ -61,7 +62,7 @@ def test_signup_and_confirm_in_a_real_browser(app, serve, browser, artifacts_dir
     page.screenshot(path=artifacts_dir / "confirm.png", full_page=True)
     assert subscriber(app, "browser@example.org").status == SubscriberStatus.PENDING
     page.get_by_role("button", name="Confirm my subscription").click()
-    assert page.get_by_role("heading", name="You are subscribed").is_visible()
+    expect(page.get_by_role("heading", name="You are subscribed")).to_be_visible()
     page.screenshot(path=artifacts_dir / "confirmed.png", full_page=True)
 
     wait_idle(app)
@@ -78,7 +79,7 @@ def test_signup_and_confirm_in_a_real_browser(app, serve, browser, artifacts_dir
         page.screenshot(path=artifacts_dir / name, full_page=True)
 
     page.goto(served + "/confirm/tampered-token")
-    assert page.get_by_role("heading", name="This link is not valid").is_visible()
+    expect(page.get_by_role("heading", name="This link is not valid")).to_be_visible()
     page.screenshot(path=artifacts_dir / "confirm-invalid.png", full_page=True)
     page.close()
     assert subscriber(app, "browser@example.org").status == SubscriberStatus.CONFIRMED

@@ -14,6 +14,7 @@ from helpers.browser import Watch
 from helpers.two_factor import RECOVERY, code_for
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def _password_step(page, origin: str) -> None:
@@ -34,30 +35,31 @@ def test_an_admin_turns_it_on_and_logs_in_with_password_and_code(
 
     page.get_by_role("link", name="Account").click()
     qr = page.get_by_role("img", name="QR code for your authenticator app")
-    assert qr.is_visible() and qr.bounding_box()["width"] >= 100
+    expect(qr).to_be_visible()
+    assert qr.bounding_box()["width"] >= 100
     secret = page.locator("code.secret").inner_text()
     problems += axe_problems_light_and_dark(page)
     page.screenshot(path=artifacts_dir / "two-factor-setup.png", full_page=True)
     page.get_by_label("Code the app shows now").fill(code_for(secret))
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
-    assert page.get_by_role("heading", name="Two-factor sign-in is on").is_visible()
+    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
     assert len(RECOVERY.findall(page.content())) == 10
     problems += axe_problems_light_and_dark(page)
     page.get_by_role("button", name="Log out").click()
 
     _password_step(page, served)
     page.wait_for_url(served + "/admin/login/code")
-    assert page.get_by_role("heading", name="Two-factor sign-in").is_visible()
+    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
     problems += axe_problems_light_and_dark(page)
     # The setup took this step's code: the app shows the next one (one step ahead is allowed).
     page.get_by_label("Code from your authenticator app").fill(code_for(secret, time.time() + 30))
     page.screenshot(path=artifacts_dir / "two-factor-login-code.png", full_page=True)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(served + "/admin/")
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.get_by_role("link", name="Admins").click()  # the owners' Reset and requirement
     reset = page.get_by_role("button", name="Reset two-factor sign-in of admin@example.org")
-    assert reset.is_visible()
+    expect(reset).to_be_visible()
     problems += axe_problems_light_and_dark(page)
 
     assert problems == []
