@@ -1,14 +1,21 @@
-"""Signup load: the app under gunicorn against a bare Flask endpoint, side by side.
+"""Signup load: the app under gunicorn against two floors, side by side.
 
 ``POST /subscribe`` is driven from this process with the same load (``--connections``
 connections on 127.0.0.1, each sending its next request when the last was answered) at the
-app and at the floor, a bare Flask endpoint that reads the request and inserts one row into
-SQLite (``bench/_bare_signup.py``), both under the same gunicorn (``--workers`` sync workers,
-2 by default, one per core), in both shapes, JSON and the HTML form, taking turns: app JSON,
-floor JSON, app form, floor form, ``--seconds`` each (``--smoke``: 2). Then it waits for the
-confirmation mails to drain and checks that every signup the app accepted is in its database
-and got exactly one confirmation mail. Prints one JSON line; exits 1 when anything was lost,
-doubled or answered with an error.
+app and at its floors, each under the same gunicorn (``--workers`` sync workers, 2 by default,
+one per core), in both shapes, JSON and the HTML form, taking turns (app, bare, least per
+shape, ``--seconds`` each; ``--smoke``: 2):
+
+- ``bare``: a bare Flask endpoint that reads the request and inserts one row into SQLite
+  (``bench/_bare_signup.py``), the floor issue 17 names;
+- ``least``: the least any implementation of our signup must do, written bare: the limits'
+  one Redis round trip and the three-statement write on the app's own schema
+  (``bench/_least_signup.py``). ``least_rate_vs_bare`` is the price of those guarantees,
+  ``rate_vs_least`` the app's own overhead on top. Needs Redis (not with ``--mail-workers 0``).
+
+Then it waits for the confirmation mails to drain and checks that every signup the app
+accepted is in its database and got exactly one confirmation mail. Prints one JSON line;
+exits 1 when anything was lost, doubled or answered with an error.
 
     python bench/signup.py [--smoke] [--seconds N] [--connections N] [--workers N]
 
@@ -72,45 +79,46 @@ def main() -> int:
             helpers.append(_start_redis(redis_port, instance))
             env["NEWSLETTER_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         _prepare(env)
-        make_database(str(instance / "bare.db"))
-        bare_env = {**env, "BARE_SIGNUP_DATABASE": str(instance / "bare.db")}
-        bare_env["PYTHONPATH"] = f"{ROOT / 'bench'}"
-        app_port, bare_port = _free_port(), _free_port()
-        app = _start_gunicorn(env, app_port, args.workers, "newsletter:create_app()", instance)
-        bare = _start_gunicorn(
-            bare_env, bare_port, args.workers, "_bare_signup:create_app()", instance
-        )
+        floors = {"bare": _bare_environment(env, instance)}
+        if args.mail_workers:  # the least floor counts its limits in Redis, as the app does
+            floors["least"] = _least_environment(env, instance)
+        servers = {"app": _start_gunicorn(env, args.workers, "newsletter:create_app()", instance)}
+        for name, floor_env in floors.items():
+            spec = f"_{name}_signup:create_app()"
+            servers[name] = _start_gunicorn(floor_env, args.workers, spec, instance)
         runs: dict[str, dict[str, list]] = {shape: {} for shape in SHAPES}
         try:
             mailers = [_start_mail_worker(env) for _ in range(args.mail_workers)]
             helpers += mailers
-            _wait_until_serving(app_port, app, args.workers)
-            _wait_until_serving(bare_port, bare, args.workers)
-            web, floor = _children(app.pid), _children(bare.pid)
-            # Warm both (each process's first requests load templates and connect): checked
-            # for loss and mails below, not counted in the rates.
+            for server in servers.values():
+                _wait_until_serving(server, args.workers)
+            processes = {name: _children(server.pid) for name, server in servers.items()}
+            # Warm each (each process's first requests load templates and connect): the app's
+            # are checked for loss and mails below, not counted in the rates.
             warm = [
-                asyncio.run(_drive(port, args.connections, 0.5, shape, f"warm-{port}"))
+                asyncio.run(_drive(server.port, args.connections, 0.5, shape, f"warm-{name}"))
                 for shape in SHAPES
-                for port in (app_port, bare_port)
+                for name, server in servers.items()
             ]
-            before, floor_before, machine = _cpu(web), _cpu(floor), _machine_cpu()
+            cpu_before, machine = {n: _cpu(p) for n, p in processes.items()}, _machine_cpu()
             started = time.monotonic()
             for shape in SHAPES:
-                for name, port in (("app", app_port), ("bare", bare_port)):
+                for name, server in servers.items():
                     began = time.monotonic()
-                    results = asyncio.run(_drive(port, args.connections, seconds, shape, name))
+                    results = asyncio.run(
+                        _drive(server.port, args.connections, seconds, shape, name)
+                    )
                     runs[shape][name] = [results, time.monotonic() - began]
             machine = _machine_cpu() - machine
-            web_cpu, floor_cpu = _cpu(web) - before, _cpu(floor) - floor_before
-            app_results = [r for shape in SHAPES for r in runs[shape]["app"][0]]
-            accepted = [a for a, status, _ in app_results if status == 200]
-            answered = [r for shape in SHAPES for r in runs[shape]["bare"][0]]
-            checked = accepted + [a for a, status, _ in warm[0] + warm[2] if status == 200]
+            cpu = {n: _cpu(p) - cpu_before[n] for n, p in processes.items()}
+            answered = {n: [r for shape in SHAPES for r in runs[shape][n][0]] for n in servers}
+            accepted = [a for a, status, _ in answered["app"] if status == 200]
+            warm_app = [r for shape_runs in warm[:: len(servers)] for r in shape_runs]
+            checked = accepted + [a for a, status, _ in warm_app if status == 200]
             mails = _wait_for_mails(sink, len(checked))
             drained = time.monotonic() - started
         finally:
-            for proc in [app, bare, *reversed(helpers)]:
+            for proc in [*servers.values(), *reversed(helpers)]:
                 _stop(proc)
             sink.stop()
         stored = _stored_addresses(instance / "newsletter.db")
@@ -128,17 +136,15 @@ def main() -> int:
         "more_than_one_mail": sum(1 for a in checked if mails[a] > 1),
         "mails_done_after_s": round(drained, 1),  # from the start of the first run
         # The app's web processes' CPU per accepted signup (load-independent, unlike rates).
-        "web_cpu_ms_per_signup": _per(web_cpu, accepted),
-        # The floor's, per request it answered: unlike the rates, the two hardly move with the
+        "web_cpu_ms_per_signup": _per(cpu["app"], accepted),
+        # Each floor's, per request it answered: unlike the rates, these hardly move with the
         # machine's load.
-        "bare_cpu_ms_per_request": _per(floor_cpu, answered),
-        "machine_busy_cores": round(machine / (4 * seconds), 2),
+        **{f"{n}_cpu_ms_per_request": _per(cpu[n], answered[n]) for n in floors},
+        "machine_busy_cores": round(machine / (len(servers) * len(SHAPES) * seconds), 2),
         "load_average_1m": os.getloadavg()[0],
     }
     print(json.dumps(report))
-    errors = any(
-        report[shape]["app"]["errors"] or report[shape]["bare"]["errors"] for shape in SHAPES
-    )
+    errors = any(report[shape][name]["errors"] for shape in SHAPES for name in runs[shape])
     failed = errors or report["lost_in_db"] or report["without_mail"]
     return 1 if failed or report["more_than_one_mail"] else 0
 
@@ -156,14 +162,28 @@ def _figures(results: list[tuple[str, int, float]], elapsed: float) -> dict:
 
 
 def _compare(runs: dict[str, list]) -> dict:
-    """The app's run and the floor's, and the app's share of the floor."""
-    app, bare = _figures(*runs["app"]), _figures(*runs["bare"])
+    """Each server's run; the app's rate and p99 as multiples of the bare endpoint's
+    (``rate_vs_bare``, ``p99_vs_bare``) and of the least floor's (``…_vs_least``: the app's own
+    overhead), and the least floor's as multiples of the bare endpoint's (``least_…_vs_bare``:
+    the price of a signup's guarantees)."""
+    figures = {name: _figures(*run) for name, run in runs.items()}
+    compared = {**figures, **_ratios(figures["app"], figures["bare"], "bare")}
+    if "least" in figures:
+        compared.update(_ratios(figures["app"], figures["least"], "least"))
+        floors = _ratios(figures["least"], figures["bare"], "bare")
+        compared.update({f"least_{key}": value for key, value in floors.items()})
+    return compared
+
+
+def _ratios(server: dict, floor: dict, floor_name: str) -> dict:
     return {
-        "app": app,
-        "bare": bare,
-        "rate_vs_bare": round(app["per_s"] / bare["per_s"], 3) if bare["per_s"] else None,
-        "p99_vs_bare": round(app["p99_ms"] / bare["p99_ms"], 2) if bare["p99_ms"] else None,
+        f"rate_vs_{floor_name}": _share(server["per_s"], floor["per_s"], 3),
+        f"p99_vs_{floor_name}": _share(server["p99_ms"], floor["p99_ms"], 2),
     }
+
+
+def _share(value: float | None, of: float | None, digits: int) -> float | None:
+    return round(value / of, digits) if value is not None and of else None
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -239,15 +259,36 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_gunicorn(
-    env: dict[str, str], port: int, workers: int, spec: str, logs: Path
-) -> subprocess.Popen:
+def _start_gunicorn(env: dict[str, str], workers: int, spec: str, logs: Path) -> subprocess.Popen:
+    """``spec`` under gunicorn on a free port of its own (``.port`` on the returned process)."""
+    port = _free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048", spec,
     ]  # fmt: skip
     with open(logs / f"gunicorn-{port}.log", "wb") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    server.port = port  # type: ignore[attr-defined]
+    return server
+
+
+def _bare_environment(env: dict[str, str], instance: Path) -> dict[str, str]:
+    """The bare endpoint's: its one-table database."""
+    make_database(str(instance / "bare.db"))
+    return {**env, "BARE_SIGNUP_DATABASE": str(instance / "bare.db"), "PYTHONPATH": _bench_path()}
+
+
+def _least_environment(env: dict[str, str], instance: Path) -> dict[str, str]:
+    """The least floor's: a database of the app's own schema, with its public list (id 1)."""
+    least = instance / "least"
+    least.mkdir()
+    _prepare({**env, "NEWSLETTER_INSTANCE_DIR": str(least)})
+    database = str(least / "newsletter.db")
+    return {**env, "LEAST_SIGNUP_DATABASE": database, "PYTHONPATH": _bench_path()}
+
+
+def _bench_path() -> str:
+    return f"{ROOT / 'bench'}:{ROOT}"
 
 
 def _start_redis(port: int, workdir: Path) -> subprocess.Popen:
@@ -274,7 +315,7 @@ def _start_mail_worker(env: dict[str, str]) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _wait_until_serving(port: int, server: subprocess.Popen, workers: int) -> None:
+def _wait_until_serving(server: subprocess.Popen, workers: int) -> None:
     """Until every worker has booted and answered (the master listens before they do)."""
     deadline = time.monotonic() + 60
     fast = 0
@@ -283,7 +324,7 @@ def _wait_until_serving(port: int, server: subprocess.Popen, workers: int) -> No
             raise SystemExit("gunicorn did not start")
         started = time.monotonic()
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
                 conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 answered = conn.recv(64).startswith(b"HTTP/1.1 200")
         except OSError:
