@@ -103,11 +103,9 @@ def _signup_page(
     ), status
 
 
-@limiter.request_filter
-def _counted_by_the_throttle() -> bool:
-    """Flask-Limiter passes signups by: the throttle counts them (its per-request search for
-    limits that this route does not have cost more than the throttle's own count)."""
-    return request.endpoint == "subscribers.subscribe"
+# Flask-Limiter passes signups by: the throttle counts them (its per-request search for limits
+# that this route does not have cost more than the throttle's own count).
+limiter.counted_elsewhere("subscribers.subscribe")
 
 
 @bp.route("/subscribe", methods=["POST", "OPTIONS"])
