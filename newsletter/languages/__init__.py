@@ -94,9 +94,13 @@ def page_language() -> str:
 
 def use_language(language: str) -> str:
     """Answer this request in ``language`` (one of :func:`available`): a signup's answer is in
-    the language its form was in. Returns it."""
+    the language its form was in. Returns it.
+
+    Flask-Babel is refreshed only when that changes the language: a refresh makes it choose
+    the page's language again (Accept-Language, a Locale parsed) for what it already had."""
     g.page_language = language
-    refresh()
+    if language != current_language():
+        refresh()
     return language
 
 
