@@ -11,10 +11,13 @@ ignored. Only the address is taken from it: the scheme and host of links come fr
 
 from __future__ import annotations
 
+from functools import cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Only our own origin may supply anything; images may also be data: URIs (Pico's icons).
@@ -31,21 +34,46 @@ TOKEN_PATH_PREFIXES = ("/confirm/", "/unsubscribe/", "/preferences/")
 
 
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response; trust the configured proxies."""
+    """Add the security headers to every response; trust the configured proxies; sign session
+    cookies with a signer made once per set of keys."""
     _trust_proxies(app)
+    app.session_interface = SessionCookies()
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        frame = app.config.get("FRAME_ANCESTORS") or "'self'"
-        response.headers.setdefault("Content-Security-Policy", _CSP.format(frame_ancestors=frame))
+        policy = content_security_policy(app.config.get("FRAME_ANCESTORS") or "'self'")
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        policy = (
+        referrer = (
             "same-origin"
             if request.path.startswith(TOKEN_PATH_PREFIXES)
             else "strict-origin-when-cross-origin"
         )
-        response.headers.setdefault("Referrer-Policy", policy)
+        response.headers.setdefault("Referrer-Policy", referrer)
         return response
+
+
+@cache
+def content_security_policy(frame_ancestors: str) -> str:
+    """The policy for pages that may be embedded by ``frame_ancestors``. Made once per value,
+    not per response: the setting rarely changes, and a changed one is simply a new value."""
+    return _CSP.format(frame_ancestors=frame_ancestors)
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, signed and checked exactly as Flask does, but with one
+    signer per set of keys instead of a new one each time a request opens or saves its session
+    (making one serialises a test value: most of what opening an empty session cost)."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[str | bytes | None, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's signer for the app's current keys; a changed key makes a new one."""
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._signers:
+            self._signers[keys] = super().get_signing_serializer(app)
+        return self._signers[keys]
 
 
 Networks = list[IPv4Network | IPv6Network]
