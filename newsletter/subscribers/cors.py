@@ -4,13 +4,20 @@ first), so an embedded signup box works while other sites' pages cannot use the 
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Response, current_app, request
 
 
-def allowed_origins() -> set[str]:
+def allowed_origins() -> frozenset[str]:
     """The configured origins, e.g. ``https://example.org`` (no path, no trailing slash)."""
-    raw = current_app.config["CORS_ORIGINS"] or ""
-    return {o.strip().rstrip("/") for o in raw.split(",") if o.strip()}
+    return _origins(current_app.config["CORS_ORIGINS"] or "")
+
+
+@cache
+def _origins(raw: str) -> frozenset[str]:
+    """The setting's origins, read once per value (a JSON signup asked twice per request)."""
+    return frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
 def request_origin_ok() -> bool:
@@ -33,7 +40,7 @@ def preflight() -> Response:
 def grant(response: Response) -> Response:
     """Let an allowed origin's page read the answer (success and errors alike)."""
     origin = request.headers.get("Origin")
-    if origin in allowed_origins():
+    if origin is not None and origin in allowed_origins():
         response.headers["Access-Control-Allow-Origin"] = origin
     response.vary.add("Origin")
     return response

@@ -174,6 +174,26 @@ def test_each_visitor_gets_the_thank_you_page_in_their_own_language(app, client)
     assert "Check your inbox" in pages["en"].get_data(as_text=True)
 
 
+def test_a_json_signup_answers_in_the_browsers_language_with_every_header(make_app):
+    # The language is chosen once per request, the limiter, CSP and CORS skip work they did per
+    # request: the answer must still say which language, how it varies, and what it allows.
+    app = make_app(CORS_ORIGINS="https://blog.example", FRAME_ANCESTORS="https://blog.example")
+    make_list(app)
+    browser = {"Accept-Language": "de-DE,de;q=0.9", "Origin": "https://blog.example"}
+    answer = _json(app.test_client(), {"email": "dora@example.org"}, **browser)
+
+    assert answer.status_code == 200
+    assert answer.get_json()["message"].startswith("Vielen Dank! Bitte sehen Sie in Ihr Postfach")
+    assert answer.headers["Content-Language"] == "de"
+    assert set(answer.headers["Vary"].split(", ")) == {"Accept-Language", "Cookie", "Origin"}
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://blog.example"
+    policy = answer.headers["Content-Security-Policy"]
+    assert policy.endswith("frame-ancestors https://blog.example")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Set-Cookie" not in answer.headers
+
+
 def test_cors_grants_only_configured_origins(make_app):
     app = make_app(CORS_ORIGINS="https://blog.example, https://shop.example")
     client = app.test_client()
