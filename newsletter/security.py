@@ -70,7 +70,7 @@ class SessionCookies(SecureCookieSessionInterface):
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         """Flask's signer for the app's current keys; a changed key makes a new one."""
-        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         if keys not in self._signers:
             self._signers[keys] = super().get_signing_serializer(app)
         return self._signers[keys]
