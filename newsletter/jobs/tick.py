@@ -29,11 +29,12 @@ TASKS = [
     "newsletter.sequences.tick:send_due",
     "newsletter.imports.jobs:recover_stalled",
     "newsletter.delivery.retention:purge_deliveries",
+    "newsletter.webhooks.retention:purge_messages",
     "newsletter.subscribers.retention:purge_consent_ips",
     "newsletter.subscribers.browse:index_new_subscribers",
     "newsletter.subscribers.tallies:fold",
     "newsletter.bounces.mailbox:poll_due",
-    "newsletter.bounces.providers.mailgun:prune_nonces",
+    "newsletter.bounces.providers:prune",
     "newsletter.webhooks.failing:disable_failing",
     "newsletter.webhooks.jobs:enqueue_due",
 ]
