@@ -46,7 +46,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from _bare_signup import make_database
-from _common import Sink
+from _common import Sink, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LIST = "news"
@@ -72,16 +72,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
         instance = Path(tmp)
         sink = Sink(record=True)
-        env = _environment(instance, sink.url)
+        env = environment(instance, sink.url)
         helpers: list[subprocess.Popen] = []
         if args.mail_workers:
-            redis_port = _free_port()
-            helpers.append(_start_redis(redis_port, instance))
+            redis_port = free_port()
+            helpers.append(start_redis(redis_port, instance))
             env["NEWSLETTER_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        _prepare(env)
-        floors = {"bare": _bare_environment(env, instance)}
+        prepare(env)
+        floors = {"bare": bare_environment(env, instance)}
         if args.mail_workers:  # the least floor counts its limits in Redis, as the app does
-            floors["least"] = _least_environment(env, instance)
+            floors["least"] = least_environment(env, instance)
         servers = {"app": _start_gunicorn(env, args.workers, "newsletter:create_app()", instance)}
         for name, floor_env in floors.items():
             spec = f"_{name}_signup:create_app()"
@@ -232,7 +232,7 @@ def _per(seconds: float, items: list) -> float | None:
     return round(seconds * 1000 / len(items), 2) if items else None
 
 
-def _environment(instance: Path, smtp_url: str) -> dict[str, str]:
+def environment(instance: Path, smtp_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.update(
         NEWSLETTER_INSTANCE_DIR=str(instance),
@@ -246,22 +246,16 @@ def _environment(instance: Path, smtp_url: str) -> dict[str, str]:
     return env
 
 
-def _prepare(env: dict[str, str]) -> None:
+def prepare(env: dict[str, str]) -> None:
     """Schema and one public list, made the way an operator would."""
     newsletter = [sys.executable, "-c", "from newsletter.cli import main; main()"]
     for command in (["db", "upgrade"], ["lists", "create", LIST, "--name", "News", "--public"]):
         subprocess.run(newsletter + command, env=env, check=True, capture_output=True, cwd=ROOT)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_gunicorn(env: dict[str, str], workers: int, spec: str, logs: Path) -> subprocess.Popen:
     """``spec`` under gunicorn on a free port of its own (``.port`` on the returned process)."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048", spec,
@@ -272,17 +266,17 @@ def _start_gunicorn(env: dict[str, str], workers: int, spec: str, logs: Path) ->
     return server
 
 
-def _bare_environment(env: dict[str, str], instance: Path) -> dict[str, str]:
+def bare_environment(env: dict[str, str], instance: Path) -> dict[str, str]:
     """The bare endpoint's: its one-table database."""
     make_database(str(instance / "bare.db"))
     return {**env, "BARE_SIGNUP_DATABASE": str(instance / "bare.db"), "PYTHONPATH": _bench_path()}
 
 
-def _least_environment(env: dict[str, str], instance: Path) -> dict[str, str]:
+def least_environment(env: dict[str, str], instance: Path) -> dict[str, str]:
     """The least floor's: a database of the app's own schema, with its public list (id 1)."""
     least = instance / "least"
     least.mkdir()
-    _prepare({**env, "NEWSLETTER_INSTANCE_DIR": str(least)})
+    prepare({**env, "NEWSLETTER_INSTANCE_DIR": str(least)})
     database = str(least / "newsletter.db")
     return {**env, "LEAST_SIGNUP_DATABASE": database, "PYTHONPATH": _bench_path()}
 
@@ -291,7 +285,7 @@ def _bench_path() -> str:
     return f"{ROOT / 'bench'}:{ROOT}"
 
 
-def _start_redis(port: int, workdir: Path) -> subprocess.Popen:
+def start_redis(port: int, workdir: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(workdir)],
