@@ -80,13 +80,15 @@ def provider_webhook(provider: str):  # type: ignore[no-untyped-def]
     except OSError:  # SNS unreachable for its certificate or the subscription: it retries
         db.session.rollback()
         abort(502)
-    outcomes = [service.record_provider_report(provider, r.email, r.kind, r.reason) for r in found]
+    # A repeated event is answered 2xx like the first, so that the provider stops retrying it.
+    fresh = providers.first_deliveries(provider, found)
+    outcomes = [service.record_provider_report(provider, r.email, r.kind, r.reason) for r in fresh]
     db.session.commit()
     return jsonify(
         recorded=[
             {"kind": r.kind.value, "suppressed": now}
-            for r, now in zip(found, outcomes, strict=True)
+            for r, now in zip(fresh, outcomes, strict=True)
             if now is not None
         ],
-        ignored=outcomes.count(None),
+        ignored=outcomes.count(None) + len(found) - len(fresh),
     )

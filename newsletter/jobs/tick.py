@@ -34,7 +34,7 @@ TASKS = [
     "newsletter.subscribers.browse:index_new_subscribers",
     "newsletter.subscribers.tallies:fold",
     "newsletter.bounces.mailbox:poll_due",
-    "newsletter.bounces.providers.mailgun:prune_nonces",
+    "newsletter.bounces.providers:prune",
     "newsletter.webhooks.failing:disable_failing",
     "newsletter.webhooks.jobs:enqueue_due",
 ]

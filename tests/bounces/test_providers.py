@@ -9,7 +9,9 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,11 +20,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from helpers.env import ROOT
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from newsletter.bounces import providers, service
 from newsletter.bounces.providers import ses
 from newsletter.extensions import db
-from newsletter.models import Bounce, ProviderNonce, Subscriber
+from newsletter.models import Bounce, BounceKind, ProviderNonce, Subscriber
 from newsletter.subscribers.suppression import is_blocked
 
 SAMPLES = ROOT / "tests" / "data" / "providers"
@@ -126,7 +129,9 @@ def test_mailgun_temporary_failures_count_toward_the_soft_limit(app, client, sub
     assert first.json["recorded"] == [{"kind": "soft", "suppressed": False}]
     assert _state(app, subscriber_id)[:3] == ("confirmed", 1, False)
 
-    second = client.post("/webhooks/bounce/mailgun", json=_mailgun("mailgun-failed-temporary.json"))
+    another = _mailgun("mailgun-failed-temporary.json")
+    another["event-data"]["id"] = "another-temporary-failure"
+    second = client.post("/webhooks/bounce/mailgun", json=another)
 
     assert second.json["recorded"] == [{"kind": "soft", "suppressed": True}]
     assert _state(app, subscriber_id)[:3] == ("bounced", 2, True)
@@ -200,8 +205,8 @@ def test_the_tick_forgets_old_mailgun_tokens(app, client, subscriber_id):
 # ---------------------------------------------------------------- SendGrid
 
 
-def _sendgrid(client, name, key=SENDGRID_PRIVATE, signed=True):
-    body = (SAMPLES / name).read_bytes()
+def _sendgrid(client, name, key=SENDGRID_PRIVATE, signed=True, events=None):
+    body = (SAMPLES / name).read_bytes() if events is None else json.dumps(events).encode()
     timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json"}
     if signed:
@@ -273,10 +278,11 @@ def test_sendgrid_forged_unsigned_or_tampered_report_is_refused(app, client, sub
 # ---------------------------------------------------------------- Postmark
 
 
-def _postmark(client, name, user="postmark", password="hook-password"):
+def _postmark(client, name, user="postmark", password="hook-password", record=None):
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     headers = {"Authorization": f"Basic {auth}"} if user is not None else {}
-    return client.post("/webhooks/bounce/postmark", json=_sample(name), headers=headers)
+    record = _sample(name) if record is None else record
+    return client.post("/webhooks/bounce/postmark", json=record, headers=headers)
 
 
 @pytest.mark.parametrize(
@@ -349,11 +355,12 @@ def _sns(message, key=SNS_KEY, version="1", cert_url=CERT_URL, topic=TOPIC):
     return message
 
 
-def _notification(sample, **signing):
+def _notification(sample, message_id=None, **signing):
+    """A notification of its own, as SNS numbers each (a retry keeps its MessageId)."""
     return _sns(
         {
             "Type": "Notification",
-            "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+            "MessageId": message_id or str(uuid.uuid4()),
             "Message": (SAMPLES / sample).read_text(),
             "Timestamp": "2026-12-07T05:21:03.000Z",
             "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&x=1",
@@ -533,6 +540,126 @@ def test_a_report_about_no_subscriber_is_ignored(app, client, subscriber_id):
     assert answer.json == {"recorded": [], "ignored": 1}
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Bounce)) == 0
+
+
+# ---------------------------------------------------------------- an event delivered twice
+
+BOTH = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+PROVIDERS = pytest.mark.parametrize("provider", ["mailgun", "sendgrid", "postmark", "ses"])
+
+
+def _with_id(record, field, event_id):
+    record.pop(field, None)
+    if event_id is not None:
+        record[field] = event_id
+    return record
+
+
+def _soft_bounce(client, provider, event_id):
+    """A soft bounce about ADDRESS from ``provider``, signed afresh as a retry would be, with
+    ``event_id`` as the provider's id of the event (None: an event without one)."""
+    if provider == "mailgun":
+        payload = _mailgun("mailgun-failed-temporary.json")
+        _with_id(payload["event-data"], "id", event_id)
+        return client.post("/webhooks/bounce/mailgun", json=payload)
+    if provider == "sendgrid":
+        events = [_with_id(_sample("sendgrid-blocked.json")[0], "sg_event_id", event_id)]
+        return _sendgrid(client, "", events=events)
+    if provider == "postmark":
+        record = _with_id(_sample("postmark-softbounce.json"), "ID", event_id)
+        return _postmark(client, "", record=record)
+    message = {
+        "Type": "Notification",
+        "Message": (SAMPLES / "ses-bounce-transient.json").read_text(),
+        "Timestamp": "2026-12-07T05:21:03.000Z",
+    }
+    return _ses(client, _sns(_with_id(message, "MessageId", event_id)))
+
+
+@BOTH
+@PROVIDERS
+def test_a_soft_bounce_delivered_twice_counts_once(
+    app, client, subscriber_id, visited, backend, provider
+):
+    first = _soft_bounce(client, provider, "event-1")
+    assert first.json["recorded"] == [{"kind": "soft", "suppressed": False}]
+
+    again = _soft_bounce(client, provider, "event-1")
+
+    assert again.status_code == 200  # so that the provider stops retrying
+    assert again.json == {"recorded": [], "ignored": 1}
+    status, soft, blocked, bounces = _state(app, subscriber_id)
+    assert (status, soft, blocked, len(bounces)) == ("confirmed", 1, False, 1)
+    # The second real soft bounce reaches SOFT_BOUNCE_LIMIT (2), not the repeat.
+    second = _soft_bounce(client, provider, "event-2")
+    assert second.json["recorded"] == [{"kind": "soft", "suppressed": True}]
+    assert _state(app, subscriber_id)[:3] == ("bounced", 2, True)
+
+
+@BOTH
+@PROVIDERS
+def test_soft_bounces_without_an_id_count_each_time(
+    app, client, subscriber_id, visited, backend, provider
+):
+    for _ in range(2):
+        assert _soft_bounce(client, provider, None).status_code == 200
+
+    assert _state(app, subscriber_id)[:3] == ("bounced", 2, True)
+
+
+@BOTH
+def test_a_batch_applies_only_its_events_not_seen_before(app, client, subscriber_id, backend):
+    seen = _sample("sendgrid-blocked.json")[0]
+    assert _sendgrid(client, "", events=[seen]).json["ignored"] == 0
+    new = {**seen, "sg_event_id": "bmV3LWJsb2NrZWQtZXZlbnQ"}
+
+    answer = _sendgrid(client, "", events=[seen, new])
+
+    assert answer.json == {"recorded": [{"kind": "soft", "suppressed": True}], "ignored": 1}
+    assert _state(app, subscriber_id)[:3] == ("bounced", 2, True)
+
+
+@BOTH
+def test_two_deliveries_of_one_event_at_the_same_moment_count_once(app, subscriber_id, backend):
+    answers = []
+    other = threading.Thread(
+        target=lambda: answers.append(_soft_bounce(app.test_client(), "postmark", "event-1"))
+    )
+    report = providers.Report(ADDRESS, BounceKind.SOFT, "mailbox full", "event-1")
+    with app.app_context():
+        # One delivery has applied the event and not yet committed when the other comes in.
+        assert providers.first_deliveries("postmark", [report]) == [report]
+        service.record_provider_report("postmark", ADDRESS, BounceKind.SOFT, "mailbox full")
+        other.start()
+        other.join(timeout=1)
+        assert other.is_alive()  # waiting for the first one's transaction
+        db.session.commit()
+    other.join(timeout=30)
+
+    assert answers[0].status_code == 200
+    assert answers[0].json == {"recorded": [], "ignored": 1}
+    assert _state(app, subscriber_id)[:3] == ("confirmed", 1, False)
+
+
+@BOTH
+def test_the_tick_keeps_event_ids_for_a_week_then_forgets_them(app, client, subscriber_id, backend):
+    from newsletter.jobs.tick import tick
+
+    def age(days):
+        with app.app_context():
+            db.session.execute(
+                update(ProviderNonce).values(seen_at=datetime.now(UTC) - timedelta(days=days))
+            )
+            db.session.commit()
+            tick()
+            return db.session.scalars(select(ProviderNonce.provider)).all()
+
+    _soft_bounce(client, "sendgrid", "event-1")
+    assert age(days=6) == ["sendgrid-event"]
+    assert _soft_bounce(client, "sendgrid", "event-1").json["ignored"] == 1
+
+    assert age(days=8) == []
+    assert _state(app, subscriber_id)[1] == 1
 
 
 # ---------------------------------------------------------------- sources on the bounce page

@@ -1,6 +1,7 @@
 """Mailgun: ``signature.signature`` is the hex HMAC-SHA256 of ``timestamp + token`` under the
 webhook signing key (``NEWSLETTER_BOUNCE_MAILGUN_SIGNING_KEY``); the timestamp must be within
 5 minutes of ours and a token is accepted once (kept in ``provider_nonce``, pruned by the tick).
+An event's ``id`` is applied once, whatever token signs it.
 
 Events: ``failed`` with severity ``permanent`` is a hard bounce, ``temporary`` a soft one;
 ``complained`` a complaint; the rest is ignored.
@@ -12,13 +13,12 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
 
 from ... import signing
 from ...extensions import db
 from ...models import BounceKind, ProviderNonce, utcnow
-from . import Report, Request, Unverified, load_json
+from . import Report, Request, Unverified, keep_once, load_json
 
 NAME = "mailgun"
 WINDOW_SECONDS = 5 * 60
@@ -48,17 +48,8 @@ def reports(request: Request) -> list[Report]:
 
 def _spend(token: str) -> None:
     """Keep the token, refusing one already kept (a replayed request)."""
-    seen = select(ProviderNonce.id).where(
-        ProviderNonce.provider == NAME, ProviderNonce.token == token[:200]
-    )
-    if db.session.scalar(seen) is not None:
+    if not keep_once(NAME, [token]):
         raise Unverified("token already used")
-    db.session.add(ProviderNonce(provider=NAME, token=token[:200]))
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same request, at the same moment, on another worker
-        db.session.rollback()  # nothing else is written yet: the token is checked first
-        raise Unverified("token already used") from None
 
 
 def _report(event: dict) -> Report | None:
@@ -73,10 +64,12 @@ def _report(event: dict) -> Report | None:
     status = event.get("delivery-status") or {}
     words = [str(status.get(k) or "") for k in ("code", "message", "description")]
     reason = " ".join(dict.fromkeys(w for w in words if w)) or str(event.get("reason") or "")
-    return Report(str(event["recipient"]), kind, reason)
+    return Report(str(event["recipient"]), kind, reason, str(event.get("id") or ""))
 
 
 def prune_nonces() -> None:
     """Forget tokens older than twice the window: their timestamps are refused anyway."""
     cutoff = utcnow() - timedelta(seconds=2 * WINDOW_SECONDS)
-    db.session.execute(delete(ProviderNonce).where(ProviderNonce.seen_at < cutoff))
+    db.session.execute(
+        delete(ProviderNonce).where(ProviderNonce.provider == NAME, ProviderNonce.seen_at < cutoff)
+    )

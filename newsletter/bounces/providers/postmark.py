@@ -52,4 +52,5 @@ def reports(request: Request) -> list[Report]:
     if kind is None:
         return []
     words = [str(record.get(k) or "") for k in ("Description", "Details")]
-    return [Report(str(record["Email"]), kind, " ".join(w for w in words if w))]
+    reason = " ".join(w for w in words if w)
+    return [Report(str(record["Email"]), kind, reason, str(record.get("ID") or ""))]

@@ -70,4 +70,9 @@ def _report(event: object) -> Report | None:
     if kind is None:
         return None
     words = [str(event.get("status") or ""), reason]
-    return Report(str(event["email"]), kind, " ".join(w for w in words if w))
+    return Report(
+        str(event["email"]),
+        kind,
+        " ".join(w for w in words if w),
+        str(event.get("sg_event_id") or ""),
+    )

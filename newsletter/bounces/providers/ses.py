@@ -91,7 +91,7 @@ def reports(request: Request) -> list[Report]:
         event = json.loads(message.get("Message") or "")
     except ValueError:
         return []
-    return _reports(event) if isinstance(event, dict) else []
+    return _reports(event, str(message.get("MessageId") or "")) if isinstance(event, dict) else []
 
 
 def _check_signature(message: dict) -> None:
@@ -137,7 +137,8 @@ def visit(url: str) -> bytes:
         return answer.read(1024 * 1024)
 
 
-def _reports(event: dict) -> list[Report]:
+def _reports(event: dict, message_id: str) -> list[Report]:
+    """The SES event's reports, each with the SNS message's id: SNS keeps it on every retry."""
     kind = event.get("notificationType") or event.get("eventType")  # SNS topic or event set
     if kind == "Bounce":
         bounce = event.get("bounce") or {}
@@ -146,7 +147,12 @@ def _reports(event: dict) -> list[Report]:
         if found is None:
             return []
         return [
-            Report(str(r["emailAddress"]), found, _words(r) or str(bounce.get("bounceSubType")))
+            Report(
+                str(r["emailAddress"]),
+                found,
+                _words(r) or str(bounce.get("bounceSubType")),
+                message_id,
+            )
             for r in bounce.get("bouncedRecipients") or []
             if isinstance(r, dict) and r.get("emailAddress")
         ]
@@ -154,7 +160,7 @@ def _reports(event: dict) -> list[Report]:
         complaint = event.get("complaint") or {}
         reason = str(complaint.get("complaintFeedbackType") or "complaint")
         return [
-            Report(str(r["emailAddress"]), BounceKind.COMPLAINT, reason)
+            Report(str(r["emailAddress"]), BounceKind.COMPLAINT, reason, message_id)
             for r in complaint.get("complainedRecipients") or []
             if isinstance(r, dict) and r.get("emailAddress")
         ]
