@@ -6,6 +6,10 @@ of its deliveries is pending. A message still being retried, or waiting for its 
 endpoint to be enabled again, keeps its body, so every retry sends what the first attempt did.
 Its deliveries and their attempts go with it (ON DELETE CASCADE, which SQLite enforces here:
 ``database.py`` turns foreign keys on for every connection). Runs on every tick.
+
+However short the setting, messages of the last twice :data:`~.failing.DISABLE_AFTER` are kept:
+their attempts are how the tick tells an endpoint that has failed for that long, and disables
+it (with only that long kept, the oldest failure left would never be quite old enough).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from ..delivery.retention import CHUNK, cutoff
 from ..extensions import db
 from ..jobs import writer
-from ..models import WebhookDelivery, WebhookMessage
+from ..models import WebhookDelivery, WebhookMessage, utcnow
+from .failing import DISABLE_AFTER
 from .outbox import PENDING
 
 M = WebhookMessage
@@ -29,7 +34,7 @@ def purge_messages() -> int:
     before = cutoff("DELIVERY_RETENTION_DAYS")
     if before is None:
         return 0
-    old = _older_than(before)
+    old = _older_than(min(before, utcnow() - 2 * DISABLE_AFTER))
     settled = ~exists().where(WebhookDelivery.message_id == M.id, WebhookDelivery.status == PENDING)
     purged = 0
     while True:

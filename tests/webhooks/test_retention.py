@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 from newsletter.accounts import service as accounts
 from newsletter.extensions import db
 from newsletter.jobs import tick
-from newsletter.models import Role, WebhookAttempt, WebhookDelivery, WebhookMessage, utcnow
+from newsletter.models import (
+    Role,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+    utcnow,
+)
 from newsletter.webhooks import retention, service
 
 PUBLIC = "https://93.184.215.14/hooks/newsletter"  # never called: nothing is due in these tests
@@ -132,3 +139,19 @@ def test_retention_of_zero_days_keeps_the_webhook_log_forever(backend, make_app)
         tick.tick()
 
         assert _kept() == {"ancient.delivered": (1, 1), "ancient.failed": (1, 1)}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_short_retention_still_lets_a_failing_endpoint_be_disabled(backend, make_app):
+    app = make_app(DELIVERY_RETENTION_DAYS=1)
+    with app.app_context():
+        [crm] = _endpoints(1)
+        db.session.get(WebhookEndpoint, crm).enabled_at = utcnow() - timedelta(days=10)
+        _message("long.ago", 8, {crm: "failed"})
+        _message("failing.since.four.days", 4, {crm: "failed"})
+        _message("failing.still", 1, {crm: "failed"})
+
+        tick.tick()
+
+        assert set(_kept()) == {"failing.since.four.days", "failing.still"}
+        assert db.session.get(WebhookEndpoint, crm).disabled_at is not None  # failing 3+ days
