@@ -1,5 +1,5 @@
 """Signing up: a visitor's (or an admin's or an import's) request to join lists, written
-in three short statements built once per dialect, then the confirmation mail queued.
+in three short statements compiled once per dialect, then the confirmation mail queued.
 
 Confirmation, preferences and unsubscribing are in :mod:`newsletter.subscribers.service`.
 """
@@ -7,9 +7,14 @@ Confirmation, preferences and unsubscribing are in :mod:`newsletter.subscribers.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Executable, bindparam, insert, select
+from sqlalchemy import BindParameter, Column, Executable, Table, bindparam, insert, select
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..jobs import writer
@@ -54,26 +59,40 @@ def subscribe(
     )
     hashes = hash_params(email)
     now = utcnow()
+    # Every column is named, the defaults too: nothing is left for SQLAlchemy to fill in.
     subscriber = {
         "email": email,
         "name": name,
+        "attributes": {},
         "status": SubscriberStatus.PENDING,
         "language": language,
         "confirmation_due_at": now,  # a mail is promised now; its sending clears this
         "created_at": now,  # comes back unchanged only from a row this statement inserted
+        "updated_at": now,
+        "soft_bounces": 0,
+        "hard_bounces": 0,
         **hashes,
     }
-    asked = [{"list_id": ml.id, "status": SubscriptionStatus.PENDING} for ml in lists]
-    sql = _signup_sql(db.session.get_bind().dialect.name, len(hashes))
+    asked = [
+        {
+            "list_id": ml.id,
+            "status": SubscriptionStatus.PENDING,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for ml in lists
+    ]
     with writer.turn():
         conn = db.session.connection()
-        row = conn.execute(sql.subscriber, subscriber).one_or_none()
-        subscriber_id = row.id if row is not None else None
+        sql = _signup_sql(conn.dialect, len(hashes))
+        row = sql.subscriber.execute(conn, subscriber)
+        subscriber_id, created_at = row if row is not None else (None, None)
         if subscriber_id is not None:
             if asked:
-                conn.execute(sql.lists, [{"subscriber_id": subscriber_id, **a} for a in asked])
-            conn.execute(sql.consent, {"subscriber_id": subscriber_id, **event})
-            if row.created_at == now:
+                sql.lists.executemany(conn, [{"subscriber_id": subscriber_id, **a} for a in asked])
+            sql.consent.execute(conn, {"subscriber_id": subscriber_id, "created_at": now, **event})
+            # Compared in the driver's form (SQLite's is text): as this statement bound it.
+            if created_at == sql.subscriber.driver_value("created_at", now):
                 outbox.emit("subscriber.created", {"id": subscriber_id, "email": email})
         db.session.commit()
     confirmations.request(subscriber_id)
@@ -86,16 +105,102 @@ def request_new_link(email: str) -> None:
 
 
 @dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled once, run on the DBAPI cursor of the session's connection.
+
+    Each time SQLAlchemy executes a compiled statement it builds an execution context and a
+    result around the driver's call: for a signup's three statements, a quarter of
+    :func:`subscribe` (measured on SQLite: 0.47 ms, 0.36 ms without). This keeps only what
+    reaches the driver: the SQL SQLAlchemy compiled, and each value processed by its type's
+    bind processor as SQLAlchemy would (enums to their values, JSON to text, times to UTC and,
+    on SQLite, to its text form), in the order the driver's paramstyle wants. The session
+    still owns the transaction and commits it.
+    """
+
+    sql: str
+    processors: dict[str, Callable[[Any], Any] | None]  # the caller's values, by bind name
+    fixed: dict[str, Any]  # values compiled into the statement (literals, a LIMIT), processed
+    order: tuple[str, ...] | None  # the binds in position order; None: the driver takes names
+    error: type[Exception]  # the driver's base error
+
+    @classmethod
+    def compile(cls, statement: Executable, dialect: Dialect) -> _Prepared:
+        """Compile ``statement`` for ``dialect``; every column it writes must be named."""
+        compiled = statement.compile(dialect=dialect)
+        if compiled.insert_prefetch or compiled.post_compile_params:
+            # A Python-side column default or an expanding IN is SQLAlchemy's work per execution.
+            raise ValueError(f"not compiled in full: {compiled.string}")
+        # bind_names: each bind by the name it has in the SQL (anonymous ones numbered).
+        processors = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for bind, name in compiled.bind_names.items()
+        }
+        fixed = {
+            name: _processed(processors.pop(name), bind.effective_value)
+            for bind, name in compiled.bind_names.items()
+            if not bind.required
+        }
+        order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+        return cls(compiled.string, processors, fixed, order, dialect.loaded_dbapi.Error)
+
+    def driver_value(self, name: str, value: Any) -> Any:
+        """``value`` as bound for ``name``: the form in which the driver also reads it back."""
+        return _processed(self.processors[name], value)
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
+        """The driver's parameters for ``values`` (one for each bind not compiled in)."""
+        bound = self.fixed | {
+            name: _processed(process, values[name]) for name, process in self.processors.items()
+        }
+        return bound if self.order is None else [bound[name] for name in self.order]
+
+    def execute(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run the statement once on ``conn``'s driver; the row it returns, if any."""
+        with self._cursor(conn) as cursor:
+            cursor.execute(self.sql, self.parameters(values))
+            return cursor.fetchone() if cursor.description else None
+
+    def executemany(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        """Run the statement on ``conn``'s driver for each of ``rows``."""
+        with self._cursor(conn) as cursor:
+            cursor.executemany(self.sql, [self.parameters(values) for values in rows])
+
+    @contextmanager
+    def _cursor(self, conn: Connection) -> Iterator[Any]:
+        # The statement still shows in SQLAlchemy's log (echo, or sqlalchemy.engine at INFO),
+        # its values never, as the engine is set up (hide_parameters). The driver's errors are
+        # raised as SQLAlchemy raises them, so that e.g. a lost database server still answers
+        # 503 (an OperationalError).
+        conn.engine.logger.info("%s", self.sql)
+        with closing(conn.connection.driver_connection.cursor()) as cursor:
+            try:
+                yield cursor
+            except self.error as error:
+                raise DBAPIError.instance(
+                    self.sql, None, error, self.error, hide_parameters=True
+                ) from error
+
+
+def _processed(process: Callable[[Any], Any] | None, value: Any) -> Any:
+    return value if process is None else process(value)
+
+
+@dataclass(frozen=True)
 class _SignupSQL:
-    """The statements a signup writes with, built once per dialect."""
+    """The statements a signup writes with, compiled once per dialect."""
 
-    subscriber: Executable
-    lists: Executable
-    consent: Executable
+    subscriber: _Prepared
+    lists: _Prepared
+    consent: _Prepared
 
 
-@functools.cache
-def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
+def _named(table: Table, names: str) -> dict[Column[Any], BindParameter[Any]]:
+    """A bound value for each of the columns ``names``, by the column's name, with its type."""
+    return {table.c[n]: bindparam(n, type_=table.c[n].type) for n in names.split()}
+
+
+@functools.lru_cache(maxsize=8)  # an app has one dialect; each test app has its own
+def _signup_sql(dialect: Dialect, keys: int) -> _SignupSQL:
     # The subscriber: inserted as pending if new, in one statement so two simultaneous signups
     # for one address are one row; its id comes back, or nothing when the address is
     # blocked. A later signup never renames a subscriber, pending or confirmed: anyone can sign
@@ -103,26 +208,30 @@ def _signup_sql(dialect: str, keys: int) -> _SignupSQL:
     # preferences page; nor changes their language, for the same reason. ``keys``: how many
     # hashes the address has.
     table = Subscriber.__table__
-    columns = [
-        table.c.email,
-        table.c.name,
-        table.c.status,
-        table.c.language,
-        table.c.confirmation_due_at,
-        table.c.created_at,
-    ]
-    values = select(*(bindparam(c.name, type_=c.type) for c in columns))
-    subscriber = upsert(table, dialect).from_select(columns, values.where(~blocked_clause(keys)))
+    columns = _named(
+        table,
+        "email name attributes status language confirmation_due_at created_at updated_at"
+        " soft_bounces hard_bounces",
+    )
+    values = select(*columns.values()).where(~blocked_clause(keys))
+    subscriber = upsert(table, dialect.name).from_select(list(columns), values)
     subscriber = subscriber.on_conflict_do_update(
         index_elements=[table.c.email],
         set_={"confirmation_due_at": subscriber.excluded.confirmation_due_at},
     ).returning(table.c.id, table.c.created_at)
     # Each list asked for: new ones and ones left earlier become pending; others stay.
     table = Subscription.__table__
-    lists = upsert(table, dialect)
+    columns = _named(table, "subscriber_id list_id status created_at updated_at")
+    lists = upsert(table, dialect.name).values(columns)
     lists = lists.on_conflict_do_update(
         index_elements=[table.c.subscriber_id, table.c.list_id],
         set_={"status": lists.excluded.status, "updated_at": lists.excluded.updated_at},
         where=table.c.status == SubscriptionStatus.UNSUBSCRIBED,
     )
-    return _SignupSQL(subscriber, lists, insert(ConsentEvent.__table__))
+    # inline(): no RETURNING of the new id (PostgreSQL's default), which nobody reads.
+    table = ConsentEvent.__table__
+    columns = _named(table, "subscriber_id created_at action source consent_text ip lists")
+    consent = insert(table).values(columns).inline()
+    return _SignupSQL(
+        *(_Prepared.compile(statement, dialect) for statement in (subscriber, lists, consent))
+    )
