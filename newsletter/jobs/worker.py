@@ -4,6 +4,7 @@ in a thread beside it."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import os
@@ -11,6 +12,7 @@ import socket
 import sys
 import threading
 
+from redis.client import PubSubWorkerThread
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 from rq.worker import WorkerStatus
@@ -24,6 +26,10 @@ log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 2.0
 # Set by a stop signal; a process runs one worker at a time, so one flag for the process.
 _stop = threading.Event()
+# redis-py 8's PubSubWorkerThread.stop() joins the thread, without a limit unless given one;
+# earlier versions only flag it (and take no argument).
+_BOUNDED_STOP = "timeout" in inspect.signature(PubSubWorkerThread.stop).parameters
+_STOP_LISTENER = {"timeout": 1} if _BOUNDED_STOP else {}
 
 
 class AppWorker(SimpleWorker):
@@ -49,6 +55,22 @@ class AppWorker(SimpleWorker):
             self.log.info("Worker %s: stop requested while idle, exiting", self.name)
             raise SystemExit(0)
         super().request_stop(signum, frame)
+
+    def unsubscribe(self) -> None:
+        """RQ's, without a wait of up to a minute on the way out.
+
+        RQ's listener for commands is a redis-py thread reading with a 60 s timeout. Once the
+        worker has unsubscribed, that thread waits up to those 60 s for a new subscription
+        before it looks at its stop flag, and RQ stops it with a join that has no limit: now
+        and then a worker told to stop hung for a minute after "unsubscribing" (one run in
+        five of a test under load; a service manager would have killed it). The thread is a
+        daemon and holds nothing: it is given a second, then left to the process's exit.
+        """
+        if self.pubsub_thread:
+            self.log.info("Worker %s: unsubscribing from its command channel", self.name)
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(**_STOP_LISTENER)
+            self.pubsub.close()
 
 
 def run(argv: list[str] | None = None, *, burst: bool = False) -> int:

@@ -7,6 +7,7 @@ from helpers.fault import PrivateRedis
 from helpers.worker import touch
 
 from newsletter.jobs import queues
+from newsletter.jobs.worker import AppWorker
 
 
 def test_worker_process_runs_jobs_from_redis(make_app, redis_url, start_worker, tmp_path):
@@ -44,3 +45,26 @@ def _wait_for_log(proc, text: str, timeout: float = 30) -> None:
         assert proc.poll() is None, proc.log_path.read_text()
         assert time.monotonic() < deadline, f"no {text!r} in the worker's log"
         time.sleep(0.05)
+
+
+def test_a_stopping_worker_does_not_wait_a_minute_for_its_command_listener(make_app, redis_url):
+    """Its listener, once unsubscribed, waits up to 60 s for a subscription before it sees its
+    stop flag; a worker stopping at that moment used to wait that minute out."""
+    app = make_app(REDIS_URL=redis_url)
+    with app.app_context():
+        backend = queues.backend()
+        worker = AppWorker(backend.queues(), connection=backend.connection)
+        worker.subscribe()
+        listener = worker.pubsub_thread
+        deadline = time.monotonic() + 10
+        while not worker.pubsub.subscribed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        worker.pubsub.unsubscribe()  # the listener reads the answer, then waits for a channel
+        while worker.pubsub.subscribed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+
+        started = time.monotonic()
+        worker.unsubscribe()
+        assert time.monotonic() - started < 10  # 60 before: the listener's whole wait
+        assert listener.daemon  # left behind, it cannot hold the process up
