@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 
 from flask import Flask, request
 
@@ -14,9 +15,29 @@ PAGE = "<!doctype html><html lang=en><title>Check your inbox</title><p>Check you
 
 
 def create_app() -> Flask:
-    """The one-route app; each thread keeps its own connection."""
-    app = Flask(__name__)
-    path = os.environ["BARE_SIGNUP_DATABASE"]
+    """The one-route app."""
+    app = floor_app(__name__)
+    connection = per_thread(os.environ["BARE_SIGNUP_DATABASE"])
+
+    @app.post("/subscribe")
+    def subscribe():  # type: ignore[no-untyped-def]
+        data = request.get_json(silent=True) if request.is_json else request.form
+        connection().execute("INSERT INTO signup (email) VALUES (?)", (data["email"],))
+        return {"ok": True} if request.is_json else PAGE
+
+    return app
+
+
+def floor_app(name: str) -> Flask:
+    """A floor's Flask app, with the ``/healthz`` bench/signup.py waits on."""
+    app = Flask(name)
+    app.get("/healthz")(lambda: "ok")
+    return app
+
+
+def per_thread(path: str) -> Callable[[], sqlite3.Connection]:
+    """A connection to the SQLite database at ``path`` for each thread, opened on first use,
+    in WAL mode with ``synchronous=NORMAL`` as the app runs it; autocommit."""
     local = threading.local()
 
     def connection() -> sqlite3.Connection:
@@ -26,17 +47,7 @@ def create_app() -> Flask:
             local.conn.execute("PRAGMA synchronous=NORMAL")
         return local.conn
 
-    @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        return "ok"
-
-    @app.post("/subscribe")
-    def subscribe():  # type: ignore[no-untyped-def]
-        data = request.get_json(silent=True) if request.is_json else request.form
-        connection().execute("INSERT INTO signup (email) VALUES (?)", (data["email"],))
-        return {"ok": True} if request.is_json else PAGE
-
-    return app
+    return connection
 
 
 def make_database(path: str) -> None:

@@ -27,12 +27,11 @@ import fcntl
 import hashlib
 import hmac
 import os
-import sqlite3
 import threading
 from datetime import UTC, datetime
 
 import redis
-from _bare_signup import PAGE
+from _bare_signup import PAGE, floor_app, per_thread
 from flask import Flask, request
 
 from newsletter.subscribers.throttle import _HIT_IN_TURN
@@ -57,24 +56,12 @@ KEY = b"bench-secret-key"
 
 
 def create_app() -> Flask:
-    """The one-route app; each thread keeps its own connection."""
-    app = Flask(__name__)
+    """The one-route app."""
+    app = floor_app(__name__)
     path = os.environ["LEAST_SIGNUP_DATABASE"]
+    connection = per_thread(path)
     limits = redis.Redis.from_url(os.environ["NEWSLETTER_REDIS_URL"]).register_script(_HIT_IN_TURN)
-    local = threading.local()
-    turns = threading.Lock()
-
-    def connection() -> sqlite3.Connection:
-        if not hasattr(local, "conn"):
-            local.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            local.conn.execute("PRAGMA journal_mode=WAL")
-            local.conn.execute("PRAGMA synchronous=NORMAL")
-            local.lock = os.open(path + ".least-lock", os.O_RDWR | os.O_CREAT)
-        return local.conn
-
-    @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        return "ok"
+    lock, turns = os.open(path + ".least-lock", os.O_RDWR | os.O_CREAT), threading.Lock()
 
     @app.post("/subscribe")
     def subscribe():  # type: ignore[no-untyped-def]
@@ -88,7 +75,7 @@ def create_app() -> Flask:
         ip_hash = "hmac-sha256:" + _hmac(request.remote_addr)
         conn = connection()
         with turns:
-            fcntl.flock(local.lock, fcntl.LOCK_EX)
+            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 row = conn.execute(SUBSCRIBER, (email, "", now, now, now, address_hash)).fetchone()
@@ -97,7 +84,7 @@ def create_app() -> Flask:
                     conn.execute(CONSENT, (row[0], now, ip_hash))
                 conn.execute("COMMIT")
             finally:
-                fcntl.flock(local.lock, fcntl.LOCK_UN)
+                fcntl.flock(lock, fcntl.LOCK_UN)
         return {"ok": True} if request.is_json else PAGE
 
     return app
