@@ -187,8 +187,9 @@ def _share(value: float | None, of: float | None, digits: int) -> float | None:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after 30 s: a niced mail worker on a loaded machine has been seen
-    not to finish its warm shutdown, and the run's figures are still worth printing."""
+    """SIGTERM, then SIGKILL after 30 s, so the run's figures are printed whatever happens. (A
+    mail worker once sat out RQ's command listener's 60 s wait on the way out; the worker now
+    gives that thread a second, ``AppWorker.unsubscribe``.)"""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
