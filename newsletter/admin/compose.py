@@ -36,6 +36,7 @@ def issues_page():  # type: ignore[no-untyped-def]
 def _issue_form(issue: Issue | None = None) -> IssueForm:
     form = IssueForm(obj=issue)
     if issue is not None and not form.is_submitted():
+        form.edited_from.data = issues.edit_stamp(issue)
         form.lists.data = [lst.id for lst in issue.lists]
         # Saved public for private lists: that choice was confirmed when it was saved.
         form.publish_private.data = issue.is_public and bool(issues.private_names(issue.lists))
@@ -66,6 +67,7 @@ def _save(form: IssueForm, issue_id: int | None) -> Issue:
         admin_id=current_user.id,
         draft_key=form.draft_key.data or "",
         segment_id=form.segment_id.data or None,
+        edited_from=form.edited_from.data or "",
     )
 
 
@@ -79,6 +81,8 @@ def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             issue = _save(form, issue_id)
+        except issues.EditConflict as exc:
+            return _conflict_page(form, issue, exc), 409
         except issues.IssueProblem as exc:
             if not exc.field:
                 flash(str(exc), "error")
@@ -97,6 +101,14 @@ def compose(issue_id: int | None = None):  # type: ignore[no-untyped-def]
     if problem is not None:
         form[problem.field].errors.append(str(problem))
     return _compose_page(form, issue), (400 if form.errors else 200)
+
+
+def _conflict_page(form: IssueForm, issue: Issue | None, exc: issues.EditConflict) -> str:
+    """The admin's form as they posted it, with the warning; saving it again replaces what
+    the other person saved (the form now carries the version that is saved)."""
+    flash(str(exc), "error")
+    form.edited_from.data = exc.stamp
+    return _compose_page(form, issue)
 
 
 def _compose_page(form: IssueForm, issue: Issue | None) -> str:
@@ -118,6 +130,8 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
         return jsonify(saved=False, errors=form.errors), 400
     try:
         issue = _save(form, issue_id)
+    except issues.EditConflict as exc:
+        return jsonify(saved=False, conflict=str(exc)), 409
     except issues.IssueProblem as exc:
         return jsonify(saved=False, errors={exc.field or "subject": [str(exc)]}), (
             400 if exc.field else 409
@@ -132,6 +146,7 @@ def autosave(issue_id: int | None = None):  # type: ignore[no-untyped-def]
         remote_preview_url=url_for("admin.issue_preview", issue_id=issue.id, remote=1),
         saved=True,
         id=issue.id,
+        edited_from=issues.edit_stamp(issue),
         edit_url=url_for("admin.issue_edit", issue_id=issue.id),
         autosave_url=url_for("admin.issue_autosave", issue_id=issue.id),
         preview_url=url_for("admin.issue_preview_html", issue_id=issue.id, **{"as": preview_as}),

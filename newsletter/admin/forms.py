@@ -83,6 +83,9 @@ class IssueForm(FlaskForm):
     preview_as = StringField("Preview as subscriber (email)", validators=[Optional()])
     # Names the compose page a new draft comes from, so that its saves make one draft.
     draft_key = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
+    # The saved version the page was opened on (``issues.edit_stamp``): a save from a page
+    # opened before someone else saved is refused, not allowed to wipe out their work.
+    edited_from = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class TestSendForm(FlaskForm):

@@ -16,6 +16,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..issues import preview
+from ..issues.service import EditConflict, edit_stamp
 from ..lists import service as list_service
 from ..mail.render import TemplateProblem
 from ..models import Issue, MailingList, SequenceStep
@@ -39,6 +40,7 @@ class StepForm(FlaskForm):
     body_md = IssueForm.body_md
     after = StringField("Send after", validators=[DataRequired(), Length(max=20)])
     preview_as = IssueForm.preview_as
+    edited_from = IssueForm.edited_from
 
     def validate_after(self, field: StringField) -> None:
         """The delay as the CLI takes it (``--after``), or why not."""
@@ -86,7 +88,12 @@ def sequence_step(step_id: int):  # type: ignore[no-untyped-def]
                 subject=form.subject.data,
                 body_md=form.body_md.data or "",
                 after_seconds=form.after_seconds,
+                edited_from=form.edited_from.data or "",
             )
+        except EditConflict as exc:
+            flash(str(exc), "error")  # saving again replaces what the other person saved
+            form.edited_from.data = exc.stamp
+            return _page(form, step.mailing_list, step), 409
         except TemplateProblem as exc:
             return _refused(form, exc, step.mailing_list, step)
         flash("Step saved. Readers who already got it are not sent it again.")
@@ -108,6 +115,7 @@ def _saved(step: SequenceStep) -> dict[str, str]:
         "body_md": step.issue.body_md,
         "after": as_delay(step.delay_seconds),
         "preview_as": request.args.get("as", ""),
+        "edited_from": edit_stamp(step.issue),
     }
 
 

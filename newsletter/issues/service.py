@@ -48,6 +48,16 @@ class IssueLocked(IssueProblem, NotAllowed):
     sent again or deleted."""
 
 
+class EditConflict(IssueProblem):
+    """Someone saved the issue after the admin's form was opened: saving it would silently
+    replace their work. ``stamp`` is the issue's :func:`edit_stamp` now; a form that posts it
+    means to replace what they saved."""
+
+    def __init__(self, message: str, stamp: str) -> None:
+        super().__init__(message)
+        self.stamp = stamp
+
+
 class NoSuchIssue(NotFound):
     """There is no issue with that id."""
 
@@ -81,8 +91,12 @@ def save(
     admin_id: int | None = None,
     draft_key: str = "",
     segment_id: int | None = None,
+    edited_from: str = "",
 ) -> Issue:
     """Create a draft (``issue_id`` None) or change one that has not started sending.
+
+    ``edited_from`` is the :func:`edit_stamp` the admin's form was opened on: if the issue
+    was saved since, :class:`EditConflict` and nothing changes ("" skips the check).
 
     ``segment_id`` narrows the audience to the subscribers matching that segment (with lists,
     those on the lists who match; see ``delivery.fanout.audience``); None: the lists alone.
@@ -113,10 +127,17 @@ def save(
     if issue_id is None:
         issue = Issue(created_by_id=admin_id)
         db.session.add(issue)
-    else:
-        issue = _editable(issue_id)
-    _fill(issue, *content)
-    db.session.commit()
+        _fill(issue, *content)
+        db.session.commit()
+        return issue
+    with writer.turn():
+        try:
+            issue = _editable(issue_id, edited_from)
+        except IssueProblem:
+            db.session.rollback()  # ends the turn's write transaction too
+            raise
+        _fill(issue, *content)
+        db.session.commit()
     return issue
 
 
@@ -138,10 +159,33 @@ def _save_keyed(key: str, content: _Content, admin_id: int | None) -> Issue:
     raise IssueProblem("This draft was just saved from another request; save again.")
 
 
-def _editable(issue_id: int) -> Issue:
-    issue = get(issue_id)
+def _editable(issue_id: int, edited_from: str = "") -> Issue:
+    issue = for_edit(issue_id, edited_from)
     if issue.status not in EDITABLE:
         raise IssueLocked(f"This issue is {issue.status.value}; it can no longer change.")
+    return issue
+
+
+def edit_stamp(issue: Issue) -> str:
+    """Which saved version of the issue an edit form shows: the time of its last change."""
+    return issue.updated_at.isoformat()
+
+
+def for_edit(issue_id: int, edited_from: str = "", what: str = "issue") -> Issue:
+    """The issue as it is now, locked until the transaction ends (on SQLite, call this within
+    ``writer.turn()``), if it is still the version a form was opened on (``edited_from``, its
+    :func:`edit_stamp`; "" for no check): else :class:`EditConflict`. Without it, of two
+    admins editing the same draft, the one who saves last wipes out the other's work."""
+    issue = db.session.get(Issue, issue_id, with_for_update=True, populate_existing=True)
+    if issue is None:
+        raise NoSuchIssue(issue_id)
+    if edited_from and edited_from != edit_stamp(issue):
+        raise EditConflict(
+            f"Someone saved this {what} after you opened it, so your changes are not saved: "
+            "they are still in the form. To keep theirs, open the page again in another tab "
+            "and copy what you need; to replace theirs with yours, save again.",
+            edit_stamp(issue),
+        )
     return issue
 
 
@@ -160,6 +204,7 @@ def _fill(
     issue.is_public = is_public
     issue.lists = chosen
     issue.segment_id = segment_id
+    issue.updated_at = utcnow()  # a new edit stamp, even when only its lists changed
     db.session.flush()
     if not (issue.slug or "").startswith(DRAFT_SLUG_PREFIX):
         issue.slug = archive_slug(issue)

@@ -21,6 +21,8 @@ from ..delivery import jobs, queries, state
 from ..errors import NotFound
 from ..extensions import db
 from ..issues.preview import compiled
+from ..issues.service import EditConflict, for_edit
+from ..jobs import writer
 from ..lists import service as lists
 from ..models import (
     DeliveryStatus,
@@ -181,17 +183,25 @@ def update_step(
     subject: str | None = None,
     body_md: str | None = None,
     after_seconds: int | None = None,
+    edited_from: str = "",
 ) -> SequenceStep:
     """Change a step's mail or delay. Nothing is sent again: readers who have it keep their
-    copy; a new delay applies to readers not yet sent the step."""
+    copy; a new delay applies to readers not yet sent the step. ``edited_from``: the step's
+    edit stamp its form was opened on, refused as ``issues.service.for_edit`` says."""
     step = get(step_id)
     delay = _checked_delay(after_seconds) if after_seconds is not None else None
-    _fill(step.issue, subject, body_md)
-    if delay is not None:
-        step.delay_seconds = delay
-    step.issue.updated_at = utcnow()  # a worker's prepared copy of the old text is dropped
-    audit.record("sequence.update_step", f"step {step_id}")
-    db.session.commit()
+    with writer.turn():
+        try:
+            for_edit(step.issue_id, edited_from, what="step")
+        except EditConflict:
+            db.session.rollback()
+            raise
+        _fill(step.issue, subject, body_md)
+        if delay is not None:
+            step.delay_seconds = delay
+        step.issue.updated_at = utcnow()  # a worker's prepared copy of the old text is dropped
+        audit.record("sequence.update_step", f"step {step_id}")
+        db.session.commit()
     if after_seconds is not None:
         tick.ask_full_scan()  # a shorter delay makes readers due who are long past it
     return step

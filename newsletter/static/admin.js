@@ -41,6 +41,8 @@
     var timer = null;
     var busy = false;
     var again = false;
+    var stopped = false; // someone else saved the draft: only the Save button may replace it
+    var submitter = null;
     if (panel) { panel.hidden = false; }
 
     function show(body) {
@@ -49,6 +51,7 @@
         form.action = body.edit_url;
         window.history.replaceState(null, "", body.edit_url);
       }
+      form.elements.edited_from.value = body.edited_from;
       status.textContent = "Draft saved at " + new Date().toLocaleTimeString() + ".";
       showRemote(body.remote_hosts || [], body.remote_preview_url);
       if (body.problem) {
@@ -71,17 +74,35 @@
     }
 
     function save() {
+      if (stopped) { return; }
       if (busy) { again = true; return; }
       busy = true;
       postForJson(form.dataset.autosave, new FormData(form)).then(function (body) {
-        if (body.saved) { show(body); } else { status.textContent = "Not saved yet: " + describe(body.errors); }
+        if (body.saved) {
+          show(body);
+        } else if (body.conflict) {
+          stopped = true;
+          status.textContent = body.conflict;
+        } else {
+          status.textContent = "Not saved yet: " + describe(body.errors);
+        }
       }).catch(function () {
         status.textContent = "Could not save automatically; use the Save draft button.";
       }).finally(function () {
         busy = false;
-        if (again) { again = false; save(); }
+        if (submitter) { form.requestSubmit(submitter); } else if (again) { again = false; save(); }
       });
     }
+
+    // A button pressed while an autosave is on its way posts once it has answered, with the
+    // version it saved: posted before, it would be refused as someone else's save.
+    form.addEventListener("submit", function (event) {
+      window.clearTimeout(timer);
+      if (!busy) { return; }
+      event.preventDefault();
+      submitter = event.submitter || null;
+      if (!submitter) { submitter = form.querySelector('button[type="submit"]'); }
+    });
 
     function later() {
       window.clearTimeout(timer);
