@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.quoprimime
 import email.utils
 import re
 import secrets
 import time
-from email.header import Header
+from collections.abc import Callable
 from email.message import EmailMessage
-from functools import lru_cache
 from typing import NamedTuple
 
 from .dkim import SharedParts, Signer
-from .message import POLICY, domain_of
+from .message import POLICY, date_value, domain_of
 from .render import Rendered
 
 
@@ -156,7 +156,7 @@ class BulkTemplate:
         headers = b"".join(
             [
                 address_header("To", recipient, name),
-                b"Date: " + (date or _date(int(time.time()))).encode() + b"\r\n",
+                b"Date: " + (date or date_value(int(time.time()))).encode() + b"\r\n",
                 b"Message-ID: " + message_id.encode() + b"\r\n",
                 list_unsubscribe(unsubscribe_url, unsubscribe_mailto),
             ]
@@ -173,12 +173,6 @@ class BulkTemplate:
         if self.signer is not None:
             data = self.signer.sign_parts(headers, self._fields, body, self._signing) + data
         return Copy(data, self._dot_lines or text_dots or html_dots)
-
-
-@lru_cache(maxsize=2)
-def _date(now: int) -> str:
-    # Formatted once a second rather than once per copy.
-    return email.utils.formatdate(now, usegmt=True)
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9 ]{1,60}")
@@ -208,20 +202,27 @@ def address_header(field: str, address: str, name: str) -> bytes:
 
 
 _ENCODED_WORD_BYTES = 45  # base64 of 45 bytes plus "=?utf-8?b?…?=" is 72 characters (<= 75)
+_ENCODED_WORD_MAX = 75  # RFC 2047: an encoded word, and a line holding one, is at most 75/76
 
 
-def _word_runs(text: str) -> list[str]:
-    """``text`` in pieces of at most ``_ENCODED_WORD_BYTES`` bytes, cut after a space where
-    one allows (a mail program drops the white space between encoded words, not inside them)."""
-    runs, run = [], ""
+def _name_fits(run: str, first: bool) -> bool:
+    return len(run.encode()) <= _ENCODED_WORD_BYTES
+
+
+def _word_runs(text: str, fits: Callable[[str, bool], bool] = _name_fits) -> list[str]:
+    """``text`` in pieces that each ``fits`` (told whether it is the first), cut after a space
+    where one allows (a mail program drops the white space between encoded words, not inside
+    them)."""
+    runs: list[str] = []
+    run = ""
     for piece in re.findall(r"\S+\s*|\s+", text):
-        if run and len((run + piece).encode()) > _ENCODED_WORD_BYTES:
+        if run and not fits(run + piece, not runs):
             runs.append(run)
             run = ""
         run += piece
-        while len(run.encode()) > _ENCODED_WORD_BYTES:  # one long word: cut it anywhere
-            cut = _ENCODED_WORD_BYTES
-            while len(run[:cut].encode()) > _ENCODED_WORD_BYTES:
+        while not fits(run, not runs):  # one long word: cut it anywhere
+            cut = len(run) - 1
+            while cut > 1 and not fits(run[:cut], not runs):
                 cut -= 1
             runs.append(run[:cut])
             run = run[cut:]
@@ -253,8 +254,19 @@ def header_line(name: str, value: str) -> bytes:
                 lines.append("")  # fold: the space before this word starts the next line
             lines[-1] += " " + word
         return ("\r\n".join(lines) + "\r\n").encode()
-    folded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
-    return f"{name}: {folded}\r\n".encode()
+    # Quoted-printable words, each of at most 75 characters on a line of at most 76 (RFC 2047):
+    # the email package's ``Header`` makes words of 77 for about half of all long subjects.
+    first = 76 - len(name) - 2
+
+    def fits(run: str, is_first: bool) -> bool:
+        return len(_q_word(run)) <= (first if is_first else _ENCODED_WORD_MAX)
+
+    words = "\r\n ".join(map(_q_word, _word_runs(value, fits)))
+    return f"{name}: {words}\r\n".encode()
+
+
+def _q_word(text: str) -> str:
+    return email.quoprimime.header_encode(text.encode("utf-8", "replace"), "utf-8")
 
 
 def list_id_for(slug: str, sender: str) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import email.utils
 import secrets
+import time
 from email.message import EmailMessage
 from functools import lru_cache
 
 from .bulk import address_header, header_line, list_unsubscribe, quoted_printable
 from .dkim import Signer
-from .message import POLICY, domain_of
+from .message import POLICY, date_value, domain_of
 from .render import Rendered
 
 
@@ -64,7 +65,7 @@ class MailTemplate:
         a name, which whoever typed the address into a form may have chosen."""
         own = [
             address_header("To", recipient, ""),
-            b"Date: " + email.utils.formatdate(usegmt=True).encode() + b"\r\n",
+            b"Date: " + date_value(int(time.time())).encode() + b"\r\n",
             b"Message-ID: " + email.utils.make_msgid(domain=self.domain).encode() + b"\r\n",
         ]
         if unsubscribe_url:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import email
 import email.header
+import email.utils
 import re
+import time
 
 import pytest
 from helpers.dkim import SELECTOR, verifies
@@ -89,3 +91,11 @@ def test_no_header_is_encoded_where_plain_ascii_would_do(mails, kind):
             continue
         decoded = str(email.header.make_header(email.header.decode_header(value)))
         assert not decoded.isascii(), f"{name} of the {kind} mail is encoded: {value!r}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_date_is_now_with_a_numeric_zone(mails, kind):
+    # RFC 5322 forbids generating the obsolete zone name "GMT" (HTTP's date form).
+    date = re.search(rb"^Date: (.*)\r\n", mails[kind].data, re.MULTILINE).group(1).decode()
+    assert re.fullmatch(r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000", date), date
+    assert abs(email.utils.parsedate_to_datetime(date).timestamp() - time.time()) < 60
