@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
 
 from ..accounts import audit
 from ..database import unique_or
@@ -97,6 +98,25 @@ def update(segment_id: int, name: str | None = None, rules: object = None) -> Se
 def delete(segment_id: int) -> None:
     """Delete the segment; :class:`NotAllowed` while an issue not yet sent targets it."""
     segment = get(segment_id)
+    _refuse_if_waiting(segment)
+    # Only sent issues let go of it. A draft that chose it after the check above keeps it, and
+    # the database refuses the delete (RESTRICT): cleared, the draft would go to all its lists.
+    db.session.execute(
+        sql_update(Issue)
+        .where(Issue.segment_id == segment.id, Issue.status.not_in(UNSENT))
+        .values(segment_id=None)
+    )
+    try:
+        db.session.delete(segment)
+        audit.record("segment.delete", segment.name)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        _refuse_if_waiting(get(segment_id))
+        raise
+
+
+def _refuse_if_waiting(segment: Segment) -> None:
     waiting = db.session.scalar(
         select(Issue.subject).where(Issue.segment_id == segment.id, Issue.status.in_(UNSENT))
     )
@@ -105,12 +125,6 @@ def delete(segment_id: int) -> None:
             f"The segment {segment.name!r} is the audience of an issue not yet sent "
             f"({waiting!r}): choose another audience for it first."
         )
-    db.session.execute(
-        sql_update(Issue).where(Issue.segment_id == segment.id).values(segment_id=None)
-    )
-    db.session.delete(segment)
-    audit.record("segment.delete", segment.name)
-    db.session.commit()
 
 
 def count(rules: object) -> int:
