@@ -106,8 +106,9 @@ class BulkTemplate:
         msg.add_alternative(html_marker, subtype="html", charset="utf-8", cte="quoted-printable")
         msg["List-Id"] = f"{list_name} <{list_id}>" if list_name else f"<{list_id}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        # No Auto-Submitted (RFC 3834): an issue or a sequence step is written by a person and
+        # read as list mail; List-Id and Precedence already keep autoresponders from answering.
         msg["Precedence"] = "bulk"
-        msg["Auto-Submitted"] = "auto-generated"
         for part in msg.iter_parts():
             del part["MIME-Version"]  # only the top level carries it
         raw = msg.as_bytes()

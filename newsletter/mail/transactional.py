@@ -28,10 +28,16 @@ class HeaderInjection(ValueError):
 
 class MailTemplate:
     """One kind of transactional mail from one sender with one subject, signed by ``signer``
-    when DKIM is configured; ``language`` (the code it is written in) for Content-Language."""
+    when DKIM is configured; ``language`` (the code it is written in) for Content-Language;
+    ``automatic`` for a mail no person wrote or asked to send (RFC 3834 ``Auto-Submitted``)."""
 
     def __init__(
-        self, sender: str, subject: str, signer: Signer | None = None, language: str = ""
+        self,
+        sender: str,
+        subject: str,
+        signer: Signer | None = None,
+        language: str = "",
+        automatic: bool = False,
     ) -> None:
         self.domain = domain_of(sender)
         self.signer = signer
@@ -48,6 +54,9 @@ class MailTemplate:
             address_header("From", address, name)
             + header_line("Subject", " ".join(subject.split()))
             + (header_line("Content-Language", language) if language else b"")
+            # Autoresponders (vacation notices) must not answer it (RFC 3834), which also spares
+            # the owner of an address someone else typed into the form any reply to a stranger.
+            + (b"Auto-Submitted: auto-generated\r\n" if automatic else b"")
             + head
         )
         self._middle, self._tail = middle, tail
@@ -94,7 +103,12 @@ def _body(text: str) -> bytes:
 
 @lru_cache(maxsize=32)
 def template(
-    sender: str, subject: str, signer: Signer | None = None, language: str = ""
+    sender: str,
+    subject: str,
+    signer: Signer | None = None,
+    language: str = "",
+    automatic: bool = False,
 ) -> MailTemplate:
-    """The template for this sender, subject, DKIM key and language, built once per process."""
-    return MailTemplate(sender, subject, signer, language)
+    """The template for this sender, subject, DKIM key, language and kind (``automatic``: sent
+    by the system on its own, see :class:`MailTemplate`), built once per process."""
+    return MailTemplate(sender, subject, signer, language, automatic)

@@ -159,7 +159,7 @@ def _mail_bytes(
         **context,
     )
     signer = signer_for(config.get("DKIM_KEY_FILE"), config.get("DKIM_SELECTOR"), config["FROM"])
-    return template(config["FROM"], subject, signer, language).fill(
+    return template(config["FROM"], subject, signer, language, automatic=True).fill(
         recipient=address,
         body=body,
         unsubscribe_url=links.unsubscribe_url if links else None,

@@ -1,6 +1,7 @@
-"""Every kind of mail we send (confirmation, welcome, issue, test copy), as the subscriber's mail
-server receives it: DKIM-signed when a key is configured, its unsubscribe header a URL a mail
-client can use, and no header encoded where plain ASCII would do."""
+"""Every kind of mail we send (confirmation, welcome, sequence step, issue, test copy), as the
+subscriber's mail server receives it: DKIM-signed when a key is configured, its unsubscribe
+header a URL a mail client can use, no header encoded where plain ASCII would do, a Date in
+RFC 5322's form, and Auto-Submitted on the mails the system writes by itself only."""
 
 from __future__ import annotations
 
@@ -12,50 +13,20 @@ import time
 
 import pytest
 from helpers.dkim import SELECTOR, verifies
-from helpers.outbox import wait_idle
-from helpers.send import make_issue
-from helpers.subscribe import csrf_from, link_path
-from helpers.subscribe import make_list as make_public_list
+from helpers.mail_kinds import SITE, send_every_kind
 
-from newsletter.delivery import service
-from newsletter.extensions import db
-from newsletter.issues import service as issues
-from newsletter.models import MailingList
-
-BASE_URL = "https://news.example.org"
-KINDS = ("confirmation", "welcome", "issue", "test")
+KINDS = ("confirmation", "welcome", "step", "issue", "test")
 SUBJECT = "Notes from the garden: a subject line long enough that it has to be folded"
 
 
 @pytest.fixture
 def mails(make_app, smtp_server, dkim_key):
-    """One received mail of each kind, by kind: a signup, its welcome, an issue and a test
-    copy of it, sent over SMTP with DKIM on."""
+    """One received mail of each kind, by kind, sent over SMTP with DKIM on."""
     path, _ = dkim_key
     app = make_app(
-        SMTP_URL=smtp_server.url,
-        BASE_URL=BASE_URL,
-        DKIM_KEY_FILE=str(path),
-        DKIM_SELECTOR=SELECTOR,
+        SMTP_URL=smtp_server.url, BASE_URL=SITE, DKIM_KEY_FILE=str(path), DKIM_SELECTOR=SELECTOR
     )
-    make_public_list(app)
-    client = app.test_client()
-    client.post("/subscribe", data={"email": "ann@example.net", "name": "Ann", "lists": "news"})
-    [confirmation] = smtp_server.wait_for(1)
-    path = link_path(confirmation.part("plain"), "confirm")
-    client.post(path, data={"csrf_token": csrf_from(client.get(path).data)})
-    [_, welcome] = smtp_server.wait_for(2)
-    with app.app_context():
-        news = db.session.scalar(db.select(MailingList.id).where(MailingList.slug == "news"))
-        issue_id = make_issue([news], subject=SUBJECT)
-        issues.queue_test(issue_id, "editor@example.org")
-        wait_idle(app)
-        service.start_sending(issue_id)
-    wait_idle(app)
-    received = smtp_server.wait_for(4)
-    [test] = [m for m in received if m.rcpt_tos == ["editor@example.org"]]
-    [issue] = [m for m in received if m not in (confirmation, welcome, test)]
-    return dict(zip(KINDS, (confirmation, welcome, issue, test), strict=True))
+    return send_every_kind(app, smtp_server, SUBJECT)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -66,20 +37,34 @@ def test_every_mail_kind_arrives_with_a_dkim_signature_that_verifies(mails, dkim
     signature = "".join(str(mail.message["DKIM-Signature"]).split())
     signed = set(signature.split("h=")[1].split(";")[0].lower().split(":"))
     assert {"from", "to", "subject", "date", "message-id"} <= signed
-    if kind != "confirmation":  # RFC 8058: the signature covers both unsubscribe headers
+    if kind not in ("confirmation", "test"):  # RFC 8058: signed with both unsubscribe headers
         assert {"list-unsubscribe", "list-unsubscribe-post"} <= signed
 
 
-@pytest.mark.parametrize("kind", ("welcome", "issue", "test"))
+@pytest.mark.parametrize("kind", ("welcome", "step", "issue"))
 def test_list_unsubscribe_is_a_url_a_mail_client_can_use(mails, kind):
     message = email.message_from_bytes(mails[kind].data)
-    assert message["List-Unsubscribe"].startswith(f"<{BASE_URL}/"), message["List-Unsubscribe"]
+    unsubscribe = message["List-Unsubscribe"]
+    assert unsubscribe.startswith(f"<{SITE}/unsubscribe/"), unsubscribe
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-def test_the_confirmation_mail_offers_no_unsubscribe_header(mails):
-    # Nothing to leave yet: the mail itself says that ignoring it is enough.
-    assert email.message_from_bytes(mails["confirmation"].data)["List-Unsubscribe"] is None
+@pytest.mark.parametrize("kind", ("confirmation", "test"))
+def test_a_mail_to_someone_on_no_list_offers_no_unsubscribe_header(mails, kind):
+    # A confirmation: nothing to leave yet, and the mail says ignoring it is enough. A test
+    # copy: its footer links are samples (the home page), where a one-click POST answers 405.
+    message = email.message_from_bytes(mails[kind].data)
+    assert message["List-Unsubscribe"] is None
+    assert message["List-Unsubscribe-Post"] is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_only_the_mails_the_system_writes_itself_are_marked_auto_submitted(mails, kind):
+    # RFC 3834: autoresponders leave a confirmation or welcome alone. An issue, a step or its
+    # test copy is a person's writing sent as list mail (List-Id, Precedence: bulk).
+    automatic = kind in ("confirmation", "welcome")
+    expected = "auto-generated" if automatic else None
+    assert email.message_from_bytes(mails[kind].data)["Auto-Submitted"] == expected
 
 
 @pytest.mark.parametrize("kind", KINDS)
