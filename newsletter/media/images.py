@@ -35,6 +35,10 @@ MAX_FRAMES = 500  # an animation with more frames (or pixels in all) keeps its f
 READABLE = ("PNG", "JPEG", "GIF", "WEBP")
 # Markup that makes a browser (told wrongly what a file is) run it as a page.
 _PAGE_MARKERS = re.compile(rb"<(?:script|html|svg|body|iframe|!doctype|\?php)\b", re.IGNORECASE)
+# What of a decoded image's ``info`` Pillow may write back: only what drawing the pixels needs.
+# The rest (a JPEG or GIF comment, EXIF, XMP) is about the file's maker, and Pillow copies
+# some of it into the new file unless it is dropped first.
+_DRAWN = ("transparency", "background", "duration", "loop", "icc_profile")
 _SAVED_AS = {
     "PNG": ("png", "image/png"),
     "JPEG": ("jpg", "image/jpeg"),
@@ -117,7 +121,7 @@ def _keeps_animation(image: Image.Image) -> bool:
 
 def _animation(image: Image.Image) -> bytes:
     """Every frame written anew (no comments or extensions of the original kept)."""
-    frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+    frames = [_pixels_only(frame.copy()) for frame in ImageSequence.Iterator(image)]
     out = io.BytesIO()
     frames[0].save(
         out,
@@ -131,6 +135,13 @@ def _animation(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _pixels_only(image: Image.Image) -> Image.Image:
+    """``image`` with nothing in its ``info`` that the saved file would carry but the pixels
+    do not need."""
+    image.info = {k: v for k, v in image.info.items() if k in _DRAWN}
+    return image
+
+
 def _still(image: Image.Image, kind: str) -> tuple[str, bytes, tuple[int, int]]:
     """The (first) frame upright, at mail width, in the format it is served in."""
     image.seek(0)
@@ -142,6 +153,7 @@ def _still(image: Image.Image, kind: str) -> tuple[str, bytes, tuple[int, int]]:
         if upright.mode not in ("RGB", "RGBA", "L", "LA"):
             upright = upright.convert("RGBA" if alpha else "RGB")
         upright = upright.resize((MAX_WIDTH, height), Image.Resampling.LANCZOS)
+    upright = _pixels_only(upright)
     out = io.BytesIO()
     if fmt == "JPEG":
         if upright.mode not in ("RGB", "L"):
