@@ -104,7 +104,6 @@ class BulkTemplate:
         msg = EmailMessage(policy=POLICY)
         msg.set_content(text_marker, charset="utf-8", cte="quoted-printable")
         msg.add_alternative(html_marker, subtype="html", charset="utf-8", cte="quoted-printable")
-        msg["List-Id"] = f"{list_name} <{list_id}>" if list_name else f"<{list_id}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         # No Auto-Submitted (RFC 3834): an issue or a sequence step is written by a person and
         # read as list mail; List-Id and Precedence already keep autoresponders from answering.
@@ -114,8 +113,9 @@ class BulkTemplate:
         raw = msg.as_bytes()
         head, _, rest = raw.partition(text_marker.encode() + b"\r\n")
         middle, _, tail = rest.partition(html_marker.encode() + b"\r\n")
-        # From and Subject are encoded here rather than by the email package, whose folding
-        # of long non-ASCII subjects can drop the space between two encoded words.
+        # From, Subject and List-Id are encoded here rather than by the email package, whose
+        # folding of long non-ASCII subjects can drop the space between two encoded words, and
+        # which leaves a list name's specials unquoted (``A <b>, c <id>``: which is the id?).
         sender_name, _ = email.utils.parseaddr(sender)
         fields, _, body_start = head.partition(b"\r\n\r\n")
         # The header lines every copy shares, and the body's start (after the blank line): the
@@ -123,6 +123,7 @@ class BulkTemplate:
         self._fields = (
             address_header("From", self.sender_address, sender_name)
             + header_line("Subject", " ".join(subject.split()))
+            + list_id_header(list_id, list_name)
             + fields
             + b"\r\n"
         )
@@ -268,6 +269,14 @@ def header_line(name: str, value: str) -> bytes:
 
 def _q_word(text: str) -> str:
     return email.quoprimime.header_encode(text.encode("utf-8", "replace"), "utf-8")
+
+
+def list_id_header(list_id: str, list_name: str = "") -> bytes:
+    """``List-Id:`` (RFC 2919): the list's name as a phrase, plain, quoted or encoded as a
+    display name is (:func:`address_header`), then ``<list_id>``."""
+    if not list_name.strip():
+        return f"List-Id: <{list_id}>\r\n".encode()
+    return address_header("List-Id", list_id, list_name)
 
 
 def list_id_for(slug: str, sender: str) -> str:
