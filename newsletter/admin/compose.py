@@ -262,8 +262,12 @@ def issue_action(issue_id: int, verb: str):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
         abort(400)
     if verb == "unschedule":
-        issues.unschedule(issue_id)
-        flash("Unscheduled; the issue is a draft again.")
+        try:
+            issues.unschedule(issue_id)
+        except issues.IssueLocked as exc:  # its time came as the button was pressed
+            flash(str(exc), "error")
+        else:
+            flash("Unscheduled; the issue is a draft again.")
         return redirect(url_for("admin.issue", issue_id=issue_id))
     try:
         issues.send_now(issue_id, actor=current_user.email)

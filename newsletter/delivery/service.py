@@ -7,6 +7,7 @@ Plain functions over issue ids; each one commits and returns a plain result or r
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from ..accounts import audit
 from ..extensions import db
@@ -22,6 +23,10 @@ class SendingError(ValueError):
     """The issue is not in a state that allows this action."""
 
 
+class NotStarted(SendingError):
+    """The issue was started, unscheduled or moved by someone else a moment ago: left as is."""
+
+
 def _issue(issue_id: int) -> Issue:
     issue = db.session.get(Issue, issue_id)
     if issue is None:
@@ -29,18 +34,22 @@ def _issue(issue_id: int) -> Issue:
     return issue
 
 
-def start_sending(issue_id: int, actor: str | None = None) -> int:
+def start_sending(issue_id: int, actor: str | None = None, due_by: datetime | None = None) -> int:
     """Start sending: the issue's audience is snapshotted as of now (by a job, as a million
     rows take a while) and its batches queued; returns the audience size. Safe to call
-    twice: the second call finds the issue started and refuses."""
+    twice: the second call finds the issue started and refuses. ``due_by``: the scheduler's
+    start, only of an issue still scheduled for then or earlier (``state.begin``)."""
     issue = _issue(issue_id)
     if not fanout.has_target(issue):
         raise SendingError(fanout.NO_TARGET)
     total = fanout.audience_size(issue_id)
     if not total:  # it could never be sent again: wait for subscribers instead
         raise SendingError(f"Nobody would receive it: no confirmed reader {_whom(issue)} yet.")
-    if not state.begin(issue_id):
-        raise SendingError(f"This issue is {issue.status.value}; it can only be sent once.")
+    if not state.begin(issue_id, due_by):
+        db.session.rollback()  # read it as it is now
+        raise NotStarted(
+            f"This issue is {_issue(issue_id).status.value}; it can only be sent once."
+        )
     audit.record("issue.send", f"issue {issue_id}: {total} recipients", actor=actor)
     db.session.commit()
     jobs.queue_fan_out(issue_id)

@@ -12,7 +12,7 @@ changes a delivery. Questions that change nothing are in :mod:`newsletter.delive
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, case, literal, select, update
@@ -36,19 +36,41 @@ STARTABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
 ACTIVE = (IssueStatus.SENDING, IssueStatus.PAUSED)
 
 
-def _set_issue(issue_id: int, allowed: Iterable[IssueStatus], **values: object) -> bool:
+def _set_issue(
+    issue_id: int,
+    allowed: Iterable[IssueStatus],
+    *also: ColumnElement[bool],
+    **values: object,
+) -> bool:
     result = db.session.execute(
         update(I)
-        .where(I.c.id == issue_id, I.c.status.in_(list(allowed)))
+        .where(I.c.id == issue_id, I.c.status.in_(list(allowed)), *also)
         .values(updated_at=utcnow(), **values)
     )
     return result.rowcount == 1
 
 
-def begin(issue_id: int) -> bool:
-    """Draft or scheduled -> sending. False when it already started (so fan-out runs once)."""
+def begin(issue_id: int, due_by: datetime | None = None) -> bool:
+    """Draft or scheduled -> sending. False when it already started (so fan-out runs once).
+    With ``due_by`` (the scheduler's), only an issue still scheduled for then or earlier: one
+    an admin unscheduled or moved later since the tick found it due stays as they left it."""
+    allowed, due = STARTABLE, []
+    if due_by is not None:
+        allowed, due = (IssueStatus.SCHEDULED,), [I.c.scheduled_at <= due_by]
     return _set_issue(
-        issue_id, STARTABLE, status=IssueStatus.SENDING, status_reason="", started_at=utcnow()
+        issue_id, allowed, *due, status=IssueStatus.SENDING, status_reason="", started_at=utcnow()
+    )
+
+
+def schedule(issue_id: int, when: datetime) -> bool:
+    """Draft or scheduled -> scheduled for ``when``. False when it has started meanwhile."""
+    return _set_issue(issue_id, STARTABLE, status=IssueStatus.SCHEDULED, scheduled_at=when)
+
+
+def unschedule(issue_id: int) -> bool:
+    """Scheduled -> draft. False when it is not scheduled (a draft already, or started)."""
+    return _set_issue(
+        issue_id, (IssueStatus.SCHEDULED,), status=IssueStatus.DRAFT, scheduled_at=None
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts import audit
-from ..delivery import fanout
+from ..delivery import fanout, state
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..jobs import queues, writer
@@ -237,23 +237,33 @@ def schedule(issue_id: int, when: datetime) -> Issue:
     if when <= utcnow():
         raise IssueProblem("Pick a time in the future.", field="when")
     _ready(issue)
-    issue.status = IssueStatus.SCHEDULED
-    issue.scheduled_at = when
+    # Conditional, as every change of an issue's sending state: written over an issue that
+    # started meanwhile, it would stop its batches half-way until the time came.
+    if not state.schedule(issue_id, when):
+        db.session.rollback()
+        raise _started(issue_id, "it cannot be scheduled")
     audit.record("issue.schedule", f"issue {issue_id} at {when.isoformat()}")
     db.session.commit()
-    return issue
+    return get(issue_id)
 
 
 def unschedule(issue_id: int, why: str = "", actor: str | None = None) -> Issue:
-    """Back to a draft (``why`` goes into the audit log)."""
-    issue = get(issue_id)
-    if issue.status == IssueStatus.SCHEDULED:
-        issue.status = IssueStatus.DRAFT
-        issue.scheduled_at = None
+    """Back to a draft (``why`` goes into the audit log); a draft stays one; one that has
+    started sending (the tick may start it at the very moment) is :class:`IssueLocked`."""
+    if state.unschedule(issue_id):
         detail = f"issue {issue_id}: {why}" if why else f"issue {issue_id}"
         audit.record("issue.unschedule", detail, actor=actor)
         db.session.commit()
+        return get(issue_id)
+    db.session.rollback()  # read the issue as it is now
+    issue = get(issue_id)
+    if issue.status not in EDITABLE:
+        raise _started(issue_id, "it is not scheduled")
     return issue
+
+
+def _started(issue_id: int, consequence: str) -> IssueLocked:
+    return IssueLocked(f"This issue is {get(issue_id).status.value}; {consequence}.")
 
 
 def send_now(issue_id: int, actor: str | None = None) -> None:
