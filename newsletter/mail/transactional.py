@@ -16,7 +16,13 @@ import time
 from email.message import EmailMessage
 from functools import lru_cache
 
-from .bulk import address_header, header_line, list_unsubscribe, quoted_printable
+from .bulk import (
+    address_header,
+    header_line,
+    list_id_header,
+    list_unsubscribe,
+    quoted_printable,
+)
 from .dkim import Signer
 from .message import POLICY, date_value, domain_of
 from .render import Rendered
@@ -68,15 +74,19 @@ class MailTemplate:
         body: Rendered,
         unsubscribe_url: str | None = None,
         unsubscribe_mailto: str | None = None,
+        mailing_list: tuple[str, str] | None = None,
     ) -> bytes:
         """The complete mail to one subscriber, with the one-click unsubscribe headers (RFC 8058)
-        when given an ``unsubscribe_url``. To is the bare address: a system mail never carries
-        a name, which whoever typed the address into a form may have chosen."""
+        when given an ``unsubscribe_url`` and a List-Id (RFC 2919) when it is about a
+        ``mailing_list`` (its list id and name). To is the bare address: a system mail never
+        carries a name, which whoever typed the address into a form may have chosen."""
         own = [
             address_header("To", recipient, ""),
             b"Date: " + date_value(int(time.time())).encode() + b"\r\n",
             b"Message-ID: " + email.utils.make_msgid(domain=self.domain).encode() + b"\r\n",
         ]
+        if mailing_list:
+            own.append(list_id_header(*mailing_list))
         if unsubscribe_url:
             own.append(list_unsubscribe(unsubscribe_url, unsubscribe_mailto))
             own.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")

@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, select
 from ..bounces.verp import subscriber_return_path
 from ..extensions import db
 from ..languages import writing_in
+from ..mail.bulk import list_id_for
 from ..mail.dkim import signer_for
 from ..mail.render import render_mail
 from ..mail.transactional import template
@@ -36,7 +37,8 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
     rows = db.session.execute(_CONFIRMATION, {"id": subscriber_id}).all()
     if not rows or is_blocked(rows[0].email):
         return False
-    subscriber, pending = rows[0], [row.list_name for row in rows if row.list_name is not None]
+    subscriber = rows[0]
+    pending = [(row.list_slug, row.list_name) for row in rows if row.list_name is not None]
     if not pending and subscriber.status != SubscriberStatus.PENDING:
         return False  # already confirmed on everything asked for: nothing to send
     site = current_app.config["SITE_NAME"]
@@ -50,7 +52,8 @@ def send_confirmation(subscriber_id: int | None, transport: Transport | None = N
         subject=_l("Please confirm your subscription to %(site)s", site=site),
         language=subscriber.language,
         personal={"confirm_url": confirm_url(subscriber_id, subscriber.email)},
-        lists=pending,
+        about=pending,
+        lists=[name for _, name in pending],
         max_age_days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
         transport=transport,
     )
@@ -64,6 +67,7 @@ _CONFIRMATION = (
         Subscriber.email,
         Subscriber.status,
         Subscriber.language,
+        MailingList.slug.label("list_slug"),
         MailingList.name.label("list_name"),
     )
     .outerjoin(
@@ -85,11 +89,11 @@ def send_welcome(subscriber_id: int) -> bool:
     if subscriber is None or subscriber.status != SubscriberStatus.CONFIRMED:
         return False
     links = links_for(subscriber.id, subscriber.email)
-    lists = [
-        s.mailing_list.name
+    confirmed = sorted(
+        (s.list_id, s.mailing_list.slug, s.mailing_list.name)
         for s in subscriber.subscriptions
         if s.status == SubscriptionStatus.CONFIRMED
-    ]
+    )
     _send(
         subscriber.id,
         subscriber.email,
@@ -101,7 +105,8 @@ def send_welcome(subscriber_id: int) -> bool:
             "preferences_url": links.preferences_url,
             "unsubscribe_url": links.unsubscribe_url,
         },
-        lists=lists,
+        about=[(slug, name) for _, slug, name in confirmed],
+        lists=[name for _, _, name in confirmed],
     )
     return True
 
@@ -123,16 +128,21 @@ def _send(
     subject: LazyString,
     language: str | None,
     personal: dict[str, str],
+    about: list[tuple[str, str]],
     links: Links | None = None,
     transport: Transport | None = None,
     **context: Any,
 ) -> None:
     """Render ``template_name`` for the subscriber at ``address`` and send it, signed when DKIM is
     configured, from a return path that names the subscriber (so a bounce of it proves itself);
-    ``links`` adds the one-click unsubscribe headers. Written in the subscriber's ``language``
-    (None: the default), which the mail declares in Content-Language and ``<html lang>``."""
+    ``links`` adds the one-click unsubscribe headers, ``about`` (the lists' slugs and names,
+    in list order) the first list's List-Id, as an issue to several lists carries. Written in
+    the subscriber's ``language`` (None: the default), which the mail declares in
+    Content-Language and ``<html lang>``."""
     with writing_in(language) as written_in:
-        data = _mail_bytes(template_name, address, subject, written_in, personal, links, context)
+        data = _mail_bytes(
+            template_name, address, subject, written_in, personal, about, links, context
+        )
     _deliver(subscriber_id, address, data, transport)
 
 
@@ -142,6 +152,7 @@ def _mail_bytes(
     lazy_subject: LazyString,
     language: str,
     personal: dict[str, str],
+    about: list[tuple[str, str]],
     links: Links | None,
     context: dict[str, Any],
 ) -> bytes:
@@ -164,6 +175,7 @@ def _mail_bytes(
         body=body,
         unsubscribe_url=links.unsubscribe_url if links else None,
         unsubscribe_mailto=links.unsubscribe_mailto if links else None,
+        mailing_list=(list_id_for(about[0][0], config["FROM"]), about[0][1]) if about else None,
     )
 
 

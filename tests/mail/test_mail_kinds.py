@@ -84,3 +84,11 @@ def test_the_date_is_now_with_a_numeric_zone(mails, kind):
     date = re.search(rb"^Date: (.*)\r\n", mails[kind].data, re.MULTILINE).group(1).decode()
     assert re.fullmatch(r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000", date), date
     assert abs(email.utils.parsedate_to_datetime(date).timestamp() - time.time()) < 60
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_mail_about_a_list_names_it_in_list_id(mails, kind):
+    # RFC 2919: on the list's mail and on the system's mails about it (its confirmation and
+    # welcome), so filters and mail programs file them together; a test copy is on no list.
+    expected = None if kind == "test" else "Garden News <news.example.org>"
+    assert email.message_from_bytes(mails[kind].data)["List-Id"] == expected
