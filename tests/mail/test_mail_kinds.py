@@ -92,3 +92,11 @@ def test_every_mail_about_a_list_names_it_in_list_id(mails, kind):
     # welcome), so filters and mail programs file them together; a test copy is on no list.
     expected = None if kind == "test" else "Garden News <news.example.org>"
     assert email.message_from_bytes(mails[kind].data)["List-Id"] == expected
+
+
+def test_no_mail_protests_that_it_is_not_spam(mails):
+    # "We hate SPAM" is what spam says, and content filters score it; the HTML footer says
+    # what the text footer says.
+    for kind, mail in mails.items():
+        for subtype in ("plain", "html"):
+            assert "spam" not in mail.part(subtype).lower(), (kind, subtype)
