@@ -66,15 +66,33 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
 @with_appcontext
 def serve(host: str, port: int, threads: int) -> None:
-    """Run the web app (and, without Redis, the embedded worker) on the embedded server."""
-    from waitress import serve as waitress_serve
+    """Run the web app (and, without Redis, the embedded worker) on the embedded server.
+    Applies the migrations first."""
+    import logging
+
+    from waitress import create_server
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     database.upgrade()
+    logging.basicConfig()  # as waitress.serve does: its warnings reach the terminal
+    try:
+        # Bound before anything is said or started: a port in use is one line, not a
+        # traceback after "running at".
+        server = create_server(app, host=host, port=port, threads=threads, ident="newsletter")
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
     tick.start_ticker(app)
     url = f"http://{host}:{port}"
     if app.config["BASE_URL"] == config.DEFAULTS["BASE_URL"] and url != app.config["BASE_URL"]:
@@ -92,7 +110,7 @@ def serve(host: str, port: int, threads: int) -> None:
         + ("SMTP" if app.config["SMTP_URL"] else f"outbox {app.config['OUTBOX_DIR']}")
     )
     _admin_hint()
-    waitress_serve(app, host=host, port=port, threads=threads, ident="newsletter")
+    server.run()
 
 
 def _safe_url(url: str) -> str:
