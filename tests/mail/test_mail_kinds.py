@@ -100,3 +100,25 @@ def test_no_mail_protests_that_it_is_not_spam(mails):
     for kind, mail in mails.items():
         for subtype in ("plain", "html"):
             assert "spam" not in mail.part(subtype).lower(), (kind, subtype)
+
+
+def test_every_mail_is_well_formed_mime_with_text_beside_html(mails):
+    # RFC 5322 (CRLF lines of at most 998, a Message-ID on our domain), RFC 2045-2049 (one
+    # MIME-Version, declared charsets and encodings, 7-bit), and the text part the big
+    # providers want beside the HTML.
+    for kind, mail in mails.items():
+        data = mail.data
+        assert b"\n" not in data.replace(b"\r\n", b""), kind
+        assert max(map(len, data.split(b"\r\n"))) <= 998, kind
+        data.decode("ascii")
+        message = mail.message
+        assert message["Message-ID"].endswith("@example.org>"), kind
+        assert data.count(b"MIME-Version: 1.0\r\n") == 1, kind
+        assert message.get_content_type() == "multipart/alternative", kind
+        parts = list(message.iter_parts())
+        assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"], kind
+        for part in parts:
+            assert part.get_content_charset() == "utf-8", kind
+            assert part["Content-Transfer-Encoding"] == "quoted-printable", kind
+            assert not part.defects, (kind, part.defects)
+        assert not message.defects, (kind, message.defects)
