@@ -15,6 +15,8 @@ import pytest
 from helpers.dkim import SELECTOR, verifies
 from helpers.mail_kinds import SITE, send_every_kind
 
+from newsletter.mail.remote import host_of, remote_hosts
+
 KINDS = ("confirmation", "welcome", "step", "issue", "test")
 SUBJECT = "Notes from the garden: a subject line long enough that it has to be folded"
 
@@ -122,3 +124,12 @@ def test_every_mail_is_well_formed_mime_with_text_beside_html(mails):
             assert part["Content-Transfer-Encoding"] == "quoted-printable", kind
             assert not part.defects, (kind, part.defects)
         assert not message.defects, (kind, message.defects)
+
+
+def test_no_mail_makes_the_reader_load_anything_from_another_host(mails):
+    # Our privacy promise: nothing that tells a third party who reads when; the issue's image
+    # is hosted here.
+    own = host_of(SITE)
+    for kind, mail in mails.items():
+        assert remote_hosts(mail.part("html"), own) == [], kind
+    assert f'src="{SITE}/media/' in mails["issue"].part("html")
