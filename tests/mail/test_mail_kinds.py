@@ -10,25 +10,33 @@ import email.header
 import email.utils
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from helpers.dkim import SELECTOR, verifies
-from helpers.mail_kinds import SITE, send_every_kind
+from helpers.mail_kinds import READER, SITE, send_every_kind
+from helpers.subscribe import subscriber
 
 from newsletter.mail.remote import host_of, remote_hosts
+from newsletter.models import SubscriberStatus
 
 KINDS = ("confirmation", "welcome", "step", "issue", "test")
 SUBJECT = "Notes from the garden: a subject line long enough that it has to be folded"
 
 
 @pytest.fixture
-def mails(make_app, smtp_server, dkim_key):
-    """One received mail of each kind, by kind, sent over SMTP with DKIM on."""
+def sent(make_app, smtp_server, dkim_key):
+    """The app, and one received mail of each kind by kind, sent over SMTP with DKIM on."""
     path, _ = dkim_key
     app = make_app(
         SMTP_URL=smtp_server.url, BASE_URL=SITE, DKIM_KEY_FILE=str(path), DKIM_SELECTOR=SELECTOR
     )
-    return send_every_kind(app, smtp_server, SUBJECT)
+    return app, send_every_kind(app, smtp_server, SUBJECT)
+
+
+@pytest.fixture
+def mails(sent):
+    return sent[1]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -51,22 +59,26 @@ def test_list_unsubscribe_is_a_url_a_mail_client_can_use(mails, kind):
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-@pytest.mark.parametrize("kind", ("confirmation", "test"))
-def test_a_mail_to_someone_on_no_list_offers_no_unsubscribe_header(mails, kind):
+def test_a_mail_to_someone_on_no_list_offers_no_unsubscribe_header(mails):
     # A confirmation: nothing to leave yet, and the mail says ignoring it is enough. A test
     # copy: its footer links are samples (the home page), where a one-click POST answers 405.
-    message = email.message_from_bytes(mails[kind].data)
-    assert message["List-Unsubscribe"] is None
-    assert message["List-Unsubscribe-Post"] is None
+    for kind in ("confirmation", "test"):
+        message = email.message_from_bytes(mails[kind].data)
+        assert message["List-Unsubscribe"] is None, kind
+        assert message["List-Unsubscribe-Post"] is None, kind
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_only_the_mails_the_system_writes_itself_are_marked_auto_submitted(mails, kind):
+def test_only_the_mails_the_system_writes_itself_are_marked_auto_submitted(mails):
     # RFC 3834: autoresponders leave a confirmation or welcome alone. An issue, a step or its
     # test copy is a person's writing sent as list mail (List-Id, Precedence: bulk).
-    automatic = kind in ("confirmation", "welcome")
-    expected = "auto-generated" if automatic else None
-    assert email.message_from_bytes(mails[kind].data)["Auto-Submitted"] == expected
+    marked = {kind: email.message_from_bytes(mails[kind].data)["Auto-Submitted"] for kind in KINDS}
+    assert marked == {
+        "confirmation": "auto-generated",
+        "welcome": "auto-generated",
+        "step": None,
+        "issue": None,
+        "test": None,
+    }
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -80,20 +92,20 @@ def test_no_header_is_encoded_where_plain_ascii_would_do(mails, kind):
         assert not decoded.isascii(), f"{name} of the {kind} mail is encoded: {value!r}"
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_the_date_is_now_with_a_numeric_zone(mails, kind):
+def test_the_date_is_now_with_a_numeric_zone(mails):
     # RFC 5322 forbids generating the obsolete zone name "GMT" (HTTP's date form).
-    date = re.search(rb"^Date: (.*)\r\n", mails[kind].data, re.MULTILINE).group(1).decode()
-    assert re.fullmatch(r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000", date), date
-    assert abs(email.utils.parsedate_to_datetime(date).timestamp() - time.time()) < 60
+    for kind, mail in mails.items():
+        date = re.search(rb"^Date: (.*)\r\n", mail.data, re.MULTILINE).group(1).decode()
+        assert re.fullmatch(r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000", date), kind
+        assert abs(email.utils.parsedate_to_datetime(date).timestamp() - time.time()) < 60
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_every_mail_about_a_list_names_it_in_list_id(mails, kind):
+def test_every_mail_about_a_list_names_it_in_list_id(mails):
     # RFC 2919: on the list's mail and on the system's mails about it (its confirmation and
     # welcome), so filters and mail programs file them together; a test copy is on no list.
-    expected = None if kind == "test" else "Garden News <news.example.org>"
-    assert email.message_from_bytes(mails[kind].data)["List-Id"] == expected
+    for kind, mail in mails.items():
+        expected = None if kind == "test" else "Garden News <news.example.org>"
+        assert email.message_from_bytes(mail.data)["List-Id"] == expected, kind
 
 
 def test_no_mail_protests_that_it_is_not_spam(mails):
@@ -133,3 +145,20 @@ def test_no_mail_makes_the_reader_load_anything_from_another_host(mails):
     for kind, mail in mails.items():
         assert remote_hosts(mail.part("html"), own) == [], kind
     assert f'src="{SITE}/media/' in mails["issue"].part("html")
+
+
+def test_one_click_in_every_list_mail_unsubscribes_without_a_cookie(sent):
+    # RFC 8058, as a mailbox provider's unsubscribe button does it: a POST, nothing else.
+    app, mails = sent
+    for kind in ("welcome", "step", "issue"):
+        header = email.message_from_bytes(mails[kind].data)["List-Unsubscribe"]
+        url = header.split(",")[0].strip(" <>")
+        assert url.startswith(f"{SITE}/unsubscribe/"), kind
+        answer = app.test_client().post(
+            urlsplit(url).path,
+            data="List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert answer.status_code == 200, kind
+        assert "Set-Cookie" not in answer.headers, kind
+    assert subscriber(app, READER).status == SubscriberStatus.UNSUBSCRIBED
