@@ -72,7 +72,8 @@ def _wait_until_done(issue_id: int, embedded: bool) -> IssueStatus:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of lines.")
 @with_appcontext
 def status_command(issue_id: int, as_json: bool) -> None:
-    """Print an issue's delivery counts: total, queued, sending, sent, failed, unknown."""
+    """Print an issue's delivery counts, one per line: total, queued, sending, sent, failed,
+    unknown (--json: also its status, cancelled, skipped, remaining, rate and ETA)."""
     progress = _run(service.progress, issue_id).as_dict()  # type: ignore[attr-defined]
     if as_json:
         click.echo(json.dumps(progress))

@@ -18,9 +18,14 @@ def issue_group() -> None:
 
 
 @issue_group.command("create")
-@click.option("--subject", required=True)
-@click.option("--preheader", default="")
-@click.option("--body-file", required=True, type=click.File("r", encoding="utf-8"))
+@click.option("--subject", required=True, help="The subject line, the same for every reader.")
+@click.option("--preheader", default="", help="The preview line mail programs show after it.")
+@click.option(
+    "--body-file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="Markdown body, with {{ subscriber.name }}-style personalisation ('-': stdin).",
+)
 @click.option("--list", "slugs", multiple=True, help="Target list (repeatable).")
 @click.option(
     "--segment",

@@ -61,7 +61,8 @@ def add_step_command(slug: str, subject: str, body_file: Path, after: int, catch
 @click.option("--json", "as_json", is_flag=True, help="One JSON list of objects, one per step.")
 @with_appcontext
 def status_command(slug: str, as_json: bool) -> None:
-    """One line per step: its id, delay and ``sent``, ``due``, ``skipped`` counts."""
+    """One line per step: its id, position, delay, the counts sent, due, skipped, failed
+    and unknown, and its subject."""
     progress = service.steps(slug)
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in progress]))

@@ -35,3 +35,30 @@ def test_flask_limiter_command_is_not_there(runner):
 
     assert result.exit_code == 2
     assert "No such command 'limiter'" in result.output
+
+
+def _every_command(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        yield (*path, name)
+        if isinstance(command, click.Group) and name != "db":  # db: Flask-Migrate's own
+            yield from _every_command(command, ctx, (*path, name))
+
+
+def test_every_commands_help_is_plain_text(runner):
+    """Docstrings become --help: reST markup (``sent``) shows there as typed."""
+    with click.Context(main, obj=ScriptInfo(create_app=lambda: runner.app)) as ctx:
+        paths = list(_every_command(main, ctx))
+    assert ("sequences", "status") in paths
+
+    for path in paths:
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "``" not in result.output, (path, result.output)
+
+
+def test_sequences_status_help_names_every_count_it_prints(runner):
+    result = runner.invoke(main, ["sequences", "status", "--help"])
+
+    for count in ("sent", "due", "skipped", "failed", "unknown"):
+        assert count in result.output
