@@ -1,20 +1,49 @@
 """Engine tuning, schema upgrades that are not models (writers take turns in
-:mod:`newsletter.jobs.writer`), and how a unique value taken by a concurrent request is told."""
+:mod:`newsletter.jobs.writer`), how a unique value taken by a concurrent request is told, and
+which numbers can be row ids at all."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db
 
+# The largest row id: PostgreSQL's ``integer`` holds no more (SQLite's holds more, and the
+# digits a URL may carry more still). A larger number names no row, but a query with it fails
+# (out of range, or too large to bind) instead of finding nothing.
+MAX_ID = 2**31 - 1
+_ID_DIGITS = len(str(MAX_ID))
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: ASCII digits up to :data:`MAX_ID`; any other path matches
+    no route, a 404 like any missing row's."""
+
+    regex = rf"[0-9]{{1,{_ID_DIGITS}}}"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **{"max": MAX_ID, **kwargs})
+
+
+def row_id(text: str | None) -> int | None:
+    """A row id written in a query or form argument, or None for anything else (other
+    digits than ASCII's, a sign, a number beyond :data:`MAX_ID`)."""
+    text = text or ""
+    if len(text) <= _ID_DIGITS and text.isascii() and text.isdigit() and int(text) <= MAX_ID:
+        return int(text)
+    return None
+
 
 def init_app(app: Flask) -> None:
-    """Make SQLite behave under concurrent readers and writers."""
+    """Make SQLite behave under concurrent readers and writers; route ids within range."""
+    app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
