@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, column, exists, func, literal_column, or_, select, table, text
 
+from ..database import row_id
 from ..extensions import db
 from ..models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 
@@ -44,11 +45,10 @@ class Selection:
         """Read a selection from query or form arguments, ignoring what does not fit."""
         status = args.get("status", "")
         sort = args.get("sort", "newest")
-        list_id = args.get("list", "")
         return cls(
             q=(args.get("q") or "").strip()[:200],
             status=status if status in SubscriberStatus._value2member_map_ else "",
-            list_id=int(list_id) if str(list_id).isdigit() else None,
+            list_id=row_id(args.get("list")),
             sort=sort if sort in SORTS else "newest",
         )
 
