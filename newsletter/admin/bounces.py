@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from ..accounts import audit
 from ..bounces import service as bounces
+from ..database import row_id
 from ..extensions import db
 from ..models import BounceKind
 from ..subscribers import service as subscribers
@@ -17,8 +18,7 @@ PAGE = 100
 
 def before_cursor() -> int | None:
     """The keyset cursor of a newest-first page: rows with an id below this one."""
-    value = request.args.get("before", "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return row_id(request.args.get("before"))
 
 
 @bp.get("/bounces")

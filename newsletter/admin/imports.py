@@ -13,6 +13,7 @@ from flask import (
 )
 
 from ..accounts import audit
+from ..database import row_id
 from ..extensions import db
 from ..imports import exporter, importer
 from ..imports import jobs as import_jobs
@@ -69,8 +70,7 @@ def import_progress(job_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/export.csv", endpoint="export_csv")
 def export_page():  # type: ignore[no-untyped-def]
     """Subscribers as a streamed CSV download (filter by list and status)."""
-    list_arg = request.args.get("list", "")
-    list_id = int(list_arg) if list_arg.isdigit() else None
+    list_id = row_id(request.args.get("list"))
     status = request.args.get("status") or None
     if status not in SubscriberStatus._value2member_map_:
         status = None

@@ -16,6 +16,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from ..database import row_id
 from ..segments import rules as segment_rules
 from ..segments import service as segments
 
@@ -84,9 +85,9 @@ def _typed(op: str, text: str) -> Any:
     if op == "exists":
         # Anything but yes or no is passed on as typed, for the rules' own message.
         return True if text.lower() in ("", *YES) else False if text.lower() in NO else text
-    if op == "within_days" and text.isdigit():
-        return int(text)
-    return text
+    # Digits as a number (the rules check its range), anything else for the rules' message.
+    days = row_id(text) if op == "within_days" else None
+    return text if days is None else days
 
 
 @dataclass
@@ -184,7 +185,7 @@ class Builder:
 
 def _rows(form: MultiDict) -> list[Row]:
     numbers = sorted(
-        {int(k.split("-")[1]) for k in form if k.startswith("cond-") and k.split("-")[1].isdigit()}
+        {n for k in form if k.startswith("cond-") and (n := row_id(k.split("-")[1])) is not None}
     )[:MAX_ROWS]
     return [
         Row(

@@ -15,6 +15,7 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from ..database import row_id
 from ..errors import NotAllowed
 from ..models import Segment
 from ..segments import service as segments
@@ -67,8 +68,8 @@ def segment_page(segment_id: int | None = None):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return _page(form, segment, Builder.of(segment.rules if segment else {"all": []}))
     built = Builder.posted(request.form)
-    if request.form.get("remove", "").isdigit():
-        built.remove_row(int(request.form["remove"]))
+    if (row := row_id(request.form.get("remove"))) is not None:
+        built.remove_row(row)
         return _page(form, segment, built)
     if request.form.get("go") == "add":
         built.add_row()

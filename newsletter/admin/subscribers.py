@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts import audit
+from ..database import row_id
 from ..extensions import db
 from ..jobs import queues
 from ..languages import available, language_name
@@ -92,7 +93,7 @@ def subscribers_bulk():  # type: ignore[no-untyped-def]
     if request.form.get("scope") == "all":
         chunks = browse.ids(selection)
     else:
-        chunks = iter([[int(i) for i in request.form.getlist("id") if i.isdigit()]])
+        chunks = iter([[i for i in map(row_id, request.form.getlist("id")) if i is not None]])
     done = 0
     for chunk in chunks:
         done += _apply(verb, chunk)

@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..accounts import roles
+from ..database import row_id
 from ..models import Role
 from ..webhooks import jobs, service
 from . import bp
@@ -72,7 +73,7 @@ def webhook_action(webhook_id: int, verb: str):  # type: ignore[no-untyped-def]
         jobs.send_test(endpoint.id)
         flash("A test event is on its way; its delivery appears in the log below.")
     else:
-        found = service.delivery(endpoint.id, request.form.get("delivery", type=int) or 0)
+        found = service.delivery(endpoint.id, row_id(request.form.get("delivery")) or 0)
         if found is None:
             flash("That delivery is not in this endpoint's log.", "error")
         else:
