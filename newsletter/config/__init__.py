@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values, find_dotenv
 from flask import Flask
 from sqlalchemy.engine import make_url
 
@@ -89,7 +90,8 @@ DEFAULTS: dict[str, Any] = {
 def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     """Fill ``app.config`` in layers and derive the paths that depend on the instance folder."""
     app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("NEWSLETTER", loads=str)
+    app.config.from_mapping(_dotenv())
+    app.config.from_prefixed_env("NEWSLETTER", loads=str)  # the environment wins over .env
     if test_config:
         app.config.from_mapping(test_config)
     rules.check(app.config)  # numbers become numbers; nonsense stops here
@@ -124,6 +126,19 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session instead of a clock
+
+
+def _dotenv() -> dict[str, str]:
+    """The ``NEWSLETTER_*`` settings of the ``.env`` file the ``newsletter`` command reads (the
+    nearest one from the working directory up), without the prefix. Flask's command loads it
+    into the environment; the app under gunicorn and ``python worker.py`` get it here."""
+    path = find_dotenv(usecwd=True)
+    values = dotenv_values(path) if path else {}
+    return {
+        key.removeprefix("NEWSLETTER_"): value
+        for key, value in values.items()
+        if key.startswith("NEWSLETTER_") and value is not None
+    }
 
 
 def _keep_private(app: Flask, instance: Path) -> None:
