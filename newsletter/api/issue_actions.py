@@ -20,7 +20,7 @@ from ..issues import drafts
 from ..issues import service as issues
 from ..models import Role
 from ..subscribers.addresses import normalise_address
-from . import bp, ids  # noqa: F401 (ids: the range of path ids)
+from . import bp
 from .errors import problem
 from .lists import NO_NUL
 from .schemas_issues import IssueOut

@@ -19,7 +19,7 @@ from ..issues import service as issues
 from ..lists import service as lists
 from ..mail.render import TemplateProblem
 from ..models import Issue, Role
-from . import bp, ids  # noqa: F401 (ids: the range of path ids)
+from . import bp
 from .errors import problem
 from .schemas_issues import (
     IssueIn,

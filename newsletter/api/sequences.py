@@ -17,7 +17,7 @@ from ..lists import service as lists
 from ..mail.render import TemplateProblem
 from ..models import MailingList, Role, SequenceStep
 from ..sequences import service as sequences
-from . import bp, ids  # noqa: F401 (ids: the range of path ids)
+from . import bp
 from .schemas_sequences import (
     SequenceOut,
     SequencePatch,

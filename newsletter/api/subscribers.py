@@ -22,7 +22,7 @@ from ..models import Role
 from ..subscribers import browse, editing, queries
 from ..subscribers.addresses import InvalidInput
 from ..subscribers.privacy import erase
-from . import bp, ids  # noqa: F401 (ids: the range of path ids)
+from . import bp
 from .errors import problem
 from .schemas_subscribers import (
     ConsentRecord,
