@@ -45,11 +45,15 @@ def spamassassin_rules(messages: dict[str, bytes], folder) -> dict[str, dict[str
     for name, data in messages.items():
         paths.append(folder / f"{name}.eml")
         paths[-1].write_bytes(data)
+    prefs = folder / "user_prefs"  # empty: a developer's own preferences and Bayes stay out
+    prefs.write_text("")
     run = subprocess.run(
         [
             SPAMASSASSIN,
             "--local",
             "--test-mode",
+            f"--prefspath={prefs}",
+            "--cf=use_bayes 0",
             "--cf=clear_report_template",
             f"--cf=report {MARKER} _TESTSSCORES(,)_",
             *map(str, paths),
