@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from helpers.dkim import SELECTOR
@@ -39,7 +40,7 @@ def mails(request, make_app, smtp_server, dkim_key):
     return send_every_kind(app, smtp_server, SUBJECT)
 
 
-def spamassassin_rules(messages: dict[str, bytes], folder) -> dict[str, dict[str, float]]:
+def spamassassin_rules(messages: dict[str, bytes], folder: Path) -> dict[str, dict[str, float]]:
     """The rules SpamAssassin's local tests hit on each message, with their scores, by name."""
     paths = []
     for name, data in messages.items():
@@ -64,14 +65,11 @@ def spamassassin_rules(messages: dict[str, bytes], folder) -> dict[str, dict[str
     )
     reports = REPORT.findall(run.stdout.decode("utf-8", "replace"))
     assert len(reports) == len(paths), run.stderr.decode("utf-8", "replace")
+    hits = ([hit.partition("=") for hit in line.split(",") if hit] for line in reports)
     return {
-        name: {rule: float(score) for rule, _, score in map(_split, filter(None, line.split(",")))}
-        for name, line in zip(messages, reports, strict=True)
+        name: {rule: float(score) for rule, _, score in found}
+        for name, found in zip(messages, hits, strict=True)
     }
-
-
-def _split(hit: str) -> tuple[str, str, str]:
-    return hit.partition("=")
 
 
 def test_no_spamassassin_rule_with_a_positive_score_hits_any_kind_of_mail(mails, tmp_path):
