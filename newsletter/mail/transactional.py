@@ -35,7 +35,8 @@ class HeaderInjection(ValueError):
 class MailTemplate:
     """One kind of transactional mail from one sender with one subject, signed by ``signer``
     when DKIM is configured; ``language`` (the code it is written in) for Content-Language;
-    ``automatic`` for a mail no person wrote or asked to send (RFC 3834 ``Auto-Submitted``)."""
+    ``automatic`` for a mail the system writes by itself, not a person (RFC 3834
+    ``Auto-Submitted``)."""
 
     def __init__(
         self,
@@ -60,8 +61,8 @@ class MailTemplate:
             address_header("From", address, name)
             + header_line("Subject", " ".join(subject.split()))
             + (header_line("Content-Language", language) if language else b"")
-            # Autoresponders (vacation notices) must not answer it (RFC 3834), which also spares
-            # the owner of an address someone else typed into the form any reply to a stranger.
+            # Autoresponders (vacation notices) must not answer it (RFC 3834): no person wrote
+            # it to be answered, and an answer to a signup someone else made helps no one.
             + (b"Auto-Submitted: auto-generated\r\n" if automatic else b"")
             + head
         )
