@@ -55,14 +55,29 @@
       status.textContent = "Draft saved at " + new Date().toLocaleTimeString() + ".";
       showRemote(body.remote_hosts || [], body.remote_preview_url);
       if (body.problem) {
-        problem.textContent = body.problem;
+        // Set only when it changes: an alert's new text is read out on every autosave.
+        if (problem.textContent !== body.problem) { problem.textContent = body.problem; }
         problem.hidden = false;
+        markBody(true);
         return;
       }
       problem.hidden = true;
+      markBody(false);
       var join = body.preview_url.indexOf("?") < 0 ? "?" : "&";
       frame.src = body.preview_url + join + "t=" + Date.now();
       text.textContent = body.text;
+    }
+
+    // A template problem in the body is the body field's error (WCAG 3.3.1): the field is
+    // marked invalid and described by the message, as the server marks it on a reload.
+    function markBody(invalid) {
+      var field = form.elements.body_md;
+      var ids = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+        return id && id !== problem.id;
+      });
+      if (invalid) { ids.push(problem.id); }
+      field.setAttribute("aria-describedby", ids.join(" "));
+      field.setAttribute("aria-invalid", invalid ? "true" : "false");
     }
 
     // The server names the other hosts the mail loads from; the warning says so at once.

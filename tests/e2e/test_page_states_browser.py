@@ -58,6 +58,17 @@ def states_site(site):
 
 def _states(page, origin: str, going: int):
     """Bring the page into each state in turn; yields its name and a text it must show."""
+    page.goto(origin + "/")
+    page.eval_on_selector("form.signup", "form => { form.noValidate = true; }")
+    page.fill("#email", "not an address")
+    page.click("form.signup button[type=submit]")
+    yield "signup-bad-address", 'aria-invalid="true"'
+    page.goto(origin + "/admin/login")
+    page.fill("#email", "admin@example.org")
+    page.fill("#password", "not the password")
+    page.click("button:text('Log in')")
+    yield "login-wrong-password", 'aria-invalid="true"'
+    log_in(page, origin)
     page.goto(origin + "/admin/issues/new")
     page.click("button[value=save]")
     yield "compose-errors", "This field is required."
@@ -70,6 +81,9 @@ def _states(page, origin: str, going: int):
     page.fill("#body_md", f"Read {LONG_URL} today.")
     page.wait_for_selector("#autosave-status:has-text('Draft saved')")
     yield "compose-live-preview", "Live preview"
+    page.fill("#body_md", "Hello {{ subscriber.name ")
+    page.wait_for_selector("#preview-problem:not([hidden])")
+    yield "compose-template-problem", 'aria-describedby="body_md-hint preview-problem"'
     page.goto(origin + "/admin/lists")
     page.fill("#name", "Weekly again")
     page.fill("#slug", "weekly")
@@ -163,7 +177,6 @@ def test_every_admin_state_meets_wcag_21_aa(states_site, browser, artifacts_dir,
     viewport = PHONE if screen == "phone" else DESKTOP
     context = browser.new_context(viewport=viewport, color_scheme=scheme, reduced_motion="reduce")
     page = context.new_page()
-    log_in(page, origin)
     problems, shown = [], []
     for name, expected in _states(page, origin, going):
         if expected not in page.content():
