@@ -62,7 +62,10 @@ def choosable(chosen: set[int]) -> list[MailingList]:
 
 def by_slug(slug: str) -> MailingList:
     """The list with this slug, or :class:`NoSuchList`."""
-    found = db.session.scalar(select(MailingList).where(MailingList.slug == slug))
+    # Not a slug's shape, so no list's (and a NUL would fail the query on PostgreSQL).
+    found = None
+    if _SLUG.match(slug):
+        found = db.session.scalar(select(MailingList).where(MailingList.slug == slug))
     if found is None:
         raise NoSuchList(slug)
     return found
