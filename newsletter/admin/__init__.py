@@ -19,6 +19,7 @@ from . import (  # noqa: E402, F401
     lists,
     media,
     permissions,
+    request_rules,
     segments,
     sequence_steps,
     sequences,

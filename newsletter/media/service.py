@@ -70,8 +70,7 @@ def store(data: bytes, filename: str, admin_id: int | None) -> Media:
         height=image.height,
         size_bytes=len(image.data),
         data=None if folder else image.data,
-        # Only the file's own name: a browser or a script may send a folder with it.
-        original_filename=PurePath((filename or "").replace("\\", "/")).name[:300],
+        original_filename=_own_name(filename),
         uploaded_by_id=admin_id,
     )
     with writer.turn():
@@ -141,6 +140,14 @@ def delete(name: str, *, in_layout: bool) -> None:
         db.session.commit()
     if folder:
         (Path(folder) / name).unlink(missing_ok=True)
+
+
+def _own_name(filename: str) -> str:
+    """The uploaded file's own name, as the library shows it: without the folder a browser or
+    a script may send with it, and without control and format characters (a NUL that
+    PostgreSQL's text cannot hold, a right-to-left override that disguises the name)."""
+    name = PurePath((filename or "").replace("\\", "/")).name
+    return "".join(c for c in name if c.isprintable())[:300]
 
 
 def _write_private(path: Path, data: bytes) -> None:
