@@ -59,7 +59,13 @@ def _create_app() -> Flask:
         raise BadSetting(str(exc)) from None
 
 
-@click.group(cls=NewsletterGroup, create_app=_create_app, add_default_commands=False)
+@click.group(
+    cls=NewsletterGroup,
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,  # Flask's prints Python's, Flask's and Werkzeug's, not ours
+)
+@click.version_option(package_name="newsletter", prog_name="newsletter")
 def main() -> None:
     """Self-hosted newsletter and mailing-list manager."""
 

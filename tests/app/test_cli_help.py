@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
 
 import click
 from flask.cli import ScriptInfo
@@ -62,3 +63,10 @@ def test_sequences_status_help_names_every_count_it_prints(runner):
 
     for count in ("sent", "due", "skipped", "failed", "unknown"):
         assert count in result.output
+
+
+def test_version_is_ours(runner):
+    result = runner.invoke(main, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.output == f"newsletter, version {version('newsletter')}\n"
