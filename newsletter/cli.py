@@ -100,12 +100,18 @@ def serve(host: str, port: int, threads: int) -> None:
             f"cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
     tick.start_ticker(app)
-    url = f"http://{host}:{port}"
-    if app.config["BASE_URL"] == config.DEFAULTS["BASE_URL"] and url != app.config["BASE_URL"]:
+    url = _local_url(host, port)
+    unset = app.config["BASE_URL"] == config.DEFAULTS["BASE_URL"]
+    if unset:
         # Links in mails must reach this server; without NEWSLETTER_BASE_URL, use where we are.
         app.config["BASE_URL"] = url
     click.echo(f"newsletter is running at {url}/")
     click.echo(f"  links in mails point to {app.config['BASE_URL']}/ (NEWSLETTER_BASE_URL)")
+    if unset and host in ANY_ADDRESS:
+        click.echo(
+            "  set NEWSLETTER_BASE_URL to the address readers open: links to 127.0.0.1 "
+            "work on this machine only"
+        )
     click.echo(f"  database: {_safe_url(app.config['SQLALCHEMY_DATABASE_URI'])}")
     click.echo(
         "  queue:    "
@@ -117,6 +123,17 @@ def serve(host: str, port: int, threads: int) -> None:
     )
     _admin_hint()
     server.run()
+
+
+ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (recognised, not bound)
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the server: a wildcard address is no place to
+    open (nor to put in a mail's links), and an IPv6 address goes in brackets."""
+    if host in ANY_ADDRESS:
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _safe_url(url: str) -> str:

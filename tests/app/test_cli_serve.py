@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
+from helpers.env import free_port
 
 from newsletter.cli import main
 
@@ -29,3 +33,38 @@ def test_serve_refuses_a_port_out_of_range(runner):
 
     assert result.exit_code == 2
     assert "Invalid value for '--port'" in result.output
+
+
+def _banner(tmp_path, *args: str) -> list[str]:
+    """The lines a real ``newsletter serve`` prints once it listens; then it is stopped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env["NEWSLETTER_INSTANCE_DIR"] = str(tmp_path / "instance")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from newsletter.cli import main; main()", "serve", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("  admin:"):
+            line = server.stdout.readline()
+            assert line, lines  # it exited instead
+            lines.append(line.rstrip("\n"))
+        return lines
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def test_serve_on_every_interface_puts_no_wildcard_address_in_mails(tmp_path):
+    port = free_port()
+
+    lines = _banner(tmp_path, "--host", "0.0.0.0", "--port", str(port))
+
+    assert lines[0] == f"newsletter is running at http://127.0.0.1:{port}/"
+    assert lines[1].startswith(f"  links in mails point to http://127.0.0.1:{port}/ ")
+    assert "set NEWSLETTER_BASE_URL to the address readers open" in lines[2]
+    assert "0.0.0.0" not in "\n".join(lines)
