@@ -6,11 +6,13 @@ setting may be is checked by :mod:`newsletter.config.rules`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import stat
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values, find_dotenv
 from flask import Flask
@@ -120,6 +122,11 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_PREFIX"]
     secure = app.config["BASE_URL"].startswith("https://")
+    if not secure and not _on_this_machine(app.config["BASE_URL"]):
+        app.logger.warning(
+            "NEWSLETTER_BASE_URL is not https: mail providers ignore one-click unsubscribe "
+            "over http (RFC 8058), and admin sign-ins would cross the network unencrypted"
+        )
     # Flask's own default is False, so setdefault would never apply: upgrade it explicitly.
     app.config["SESSION_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"] or secure
     app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
@@ -164,6 +171,15 @@ def _keep_private(app: Flask, instance: Path) -> None:
     for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm", "-journal"))):
         _tighten(app, path, 0o600)
     _tighten(app, instance / "secret_key", 0o600)
+
+
+def _on_this_machine(url: str) -> bool:
+    """Whether ``url`` names this machine (a trial run), where http is all there is."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _tighten(app: Flask, path: Path, mode: int) -> None:

@@ -79,3 +79,21 @@ def test_serve_and_worker_exit_with_the_line_alone(tmp_path, command):
     assert done.stderr.strip() == (
         "Error: NEWSLETTER_CONFIRM_MAX_AGE_DAYS must be a whole number from 1 to 365 (got '0')"
     )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "warned"),
+    [
+        ("http://news.example.org", True),
+        ("https://news.example.org", False),
+        ("http://127.0.0.1:5000", False),
+        ("http://localhost:8000", False),
+    ],
+)
+def test_a_base_url_readers_reach_over_http_is_warned_of(make_app, caplog, base_url, warned):
+    # One-click unsubscribe (RFC 8058) needs an https link: Gmail and Yahoo ignore it otherwise.
+    make_app(BASE_URL=base_url)
+
+    said = [r.getMessage() for r in caplog.records if "NEWSLETTER_BASE_URL" in r.getMessage()]
+    assert bool(said) is warned
+    assert all("RFC 8058" in line for line in said)
