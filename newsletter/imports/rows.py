@@ -56,7 +56,9 @@ def rows(stream: IO[bytes]) -> Iterator[Row]:
     """Parse the CSV (UTF-8, with or without BOM) into rows; the header names the columns."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     reader = csv.reader(text)
-    header = [h.strip().lower() for h in next(reader, [])]
+    # A column's name becomes an attribute's key, kept and exported as its cells are: without
+    # control characters (PostgreSQL reads no NUL back out of a JSON key: every export failed).
+    header = [clean_name(h).lower() for h in next(reader, [])]
     email_at = next((i for i, h in enumerate(header) if h in EMAIL_HEADERS), None)
     if email_at is None:
         raise ImportProblem("The first row must name the columns, one of them “email”.")
