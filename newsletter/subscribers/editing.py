@@ -124,11 +124,6 @@ def _add_confirmed(
 ) -> Subscriber:
     if is_suppressed(address):
         raise AddRefused(SUPPRESSED)
-    if existing is not None:
-        held = {s.list_id: s for s in existing.subscriptions}
-        left = [ml.slug for ml in lists if _left(held.get(ml.id))]
-        if existing.status == SubscriberStatus.UNSUBSCRIBED or left:
-            raise AddRefused(LEFT.format(where=f" from {', '.join(left)}" if left else ""))
     try:
         return _write_confirmed(existing or Subscriber(email=address, name=name), name, lists, note)
     except IntegrityError:
@@ -147,11 +142,37 @@ def _write_confirmed(
     subscriber: Subscriber, name: str, lists: list[MailingList], note: str
 ) -> Subscriber:
     """Confirm the subscriber on the lists, with the consent event that says on whose word,
-    in one write turn."""
+    in one write turn; :class:`AddRefused` for a known one who left. Checked on their rows as
+    they are now, locked until the commit: a reader who unsubscribes at the same instant
+    stays unsubscribed."""
     with writer.turn():
+        if subscriber.id is not None:
+            try:
+                _refuse_if_left(_locked(subscriber), lists)
+            except AddRefused:
+                db.session.rollback()
+                raise
         _confirm_on(subscriber, name, lists, note)
         db.session.commit()
     return subscriber
+
+
+def _locked(subscriber: Subscriber) -> Subscriber:
+    """The subscriber and their memberships read again, locked until the transaction ends."""
+    for query in (
+        select(Subscriber).where(Subscriber.id == subscriber.id),
+        select(Subscription).where(Subscription.subscriber_id == subscriber.id),
+    ):
+        db.session.scalars(query.with_for_update().execution_options(populate_existing=True)).all()
+    db.session.expire(subscriber, ["subscriptions"])  # memberships begun meanwhile too
+    return subscriber
+
+
+def _refuse_if_left(subscriber: Subscriber, lists: list[MailingList]) -> None:
+    held = {s.list_id: s for s in subscriber.subscriptions}
+    left = [ml.slug for ml in lists if _left(held.get(ml.id))]
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED or left:
+        raise AddRefused(LEFT.format(where=f" from {', '.join(left)}" if left else ""))
 
 
 def _confirm_on(subscriber: Subscriber, name: str, lists: list[MailingList], note: str) -> None:
