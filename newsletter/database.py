@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter
 
+from .errors import EditConflict
 from .extensions import db
+
+T = TypeVar("T")
 
 # The largest row id: PostgreSQL's ``integer`` holds no more (SQLite's holds more, and the
 # digits a URL may carry more still). A larger number names no row, but a query with it fails
@@ -70,6 +73,23 @@ def unique_or(taken: Exception) -> Iterator[None]:
     except IntegrityError:
         db.session.rollback()
         raise taken from None
+
+
+def edit_stamp(row: Any) -> str:
+    """Which saved version of a row (one with ``updated_at``) an edit form shows."""
+    return row.updated_at.isoformat()
+
+
+def for_edit(model: type[T], row_id: int, edited_from: str, what: str) -> T | None:
+    """The row as it is now, locked until the transaction ends (on SQLite, call this within
+    ``writer.turn()``), if it is still the version an edit form was opened on
+    (``edited_from``, its :func:`edit_stamp`; "" for no check): else :class:`EditConflict`
+    naming ``what``. Without it, of two admins editing one thing, the last to save silently
+    wipes out the other's work."""
+    row = db.session.get(model, row_id, with_for_update=True, populate_existing=True)
+    if row is not None and edited_from and edited_from != edit_stamp(row):
+        raise EditConflict(what, edit_stamp(row))
+    return row
 
 
 def upgrade() -> None:

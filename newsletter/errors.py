@@ -26,6 +26,20 @@ class NotAllowed(ValueError):
     a page that lets one through answers 409."""
 
 
+class EditConflict(NotAllowed):
+    """Someone saved the thing after the admin's edit form was opened (``database.for_edit``):
+    saving would silently replace their work. ``stamp`` is its version now; a form that posts
+    it means to replace what they saved."""
+
+    def __init__(self, what: str, stamp: str) -> None:
+        super().__init__(
+            f"Someone saved this {what} after you opened it, so your changes are not saved: "
+            "they are still in the form. To keep theirs, open the page again in another tab "
+            "and copy what you need; to replace theirs with yours, save again."
+        )
+        self.stamp = stamp
+
+
 # Machine endpoints: their callers read JSON whatever they put in Accept.
 JSON_BLUEPRINTS = {"bounces", "health"}
 KEPT_HEADERS = ("Allow", "Retry-After")

@@ -15,8 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import database
 from ..accounts import audit
+from ..database import edit_stamp as edit_stamp  # compose's hidden field
 from ..delivery import fanout, state
+from ..errors import EditConflict as EditConflict  # callers catch issues.EditConflict
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..jobs import queues, writer
@@ -46,16 +49,6 @@ class IssueProblem(ValueError):
 class IssueLocked(IssueProblem, NotAllowed):
     """The issue has started sending (or was sent): it can no longer change, be scheduled,
     sent again or deleted."""
-
-
-class EditConflict(IssueProblem):
-    """Someone saved the issue after the admin's form was opened: saving it would silently
-    replace their work. ``stamp`` is the issue's :func:`edit_stamp` now; a form that posts it
-    means to replace what they saved."""
-
-    def __init__(self, message: str, stamp: str) -> None:
-        super().__init__(message)
-        self.stamp = stamp
 
 
 class NoSuchIssue(NotFound):
@@ -95,8 +88,8 @@ def save(
 ) -> Issue:
     """Create a draft (``issue_id`` None) or change one that has not started sending.
 
-    ``edited_from`` is the :func:`edit_stamp` the admin's form was opened on: if the issue
-    was saved since, :class:`EditConflict` and nothing changes ("" skips the check).
+    ``edited_from`` is the edit stamp the admin's form was opened on: if the issue was saved
+    since, :class:`EditConflict` and nothing changes ("" skips the check).
 
     ``segment_id`` narrows the audience to the subscribers matching that segment (with lists,
     those on the lists who match; see ``delivery.fanout.audience``); None: the lists alone.
@@ -133,7 +126,7 @@ def save(
     with writer.turn():
         try:
             issue = _editable(issue_id, edited_from)
-        except IssueProblem:
+        except (IssueProblem, EditConflict):
             db.session.rollback()  # ends the turn's write transaction too
             raise
         _fill(issue, *content)
@@ -166,26 +159,11 @@ def _editable(issue_id: int, edited_from: str = "") -> Issue:
     return issue
 
 
-def edit_stamp(issue: Issue) -> str:
-    """Which saved version of the issue an edit form shows: the time of its last change."""
-    return issue.updated_at.isoformat()
-
-
 def for_edit(issue_id: int, edited_from: str = "", what: str = "issue") -> Issue:
-    """The issue as it is now, locked until the transaction ends (on SQLite, call this within
-    ``writer.turn()``), if it is still the version a form was opened on (``edited_from``, its
-    :func:`edit_stamp`; "" for no check): else :class:`EditConflict`. Without it, of two
-    admins editing the same draft, the one who saves last wipes out the other's work."""
-    issue = db.session.get(Issue, issue_id, with_for_update=True, populate_existing=True)
+    """The issue locked, if still as its edit form was opened (``database.for_edit``)."""
+    issue = database.for_edit(Issue, issue_id, edited_from, what)
     if issue is None:
         raise NoSuchIssue(issue_id)
-    if edited_from and edited_from != edit_stamp(issue):
-        raise EditConflict(
-            f"Someone saved this {what} after you opened it, so your changes are not saved: "
-            "they are still in the form. To keep theirs, open the page again in another tab "
-            "and copy what you need; to replace theirs with yours, save again.",
-            edit_stamp(issue),
-        )
     return issue
 
 
