@@ -16,8 +16,9 @@ from ..subscribers.addresses import MAX_ADDRESS, clean_name, normalise_address
 MAX_ATTRIBUTE = 500
 EMAIL_HEADERS = ("email", "e-mail", "email address", "mail")
 # A plain ASCII dot-atom local part: email-validator returns these unchanged, so only the
-# domain needs its (slow, IDNA) check, and that is cached per domain.
-_PLAIN_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+# domain needs its (slow, IDNA) check, and that is cached per domain. Matched whole
+# (fullmatch): "$" would let a line break through at the end.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
 class ImportProblem(ValueError):
@@ -40,7 +41,7 @@ def normalise(raw: str) -> str:
     for the common plain address: its local part only needs lowercasing."""
     value = (raw or "").strip(" \t")
     local, at, domain = value.rpartition("@")
-    if at and len(local) <= 64 and len(value) <= MAX_ADDRESS and _PLAIN_LOCAL.match(local):
+    if at and len(local) <= 64 and len(value) <= MAX_ADDRESS and _PLAIN_LOCAL.fullmatch(local):
         address = f"{local.lower()}@{_domain(domain)}"
         if len(address) <= MAX_ADDRESS:  # an IDN domain grows as Punycode
             return address

@@ -69,3 +69,16 @@ def test_an_unreadable_file_fails_with_a_reason_and_imports_nobody(app, data):
     assert page.status_code == 200
     assert job.report[0]["reason"] in page.get_data(as_text=True)
     assert client.get("/admin/export.csv").status_code == 200
+
+
+def test_an_address_with_a_line_break_in_a_quoted_cell_is_rejected(app):
+    staff = make_staff(app)
+    client, token = logged_in(app, Role.OWNER)
+    data = b'email,name\n"bob\n@example.org",Bob\n"eve@example.org\nBcc: x@example.net",Eve\n'
+
+    job = _import(app, client, token, staff.list_id, data)
+
+    assert (job.status, job.accepted, job.rejected) == ("done", 0, 2)
+    with app.app_context():
+        stored = db.session.scalars(select(Subscriber.email)).all()
+    assert not [address for address in stored if not address.isprintable()]
