@@ -112,6 +112,13 @@ def serve(host: str, port: int, threads: int) -> None:
             "  set NEWSLETTER_BASE_URL to the address readers open: links to 127.0.0.1 "
             "work on this machine only"
         )
+    elif unset and url != config.DEFAULTS["BASE_URL"]:
+        # Without Redis, `newsletter send` is the worker of its own send and writes the links
+        # with its own settings, which know nothing of this --port.
+        click.echo(
+            f"  export NEWSLETTER_BASE_URL={url} for the other commands too "
+            "(`newsletter send` writes the links of what it sends)"
+        )
     click.echo(f"  database: {_safe_url(app.config['SQLALCHEMY_DATABASE_URI'])}")
     click.echo(
         "  queue:    "

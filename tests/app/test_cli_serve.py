@@ -68,3 +68,12 @@ def test_serve_on_every_interface_puts_no_wildcard_address_in_mails(tmp_path):
     assert lines[1].startswith(f"  links in mails point to http://127.0.0.1:{port}/ ")
     assert "set NEWSLETTER_BASE_URL to the address readers open" in lines[2]
     assert "0.0.0.0" not in "\n".join(lines)
+
+
+def test_serve_on_another_port_says_the_commands_need_it_too(tmp_path):
+    port = free_port()
+
+    lines = _banner(tmp_path, "--port", str(port))
+
+    assert lines[1].startswith(f"  links in mails point to http://127.0.0.1:{port}/ ")
+    assert lines[2].startswith(f"  export NEWSLETTER_BASE_URL=http://127.0.0.1:{port} ")
