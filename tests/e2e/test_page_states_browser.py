@@ -17,9 +17,9 @@ from helpers.browser import live_server
 from helpers.send import make_issue, make_list
 from helpers.site import log_in, personal_pages, walk
 from helpers.wcag import (
-    DOUBLE_TEXT_CSS,
     TEXT_SPACING_CSS,
     cut_off,
+    double_text_problems,
     focus_without_ring,
     label_not_in_name,
     moving,
@@ -158,15 +158,15 @@ def _states(page, origin: str, going: int):
 
 def _check(page, screen: str) -> list[str]:
     """Every check for one state: axe and what it cannot test, on the page as it is, then
-    under the reader's own style sheet (text spacing on the phone, text at 200 % on the
+    with the reader's own settings (text spacing on the phone, text at 200 % on the
     desktop)."""
     found = axe_problems(page) + sticking_out(page) + cut_off(page)
     found += unlinked_errors(page) + label_not_in_name(page) + moving(page)
     if screen == "desktop":
         found += focus_without_ring(page)[1]
-    return found + restyled_problems(
-        page, TEXT_SPACING_CSS if screen == "phone" else DOUBLE_TEXT_CSS
-    )
+    if screen == "phone":
+        return found + restyled_problems(page, TEXT_SPACING_CSS)
+    return found + double_text_problems(page)
 
 
 @pytest.mark.parametrize(
@@ -181,8 +181,9 @@ def test_every_admin_state_meets_wcag_21_aa(states_site, browser, artifacts_dir,
     for name, expected in _states(page, origin, going):
         if expected not in page.content():
             shown.append(f"{name}: {expected!r} not on {page.url}")
-        if screen == "phone" and scheme == "light":
-            page.screenshot(path=str(artifacts_dir / f"state-{name}-320.png"), full_page=True)
+        if scheme == "light":
+            width = viewport["width"]
+            page.screenshot(path=str(artifacts_dir / f"state-{name}-{width}.png"), full_page=True)
         problems += [f"{name}: {line}" for line in _check(page, screen)]
     context.close()
     assert shown == []
@@ -315,8 +316,10 @@ def test_every_linked_page_passes_what_axe_cannot_check(site, browser, screen):
         found += label_not_in_name(page) + moving(page)
         if screen == "desktop":
             found += focus_without_ring(page)[1]
-        reader_css = TEXT_SPACING_CSS if screen == "phone" else DOUBLE_TEXT_CSS
-        problems.extend(found + restyled_problems(page, reader_css))
+            found += double_text_problems(page)
+        else:
+            found += restyled_problems(page, TEXT_SPACING_CSS)
+        problems.extend(found)
 
     walk(page, origin, [origin + "/", origin + "/archive", *personal_pages(origin, links)], check)
     log_in(page, origin)

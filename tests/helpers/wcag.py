@@ -1,7 +1,9 @@
 """The WCAG 2.1 checks axe-core cannot make, run in the browser on the page as shown: what
-sticks out sideways (1.4.10 reflow), text cut off by its box (1.4.4 resize, 1.4.12 text
-spacing), and a keyboard walk that finds focused elements with no visible ring (2.4.7).
-Each returns one line per problem, like ``helpers.axe``, so a failing test names the element."""
+sticks out sideways (1.4.10 reflow), text cut off by its box or sticking out once text is
+doubled (1.4.4 resize) or spaced out (1.4.12 text spacing), a keyboard walk that finds
+focused elements with no ring of 3:1 (2.4.7, 1.4.11), errors not tied to their fields (3.3.1),
+names that leave out the visible label (2.5.3) and motion a reader asked to stop. Each
+returns one line per problem, like ``helpers.axe``, so a failing test names the element."""
 
 from __future__ import annotations
 
@@ -13,9 +15,6 @@ TEXT_SPACING_CSS = (
     "* { line-height: 1.5 !important; letter-spacing: .12em !important;"
     " word-spacing: .16em !important; } p { margin-bottom: 2em !important; }"
 )
-# Text alone at twice its size (1.4.4), as a browser's minimum font size or a reader's
-# style sheet makes it; Pico sizes everything in rem, so this grows every piece of text.
-DOUBLE_TEXT_CSS = "html { font-size: 200% !important; }"
 
 # A short description of an element for a failing test: tag, id or class, and its text.
 _DESCRIBE = """
@@ -137,8 +136,8 @@ def cut_off(page) -> list[str]:
 
 
 def restyled_problems(page, css: str) -> list[str]:
-    """What sticks out or is cut off once a reader's style sheet ``css`` applies (text
-    spacing, bigger text); the sheet stays until the page is left."""
+    """What sticks out or is cut off once a reader's style sheet ``css`` applies (the text
+    spacing one); the sheet stays until the page is left."""
     # A constructed style sheet, as a reader's own style sheet is not subject to the
     # page's Content-Security-Policy (a <style> tag would be).
     page.evaluate(
@@ -148,6 +147,20 @@ def restyled_problems(page, css: str) -> list[str]:
     )
     found = sticking_out(page) + cut_off(page)
     return [f"{line} (with {css[:30]}…)" for line in found]
+
+
+def double_text_problems(page) -> list[str]:
+    """What sticks out or is cut off with text alone at twice its size (WCAG 1.4.4), as a
+    reader's browser setting makes it: the default font size doubled, which rem sizes and em
+    media queries follow (a style sheet on ``html`` would not move the media queries)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
+    try:
+        found = sticking_out(page) + cut_off(page)
+    finally:
+        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 16, "fixed": 13}})
+        cdp.detach()
+    return [f"{line} (text at 200 %)" for line in found]
 
 
 def focus_without_ring(page, limit: int = 150) -> tuple[list[str], list[str]]:
