@@ -15,8 +15,8 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from ..database import row_id
-from ..errors import NotAllowed
+from ..database import edit_stamp, row_id
+from ..errors import EditConflict, NotAllowed
 from ..models import Segment
 from ..segments import service as segments
 from ..subscribers.addresses import MAX_NAME
@@ -42,6 +42,7 @@ class SegmentForm(FlaskForm):
     )
     rules_shown = HiddenField()
     source = HiddenField()
+    edited_from = HiddenField()  # the version the page was opened on (database.for_edit)
 
 
 def count_text(n: int) -> str:
@@ -66,6 +67,7 @@ def segment_page(segment_id: int | None = None):  # type: ignore[no-untyped-def]
     segment = segments.get(segment_id) if segment_id else None
     form = SegmentForm(obj=segment)
     if request.method == "GET":
+        form.edited_from.data = edit_stamp(segment) if segment else ""
         return _page(form, segment, Builder.of(segment.rules if segment else {"all": []}))
     built = Builder.posted(request.form)
     if (row := row_id(request.form.get("remove"))) is not None:
@@ -88,7 +90,16 @@ def _save(form: SegmentForm, segment: Segment | None, built: Builder):  # type: 
         if segment is None:
             segment = segments.create(form.name.data, built.rules)
         else:
-            segments.update(segment.id, name=form.name.data, rules=built.rules)
+            segments.update(
+                segment.id,
+                name=form.name.data,
+                rules=built.rules,
+                edited_from=form.edited_from.data or "",
+            )
+    except EditConflict as exc:
+        flash(str(exc), "error")  # saving again from this page replaces the other's rules
+        form.edited_from.data = exc.stamp
+        return _page(form, segment, built, status=409)
     except segments.NameProblem as exc:
         form.name.errors = [*form.name.errors, str(exc)]
         return _page(form, segment, built, status=409 if isinstance(exc, NotAllowed) else 400)

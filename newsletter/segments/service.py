@@ -11,9 +11,10 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts import audit
-from ..database import unique_or
-from ..errors import NotAllowed, NotFound
+from ..database import for_edit, unique_or
+from ..errors import EditConflict, NotAllowed, NotFound
 from ..extensions import db
+from ..jobs import writer
 from ..models import Issue, IssueStatus, MailingList, Segment
 from ..subscribers.addresses import InvalidInput, strict_name
 from . import counting, indexes
@@ -82,12 +83,20 @@ def create(name: str, rules: object) -> Segment:
     return segment
 
 
-def update(segment_id: int, name: str | None = None, rules: object = None) -> Segment:
-    """Rename the segment and/or replace its rules (``None``: keep)."""
+def update(
+    segment_id: int, name: str | None = None, rules: object = None, edited_from: str = ""
+) -> Segment:
+    """Rename the segment and/or replace its rules (``None``: keep). ``edited_from``: the edit
+    stamp its form was opened on; if it was saved since, :class:`EditConflict`, nothing saved."""
     segment = get(segment_id)
     new_name = _name(name, segment.id) if name is not None else segment.name
     new_rules = checked(rules) if rules is not None else segment.rules
-    with unique_or(_taken(new_name)):
+    with writer.turn(), unique_or(_taken(new_name)):
+        try:
+            for_edit(Segment, segment_id, edited_from, "segment")
+        except EditConflict:
+            db.session.rollback()
+            raise
         segment.name, segment.rules = new_name, new_rules
         indexes.ensure_for(new_rules)
         audit.record("segment.update", segment.name)
