@@ -4,6 +4,7 @@ in a thread beside it."""
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import itertools
 import logging
@@ -73,8 +74,22 @@ class AppWorker(SimpleWorker):
             self.pubsub.close()
 
 
+def _options(argv: list[str]) -> argparse.Namespace:
+    """``python worker.py``'s arguments: ``--help`` says what it is, anything unknown is a
+    usage error (exit 2) rather than a worker started regardless."""
+    parser = argparse.ArgumentParser(
+        prog="python worker.py",
+        description="An RQ worker for NEWSLETTER_REDIS_URL (the same as `newsletter worker`): "
+        "serves the transactional, default and bulk queues and runs the periodic tick. "
+        "Run as many as you like, on any hosts sharing the database and Redis.",
+    )
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    return parser.parse_args(argv)
+
+
 def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
     """Serve the transactional, default and bulk queues, in that order of priority."""
+    burst = _options(argv or []).burst or burst
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         app = create_app()
@@ -88,7 +103,6 @@ def run(argv: list[str] | None = None, *, burst: bool = False) -> int:
         backend = queues.backend()
         conn, rq_queues = backend.connection, backend.queues()
         tick.start_ticker(app)
-        burst = burst or "--burst" in (argv or [])
         for attempt in itertools.count():
             # A new name after a reconnect: RQ refuses a name a lost worker may still hold.
             name = f"{socket.gethostname()}.{os.getpid()}" + (f"-r{attempt}" if attempt else "")
