@@ -112,18 +112,21 @@ def save(
             "the home page.",
             field="publish_private",
         )
+    # Also what the database's refusal means: a segment deleted since this check.
+    gone = IssueProblem(f"There is no segment {segment_id}.", field="segment_id")
     if segment_id is not None and db.session.get(Segment, segment_id) is None:
-        raise IssueProblem(f"There is no segment {segment_id}.", field="segment_id")
+        raise gone
     content = (subject, preheader, body_md, chosen, is_public, segment_id)
     if issue_id is None and draft_key:
         return _save_keyed(draft_key, content, admin_id)
     if issue_id is None:
-        issue = Issue(created_by_id=admin_id)
-        db.session.add(issue)
-        _fill(issue, *content)
-        db.session.commit()
+        with database.unique_or(gone):
+            issue = Issue(created_by_id=admin_id)
+            db.session.add(issue)
+            _fill(issue, *content)
+            db.session.commit()
         return issue
-    with writer.turn():
+    with writer.turn(), database.unique_or(gone):
         try:
             issue = _editable(issue_id, edited_from)
         except (IssueProblem, EditConflict):

@@ -38,3 +38,23 @@ def test_a_segment_chosen_for_a_draft_while_it_is_deleted_stays(app):
         db.session.rollback()
         assert db.session.get(Issue, draft_id).segment_id == segment_id
         assert db.session.get(Segment, segment_id) is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_draft_saved_with_a_segment_deleted_meanwhile_is_told_so(app):
+    with app.app_context():
+        list_id = make_list()
+        segment_id = segments.create("Oslo", OSLO).id
+        draft_id = issues.save(None, subject="Oslo news", list_ids=[list_id]).id
+        db.session.remove()
+
+        def delete_it() -> None:  # the other admin deletes the segment
+            with app.app_context():
+                segments.delete(segment_id)
+
+        refused = pytest.raises(issues.IssueProblem, match="no segment")
+        with meanwhile(Segment.__table__, delete_it), refused:
+            issues.save(draft_id, subject="Oslo news", list_ids=[list_id], segment_id=segment_id)
+
+        db.session.rollback()
+        assert db.session.get(Issue, draft_id).segment_id is None
