@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from flask import request
 from pydantic import BaseModel, Field
 from spectree.model_adapter.pydantic_adapter import BaseFile
 from werkzeug.datastructures import FileStorage
@@ -53,6 +54,9 @@ def _limited(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except RequestEntityTooLarge:
+            length, limit = request.content_length, request.max_content_length
+            if length is not None and limit is not None and length <= limit:
+                raise  # a body within the limit: too many parts, as Werkzeug's message says
             raise RequestEntityTooLarge(service.too_large()) from None
 
     return limited
