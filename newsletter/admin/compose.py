@@ -108,15 +108,17 @@ def _conflict_page(form: IssueForm, issue: Issue | None, exc: issues.EditConflic
     the other person saved (the form now carries the version that is saved)."""
     flash(str(exc), "error")
     form.edited_from.data = exc.stamp
-    return _compose_page(form, issue)
+    return _compose_page(form, issue, conflict=True)
 
 
-def _compose_page(form: IssueForm, issue: Issue | None) -> str:
+def _compose_page(form: IssueForm, issue: Issue | None, conflict: bool = False) -> str:
+    # After a conflict only the Save button replaces the other's version: no autosave.
     return render_template(
         "admin/compose.html",
         form=form,
         issue=issue,
         remote_hosts=preview.remote_hosts(issue) if issue else [],
+        conflict=conflict,
     )
 
 

@@ -41,7 +41,8 @@
     var timer = null;
     var busy = false;
     var again = false;
-    var stopped = false; // someone else saved the draft: only the Save button may replace it
+    // Someone else saved the draft: only the Save button may replace their version.
+    var stopped = form.hasAttribute("data-conflict");
     var submitter = null;
     if (panel) { panel.hidden = false; }
 

@@ -74,6 +74,7 @@ def test_saving_a_draft_someone_else_saved_meanwhile_warns_and_keeps_both(app, t
     page = answer.get_data(as_text=True)
     assert "saved this issue after you opened it" in page
     assert "Bob text" in page  # still in the form, nothing typed is lost
+    assert "data-conflict" in page  # no autosave from here: only Save replaces Ann's version
     assert saved(app, issue_id) == ("Ann's", "A")
 
     # Pressed again from the warning page: Bob means it, and his version replaces Ann's.
