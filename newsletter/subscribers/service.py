@@ -87,7 +87,8 @@ def subscriber_for(purpose: str, token: str) -> Subscriber:
 
 
 def confirm(subscriber_id: int, *, ip: str | None) -> bool:
-    """Confirm the subscriber's pending lists (idempotent); True when something changed."""
+    """Confirm the subscriber's pending lists (idempotent); True when a welcome mail is on its
+    way (the confirmation page promises one only then)."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return False
@@ -108,9 +109,10 @@ def confirm(subscriber_id: int, *, ip: str | None) -> bool:
     lift_erasure(subscriber.email)
     db.session.commit()
     # The built-in welcome is step 0 of a list's sequence; a list may leave it to its own steps.
-    if not pending or any(s.mailing_list.sends_welcome for s in pending):
+    welcome = not pending or any(s.mailing_list.sends_welcome for s in pending)
+    if welcome:
         queues.enqueue(jobs.send_welcome, subscriber.id, queue=queues.TRANSACTIONAL)
-    return True
+    return welcome
 
 
 # ---------------------------------------------------------------- preferences and leaving

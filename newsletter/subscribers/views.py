@@ -266,13 +266,18 @@ def confirm_page(token: str) -> Any:
 def confirm(token: str) -> Any:
     """Confirm (idempotent) and say what happens next."""
     subscriber = service.subscriber_for(tokens.CONFIRM, token)
-    service.confirm(subscriber.id, ip=request.remote_addr)
+    welcomed = service.confirm(subscriber.id, ip=request.remote_addr)
     return render_template(
         "public/notice.html",
         title=_("You are subscribed"),
         message=_(
             "Thank you for confirming. A welcome mail with your personal preferences "
             "link is on its way."
+        )
+        if welcomed
+        else _(
+            "Thank you for confirming. Every mail we send you has a link to your personal "
+            "preferences."
         ),
     )
 
