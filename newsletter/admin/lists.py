@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from wtforms import Field
 
 from ..lists import service
@@ -62,11 +62,18 @@ def list_edit(list_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/lists/<int:list_id>/archive")
 def list_archive(list_id: int):  # type: ignore[no-untyped-def]
-    """Archive a list, or restore an archived one."""
+    """Archive a list, or restore an archived one: as the button said (``archive`` 1 or 0),
+    not the opposite of what the list is now, so two admins pressing Archive at once archive
+    it, where a toggle had the second press restore it. (A page without the field toggles.)"""
     if ActionForm().validate_on_submit():
         mailing_list = service.get(list_id)
-        service.set_archived(list_id, mailing_list.archived_at is None)
-        flash("List archived." if mailing_list.archived_at else "List restored.")
+        was = mailing_list.archived_at is not None
+        archive = request.form.get("archive", "0" if was else "1") == "1"
+        if archive == was:
+            flash(f"The list was already {'archived' if was else 'restored'}.")
+        else:
+            service.set_archived(list_id, archive)
+            flash("List archived." if archive else "List restored.")
     return redirect(url_for("admin.lists"))
 
 
