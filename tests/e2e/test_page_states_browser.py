@@ -8,6 +8,7 @@ keyboard alone. Screenshots of each state on the phone go to the artifacts folde
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -156,6 +157,17 @@ def _states(page, origin: str, going: int):
     yield "issue-sent", "sent"
 
 
+def _shows(page, expected: str, seconds: float = 10) -> bool:
+    """Whether the page's markup comes to hold ``expected`` (a form's answer may still be
+    loading when the click returns)."""
+    deadline = time.monotonic() + seconds
+    while expected not in page.content():
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(100)
+    return True
+
+
 def _check(page, screen: str) -> list[str]:
     """Every check for one state: axe and what it cannot test, on the page as it is, then
     with the reader's own settings (text spacing on the phone, text at 200 % on the
@@ -179,7 +191,7 @@ def test_every_admin_state_meets_wcag_21_aa(states_site, browser, artifacts_dir,
     page = context.new_page()
     problems, shown = [], []
     for name, expected in _states(page, origin, going):
-        if expected not in page.content():
+        if not _shows(page, expected):
             shown.append(f"{name}: {expected!r} not on {page.url}")
         if scheme == "light":
             width = viewport["width"]
