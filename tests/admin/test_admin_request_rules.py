@@ -1,10 +1,12 @@
 """A NUL character typed or sent anywhere an editor or a script can put text: the admin
 refuses the request whole (400, nothing changed), the API answers a problem, and an uploaded
-file's name is kept without it; never a 500 from PostgreSQL, whose text cannot hold one."""
+file's name is kept without it; never a 500 from PostgreSQL, whose text cannot hold one. And
+a JSON body, whose lists and objects the admin's forms would read as text, is a 415."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from helpers.api import bearer
@@ -60,6 +62,25 @@ def test_a_nul_anywhere_in_an_admin_request_is_refused_and_changes_nothing(app, 
 
     assert answer.status_code == 400
     assert "NUL character" in answer.get_data(as_text=True)
+    assert database_state(app) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/sequences/preview.html", "/admin/issues/autosave", "/admin/lists", "/admin/login"],
+)
+def test_a_json_body_posted_to_the_admin_is_refused_and_changes_nothing(app, url):
+    make_staff(app)
+    client, token = logged_in(app, Role.EDITOR)
+    before = database_state(app)
+    body = {"subject": ["x"], "body_md": {"a": 1}, "slug": "new", "name": "New", "email": "x"}
+
+    answer = client.post(
+        url, data=json.dumps(body), content_type="application/json", headers={"X-CSRFToken": token}
+    )
+
+    assert answer.status_code == 415
+    assert "REST API" in answer.get_data(as_text=True)
     assert database_state(app) == before
 
 
