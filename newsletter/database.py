@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from .errors import EditConflict
@@ -26,13 +27,17 @@ _ID_DIGITS = len(str(MAX_ID))
 
 
 class RowIdConverter(IntegerConverter):
-    """``<int:…>`` in every route: ASCII digits up to :data:`MAX_ID`; any other path matches
-    no route, a 404 like any missing row's."""
+    """``<int:…>`` in every route: ASCII digits, no more than :data:`MAX_ID` has (a longer
+    path matches no route: a 404, and no ``int()`` of 5,000 digits)."""
 
     regex = rf"[0-9]{{1,{_ID_DIGITS}}}"
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(map, *args, **{"max": MAX_ID, **kwargs})
+
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Past the converter, not in it: Werkzeug checks a route's methods before its converters,
+    # so a converter's refusal would answer 405 where a sibling route takes another method.
+    if any(isinstance(v, int) and v > MAX_ID for v in (values or {}).values()):
+        raise NotFound("There is no such thing.")
 
 
 def row_id(text: str | None) -> int | None:
@@ -45,8 +50,10 @@ def row_id(text: str | None) -> int | None:
 
 
 def init_app(app: Flask) -> None:
-    """Make SQLite behave under concurrent readers and writers; route ids within range."""
+    """Make SQLite behave under concurrent readers and writers; a route's id beyond any row
+    is a 404 before any query could fail on it."""
     app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
+    app.url_value_preprocessor(_ids_in_range)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
