@@ -40,6 +40,7 @@ REPORT_LIMIT = 1000  # rejected rows listed one by one; the counts cover all of 
 
 REASONS = {
     "bad address": "not a valid email address",
+    "not utf-8": "not UTF-8 text: save the file as “CSV UTF-8” and import it again",
     "duplicate": "appears earlier in the file",
     "suppressed": "on the do-not-mail list (bounced, complained, erased or blocked)",
     "unsubscribed": "unsubscribed earlier; only they can subscribe again",
@@ -210,6 +211,9 @@ def _valid_rows(chunk: list[Row], report: ImportReport) -> dict[str, Row]:
     """Rows with a usable address, by normalised address (repeats within the chunk dropped)."""
     valid: dict[str, Row] = {}
     for row in chunk:
+        if not row.readable:
+            report.reject(row.number, row.email, "not utf-8")
+            continue
         try:
             address = normalise(row.email)
         except InvalidAddress:

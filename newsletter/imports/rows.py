@@ -25,15 +25,23 @@ class ImportProblem(ValueError):
     """The file cannot be imported at all (no email column, unreadable); says why."""
 
 
+# Bytes that are not UTF-8, as ``surrogateescape`` decodes them: one of these in a row means
+# the file was saved in another encoding (a spreadsheet's plain "CSV" is cp1252).
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+NOT_UTF8 = "The file is not UTF-8 text: save it as “CSV UTF-8” and import it again."
+
+
 @dataclass(frozen=True)
 class Row:
     """One line of the file: its number (as a spreadsheet shows it), address as written,
-    name and other columns."""
+    name and other columns; ``readable`` is False for a line with bytes that are not UTF-8,
+    which is rejected whole rather than imported garbled (its address then shows them as �)."""
 
     number: int
     email: str
     name: str
     attributes: dict[str, str]
+    readable: bool = True
 
 
 def normalise(raw: str) -> str:
@@ -55,11 +63,14 @@ def _domain(domain: str) -> str:
 
 def rows(stream: IO[bytes]) -> Iterator[Row]:
     """Parse the CSV (UTF-8, with or without BOM) into rows; the header names the columns."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
+    first = next(reader, [])
+    if any(_NOT_UTF8.search(h) for h in first):
+        raise ImportProblem(NOT_UTF8)
     # A column's name becomes an attribute's key, kept and exported as its cells are: without
     # control characters (PostgreSQL reads no NUL back out of a JSON key: every export failed).
-    header = [clean_name(h).lower() for h in next(reader, [])]
+    header = [clean_name(h).lower() for h in first]
     email_at = next((i for i, h in enumerate(header) if h in EMAIL_HEADERS), None)
     if email_at is None:
         raise ImportProblem("The first row must name the columns, one of them “email”.")
@@ -69,6 +80,10 @@ def rows(stream: IO[bytes]) -> Iterator[Row]:
         if not any(c.strip() for c in cells):
             continue
         cells += [""] * (len(header) - len(cells))
+        if any(_NOT_UTF8.search(c) for c in cells):
+            shown = cells[email_at].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            yield Row(number, shown, "", {}, readable=False)
+            continue
         yield Row(
             number,
             cells[email_at],
