@@ -2,7 +2,7 @@
 
 A URL is refused unless it is http(s) and every address its host resolves to is a public one:
 loopback, private, link-local, multicast, reserved, unspecified and other non-global
-addresses (IPv4 and IPv6, an IPv4-mapped IPv6 address judged as the IPv4 one) are refused
+addresses (IPv4 and IPv6, an IPv6 address that carries an IPv4 one judged by it too) are refused
 unless ``NEWSLETTER_WEBHOOK_ALLOW_PRIVATE=1``. It is checked when an endpoint is added and
 again at every call; the call then connects to the very address that was checked (the Host
 header and TLS certificate still name the host), so a DNS answer that changes between the
@@ -39,10 +39,21 @@ class Target:
     address: str
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are an IPv4 address
+
+
 def unsafe(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """True for an address a webhook must not reach: anything but a public unicast one."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """True for an address a webhook must not reach: anything but a public unicast one. An
+    IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) is judged by that one too:
+    where such a route exists, it leads there."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = ip.ipv4_mapped or ip.sixtofour
+        if carried is None and ip in NAT64:
+            carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if carried is not None and unsafe(carried):
+            return True
+        if ip.ipv4_mapped is not None:
+            return False  # judged as the IPv4 address it is
     return (
         ip.is_loopback
         or ip.is_private

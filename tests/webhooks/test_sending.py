@@ -204,6 +204,9 @@ def test_retry_now_and_a_test_event(make_app, receiver):
         "[ff02::1]",
         "[::ffff:127.0.0.1]",
         "[::ffff:10.0.0.1]",
+        "[2002:7f00:1::]",  # 6to4 around 127.0.0.1
+        "[2002:a9fe:a9fe::1]",  # 6to4 around 169.254.169.254
+        "[64:ff9b::7f00:1]",  # NAT64 around 127.0.0.1
     ],
 )
 def test_check_url_refuses_non_public_addresses(address):
