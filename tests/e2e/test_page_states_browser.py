@@ -3,7 +3,8 @@ token just made, an issue scheduled or going out, an import that rejected rows, 
 an empty site) meet WCAG 2.1 AA: axe-core's checks, plus those it cannot make (reflow at
 320 px, text spacing, text at 200 %, a visible focus ring on every control, errors tied to
 their fields, motion stopped for a reader who asks), and the compose page works from the
-keyboard alone. Screenshots of each state on the phone go to the artifacts folder."""
+keyboard alone. Screenshots of each state (320 and 1280 px, light) go to the artifacts
+folder as state-<name>-<width>.png."""
 
 from __future__ import annotations
 
@@ -306,6 +307,7 @@ def test_an_empty_admin_meets_wcag_21_aa_on_a_phone(make_app, browser, artifacts
         assert "No lists yet" in page.content()
         page.screenshot(path=str(artifacts_dir / "state-empty-lists-320.png"), full_page=True)
         page.goto(origin + "/admin/issues")
+        assert "No issues yet" in page.content()
         page.screenshot(path=str(artifacts_dir / "state-empty-issues-320.png"), full_page=True)
         context.close()
     assert problems == []
