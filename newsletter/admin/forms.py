@@ -75,7 +75,13 @@ class IssueForm(FlaskForm):
         validators=[Optional(), Length(max=500_000)],
         render_kw={"rows": 18},  # room to write an issue, not a tweet
     )
-    lists = MultiCheckboxField("Send to lists", coerce=int)
+    lists = MultiCheckboxField(
+        "Send to lists",
+        coerce=int,
+        # The one way a list not on offer gets here: archived by another admin meanwhile.
+        invalid_choice_message="A list you chose is no longer on offer (archived or deleted since "
+        "this page was opened): choose again.",
+    )
     # 0: no segment (the lists alone); the choices are the saved segments (admin.compose).
     segment_id = SelectField("Only to subscribers in the segment", coerce=int, default=0)
     is_public = BooleanField("Show in the public archive once sent")

@@ -208,3 +208,18 @@ def test_issue_create_command_prints_the_new_id(app, tmp_path):
     with app.app_context():
         issue = db.session.get(Issue, int(result.stdout.strip()))
         assert issue.subject == "From cron" and issue.is_public and issue.lists[0].slug == "news"
+
+
+def test_a_list_archived_while_the_page_was_open_is_explained(app, admin_client):
+    list_id = make_list(app)
+    with app.app_context():
+        list_service.set_archived(list_id, True)
+
+    response = post(admin_client, "/admin/issues/new", {"subject": "Spring news", "lists": list_id})
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "A list you chose is no longer on offer (archived or deleted since" in page
+    assert "not a valid choice" not in page
+    with app.app_context():
+        assert db.session.scalar(select(Issue.id)) is None
