@@ -58,7 +58,8 @@ def step_row(page: str, subject: str) -> list[str]:
     for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
         if subject in row:
             return [
-                re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+                re.sub(r"<[^>]+>", "", c).strip()
+                for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
             ]
     raise AssertionError(f"no row for {subject}")
 
