@@ -5,7 +5,6 @@ after the last chunk it committed."""
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 from typing import IO, Any
 
@@ -93,7 +92,7 @@ def run(job_id: int) -> None:
     except _TakenOver:
         db.session.rollback()  # the tick gave the job to another worker: leave it to them
         return
-    except (ImportProblem, UnicodeError, csv.Error) as exc:
+    except ImportProblem as exc:
         db.session.rollback()
         values = {"status": "failed", "report": [{"row": 0, "email": "", "reason": str(exc)}]}
     _finish(job_id, resumes, values)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import IO
+from typing import IO, Any
 
 from ..subscribers.addresses import MAX_ADDRESS, clean_name, normalise_address
 
@@ -64,7 +64,7 @@ def _domain(domain: str) -> str:
 def rows(stream: IO[bytes]) -> Iterator[Row]:
     """Parse the CSV (UTF-8, with or without BOM) into rows; the header names the columns."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(text)
+    reader = _readable(csv.reader(text))
     first = next(reader, [])
     if any(_NOT_UTF8.search(h) for h in first):
         raise ImportProblem(NOT_UTF8)
@@ -90,3 +90,14 @@ def rows(stream: IO[bytes]) -> Iterator[Row]:
             clean_name(cells[name_at]) if name_at is not None else "",
             {h: clean_name(cells[i])[:MAX_ATTRIBUTE] for i, h in extra if cells[i].strip()},
         )
+
+
+def _readable(reader: Any) -> Iterator[list[str]]:
+    """The reader's rows; a line it cannot read (a NUL, a cell over the csv module's 131,072
+    characters) ends the import with where and why, as :class:`ImportProblem`."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise ImportProblem(
+            f"Line {reader.line_num} of the file cannot be read as CSV: {exc}."
+        ) from None

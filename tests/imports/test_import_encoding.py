@@ -44,3 +44,17 @@ def test_a_header_that_is_not_utf8_stops_the_import_saying_how_to_save_it(app, r
     assert "not UTF-8" in result.output and "CSV UTF-8" in result.output
     with app.app_context():
         assert db.session.scalars(db.select(Subscriber.email)).all() == []
+
+
+def test_a_line_the_csv_reader_cannot_read_is_one_line_naming_it(app, runner, tmp_path):
+    with app.app_context():
+        list_service.create("news", "News")
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"email,name\nann@example.org,Ann\nzoe@example.org," + b"x" * 200_000)
+
+    result = runner.invoke(main, ["import", str(path), "--list", "news"])
+
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    assert "Line 3 of the file cannot be read as CSV: field larger than field limit" in (
+        result.output
+    )
