@@ -39,7 +39,7 @@ def _run(action: Callable[[int], object], issue_id: int) -> object:
 def send_command(issue_id: int, wait: bool | None) -> None:
     """Start sending an issue (the same as the admin's Send button)."""
     total = _run(service.start_sending, issue_id)
-    click.echo(f"Sending issue {issue_id} to {total} recipients.")
+    click.echo(f"Sending issue {issue_id} to {total} recipient{'' if total == 1 else 's'}.")
     embedded = queues.redis() is None
     if wait if wait is not None else embedded:
         status = _wait_until_done(issue_id, embedded)

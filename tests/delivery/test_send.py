@@ -232,6 +232,16 @@ def test_cli_sends_and_reports_counts(make_app, smtp_server):
     assert again.exit_code != 0 and "only be sent once" in again.output
 
 
+def test_cli_says_one_recipient_in_the_singular(make_app, smtp_server):
+    app = make_app(SMTP_URL=smtp_server.url)
+    with app.app_context():
+        issue_id = issue_for_subscribers(1)
+
+    sent = app.test_cli_runner().invoke(send_command, [str(issue_id)])
+
+    assert f"Sending issue {issue_id} to 1 recipient.\n" in sent.output
+
+
 def test_connection_lost_during_data_is_unknown_until_an_admin_resends(make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url)
     handler, accept = smtp_server.handler, smtp_server.handler.handle_DATA
