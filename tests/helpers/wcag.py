@@ -259,3 +259,15 @@ def moving(page) -> list[str]:
         " || a.transitionProperty || 'animation')"
     )
     return [f"{path}: {name} moves despite prefers-reduced-motion" for name in running]
+
+
+def beyond_axe(page, screen: str) -> list[str]:
+    """What axe cannot test, on the page as it is, then with the reader's own settings: on
+    the phone (``screen`` "phone") reflow and text spacing, on the desktop focus rings and text
+    at 200 %; on both, nothing cut off, errors tied to their fields, label in name, no motion
+    (the context must ask for reduced motion)."""
+    found = sticking_out(page) + cut_off(page)
+    found += unlinked_errors(page) + label_not_in_name(page) + moving(page)
+    if screen == "phone":
+        return found + restyled_problems(page, TEXT_SPACING_CSS)
+    return found + focus_without_ring(page)[1] + double_text_problems(page)
