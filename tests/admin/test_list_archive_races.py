@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from helpers.admin import PASSWORD, csrf_token, login, make_admin
+from helpers.admin import csrf_token, two_admins
 from helpers.send import make_list
 
 from newsletter.extensions import db
@@ -18,10 +18,7 @@ def test_archive_pressed_by_two_admins_archives_the_list(app):
         list_id = make_list()
     url = f"/admin/lists/{list_id}"
     pages = []
-    for email in ("ann@example.org", "bob@example.org"):
-        make_admin(app, email)
-        client = app.test_client()
-        login(client, email, PASSWORD)
+    for client in two_admins(app):
         page = client.get(url).get_data(as_text=True)
         archive_form = page[page.index(f'action="{url}/archive"') :]
         fields = dict(

@@ -10,7 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from helpers.admin import PASSWORD, csrf_token, login, make_admin
+from helpers.admin import csrf_token, two_admins
 from helpers.outbox import wait_idle
 from helpers.send import add_subscribers, make_issue, make_list
 from sqlalchemy import func, select
@@ -33,10 +33,7 @@ def test_two_sends_and_the_tick_at_the_same_instant_send_each_copy_once(make_app
         issue.status, issue.scheduled_at = IssueStatus.SCHEDULED, utcnow() - timedelta(seconds=1)
         db.session.commit()
     admins = []
-    for email in ("ann@example.org", "bob@example.org"):
-        make_admin(app, email)
-        client = app.test_client()
-        login(client, email, PASSWORD)
+    for client in two_admins(app):
         page = client.get(f"/admin/issues/{issue_id}").get_data(as_text=True)
         admins.append((client, csrf_token(page)))
     start = threading.Barrier(3)

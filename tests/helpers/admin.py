@@ -38,6 +38,17 @@ def login(client, email: str = "admin@example.org", password: str = PASSWORD):
     )
 
 
+def two_admins(app) -> list:
+    """Ann and Bob, each an admin logged in with a test client of their own (two browsers)."""
+    clients = []
+    for email in ("ann@example.org", "bob@example.org"):
+        make_admin(app, email)
+        client = app.test_client()
+        assert login(client, email, PASSWORD).status_code == 302
+        clients.append(client)
+    return clients
+
+
 def post(client, url: str, data: dict | None = None, **kwargs):
     """POST with the logged-in session's CSRF token added."""
     token = csrf_token(client.get("/admin/").get_data(as_text=True))

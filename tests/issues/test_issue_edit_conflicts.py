@@ -8,7 +8,8 @@ import re
 import threading
 
 import pytest
-from helpers.admin import PASSWORD, csrf_token, login, make_admin
+from helpers import admin as admin_helpers
+from helpers.admin import csrf_token
 from helpers.send import make_list
 
 from newsletter.extensions import db
@@ -22,13 +23,7 @@ _FIELD = r'name="{}"[^>]*value="([^"]*)"'
 @pytest.fixture
 def two_admins(app):
     """Two logged-in admins, each in their own browser."""
-    clients = []
-    for email in ("ann@example.org", "bob@example.org"):
-        make_admin(app, email)
-        client = app.test_client()
-        assert login(client, email, PASSWORD).status_code == 302
-        clients.append(client)
-    return clients
+    return admin_helpers.two_admins(app)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from helpers.admin import PASSWORD, csrf_token, login, make_admin
+from helpers.admin import csrf_token, two_admins
 
 from newsletter.extensions import db
 from newsletter.models import Segment
@@ -33,10 +33,7 @@ def test_saving_a_segment_someone_else_saved_meanwhile_warns_and_keeps_theirs(ap
         segment_id = segments.create("Oslo", OSLO).id
     url = f"/admin/segments/{segment_id}"
     opened = []
-    for email in ("ann@example.org", "bob@example.org"):
-        make_admin(app, email)
-        client = app.test_client()
-        login(client, email, PASSWORD)
+    for client in two_admins(app):
         page = client.get(url).get_data(as_text=True)
         stamp = re.search(r'name="edited_from"[^>]*value="([^"]*)"', page)
         fields = {"csrf_token": csrf_token(page), "edited_from": stamp.group(1) if stamp else ""}
